@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Build the kernel, put it on a GRUB (Multiboot2) ISO and boot it in QEMU with
+# the serial console on this terminal. Also the entry point of the test suite
+# (--test). Run ./run-qemu.sh --help for the options.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+usage() {
+    cat <<'USAGE'
+usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
+
+  --mem MIB       RAM for the guest (default 512; PHYSTOP is 240 MiB)
+  --smp N         number of CPUs (default 1)
+  --cmdline STR   kernel command line, e.g. "halt" or "ktest=all"
+  --gdb           start QEMU stopped, waiting for GDB on localhost:1234
+  --iso           only build the kernel and the ISO; print the ISO's path
+  --no-junk       build without the kalloc/kfree junk fill (feature "junk")
+  --strip        put the kernel on the ISO without its debug info (GRUB then
+                  places the boot information lower: the tests use both)
+  --module FILE   hand FILE to the kernel as a Multiboot2 module
+  --multiboot1    boot with GRUB's old `multiboot` command (the kernel must
+                  refuse it with a clear message; used by the tests)
+  --test          run every test: formatting, clippy, host unit tests and
+                  the boot tests in QEMU (what CI runs)
+  --setup         only install what is missing
+
+Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
+kernel was not booted by a Multiboot2 loader, other values from QEMU itself.
+USAGE
+}
+
+# ---- prerequisites ---------------------------------------------------------
+
+
+
+missing_pkgs() {
+    local missing=()
+    command -v qemu-system-i386 >/dev/null || missing+=(qemu-system-x86)
+    [ -d /usr/lib/grub/i386-pc ] || missing+=(grub-pc-bin)
+    command -v grub-mkrescue >/dev/null || missing+=(grub-common)
+    command -v xorriso >/dev/null || missing+=(xorriso)
+    command -v mformat >/dev/null || missing+=(mtools)
+    command -v strip >/dev/null || missing+=(binutils)
+    echo "${missing[@]}"
+}
+
+ensure_prereqs() {
+    if ! command -v rustup >/dev/null || ! command -v cargo >/dev/null; then
+        echo "run-qemu.sh: rustup and cargo are needed; install them from https://rustup.rs" >&2
+        exit 1
+    fi
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        echo "run-qemu.sh: the nightly toolchain is missing; run: rustup toolchain install nightly" >&2
+        exit 1
+    fi
+    if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+        echo "run-qemu.sh: installing rust-src for nightly (needed by -Zbuild-std)" >&2
+        rustup component add rust-src --toolchain nightly >&2
+    fi
+    local missing
+    missing=$(missing_pkgs)
+    if [ -n "$missing" ]; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "run-qemu.sh: installing $missing" >&2
+            apt-get update -qq >&2
+            # shellcheck disable=SC2086
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+        else
+            echo "run-qemu.sh: missing Debian packages; run:" >&2
+            echo "  sudo apt-get install -y --no-install-recommends $missing" >&2
+            exit 1
+        fi
+    fi
+}
+
+# ---- options ---------------------------------------------------------------
+MEM=512 SMP=1 CMDLINE="" GDB=0 ISO_ONLY=0 JUNK=1 MODULE="" LOADER=multiboot2 STRIP=0
+QEMU_EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --mem) MEM=${2:?--mem needs a size in MiB}; shift 2 ;;
+        --smp) SMP=${2:?--smp needs a CPU count}; shift 2 ;;
+        --cmdline) CMDLINE=${2?--cmdline needs a string}; shift 2 ;;
+        --gdb) GDB=1; shift ;;
+        --iso) ISO_ONLY=1; shift ;;
+        --no-junk) JUNK=0; shift ;;
+        --strip) STRIP=1; shift ;;
+        --module) MODULE=${2:?--module needs a file}; shift 2 ;;
+        --multiboot1) LOADER=multiboot; shift ;;
+        --setup) ensure_prereqs; exit 0 ;;
+        --test)
+            ensure_prereqs
+            cargo fmt --all -- --check
+            cargo kclippy -- -D warnings
+            cargo kclippy --no-default-features -- -D warnings
+            exec cargo test -- --test-threads=2 ;;
+        -h|--help) usage; exit 0 ;;
+        --) shift; QEMU_EXTRA=("$@"); break ;;
+        *) echo "run-qemu.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+[[ "$MEM" =~ ^[0-9]+$ ]] || { echo "run-qemu.sh: --mem '$MEM' is not a whole number of MiB" >&2; exit 2; }
+[[ "$SMP" =~ ^[1-9][0-9]*$ ]] || { echo "run-qemu.sh: --smp '$SMP' is not a CPU count >= 1" >&2; exit 2; }
+# GRUB's script language gives these characters a meaning of their own.
+if [[ "$CMDLINE" =~ [\"\'\\\$\;\{\}\|\&\<\>\`] ]]; then
+    echo "run-qemu.sh: --cmdline '$CMDLINE' contains a character GRUB's config would interpret (one of \" ' \\ \$ ; { } | & < > \`)" >&2
+    exit 2
+fi
+if [ -n "$MODULE" ] && [ ! -f "$MODULE" ]; then
+    echo "run-qemu.sh: --module '$MODULE' is not a file" >&2; exit 2
+fi
+
+ensure_prereqs
+
+# ---- build -----------------------------------------------------------------
+if [ "$JUNK" = 1 ]; then
+    TARGET_DIR=target/kernel FEATURES=()
+else
+    TARGET_DIR=target/kernel-nojunk FEATURES=(--no-default-features)
+fi
+cargo kbuild --target-dir "$TARGET_DIR" "${FEATURES[@]}" >&2
+KERNEL="$TARGET_DIR/i686-xv6/release/xv6"
+
+# ---- ISO -------------------------------------------------------------------
+# One ISO per (kernel, command line, module, loader); several runs may build
+# ISOs at once (the tests do), so each is staged in its own directory and
+# moved into place.
+mkdir -p target/iso
+STAGE=$(mktemp -d target/iso/stage.XXXXXX)
+trap 'rm -rf "$STAGE"' EXIT
+mkdir -p "$STAGE/boot/grub"
+if [ "$STRIP" = 1 ]; then
+    strip --strip-debug -o "$STAGE/boot/kernel.elf" "$KERNEL"
+else
+    cp "$KERNEL" "$STAGE/boot/kernel.elf"
+fi
+MODLINE=""
+if [ -n "$MODULE" ]; then
+    cp "$MODULE" "$STAGE/boot/module.bin"
+    MODLINE="module2 /boot/module.bin module"
+fi
+cat > "$STAGE/boot/grub/grub.cfg" <<CFG
+set timeout=0
+set default=0
+serial --unit=0 --speed=115200
+terminal_output serial console
+menuentry "xv6" {
+    $LOADER /boot/kernel.elf $CMDLINE
+    $MODLINE
+    boot
+}
+CFG
+KEY=$( (sha1sum "$STAGE/boot/kernel.elf" "$STAGE/boot/grub/grub.cfg" ${MODULE:+"$MODULE"} | cut -c1-40) | sha1sum | cut -c1-16)
+ISO="target/iso/xv6-$KEY.iso"
+if [ ! -f "$ISO" ]; then
+    grub-mkrescue -o "$STAGE/xv6.iso" "$STAGE" >/dev/null 2>&1 \
+        || { echo "run-qemu.sh: grub-mkrescue failed; run it by hand to see why:" >&2
+             echo "  grub-mkrescue -o /tmp/xv6.iso $STAGE" >&2; exit 1; }
+    mv "$STAGE/xv6.iso" "$ISO"
+fi
+if [ "$ISO_ONLY" = 1 ]; then
+    echo "$ISO"
+    exit 0
+fi
+
+# ---- QEMU ------------------------------------------------------------------
+QEMU=(qemu-system-i386 -cdrom "$ISO" -m "$MEM" -smp "cpus=$SMP,sockets=$SMP"
+      -serial stdio -no-reboot
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "${DISPLAY:-}" ] || QEMU+=(-display none)
+if [ "$GDB" = 1 ]; then
+    QEMU+=(-s -S)
+    echo "run-qemu.sh: QEMU is waiting for GDB on localhost:1234; in another terminal:" >&2
+    echo "  gdb $KERNEL -ex 'target remote localhost:1234'" >&2
+fi
+rm -rf "$STAGE"; trap - EXIT
+exec "${QEMU[@]}" "${QEMU_EXTRA[@]}"

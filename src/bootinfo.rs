@@ -1,0 +1,120 @@
+//! The Multiboot2 boot information GRUB hands the kernel (boot loader name,
+//! command line, and later the memory map), read with the `multiboot2` crate.
+//!
+//! GRUB may put the block anywhere: seen at 0x112800 (inside end..4 MiB,
+//! which kinit1 frees) and at 0x65d5d0 (above 4 MiB, which entrypgdir does
+//! not map). Rather than reserve its pages in either case, `boot/entry.S`
+//! copies it, with paging still off, into [`BOOTINFO_COPY`] in the kernel's
+//! `.bss`; the kernel only ever reads the copy, so freeing GRUB's pages is
+//! harmless and one code path serves both placements.
+
+use core::cell::UnsafeCell;
+
+use multiboot2::{BootInformation, BootInformationHeader};
+
+use crate::memlayout::PAddr;
+
+/// What a Multiboot2 loader leaves in EAX.
+pub const MB2_BOOTLOADER_MAGIC: u32 = multiboot2::MAGIC;
+/// What a Multiboot (version 1) loader leaves in EAX.
+pub const MB1_BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
+
+/// Largest boot information block the kernel copies. GRUB's is about 1 KiB
+/// for this kernel (memory map, ELF sections, command line); bigger ones
+/// stop the boot with a message naming their size.
+pub const BOOTINFO_MAX: usize = 16 * 1024;
+
+/// The buffer `boot/entry.S` copies the block into (8-byte aligned, as the
+/// spec requires of the block).
+#[repr(C, align(8))]
+pub struct BootInfoCopy(UnsafeCell<[u8; BOOTINFO_MAX]>);
+
+// SAFETY: written once by boot/entry.S before any Rust code runs, then only
+// read.
+unsafe impl Sync for BootInfoCopy {}
+
+pub static BOOTINFO_COPY: BootInfoCopy = BootInfoCopy(UnsafeCell::new([0; BOOTINFO_MAX]));
+
+/// The parsed boot information, and where GRUB had put the original.
+pub struct BootInfo {
+    pub info: BootInformation<'static>,
+    /// Physical address of GRUB's block (only the copy is used).
+    pub original: PAddr,
+}
+
+/// Why the boot information cannot be used.
+#[derive(Debug)]
+pub enum BootInfoError {
+    /// EAX did not hold the Multiboot2 magic: some other loader started us.
+    WrongMagic(u32),
+}
+
+impl core::fmt::Display for BootInfoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match *self {
+            BootInfoError::WrongMagic(m) => {
+                let hint = if m == MB1_BOOTLOADER_MAGIC {
+                    "it is the Multiboot 1 magic: use GRUB's `multiboot2` command, not `multiboot`"
+                } else {
+                    "boot this kernel with GRUB's `multiboot2` command"
+                };
+                write!(
+                    f,
+                    "boot: EAX is {m:#010x}, not the Multiboot2 magic {MB2_BOOTLOADER_MAGIC:#010x}; {hint}"
+                )
+            }
+        }
+    }
+}
+
+/// Check the loader's magic and parse the copy `boot/entry.S` made of the
+/// block GRUB left at physical address `pa`.
+///
+/// Panics if the block was too big to copy, or if it does not parse.
+pub fn load(magic: u32, pa: u32) -> Result<BootInfo, BootInfoError> {
+    if magic != MB2_BOOTLOADER_MAGIC {
+        return Err(BootInfoError::WrongMagic(magic));
+    }
+    let copy = BOOTINFO_COPY.0.get();
+    // SAFETY: the buffer is 8-byte aligned and entry.S wrote it before main;
+    // nothing writes it since. Reading its first word is in bounds.
+    let size = unsafe { copy.cast::<u32>().read() } as usize;
+    assert!(
+        size != 0,
+        "boot: the boot information at {pa:#010x} is more than BOOTINFO_MAX = {BOOTINFO_MAX} bytes, \
+         so boot/entry.S did not copy it; raise BOOTINFO_MAX in src/bootinfo.rs"
+    );
+    // SAFETY: the copy holds `size` <= BOOTINFO_MAX valid bytes of a block
+    // GRUB built, and lives (unchanged) for the whole run.
+    let info = unsafe { BootInformation::load(copy.cast::<BootInformationHeader>()) }
+        .unwrap_or_else(|e| panic!("boot: the boot information from {pa:#010x} does not parse: {e:?}"));
+    Ok(BootInfo { info, original: PAddr(pa) })
+}
+
+impl BootInfo {
+    /// The kernel command line (`""` if GRUB gave none).
+    pub fn cmdline(&self) -> &str {
+        self.info
+            .command_line_tag()
+            .and_then(|t| t.cmdline().ok())
+            .unwrap_or("")
+    }
+
+    /// The boot loader's name (`"?"` if it gave none).
+    pub fn loader_name(&self) -> &str {
+        self.info
+            .boot_loader_name_tag()
+            .and_then(|t| t.name().ok())
+            .unwrap_or("?")
+    }
+
+    /// Bytes in the block.
+    pub fn size(&self) -> usize {
+        self.info.total_size()
+    }
+
+    /// Kernel virtual address of the copy.
+    pub fn copy_addr(&self) -> usize {
+        BOOTINFO_COPY.0.get() as usize
+    }
+}

@@ -1,0 +1,48 @@
+//! Stopping the machine: halt, power off, and the exit port QEMU's tests use.
+
+use x86::io::{outb, outw};
+
+/// QEMU's `isa-debug-exit` device (run-qemu.sh adds it at this port): a write
+/// of `v` ends QEMU with exit status `(v << 1) | 1`.
+pub const QEMU_EXIT_PORT: u16 = 0xF4;
+/// Written to the exit port on a panic: QEMU exits with status 3.
+pub const QEMU_EXIT_PANIC: u8 = 1;
+/// Written to the exit port when the machine cannot be booted (wrong boot
+/// loader): QEMU exits with status 5.
+pub const QEMU_EXIT_BAD_BOOT: u8 = 2;
+
+/// ACPI PM1a control register of QEMU's PIIX4 (`-M pc`) and of Bochs, and
+/// the value that requests soft-off (SLP_TYP=5, SLP_EN).
+const QEMU_ACPI_PM1A_CNT: u16 = 0x604;
+const BOCHS_ACPI_PM1A_CNT: u16 = 0xB004;
+const ACPI_SOFT_OFF: u16 = 0x2000;
+
+/// Stop this CPU for good: interrupts off, then `hlt` forever.
+pub fn halt() -> ! {
+    loop {
+        // SAFETY: stopping the CPU; nothing is left to run.
+        unsafe { core::arch::asm!("cli", "hlt", options(nomem, nostack)) };
+    }
+}
+
+/// Make QEMU exit with a failing status, then halt (on real hardware or in
+/// Bochs the port write does nothing and the halt is what stops us).
+pub fn fail(code: u8) -> ! {
+    // SAFETY: a write to an unused I/O port, or QEMU's exit device.
+    unsafe { outb(QEMU_EXIT_PORT, code) };
+    halt()
+}
+
+/// Power the machine off (QEMU then exits with status 0). If the power-off
+/// request is ignored, say so and halt.
+pub fn poweroff() -> ! {
+    crate::println!("poweroff");
+    // SAFETY: writing the ACPI sleep-control registers only asks the chipset
+    // to turn the power off.
+    unsafe {
+        outw(QEMU_ACPI_PM1A_CNT, ACPI_SOFT_OFF);
+        outw(BOCHS_ACPI_PM1A_CNT, ACPI_SOFT_OFF);
+    }
+    crate::println!("poweroff: the machine ignored the ACPI request; halting");
+    halt()
+}

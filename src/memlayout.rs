@@ -1,0 +1,120 @@
+//! The memory layout, as xv6's `memlayout.h`: where physical memory is, where
+//! the kernel sees it, and the two conversions between them.
+//!
+//! ```text
+//! virtual                                   physical
+//! 0xFFFFFFFF ┌───────────────┐
+//!            │ devices       │ DEVSPACE..4G → same physical addresses (APICs)
+//! 0xFE000000 ├───────────────┤
+//!            │ (unused)      │
+//! P2V(PHYSTOP)├──────────────┤
+//!            │ free pages    │ kinit2: P2V(4 MiB)..P2V(PHYSTOP)
+//! 0x80400000 ├───────────────┤
+//!            │ free pages    │ kinit1: end..P2V(4 MiB)
+//!        end ├───────────────┤
+//!            │ kernel data   │ writable
+//!       data ├───────────────┤
+//!            │ text, rodata  │ read-only
+//! 0x80100000 ├───────────────┤ KERNLINK → EXTMEM (0x100000)
+//!            │ BIOS, I/O     │ KERNBASE..KERNLINK → 0..EXTMEM
+//! 0x80000000 └───────────────┘ KERNBASE
+//! ```
+
+pub use x86::bits32::paging::{PAddr, VAddr};
+
+/// Start of extended memory: the kernel is loaded here (physical).
+pub const EXTMEM: PAddr = PAddr(0x0010_0000);
+/// Top of the physical memory the kernel uses (240 MiB), as xv6's PHYSTOP.
+pub const PHYSTOP: PAddr = PAddr(0x0F00_0000);
+/// Start of the memory-mapped devices (local APIC, I/O APIC), mapped 1:1.
+pub const DEVSPACE: VAddr = VAddr(0xFE00_0000);
+
+/// First kernel virtual address: physical 0 appears here.
+pub const KERNBASE: VAddr = VAddr(0x8000_0000);
+/// Address the kernel is linked at (KERNBASE + EXTMEM).
+pub const KERNLINK: VAddr = VAddr(KERNBASE.0 + EXTMEM.0);
+
+/// How much physical memory `entrypgdir` maps (one 4 MiB page): the kernel
+/// image must end below it, and `kinit1` frees only up to it.
+pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
+
+/// Physical address → kernel virtual address (xv6's `P2V`).
+///
+/// Panics if `pa` lies beyond what the kernel can map below DEVSPACE.
+pub fn p2v(pa: PAddr) -> VAddr {
+    assert!(
+        pa.0 < DEVSPACE.0 - KERNBASE.0,
+        "p2v: physical address {:#010x} is beyond what KERNBASE+pa can reach below DEVSPACE {:#010x}",
+        pa.0,
+        DEVSPACE.0
+    );
+    VAddr(pa.0 + KERNBASE.0)
+}
+
+/// Kernel virtual address → physical address (xv6's `V2P`).
+///
+/// Panics if `va` is below KERNBASE: only kernel addresses have a fixed
+/// physical address.
+pub fn v2p(va: VAddr) -> PAddr {
+    assert!(
+        va.0 >= KERNBASE.0,
+        "v2p: {:#010x} is below KERNBASE {:#010x}: not a kernel address",
+        va.0,
+        KERNBASE.0
+    );
+    PAddr(va.0 - KERNBASE.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p2v_and_v2p_are_inverse_around_kernbase() {
+        assert_eq!(p2v(PAddr(0)), KERNBASE);
+        assert_eq!(p2v(EXTMEM), KERNLINK);
+        assert_eq!(v2p(VAddr(0x8040_0000)), BOOT_MAPPED);
+        for pa in [0u32, 0x1000, 0x0010_0123, PHYSTOP.0 - 1] {
+            assert_eq!(v2p(p2v(PAddr(pa))), PAddr(pa));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "v2p: 0x00001000 is below KERNBASE")]
+    fn v2p_rejects_user_addresses() {
+        v2p(VAddr(0x1000));
+    }
+
+    #[test]
+    #[should_panic(expected = "p2v: physical address 0x7e000000 is beyond")]
+    fn p2v_rejects_addresses_that_would_reach_devspace() {
+        p2v(PAddr(DEVSPACE.0 - KERNBASE.0));
+    }
+
+    #[test]
+    fn layout_invariants_hold() {
+        // PHYSTOP must map below DEVSPACE, and the boot mapping is one PSE page.
+        assert!(KERNBASE.0 + PHYSTOP.0 <= DEVSPACE.0);
+        assert_eq!(BOOT_MAPPED.0 as usize, crate::mmu::LARGE_PGSIZE);
+        assert_eq!(KERNBASE.0 as usize % crate::mmu::LARGE_PGSIZE, 0);
+    }
+
+    /// linker.ld cannot import these constants, so check that it repeats them
+    /// faithfully.
+    #[test]
+    fn linker_script_agrees_with_memlayout() {
+        let ld = include_str!("../linker.ld");
+        let value = |name: &str| -> u32 {
+            let line = ld
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{name} =")))
+                .unwrap_or_else(|| panic!("linker.ld does not define {name}"));
+            let rhs = line.split('=').nth(1).unwrap();
+            let hex = rhs.split_whitespace().next().unwrap().trim_end_matches(';');
+            u32::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
+        };
+        assert_eq!(value("KERNBASE"), KERNBASE.0);
+        assert_eq!(value("KERNLINK"), KERNLINK.0);
+        assert_eq!(value("BOOT_MAPPED"), BOOT_MAPPED.0);
+    }
+}

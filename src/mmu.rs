@@ -1,0 +1,118 @@
+//! x86 memory-management definitions, as xv6's `mmu.h`: page sizes, address
+//! splitting, page-table entry flags, segment selectors and control-register
+//! bits. The entry types themselves are the `x86` crate's.
+//!
+//! A 32-bit virtual address splits into three parts:
+//!
+//! ```text
+//! +--------10------+-------10-------+---------12----------+
+//! | directory index|   table index  |  offset within page |
+//! |      PDX       |       PTX      |                     |
+//! +----------------+----------------+---------------------+
+//! ```
+
+pub use x86::bits32::paging::{PD, PDEntry, PDFlags, PT, PTEntry, PTFlags};
+use x86::bits32::paging::{BASE_PAGE_SHIFT, BASE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE_ENTRIES};
+use x86::controlregs::{Cr0, Cr4};
+
+use crate::memlayout::VAddr;
+
+/// Bytes in a page.
+pub const PGSIZE: usize = BASE_PAGE_SIZE;
+/// log2(PGSIZE).
+pub const PGSHIFT: usize = BASE_PAGE_SHIFT;
+/// Bytes in a 4 MiB (PSE) page: what one page-directory entry covers.
+pub const LARGE_PGSIZE: usize = LARGE_PAGE_SIZE;
+/// Offset of the page-directory index in an address.
+pub const PDXSHIFT: usize = 22;
+/// Entries in a page directory, and in a page table.
+pub const NPDENTRIES: usize = PAGE_SIZE_ENTRIES;
+pub const NPTENTRIES: usize = PAGE_SIZE_ENTRIES;
+
+/// Page-directory index of `va` (xv6's `PDX`).
+pub fn pdx(va: VAddr) -> usize {
+    x86::bits32::paging::pd_index(va)
+}
+
+/// Page-table index of `va` (xv6's `PTX`).
+pub fn ptx(va: VAddr) -> usize {
+    x86::bits32::paging::pt_index(va)
+}
+
+/// The virtual address whose PDX, PTX and offset are the given ones
+/// (xv6's `PGADDR`).
+pub fn pgaddr(pdx: usize, ptx: usize, offset: usize) -> VAddr {
+    VAddr(((pdx << PDXSHIFT) | (ptx << PGSHIFT) | offset) as u32)
+}
+
+const PGMASK: u32 = PGSIZE as u32 - 1;
+
+/// Round `a` down to the start of its page (xv6's `PGROUNDDOWN`).
+pub const fn pgrounddown(a: u32) -> u32 {
+    a & !PGMASK
+}
+
+/// Round `a` up to the next page boundary (xv6's `PGROUNDUP`), or `None`
+/// when there is none below 4 GiB (xv6 silently wraps to 0 there).
+pub const fn pgroundup(a: u32) -> Option<u32> {
+    match a.checked_add(PGMASK) {
+        Some(x) => Some(x & !PGMASK),
+        None => None,
+    }
+}
+
+/// Whether `a` is the first byte of a page.
+pub const fn is_page_aligned(a: u32) -> bool {
+    a & PGMASK == 0
+}
+
+/// Flags of a kernel page-directory entry that points to a page table:
+/// present and writable; the page-table entries decide the real permission.
+pub const PDE_TABLE_FLAGS: PDFlags =
+    PDFlags::from_bits_truncate(PDFlags::P.bits() | PDFlags::RW.bits());
+
+/// The bits `boot/entry.S` sets in CR4 (4 MiB pages for entrypgdir).
+pub const CR4_BOOT: u32 = Cr4::CR4_ENABLE_PSE.bits() as u32;
+/// The bits `boot/entry.S` sets in CR0: paging on, and write protection so
+/// that the kernel itself faults on a write to a read-only page.
+pub const CR0_BOOT: u32 = (Cr0::CR0_ENABLE_PAGING.bits() | Cr0::CR0_WRITE_PROTECT.bits()) as u32;
+
+/// GDT slots (xv6's `SEG_*`): the null descriptor, then kernel code and data.
+pub const SEG_KCODE: u16 = 1;
+pub const SEG_KDATA: u16 = 2;
+/// Number of GDT entries the kernel uses.
+pub const NSEGS: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_goes_to_page_boundaries() {
+        assert_eq!(pgrounddown(0x8010_1234), 0x8010_1000);
+        assert_eq!(pgrounddown(0x8010_1000), 0x8010_1000);
+        assert_eq!(pgroundup(0x8010_1234), Some(0x8010_2000));
+        assert_eq!(pgroundup(0x8010_1000), Some(0x8010_1000));
+        assert_eq!(pgroundup(0), Some(0));
+        assert_eq!(pgroundup(0xFFFF_F000), Some(0xFFFF_F000));
+        assert_eq!(pgroundup(0xFFFF_F001), None, "no page boundary above it");
+        assert!(is_page_aligned(0x8040_0000));
+        assert!(!is_page_aligned(0x8040_0004));
+    }
+
+    #[test]
+    fn address_splits_into_pdx_ptx_offset() {
+        let va = VAddr(0x8010_2345);
+        assert_eq!(pdx(va), 0x200);
+        assert_eq!(ptx(va), 0x102);
+        assert_eq!(pgaddr(pdx(va), ptx(va), 0x345), va);
+        assert_eq!(pdx(VAddr(0xFE00_0000)), 1016);
+    }
+
+    #[test]
+    fn control_register_bits_are_the_architectural_ones() {
+        assert_eq!(CR4_BOOT, 1 << 4, "CR4.PSE is bit 4");
+        assert_eq!(CR0_BOOT, (1 << 31) | (1 << 16), "CR0.PG is bit 31, CR0.WP bit 16");
+        assert_eq!(PDE_TABLE_FLAGS.bits(), 0b11);
+    }
+}

@@ -1,0 +1,5 @@
+//! Kernel parameters, as xv6's `param.h`.
+
+/// Bytes of stack each kernel stack gets (xv6: one page; Rust's frames are
+/// larger, and the boot stack runs all of `main` and the in-kernel tests).
+pub const KSTACKSIZE: usize = 16 * 4096;

@@ -1,0 +1,83 @@
+//! The 16550 serial port on COM1 (xv6's `uart.c`): the console QEMU and Bochs
+//! show on their standard output or in a file, and the one the tests read.
+//!
+//! Output is polled: before each byte the driver waits until the transmitter
+//! holding register is empty. Without that wait, and without the 8N1 line
+//! set-up below, Bochs garbles the output.
+
+use bit_field::BitField;
+use x86::io::{inb, outb};
+
+/// I/O port of COM1's first register.
+const COM1: u16 = 0x3F8;
+/// Register offsets from COM1 (16550 data sheet).
+const THR: u16 = 0; // transmit holding (write), receive buffer (read)
+const DLL: u16 = 0; // divisor latch, low byte (when LCR.DLAB is set)
+const IER: u16 = 1; // interrupt enable
+const DLM: u16 = 1; // divisor latch, high byte (when LCR.DLAB is set)
+const FCR: u16 = 2; // FIFO control
+const LCR: u16 = 3; // line control
+const MCR: u16 = 4; // modem control
+const LSR: u16 = 5; // line status
+
+/// LCR: divisor latch access bit.
+const LCR_DLAB: u8 = 0x80;
+/// LCR: 8 data bits, no parity, 1 stop bit.
+const LCR_8N1: u8 = 0x03;
+/// FCR: enable and clear both FIFOs, interrupt at 14 bytes.
+const FCR_ENABLE_CLEAR: u8 = 0xC7;
+/// MCR: DTR and RTS asserted, OUT2 (routes the UART's IRQ) set.
+const MCR_DTR_RTS_OUT2: u8 = 0x0B;
+/// LSR bit: the transmitter holding register is empty.
+const LSR_THR_EMPTY: usize = 5;
+/// What LSR reads as when no UART answers at COM1.
+const LSR_ABSENT: u8 = 0xFF;
+/// The UART's input clock divided by 16: divisor 1 gives this many baud.
+const BAUD_BASE: u32 = 115_200;
+/// The line speed the kernel uses.
+const BAUD: u32 = 115_200;
+/// Polls of LSR before a byte is sent anyway (as xv6: never hang the kernel
+/// on a stuck UART).
+const MAX_POLLS: u32 = 100_000;
+
+/// COM1, once initialised.
+pub struct Uart {
+    present: bool,
+}
+
+impl Uart {
+    /// Initialise COM1: BAUD, 8N1, FIFOs on, no interrupts yet.
+    pub fn init() -> Uart {
+        let divisor = (BAUD_BASE / BAUD) as u16;
+        // SAFETY: COM1's registers are I/O ports with no memory effects; the
+        // kernel owns the UART (single boot CPU, interrupts off).
+        unsafe {
+            outb(COM1 + IER, 0);
+            outb(COM1 + LCR, LCR_DLAB);
+            outb(COM1 + DLL, divisor as u8);
+            outb(COM1 + DLM, (divisor >> 8) as u8);
+            outb(COM1 + LCR, LCR_8N1);
+            outb(COM1 + FCR, FCR_ENABLE_CLEAR);
+            outb(COM1 + MCR, MCR_DTR_RTS_OUT2);
+        }
+        // SAFETY: reading the line status register has no side effects.
+        let present = unsafe { inb(COM1 + LSR) } != LSR_ABSENT;
+        Uart { present }
+    }
+
+    /// Send one byte, waiting for the transmitter first.
+    pub fn putc(&mut self, byte: u8) {
+        if !self.present {
+            return;
+        }
+        for _ in 0..MAX_POLLS {
+            // SAFETY: reading LSR has no side effects.
+            if unsafe { inb(COM1 + LSR) }.get_bit(LSR_THR_EMPTY) {
+                break;
+            }
+            core::hint::spin_loop();
+        }
+        // SAFETY: writing THR sends the byte; nothing else uses the port.
+        unsafe { outb(COM1 + THR, byte) };
+    }
+}
