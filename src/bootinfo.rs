@@ -87,8 +87,13 @@ pub fn load(magic: u32, pa: u32) -> Result<BootInfo, BootInfoError> {
     // SAFETY: the copy holds `size` <= BOOTINFO_MAX valid bytes of a block
     // GRUB built, and lives (unchanged) for the whole run.
     let info = unsafe { BootInformation::load(copy.cast::<BootInformationHeader>()) }
-        .unwrap_or_else(|e| panic!("boot: the boot information from {pa:#010x} does not parse: {e:?}"));
-    Ok(BootInfo { info, original: PAddr(pa) })
+        .unwrap_or_else(|e| {
+            panic!("boot: the boot information from {pa:#010x} does not parse: {e:?}")
+        });
+    Ok(BootInfo {
+        info,
+        original: PAddr(pa),
+    })
 }
 
 impl BootInfo {

@@ -33,7 +33,10 @@ static CONSOLE: Mutex<Option<Console>> = Mutex::new(None);
 /// Initialise the serial port and the screen (xv6's `consoleinit` and
 /// `uartinit`). Printing before this prints nothing.
 pub fn consoleinit() {
-    *CONSOLE.lock() = Some(Console { uart: Uart::init(), vga: Vga::init() });
+    *CONSOLE.lock() = Some(Console {
+        uart: Uart::init(),
+        vga: Vga::init(),
+    });
 }
 
 #[doc(hidden)]
@@ -66,6 +69,9 @@ pub fn panic_print(args: fmt::Arguments) {
         unsafe { CONSOLE.force_unlock() };
     }
     let mut guard = CONSOLE.lock();
-    let console = guard.get_or_insert_with(|| Console { uart: Uart::init(), vga: Vga::init() });
+    let console = guard.get_or_insert_with(|| Console {
+        uart: Uart::init(),
+        vga: Vga::init(),
+    });
     let _ = console.write_fmt(args);
 }

@@ -44,8 +44,7 @@ pub struct EntryPgDir(UnsafeCell<PD>);
 unsafe impl Sync for EntryPgDir {}
 
 /// The one PDE of entrypgdir: a present, writable 4 MiB page at PA 0.
-const ENTRY_PDE: PDEntry =
-    PDEntry(PDFlags::P.bits() | PDFlags::RW.bits() | PDFlags::PS.bits());
+const ENTRY_PDE: PDEntry = PDEntry(PDFlags::P.bits() | PDFlags::RW.bits() | PDFlags::PS.bits());
 
 /// The page directory `boot/entry.S` turns paging on with (xv6's
 /// `entrypgdir`): VA [0, 4 MiB) and VA [KERNBASE, KERNBASE + 4 MiB) both map

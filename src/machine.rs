@@ -16,6 +16,8 @@ pub const QEMU_EXIT_BAD_BOOT: u8 = 2;
 const QEMU_ACPI_PM1A_CNT: u16 = 0x604;
 const BOCHS_ACPI_PM1A_CNT: u16 = 0xB004;
 const ACPI_SOFT_OFF: u16 = 0x2000;
+/// How long `poweroff` waits for the power to go before it says it did not.
+const POWEROFF_WAIT_SPINS: u32 = 50_000_000;
 
 /// Stop this CPU for good: interrupts off, then `hlt` forever.
 pub fn halt() -> ! {
@@ -42,6 +44,11 @@ pub fn poweroff() -> ! {
     unsafe {
         outw(QEMU_ACPI_PM1A_CNT, ACPI_SOFT_OFF);
         outw(BOCHS_ACPI_PM1A_CNT, ACPI_SOFT_OFF);
+    }
+    // The emulator acts on the request a moment later: give it time before
+    // saying it was ignored.
+    for _ in 0..POWEROFF_WAIT_SPINS {
+        core::hint::spin_loop();
     }
     crate::println!("poweroff: the machine ignored the ACPI request; halting");
     halt()

@@ -7,9 +7,11 @@
 #![cfg_attr(not(kernel), allow(dead_code))]
 
 mod cmdline;
+mod kalloc;
 mod memlayout;
 mod mmu;
 mod param;
+mod vm;
 
 #[cfg(kernel)]
 mod bootinfo;
@@ -18,27 +20,90 @@ mod console;
 #[cfg(kernel)]
 mod entry;
 #[cfg(kernel)]
+mod gdt;
+#[cfg(kernel)]
+mod image;
+#[cfg(kernel)]
+mod ktest;
+#[cfg(kernel)]
 mod machine;
+#[cfg(kernel)]
+mod trap;
+mod traps;
 #[cfg(kernel)]
 mod uart;
 #[cfg(kernel)]
 mod vga;
 
-/// Where `boot/entry.S` jumps once paging is on, running on the boot stack at
-/// its high address.
+/// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
+/// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
+/// the boot loader left in EAX and EBX.
 #[cfg(kernel)]
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
+    use memlayout::{BOOT_MAPPED, PHYSTOP, p2v};
+
     console::consoleinit();
     println!("xv6-rs: booting");
-    let boot = match bootinfo::load(magic, bootinfo_pa) {
-        Ok(b) => b,
-        Err(e) => {
-            println!("{e}");
-            machine::fail(machine::QEMU_EXIT_BAD_BOOT);
-        }
+    let boot = bootinfo::load(magic, bootinfo_pa).unwrap_or_else(|e| {
+        println!("{e}");
+        machine::fail(machine::QEMU_EXIT_BAD_BOOT)
+    });
+    println!(
+        "bootinfo: loader {:?}, cmdline {:?}",
+        boot.loader_name(),
+        boot.cmdline()
+    );
+    println!(
+        "bootinfo: {} bytes at pa {:#010x}, copied to {:#010x}",
+        boot.size(),
+        boot.original.0,
+        boot.copy_addr()
+    );
+    // xv6 sets up segments and traps later; here they come first, so that a
+    // fault anywhere in the memory set-up is reported instead of triple
+    // faulting.
+    gdt::seginit();
+    trap::idtinit();
+
+    // Stage 1: only the first 4 MiB are mapped (entrypgdir).
+    let k1 = kalloc::kinit1(image::end_addr(), p2v(BOOT_MAPPED), p2v(PHYSTOP));
+    println!(
+        "kinit1: freed {} pages [{:#010x}, {:#010x})",
+        k1.pages, k1.start.0, k1.end.0
+    );
+    // The kernel page directory, from kinit1's pages; CR3 switches to it.
+    let kvm = vm::kvmalloc();
+    println!(
+        "kvmalloc: {} page-table pages, kpgdir {:#010x}",
+        kvm.pages,
+        p2v(kvm.pgdir).0
+    );
+    // Stage 2: everything else up to PHYSTOP, now mapped; the lock goes on.
+    let k2 = kalloc::kinit2(p2v(BOOT_MAPPED), p2v(PHYSTOP));
+    println!(
+        "kinit2: freed {} pages [{:#010x}, {:#010x})",
+        k2.pages, k2.start.0, k2.end.0
+    );
+    let nfree = kalloc::nfree();
+    println!("kalloc: {nfree} pages free");
+
+    if let Some(spec) = cmdline::value(boot.cmdline(), "ktest") {
+        let report = ktest::BootReport {
+            kinit1: k1,
+            kvm,
+            kinit2: k2,
+            nfree,
+        };
+        ktest::run(spec, &report, &boot);
+    }
+    // The `halt` option asks for a power-off after the report; until the
+    // monitor exists there is nothing else to do, so every boot ends here.
+    let why = if cmdline::has_flag(boot.cmdline(), "halt") {
+        "halt"
+    } else {
+        "nothing more to run"
     };
-    println!("bootinfo: loader {:?}, cmdline {:?}", boot.loader_name(), boot.cmdline());
-    println!("bootinfo: {} bytes at {:#010x}, copied to {:#010x}", boot.size(), boot.original.0, boot.copy_addr());
+    println!("main: {why}");
     machine::poweroff();
 }
 

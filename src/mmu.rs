@@ -11,8 +11,8 @@
 //! +----------------+----------------+---------------------+
 //! ```
 
-pub use x86::bits32::paging::{PD, PDEntry, PDFlags, PT, PTEntry, PTFlags};
 use x86::bits32::paging::{BASE_PAGE_SHIFT, BASE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE_ENTRIES};
+pub use x86::bits32::paging::{PD, PDEntry, PDFlags, PT, PTEntry, PTFlags};
 use x86::controlregs::{Cr0, Cr4};
 
 use crate::memlayout::VAddr;
@@ -25,9 +25,8 @@ pub const PGSHIFT: usize = BASE_PAGE_SHIFT;
 pub const LARGE_PGSIZE: usize = LARGE_PAGE_SIZE;
 /// Offset of the page-directory index in an address.
 pub const PDXSHIFT: usize = 22;
-/// Entries in a page directory, and in a page table.
+/// Entries in a page directory (and in a page table).
 pub const NPDENTRIES: usize = PAGE_SIZE_ENTRIES;
-pub const NPTENTRIES: usize = PAGE_SIZE_ENTRIES;
 
 /// Page-directory index of `va` (xv6's `PDX`).
 pub fn pdx(va: VAddr) -> usize {
@@ -112,7 +111,11 @@ mod tests {
     #[test]
     fn control_register_bits_are_the_architectural_ones() {
         assert_eq!(CR4_BOOT, 1 << 4, "CR4.PSE is bit 4");
-        assert_eq!(CR0_BOOT, (1 << 31) | (1 << 16), "CR0.PG is bit 31, CR0.WP bit 16");
+        assert_eq!(
+            CR0_BOOT,
+            (1 << 31) | (1 << 16),
+            "CR0.PG is bit 31, CR0.WP bit 16"
+        );
         assert_eq!(PDE_TABLE_FLAGS.bits(), 0b11);
     }
 }

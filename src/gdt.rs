@@ -1,0 +1,61 @@
+//! The kernel's own global descriptor table (xv6's `seginit`): flat 4 GiB
+//! code and data segments. GRUB leaves a GDT of its own that the Multiboot2
+//! spec says not to rely on, so the kernel loads this one before anything
+//! can fault.
+
+use spin::Once;
+use x86::Ring;
+use x86::dtables::{DescriptorTablePointer, lgdt};
+use x86::segmentation::{
+    BuildDescriptor, CodeSegmentType, DataSegmentType, Descriptor, DescriptorBuilder,
+    SegmentDescriptorBuilder, SegmentSelector, load_ds, load_es, load_fs, load_gs, load_ss,
+};
+
+use crate::mmu::{NSEGS, SEG_KCODE, SEG_KDATA};
+
+/// Largest segment limit, counted in 4 KiB units: 4 GiB.
+const LIMIT_4GIB: u32 = 0xF_FFFF;
+
+static GDT: Once<[Descriptor; NSEGS]> = Once::new();
+
+/// The kernel code segment's selector.
+pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
+/// The kernel data segment's selector.
+pub const KDATA: SegmentSelector = SegmentSelector::new(SEG_KDATA, Ring::Ring0);
+
+fn flat(b: DescriptorBuilder) -> Descriptor {
+    b.present()
+        .dpl(Ring::Ring0)
+        .limit_granularity_4kb()
+        .db()
+        .finish()
+}
+
+/// Load the GDT and reload every segment register from it.
+pub fn seginit() {
+    let gdt = GDT.call_once(|| {
+        let mut gdt = [Descriptor::NULL; NSEGS];
+        gdt[SEG_KCODE as usize] = flat(DescriptorBuilder::code_descriptor(
+            0,
+            LIMIT_4GIB,
+            CodeSegmentType::ExecuteRead,
+        ));
+        gdt[SEG_KDATA as usize] = flat(DescriptorBuilder::data_descriptor(
+            0,
+            LIMIT_4GIB,
+            DataSegmentType::ReadWrite,
+        ));
+        gdt
+    });
+    // SAFETY: the table is 'static and holds flat segments equal to the ones
+    // in use, so reloading the registers changes no address the kernel uses.
+    unsafe {
+        lgdt(&DescriptorTablePointer::new(gdt));
+        x86::bits32::segmentation::load_cs(KCODE);
+        load_ds(KDATA);
+        load_es(KDATA);
+        load_ss(KDATA);
+        load_fs(KDATA);
+        load_gs(KDATA);
+    }
+}

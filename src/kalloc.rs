@@ -1,0 +1,224 @@
+//! Physical page allocator (xv6's `kalloc.c`).
+//!
+//! Free pages form a singly linked list threaded through the pages
+//! themselves: the first word of each free page holds the address of the
+//! next. Freeing pushes on the head, allocating pops it (LIFO), both O(1),
+//! and a counter keeps the number of free pages so nobody has to walk the
+//! list to know it.
+//!
+//! The pages are named by kernel virtual addresses (`P2V(pa)`), because the
+//! kernel reaches every physical page through its KERNBASE mapping. Boot
+//! fills the list in two stages: `kinit1` frees `end..P2V(4 MiB)`, the only
+//! memory entrypgdir maps; once `kvmalloc` has mapped all of physical memory,
+//! `kinit2` frees `P2V(4 MiB)..P2V(PHYSTOP)` and turns the lock on.
+//!
+//! The bookkeeping ([`FreeList`]) is pure logic over a [`PageMemory`], so the
+//! host's unit tests run it on simulated pages; the kernel's memory is
+//! [`DirectMap`].
+
+use core::fmt;
+
+use crate::memlayout::VAddr;
+use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
+
+/// What `kfree` writes over a freed page (catches use after free).
+pub const JUNK_FREE: u8 = 0x01;
+/// What `kalloc` writes over an allocated page (catches reads of memory
+/// nobody initialised).
+pub const JUNK_ALLOC: u8 = 0x05;
+
+/// The range of pages the allocator accepts back: `[end, top)`, where `end`
+/// is the end of the kernel image and `top` is `P2V(PHYSTOP)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pool {
+    pub end: VAddr,
+    pub top: VAddr,
+}
+
+/// A rule `kfree` found broken (xv6 has one `panic("kfree")` for all three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KfreeError {
+    Misaligned { va: VAddr },
+    BelowEnd { va: VAddr, end: VAddr },
+    AtOrAboveTop { va: VAddr, top: VAddr },
+}
+
+impl fmt::Display for KfreeError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            KfreeError::Misaligned { va } => {
+                write!(f, "kfree: {:#010x} is not page-aligned", va.0)
+            }
+            KfreeError::BelowEnd { va, end } => write!(
+                f,
+                "kfree: {:#010x} is below the kernel's end {:#010x}",
+                va.0, end.0
+            ),
+            KfreeError::AtOrAboveTop { va, top } => write!(
+                f,
+                "kfree: {:#010x} is at or above P2V(PHYSTOP) {:#010x}",
+                va.0, top.0
+            ),
+        }
+    }
+}
+
+impl Pool {
+    /// Check the rules xv6's `kfree` checks: page-aligned, not below the
+    /// kernel's end, below P2V(PHYSTOP).
+    pub fn check(&self, va: VAddr) -> Result<(), KfreeError> {
+        if !is_page_aligned(va.0) {
+            Err(KfreeError::Misaligned { va })
+        } else if va < self.end {
+            Err(KfreeError::BelowEnd { va, end: self.end })
+        } else if va >= self.top {
+            Err(KfreeError::AtOrAboveTop { va, top: self.top })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Where the free list's links and junk live: the pages themselves in the
+/// kernel, a simulation in the host's unit tests.
+pub trait PageMemory {
+    /// Fill the page at `page` with `byte`.
+    ///
+    /// # Safety
+    /// `page` is a whole page that nobody else uses.
+    unsafe fn fill(&mut self, page: VAddr, byte: u8);
+
+    /// Store `next` as the link in the first word of `page`.
+    ///
+    /// # Safety
+    /// As for [`PageMemory::fill`].
+    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>);
+
+    /// Read the link stored in `page`.
+    ///
+    /// # Safety
+    /// `page` is a free page whose link was set by [`PageMemory::set_link`].
+    unsafe fn link(&self, page: VAddr) -> Option<VAddr>;
+}
+
+/// Pages freed by one call of [`FreeList::free_range`]: `pages` pages from
+/// `start` up to (not including) `end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Freed {
+    pub start: VAddr,
+    pub end: VAddr,
+    pub pages: usize,
+}
+
+/// The free list (xv6's `kmem.freelist`) and its page counter.
+pub struct FreeList<M> {
+    head: Option<VAddr>,
+    nfree: usize,
+    pool: Pool,
+    junk: bool,
+    mem: M,
+}
+
+impl<M: PageMemory> FreeList<M> {
+    /// An empty list that will accept pages in `pool`; `junk` turns the
+    /// [`JUNK_FREE`]/[`JUNK_ALLOC`] fills on.
+    pub const fn new(pool: Pool, junk: bool, mem: M) -> Self {
+        FreeList {
+            head: None,
+            nfree: 0,
+            pool,
+            junk,
+            mem,
+        }
+    }
+
+    /// Number of pages on the list.
+    pub fn nfree(&self) -> usize {
+        self.nfree
+    }
+
+    /// Put the page at `va` on the list (xv6's `kfree`), after filling it
+    /// with [`JUNK_FREE`]. Refuses, touching nothing, a page that breaks one
+    /// of [`Pool::check`]'s rules.
+    ///
+    /// # Safety
+    /// The page is no longer used by anyone: from now on the list owns it.
+    pub unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
+        self.pool.check(va)?;
+        // SAFETY: the caller hands the whole page over to the list.
+        unsafe {
+            if self.junk {
+                self.mem.fill(va, JUNK_FREE);
+            }
+            self.mem.set_link(va, self.head);
+        }
+        self.head = Some(va);
+        self.nfree += 1;
+        Ok(())
+    }
+
+    /// Take the most recently freed page off the list (xv6's `kalloc`),
+    /// filled with [`JUNK_ALLOC`]; `None` when the list is empty.
+    pub fn alloc(&mut self) -> Option<VAddr> {
+        let va = self.head?;
+        // SAFETY: every page on the list was handed over by `free`'s caller
+        // and its link was set there; after this the caller owns it.
+        unsafe {
+            self.head = self.mem.link(va);
+            if self.junk {
+                self.mem.fill(va, JUNK_ALLOC);
+            }
+        }
+        self.nfree -= 1;
+        Some(va)
+    }
+
+    /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's
+    /// `freerange`), lowest address first, and say which ones.
+    ///
+    /// # Safety
+    /// Nobody uses any of those pages any more.
+    pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
+        let Some(first) = pgroundup(start.0) else {
+            return Ok(Freed {
+                start,
+                end: start,
+                pages: 0,
+            });
+        };
+        let mut p = first;
+        let mut pages = 0;
+        while let Some(next) = p.checked_add(PGSIZE as u32)
+            && next <= end.0
+        {
+            // SAFETY: the caller gives up every page of the range.
+            unsafe { self.free(VAddr(p))? };
+            pages += 1;
+            p = next;
+        }
+        Ok(Freed {
+            start: VAddr(first),
+            end: VAddr(p),
+            pages,
+        })
+    }
+
+    /// The free pages, head first (the next `alloc` returns the first).
+    pub fn iter(&self) -> impl Iterator<Item = VAddr> + '_ {
+        let mut next = self.head;
+        core::iter::from_fn(move || {
+            let va = next?;
+            // SAFETY: `va` is on the list, so its link was set by `free`.
+            next = unsafe { self.mem.link(va) };
+            Some(va)
+        })
+    }
+}
+
+#[cfg(kernel)]
+mod kernel;
+#[cfg(kernel)]
+pub use kernel::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! The kernel's one allocator: the free list over real memory, its lock and
+//! xv6's `use_lock` switch, and the two boot stages.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spin::mutex::SpinMutex;
+
+use super::{FreeList, Freed, PageMemory, Pool};
+use crate::memlayout::{PAddr, VAddr, v2p};
+use crate::mmu::PGSIZE;
+
+/// Memory reached through the kernel's direct map: a page's kernel virtual
+/// address is a pointer to it.
+pub struct DirectMap;
+
+impl PageMemory for DirectMap {
+    unsafe fn fill(&mut self, page: VAddr, byte: u8) {
+        // SAFETY: the caller owns the whole page, which is mapped (every
+        // page in the pool is inside the kernel's direct map).
+        unsafe { core::ptr::write_bytes(page.0 as *mut u8, byte, PGSIZE) };
+    }
+
+    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>) {
+        // 0 stands for "none": VA 0 is never in the pool (it is below end).
+        // SAFETY: as for `fill`; the page is 4-byte aligned.
+        unsafe { (page.0 as *mut u32).write(next.map_or(0, |v| v.0)) };
+    }
+
+    unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
+        // SAFETY: the page is on the free list, so `set_link` wrote it.
+        let raw = unsafe { (page.0 as *const u32).read() };
+        (raw != 0).then_some(VAddr(raw))
+    }
+}
+
+/// xv6's `struct kmem`.
+struct Kmem {
+    /// Off until the end of `kinit2`, as in xv6: until then only the boot
+    /// CPU runs, with interrupts off, and (once per-CPU state and
+    /// pushcli/popcli exist) a lock could not be taken this early.
+    use_lock: AtomicBool,
+    list: SpinMutex<FreeList<DirectMap>>,
+}
+
+static KMEM: Kmem = Kmem {
+    use_lock: AtomicBool::new(false),
+    list: SpinMutex::new(FreeList::new(
+        Pool {
+            end: VAddr(0),
+            top: VAddr(0),
+        },
+        cfg!(feature = "junk"),
+        DirectMap,
+    )),
+};
+
+/// Run `f` on the free list, under the lock once `kinit2` has turned it on.
+fn with_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    if KMEM.use_lock.load(Ordering::Acquire) {
+        f(&mut KMEM.list.lock())
+    } else {
+        // SAFETY: before kinit2 turns the lock on, only the boot CPU runs,
+        // with interrupts off, and `f` never re-enters the allocator: no
+        // other reference to the list can exist.
+        f(unsafe { &mut *KMEM.list.as_mut_ptr() })
+    }
+}
+
+/// A page of physical memory that its holder owns, named by its kernel
+/// virtual address. Only `kalloc` makes one; `kfree` takes it back.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Page(VAddr);
+
+impl Page {
+    /// Kernel virtual address of the page's first byte.
+    pub fn va(&self) -> VAddr {
+        self.0
+    }
+
+    /// Fill the page with zeroes.
+    pub fn zero(&mut self) {
+        // SAFETY: the holder owns the whole page, which is mapped.
+        unsafe { core::ptr::write_bytes(self.0.0 as *mut u8, 0, PGSIZE) };
+    }
+
+    /// The page's bytes.
+    pub fn bytes(&mut self) -> &mut [u8; PGSIZE] {
+        // SAFETY: the holder owns the whole page; the borrow of `self` keeps
+        // the reference unique.
+        unsafe { &mut *(self.0.0 as *mut [u8; PGSIZE]) }
+    }
+
+    /// Give up the handle, keeping the page in use (e.g. as a page table).
+    pub fn into_pa(self) -> PAddr {
+        v2p(self.0)
+    }
+}
+
+/// First boot stage: free `[vstart, vend)`, the memory entrypgdir maps,
+/// without the lock. Sets the pool `kfree` accepts: `[vstart, top)`.
+pub fn kinit1(vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
+    KMEM.use_lock.store(false, Ordering::Release);
+    with_list(|l| *l = FreeList::new(Pool { end: vstart, top }, cfg!(feature = "junk"), DirectMap));
+    freerange(vstart, vend)
+}
+
+/// Second boot stage: free `[vstart, vend)` (mapped by now by kvmalloc),
+/// then turn the lock on.
+pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
+    let freed = freerange(vstart, vend);
+    KMEM.use_lock.store(true, Ordering::Release);
+    freed
+}
+
+fn freerange(vstart: VAddr, vend: VAddr) -> Freed {
+    // SAFETY: boot hands over memory no one has used: above the kernel image
+    // and the boot stack, and (the boot information being copied into .bss)
+    // holding nothing still needed.
+    with_list(|l| unsafe { l.free_range(vstart, vend) }).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Allocate one 4096-byte page, or `None` if memory is exhausted.
+pub fn kalloc() -> Option<Page> {
+    with_list(|l| l.alloc()).map(Page)
+}
+
+/// Give a page back.
+pub fn kfree(page: Page) {
+    // SAFETY: `Page` owns its page, and consuming it ends the ownership.
+    unsafe { kfree_addr(page.0) }
+}
+
+/// Free the page at `va` (xv6's `kfree(char *v)`). Panics, naming the
+/// address and the rule, if `va` is not page-aligned, is below the kernel's
+/// end or is at or above P2V(PHYSTOP).
+///
+/// # Safety
+/// The page is not used by anyone any more.
+pub unsafe fn kfree_addr(va: VAddr) {
+    // SAFETY: the caller gives the page up.
+    if let Err(e) = with_list(|l| unsafe { l.free(va) }) {
+        panic!("{e}");
+    }
+}
+
+/// Number of free pages, in O(1).
+pub fn nfree() -> usize {
+    with_list(|l| l.nfree())
+}
+
+/// Whether `kfree`/`kalloc` take the lock (true once `kinit2` is done).
+pub fn uses_lock() -> bool {
+    KMEM.use_lock.load(Ordering::Acquire)
+}
+
+/// Call `f` on every free page, head first, holding the allocator (`f` must
+/// not allocate or free).
+pub fn for_each_free(mut f: impl FnMut(VAddr)) {
+    with_list(|l| l.iter().for_each(&mut f));
+}

@@ -1,0 +1,217 @@
+//! Host tests of the free-list bookkeeping on simulated pages.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// Pages as a map from address to contents; reading a page that was never
+/// written is a test failure.
+#[derive(Default)]
+struct SimMemory {
+    pages: BTreeMap<u32, Vec<u8>>,
+}
+
+impl SimMemory {
+    fn page(&mut self, va: VAddr) -> &mut Vec<u8> {
+        assert!(
+            is_page_aligned(va.0),
+            "simulated access to unaligned {:#x}",
+            va.0
+        );
+        self.pages.entry(va.0).or_insert_with(|| vec![0xEE; PGSIZE])
+    }
+}
+
+impl PageMemory for SimMemory {
+    unsafe fn fill(&mut self, page: VAddr, byte: u8) {
+        self.page(page).fill(byte);
+    }
+    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>) {
+        let raw = next.map_or(0, |v| v.0).to_le_bytes();
+        self.page(page)[..4].copy_from_slice(&raw);
+    }
+    unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
+        let p = &self.pages[&page.0];
+        let raw = u32::from_le_bytes(p[..4].try_into().unwrap());
+        (raw != 0).then_some(VAddr(raw))
+    }
+}
+
+const END: VAddr = VAddr(0x8011_8000);
+const TOP: VAddr = VAddr(0x8F00_0000);
+const POOL: Pool = Pool { end: END, top: TOP };
+
+fn list(junk: bool) -> FreeList<SimMemory> {
+    FreeList::new(POOL, junk, SimMemory::default())
+}
+
+#[test]
+fn alloc_returns_pages_last_freed_first() {
+    let mut l = list(false);
+    for va in [0x8020_0000, 0x8020_1000, 0x8020_5000] {
+        unsafe { l.free(VAddr(va)).unwrap() };
+    }
+    assert_eq!(l.nfree(), 3);
+    let order: Vec<u32> = l.iter().map(|v| v.0).collect();
+    assert_eq!(order, [0x8020_5000, 0x8020_1000, 0x8020_0000], "head first");
+    assert_eq!(l.alloc(), Some(VAddr(0x8020_5000)));
+    assert_eq!(l.alloc(), Some(VAddr(0x8020_1000)));
+    assert_eq!(l.nfree(), 1);
+    assert_eq!(l.alloc(), Some(VAddr(0x8020_0000)));
+    assert_eq!(l.alloc(), None, "an empty list runs out");
+    assert_eq!(l.nfree(), 0);
+}
+
+#[test]
+fn count_follows_every_push_and_pop() {
+    let mut l = list(false);
+    let freed = unsafe {
+        l.free_range(VAddr(0x8030_0000), VAddr(0x8031_0000))
+            .unwrap()
+    };
+    assert_eq!(freed.pages, 16);
+    assert_eq!(l.nfree(), 16);
+    assert_eq!(l.iter().count(), 16, "counter agrees with a walk");
+    for n in (0..16).rev() {
+        assert!(l.alloc().is_some());
+        assert_eq!(l.nfree(), n);
+        assert_eq!(l.iter().count(), n);
+    }
+}
+
+#[test]
+fn free_range_frees_only_whole_pages_from_pgroundup_start() {
+    let mut l = list(false);
+    // start mid-page, end mid-page: the partial pages at both ends are skipped
+    let f = unsafe {
+        l.free_range(VAddr(0x8011_8123), VAddr(0x8011_C800))
+            .unwrap()
+    };
+    assert_eq!(
+        f,
+        Freed {
+            start: VAddr(0x8011_9000),
+            end: VAddr(0x8011_C000),
+            pages: 3
+        }
+    );
+    let mut got: Vec<u32> = l.iter().map(|v| v.0).collect();
+    got.sort();
+    assert_eq!(got, [0x8011_9000, 0x8011_A000, 0x8011_B000]);
+    // an empty or inverted range frees nothing
+    let f = unsafe {
+        l.free_range(VAddr(0x8050_0000), VAddr(0x8050_0FFF))
+            .unwrap()
+    };
+    assert_eq!(f.pages, 0);
+    let f = unsafe {
+        l.free_range(VAddr(0x8060_0000), VAddr(0x8050_0000))
+            .unwrap()
+    };
+    assert_eq!(f.pages, 0);
+    assert_eq!(l.nfree(), 3);
+}
+
+#[test]
+fn free_range_stops_at_the_top_of_the_address_space() {
+    let pool = Pool {
+        end: VAddr(0xFFFF_0000),
+        top: VAddr(0xFFFF_FFFF),
+    };
+    let mut l = FreeList::new(pool, false, SimMemory::default());
+    // the last page, [0xFFFFF000, 4 GiB), has no representable end: xv6's
+    // loop would wrap; ours stops before it
+    let f = unsafe {
+        l.free_range(VAddr(0xFFFF_E000), VAddr(0xFFFF_FFFF))
+            .unwrap()
+    };
+    assert_eq!(f.pages, 1);
+    let f = unsafe {
+        l.free_range(VAddr(0xFFFF_F001), VAddr(0xFFFF_FFFF))
+            .unwrap()
+    };
+    assert_eq!(f.pages, 0, "no page boundary above the start");
+}
+
+#[test]
+fn every_kfree_rule_is_enforced_with_its_message() {
+    let mut l = list(false);
+    let cases = [
+        (
+            0x8020_0004,
+            KfreeError::Misaligned {
+                va: VAddr(0x8020_0004),
+            },
+            "kfree: 0x80200004 is not page-aligned",
+        ),
+        (
+            0x8011_7000,
+            KfreeError::BelowEnd {
+                va: VAddr(0x8011_7000),
+                end: END,
+            },
+            "kfree: 0x80117000 is below the kernel's end 0x80118000",
+        ),
+        (
+            0x8F00_0000,
+            KfreeError::AtOrAboveTop { va: TOP, top: TOP },
+            "kfree: 0x8f000000 is at or above P2V(PHYSTOP) 0x8f000000",
+        ),
+        (
+            0x9000_0000,
+            KfreeError::AtOrAboveTop {
+                va: VAddr(0x9000_0000),
+                top: TOP,
+            },
+            "kfree: 0x90000000 is at or above P2V(PHYSTOP) 0x8f000000",
+        ),
+    ];
+    for (va, err, msg) in cases {
+        let got = unsafe { l.free(VAddr(va)) };
+        assert_eq!(got, Err(err));
+        assert_eq!(err.to_string(), msg);
+    }
+    assert_eq!(l.nfree(), 0, "refused pages are not linked");
+    assert!(l.mem.pages.is_empty(), "refused pages are not touched");
+    // the edges of the pool are accepted
+    unsafe {
+        l.free(END).unwrap();
+        l.free(VAddr(TOP.0 - PGSIZE as u32)).unwrap();
+    }
+    assert_eq!(l.nfree(), 2);
+}
+
+#[test]
+fn free_range_reports_the_first_bad_page() {
+    let mut l = list(false);
+    let e = unsafe { l.free_range(VAddr(0x8EFF_E000), VAddr(0x8F00_2000)) };
+    assert_eq!(e, Err(KfreeError::AtOrAboveTop { va: TOP, top: TOP }));
+    assert_eq!(l.nfree(), 2, "pages below the bad one were freed");
+}
+
+#[test]
+fn junk_fill_marks_freed_and_allocated_pages() {
+    let mut l = list(true);
+    let va = VAddr(0x8040_0000);
+    unsafe { l.free(va).unwrap() };
+    let p = &l.mem.pages[&va.0];
+    assert!(
+        p[4..].iter().all(|&b| b == JUNK_FREE),
+        "freed page is 0x01 after its link"
+    );
+    assert_eq!(l.alloc(), Some(va));
+    assert!(
+        l.mem.pages[&va.0].iter().all(|&b| b == JUNK_ALLOC),
+        "allocated page is all 0x05"
+    );
+}
+
+#[test]
+fn without_junk_pages_keep_their_contents() {
+    let mut l = list(false);
+    let va = VAddr(0x8040_0000);
+    l.mem.page(va).fill(0xAB);
+    unsafe { l.free(va).unwrap() };
+    assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
+    assert_eq!(l.alloc(), Some(va));
+    assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
+}

@@ -1,0 +1,354 @@
+//! In-kernel tests, run after the boot report when the command line says
+//! `ktest=all` (every test that must pass) or `ktest=<name>` (one test,
+//! including those that must panic). Results go to the serial port; the
+//! host-side tests in `tests/` boot the kernel and read them.
+
+use crate::bootinfo::BootInfo;
+use crate::entry::ENTRYPGDIR;
+use crate::image;
+use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
+use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, PHYSTOP, VAddr, p2v, v2p};
+use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
+use crate::println;
+use crate::vm::{self, Kvm, kmap, kmap_lookup};
+
+/// What the boot report said, for the tests to check.
+pub struct BootReport {
+    pub kinit1: Freed,
+    pub kvm: Kvm,
+    pub kinit2: Freed,
+    pub nfree: usize,
+}
+
+struct KTest {
+    name: &'static str,
+    run: fn(&BootReport, &BootInfo),
+    /// Run by `ktest=all`; the others must panic and run alone.
+    in_all: bool,
+}
+
+const fn t(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
+    KTest {
+        name,
+        run,
+        in_all: true,
+    }
+}
+const fn must_panic(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
+    KTest {
+        name,
+        run,
+        in_all: false,
+    }
+}
+
+static TESTS: &[KTest] = &[
+    t(
+        "entrypgdir_maps_two_large_pages",
+        entrypgdir_maps_two_large_pages,
+    ),
+    t(
+        "boot_report_matches_free_list",
+        boot_report_matches_free_list,
+    ),
+    t(
+        "page_tables_come_from_below_4mib",
+        page_tables_come_from_below_4mib,
+    ),
+    t(
+        "kpgdir_maps_every_kmap_region",
+        kpgdir_maps_every_kmap_region,
+    ),
+    t("lock_is_on_after_kinit2", lock_is_on_after_kinit2),
+    t("junk_fill", junk_fill),
+    t("drain_and_refill", drain_and_refill),
+    must_panic("kfree_misaligned", |_, _| {
+        free_bad(image::end_addr().0 + 0x2004)
+    }),
+    must_panic("kfree_below_end", |_, _| free_bad(KERNLINK.0)),
+    must_panic("kfree_at_phystop", |_, _| free_bad(p2v(PHYSTOP).0)),
+    must_panic("kfree_above_phystop", |_, _| free_bad(0xFF00_0000)),
+    must_panic("write_to_text", write_to_text),
+    must_panic("invalid_opcode", |_, _| {
+        // SAFETY: deliberately raises #UD; the trap handler panics.
+        unsafe { core::arch::asm!("ud2") }
+    }),
+];
+
+/// Run the tests `spec` names: `all`, or one test's name.
+pub fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
+    let selected = TESTS.iter().filter(|t| {
+        if spec == "all" {
+            t.in_all
+        } else {
+            t.name == spec
+        }
+    });
+    let mut passed = 0;
+    for t in selected {
+        println!("ktest: {} ...", t.name);
+        (t.run)(report, boot);
+        println!("ktest: {} ok", t.name);
+        passed += 1;
+    }
+    assert!(passed > 0, "ktest: no test is called {spec:?}");
+    println!("ktest: {passed} passed, 0 failed");
+}
+
+fn free_bad(va: u32) {
+    // SAFETY: kfree refuses (panics on) every address this test passes it,
+    // before touching memory.
+    unsafe { kfree_addr(VAddr(va)) };
+    unreachable!("kfree accepted {va:#010x}");
+}
+
+fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
+    let pd = ENTRYPGDIR.entries();
+    let high = KERNBASE.0 as usize / LARGE_PGSIZE;
+    for (i, e) in pd.iter().enumerate() {
+        if i == 0 || i == high {
+            assert!(
+                e.is_present() && e.is_writeable() && e.is_page(),
+                "entrypgdir[{i}] = {:#x}",
+                e.0
+            );
+            assert!(
+                !e.is_user_mode_allowed(),
+                "entrypgdir[{i}] has the user bit"
+            );
+            assert_eq!(e.address(), PAddr(0), "entrypgdir[{i}] maps PA 0");
+        } else {
+            assert!(
+                !e.is_present(),
+                "entrypgdir[{i}] = {:#x} should not be present",
+                e.0
+            );
+        }
+    }
+    // The CPU set the Accessed bit of the entry it ran on: the table really
+    // is in writable memory.
+    assert!(
+        pd[high].flags().contains(PDFlags::A),
+        "entrypgdir[{high}] was never accessed"
+    );
+}
+
+fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
+    let boot_top = p2v(BOOT_MAPPED);
+    assert_eq!(
+        r.kinit1.start.0,
+        crate::mmu::pgroundup(image::end_addr().0).unwrap()
+    );
+    assert_eq!(r.kinit1.end, boot_top);
+    assert_eq!(
+        r.kinit1.pages,
+        (boot_top.0 - r.kinit1.start.0) as usize / PGSIZE
+    );
+    assert_eq!((r.kinit2.start, r.kinit2.end), (boot_top, p2v(PHYSTOP)));
+    assert_eq!(
+        r.kinit2.pages,
+        (PHYSTOP.0 - BOOT_MAPPED.0) as usize / PGSIZE
+    );
+    assert_eq!(r.nfree, r.kinit1.pages - r.kvm.pages + r.kinit2.pages);
+    assert_eq!(
+        kalloc::nfree(),
+        r.nfree,
+        "nothing allocated since the report"
+    );
+    // LIFO: kinit2's pages sit on top of what kvmalloc left of kinit1's.
+    let (mut seen, mut low) = (0, 0);
+    kalloc::for_each_free(|va| {
+        if seen < r.kinit2.pages {
+            assert!(
+                va >= boot_top && va < p2v(PHYSTOP),
+                "kinit2 page {:#010x} out of its range",
+                va.0
+            );
+        } else {
+            assert!(
+                va >= r.kinit1.start && va < boot_top,
+                "kinit1 page {:#010x} out of its range",
+                va.0
+            );
+            low += 1;
+        }
+        seen += 1;
+    });
+    assert_eq!(seen, r.nfree, "walk of the free list");
+    assert_eq!(low, r.kinit1.pages - r.kvm.pages);
+}
+
+fn page_tables_come_from_below_4mib(r: &BootReport, _: &BootInfo) {
+    let below = |pa: PAddr| pa >= v2p(r.kinit1.start) && pa < BOOT_MAPPED;
+    assert!(below(r.kvm.pgdir), "kpgdir at {:#x}", r.kvm.pgdir.0);
+    let tables: usize = vm::kpgdir_entries()
+        .iter()
+        .filter(|e| e.is_present())
+        .inspect(|e| assert!(below(e.address()), "page table at {:#x}", e.address().0))
+        .count();
+    assert_eq!(
+        tables + 1,
+        r.kvm.pages,
+        "directory + tables = the report's count"
+    );
+}
+
+fn kpgdir_maps_every_kmap_region(_: &BootReport, _: &BootInfo) {
+    let map = kmap(image::data_addr(), PHYSTOP);
+    let pd = vm::kpgdir_entries();
+    let translate = |va: VAddr| -> Option<(PAddr, PTFlags)> {
+        let pde = pd[crate::mmu::pdx(va)];
+        if !pde.is_present() {
+            return None;
+        }
+        let pte = vm::page_table(pde.address())[crate::mmu::ptx(va)];
+        pte.is_present().then(|| {
+            (
+                PAddr(pte.address().0 | (va.0 & 0xFFF)),
+                pte.flags() & !(PTFlags::A | PTFlags::D),
+            )
+        })
+    };
+    let samples = [
+        KERNBASE.0,
+        0x800B_8000, // VGA text buffer
+        KERNLINK.0,
+        image::entry_addr().0,
+        image::etext_addr().0 - 1,
+        image::data_addr().0 - 1,
+        image::data_addr().0,
+        image::end_addr().0,
+        p2v(BOOT_MAPPED).0,
+        p2v(PHYSTOP).0 - 1,
+        p2v(PHYSTOP).0,
+        0xFDFF_FFFF,
+        0xFE00_0000,
+        0xFEE0_0000, // local APIC
+        0xFFFF_FFFF,
+        0x0010_0000, // the low mapping is gone
+        pgaddr(1, 0, 0).0,
+    ];
+    for va in samples.map(VAddr) {
+        let want = kmap_lookup(&map, va).map(|(pa, perm)| (pa, perm | PTFlags::P));
+        assert_eq!(translate(va), want, "kpgdir at {:#010x}", va.0);
+    }
+    assert!(
+        pd.iter().all(|e| !e.is_user_mode_allowed()),
+        "a user bit in kpgdir"
+    );
+}
+
+fn lock_is_on_after_kinit2(_: &BootReport, _: &BootInfo) {
+    assert!(kalloc::uses_lock());
+}
+
+fn junk_fill(_: &BootReport, _: &BootInfo) {
+    let mut page = kalloc().expect("a page");
+    let va = page.va();
+    if cfg!(feature = "junk") {
+        assert!(
+            page.bytes().iter().all(|&b| b == JUNK_ALLOC),
+            "kalloc'd page is not all 0x05"
+        );
+    }
+    page.bytes().fill(0xAB);
+    kfree(page);
+    // SAFETY: the page is on the free list and nobody else runs; reading it
+    // changes nothing.
+    let bytes = unsafe { &*(va.0 as *const [u8; PGSIZE]) };
+    let want = if cfg!(feature = "junk") {
+        JUNK_FREE
+    } else {
+        0xAB
+    };
+    assert!(
+        bytes[4..].iter().all(|&b| b == want),
+        "freed page is not {want:#04x} after its link"
+    );
+    let again = kalloc().expect("the same page");
+    assert_eq!(again.va(), va, "LIFO");
+    kfree(again);
+}
+
+/// Take every page, check each, give them all back.
+fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
+    let before = kalloc::nfree();
+    let cmdline_before = boot.cmdline();
+    // A bitmap of pages handed out, kept in pages of its own.
+    let npages = PHYSTOP.0 as usize / PGSIZE;
+    let map_pages = npages.div_ceil(8 * PGSIZE);
+    let mut maps: [Option<Page>; 8] = Default::default();
+    assert!(map_pages <= maps.len());
+    for m in maps.iter_mut().take(map_pages) {
+        let mut p = kalloc().expect("bitmap page");
+        p.zero();
+        *m = Some(p);
+    }
+    let bit = |maps: &mut [Option<Page>; 8], n: usize| -> bool {
+        let byte = &mut maps[n / (8 * PGSIZE)].as_mut().unwrap().bytes()[n / 8 % PGSIZE];
+        let was = *byte & (1 << (n % 8)) != 0;
+        *byte |= 1 << (n % 8);
+        was
+    };
+    // Chain the drained pages through their first word, as the free list does.
+    let mut head: u32 = 0;
+    let mut got = 0;
+    while let Some(mut p) = kalloc() {
+        let va = p.va();
+        assert!(
+            crate::mmu::is_page_aligned(va.0),
+            "kalloc returned unaligned {:#010x}",
+            va.0
+        );
+        assert!(
+            va >= r.kinit1.start && va < p2v(PHYSTOP),
+            "kalloc returned {:#010x}, outside the pool",
+            va.0
+        );
+        assert!(
+            va >= image::end_addr(),
+            "{:#010x} overlaps the kernel image (and the boot info copy)",
+            va.0
+        );
+        assert!(
+            !bit(&mut maps, v2p(va).0 as usize / PGSIZE),
+            "kalloc returned {:#010x} twice",
+            va.0
+        );
+        p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
+        head = p.into_pa().0 + KERNBASE.0;
+        got += 1;
+    }
+    assert_eq!(
+        got + map_pages,
+        before,
+        "kalloc until None returns every free page"
+    );
+    assert_eq!(kalloc::nfree(), 0);
+    assert_eq!(
+        boot.cmdline(),
+        cmdline_before,
+        "the boot information survived"
+    );
+    while head != 0 {
+        // SAFETY: `head` is a page this test allocated and chained.
+        let next = unsafe { (head as *const u32).read() };
+        // SAFETY: this test owns the page and gives it up.
+        unsafe { kfree_addr(VAddr(head)) };
+        head = next;
+    }
+    maps.into_iter().flatten().for_each(kfree);
+    assert_eq!(
+        kalloc::nfree(),
+        before,
+        "freeing them all restores the count"
+    );
+}
+
+fn write_to_text(_: &BootReport, _: &BootInfo) {
+    let text = image::entry_addr().0 as *mut u8;
+    // SAFETY: deliberately writes to read-only kernel text; the page fault
+    // handler panics before anything is changed.
+    unsafe { text.write_volatile(0x90) };
+    unreachable!("the write to text did not fault");
+}

@@ -1,0 +1,115 @@
+//! Traps (xv6's `trap.c`): the interrupt descriptor table and `trap`, which
+//! every vector reaches through `alltraps`. For now every exception is a
+//! kernel bug: it is described and the kernel panics, instead of the CPU
+//! escalating to a silent triple fault.
+
+use spin::Once;
+use x86::Ring;
+use x86::dtables::{DescriptorTablePointer, lidt};
+use x86::segmentation::{BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder};
+
+use crate::gdt::KCODE;
+use crate::traps::{PageFaultCode, T_NEXCEPTIONS, T_PGFLT, exception_name};
+
+/// Number of interrupt vectors.
+const NVECTORS: usize = 256;
+
+core::arch::global_asm!(
+    include_str!(concat!(env!("OUT_DIR"), "/vectors.S")),
+    options(att_syntax)
+);
+core::arch::global_asm!(
+    include_str!("trapasm.S"),
+    KDATA = const crate::gdt::KDATA.bits(),
+    trap = sym trap,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    /// Entry stub addresses, one per vector (build.rs's vectors.S).
+    static vectors: [u32; NVECTORS];
+}
+
+/// The registers `alltraps` and the CPU saved, lowest address first
+/// (xv6's `struct trapframe`).
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapFrame {
+    // pushal
+    pub edi: u32,
+    pub esi: u32,
+    pub ebp: u32,
+    pub oesp: u32, // the ESP pushal saw: useless
+    pub ebx: u32,
+    pub edx: u32,
+    pub ecx: u32,
+    pub eax: u32,
+    // segment registers, pushed as 32 bits
+    pub gs: u32,
+    pub fs: u32,
+    pub es: u32,
+    pub ds: u32,
+    // from the vector stub
+    pub trapno: u32,
+    pub err: u32,
+    // from the CPU
+    pub eip: u32,
+    pub cs: u32,
+    pub eflags: u32,
+    // esp and ss follow only on a change of privilege level (from user mode)
+}
+
+static IDT: Once<[Descriptor; NVECTORS]> = Once::new();
+
+/// Build the IDT (xv6's `tvinit`) and load it (`idtinit`). All gates are
+/// interrupt gates (interrupts off in the handler), for the kernel only.
+pub fn idtinit() {
+    let idt = IDT.call_once(|| {
+        let mut idt = [Descriptor::NULL; NVECTORS];
+        for (gate, i) in idt.iter_mut().zip(0..) {
+            // SAFETY: `vectors` is a table of NVECTORS addresses in rodata.
+            let stub = unsafe { vectors[i] };
+            *gate = <DescriptorBuilder as GateDescriptorBuilder<u32>>::interrupt_descriptor(
+                KCODE, stub,
+            )
+            .present()
+            .dpl(Ring::Ring0)
+            .finish();
+        }
+        idt
+    });
+    // SAFETY: the table is 'static and every gate points at a stub that
+    // saves state and calls `trap`.
+    unsafe { lidt(&DescriptorTablePointer::new(idt)) };
+}
+
+/// Called by `alltraps` for every trap (xv6's `trap`).
+extern "C" fn trap(tf: &mut TrapFrame) {
+    if tf.trapno < T_NEXCEPTIONS {
+        exception(tf);
+    }
+    panic!(
+        "trap: unexpected interrupt {} at eip {:#010x}",
+        tf.trapno, tf.eip
+    );
+}
+
+/// Describe a CPU exception in the kernel and panic.
+fn exception(tf: &TrapFrame) -> ! {
+    let name = exception_name(tf.trapno);
+    if tf.trapno == T_PGFLT {
+        // SAFETY: reading CR2 has no side effects.
+        let cr2 = unsafe { x86::controlregs::cr2() };
+        panic!(
+            "trap {} ({name}): err {:#x}, eip {:#010x}, cr2 {cr2:#010x}: {}",
+            tf.trapno,
+            tf.err,
+            tf.eip,
+            PageFaultCode::decode(tf.err)
+        );
+    }
+    panic!(
+        "trap {} ({name}): err {:#x}, eip {:#010x}",
+        tf.trapno, tf.err, tf.eip
+    );
+}

@@ -1,0 +1,92 @@
+//! The kernel page directory on the real machine: built from `kalloc`
+//! pages, installed in CR3.
+
+use spin::Once;
+
+use super::{PageTableMemory, setupkvm};
+use crate::image;
+use crate::kalloc::kalloc;
+use crate::memlayout::{PAddr, PHYSTOP, p2v};
+use crate::mmu::{PD, PT};
+
+/// Page-table pages from `kalloc`, reached through the direct map, counted.
+struct KallocTables {
+    allocated: usize,
+}
+
+impl PageTableMemory for KallocTables {
+    fn alloc_table(&mut self) -> Option<PAddr> {
+        let mut page = kalloc()?;
+        page.zero();
+        self.allocated += 1;
+        Some(page.into_pa())
+    }
+
+    unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
+        // SAFETY: `pa` is a page from `alloc_table`, so it is in the direct
+        // map, page-aligned, and used only as this directory.
+        unsafe { &mut *(p2v(pa).0 as *mut PD) }
+    }
+
+    unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
+        // SAFETY: as for `pd`.
+        unsafe { &mut *(p2v(pa).0 as *mut PT) }
+    }
+}
+
+/// What `kvmalloc` built.
+#[derive(Clone, Copy, Debug)]
+pub struct Kvm {
+    /// Physical address of the kernel page directory.
+    pub pgdir: PAddr,
+    /// Page-table pages taken from kalloc, the directory included.
+    pub pages: usize,
+}
+
+static KVM: Once<Kvm> = Once::new();
+
+/// Build the kernel page directory and switch to it (xv6's `kvmalloc`).
+/// Runs between kinit1 and kinit2, so every page-table page comes from the
+/// first 4 MiB.
+pub fn kvmalloc() -> Kvm {
+    let kvm = KVM.call_once(|| {
+        let mut mem = KallocTables { allocated: 0 };
+        let pgdir = setupkvm(&mut mem, image::data_addr(), PHYSTOP)
+            .unwrap_or_else(|e| panic!("kvmalloc: {e} after {} page-table pages", mem.allocated));
+        Kvm {
+            pgdir,
+            pages: mem.allocated,
+        }
+    });
+    switchkvm();
+    *kvm
+}
+
+/// The kernel page directory, once `kvmalloc` has built it.
+pub fn kpgdir() -> Option<PAddr> {
+    KVM.get().map(|k| k.pgdir)
+}
+
+/// Load the kernel page directory into CR3 (xv6's `switchkvm`).
+pub fn switchkvm() {
+    let pgdir = kpgdir().expect("switchkvm before kvmalloc");
+    // SAFETY: the directory maps the kernel's text, data, stack and every
+    // page in use exactly where entrypgdir did (KERNBASE + pa), so the code
+    // running now keeps running; only the low identity mapping goes away.
+    unsafe { x86::controlregs::cr3_write(u64::from(pgdir.0)) };
+}
+
+/// A snapshot of the kernel page directory's entries.
+pub fn kpgdir_entries() -> PD {
+    let pa = kpgdir().expect("kpgdir_entries before kvmalloc");
+    // SAFETY: the kernel page directory is mapped and only written by
+    // kvmalloc, which has finished.
+    unsafe { core::ptr::read(p2v(pa).0 as *const PD) }
+}
+
+/// A snapshot of the page table at `pa` (from a present kernel PDE).
+pub fn page_table(pa: PAddr) -> PT {
+    // SAFETY: `pa` is a page table of the kernel page directory, mapped and
+    // no longer written.
+    unsafe { core::ptr::read(p2v(pa).0 as *const PT) }
+}

@@ -1,0 +1,242 @@
+//! Host tests of the kernel map and the page-table code on simulated pages.
+
+use super::*;
+use crate::memlayout::PHYSTOP;
+use crate::mmu::{NPDENTRIES, PDFlags};
+use std::collections::BTreeMap;
+
+/// Page-table pages in a map from physical address to contents, handed out
+/// from a fake physical address upwards, at most `limit` of them.
+struct SimTables {
+    next: u32,
+    limit: usize,
+    pages: BTreeMap<u32, Box<[u32; NPDENTRIES]>>,
+}
+
+impl SimTables {
+    fn new(limit: usize) -> Self {
+        SimTables {
+            next: 0x0030_0000,
+            limit,
+            pages: BTreeMap::new(),
+        }
+    }
+    fn page(&mut self, pa: PAddr) -> *mut [u32; NPDENTRIES] {
+        self.pages
+            .get_mut(&pa.0)
+            .expect("access to a page never allocated")
+            .as_mut()
+    }
+}
+
+impl PageTableMemory for SimTables {
+    fn alloc_table(&mut self) -> Option<PAddr> {
+        if self.pages.len() == self.limit {
+            return None;
+        }
+        let pa = self.next;
+        self.next += PGSIZE as u32;
+        self.pages.insert(pa, Box::new([0; NPDENTRIES]));
+        Some(PAddr(pa))
+    }
+    unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
+        // entries are repr(transparent) u32s
+        unsafe { &mut *self.page(pa).cast::<PD>() }
+    }
+    unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
+        unsafe { &mut *self.page(pa).cast::<PT>() }
+    }
+}
+
+const DATA: VAddr = VAddr(0x8010_6000);
+
+/// What the kernel page directory maps `va` to: (pa, writable), or None.
+fn translate(mem: &mut SimTables, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
+    let pte = *walkpgdir(mem, pgdir, va, false).unwrap()?;
+    pte.is_present()
+        .then(|| (PAddr(pte.address().0 | (va.0 & 0xFFF)), pte.flags()))
+}
+
+#[test]
+fn kmap_rows_are_xv6s() {
+    let m = kmap(DATA, PHYSTOP);
+    assert_eq!(
+        m[0],
+        Kmap {
+            name: "I/O space",
+            virt: VAddr(0x8000_0000),
+            phys: PAddr(0),
+            size: 0x10_0000,
+            perm: PTFlags::RW
+        }
+    );
+    assert_eq!(
+        (m[1].virt, m[1].phys, m[1].size, m[1].perm),
+        (
+            VAddr(0x8010_0000),
+            PAddr(0x10_0000),
+            0x6000,
+            PTFlags::empty()
+        )
+    );
+    assert_eq!(
+        (m[2].virt, m[2].phys, m[2].size, m[2].perm),
+        (DATA, PAddr(0x10_6000), 0x0F00_0000 - 0x10_6000, PTFlags::RW)
+    );
+    assert_eq!(
+        (m[3].virt, m[3].phys, m[3].size, m[3].perm),
+        (
+            VAddr(0xFE00_0000),
+            PAddr(0xFE00_0000),
+            0x0200_0000,
+            PTFlags::RW
+        )
+    );
+    assert!(
+        m.iter().all(|k| !k.perm.contains(PTFlags::US)),
+        "no user bit anywhere"
+    );
+}
+
+#[test]
+fn kmap_lookup_finds_each_region_and_nothing_else() {
+    let m = kmap(DATA, PHYSTOP);
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0x800B_8000)),
+        Some((PAddr(0xB_8000), PTFlags::RW))
+    );
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0x8010_0024)),
+        Some((PAddr(0x10_0024), PTFlags::empty()))
+    );
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0x8010_5FFF)),
+        Some((PAddr(0x10_5FFF), PTFlags::empty()))
+    );
+    assert_eq!(kmap_lookup(&m, DATA), Some((PAddr(0x10_6000), PTFlags::RW)));
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0x8EFF_FFFF)),
+        Some((PAddr(0x0EFF_FFFF), PTFlags::RW))
+    );
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0x8F00_0000)),
+        None,
+        "P2V(PHYSTOP) is not mapped"
+    );
+    assert_eq!(kmap_lookup(&m, VAddr(0xFDFF_FFFF)), None);
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0xFEE0_0000)),
+        Some((PAddr(0xFEE0_0000), PTFlags::RW))
+    );
+    assert_eq!(
+        kmap_lookup(&m, VAddr(0xFFFF_FFFF)),
+        Some((PAddr(0xFFFF_FFFF), PTFlags::RW))
+    );
+    assert_eq!(kmap_lookup(&m, VAddr(0x0010_0000)), None, "no low mapping");
+}
+
+#[test]
+fn setupkvm_builds_exactly_the_kmap() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
+    // 1 directory + 60 tables for 240 MiB at KERNBASE + 8 for DEVSPACE
+    assert_eq!(mem.pages.len(), 1 + 60 + 8);
+    let m = kmap(DATA, PHYSTOP);
+    // every page of every region, and the pages just outside them
+    for va in (0..=u32::MAX).step_by(PGSIZE).map(VAddr) {
+        let want = kmap_lookup(&m, va).map(|(pa, perm)| (pa, perm | PTFlags::P));
+        assert_eq!(translate(&mut mem, pgdir, va), want, "at {:#010x}", va.0);
+    }
+    // directory entries: present+writable tables only, never user, never PSE
+    let pd = *unsafe { mem.pd(pgdir) };
+    // (the low 12 bits only: in a table PDE, bit 12 is address, not PAT)
+    for e in pd.iter().filter(|e| e.is_present()) {
+        assert_eq!(
+            e.0 & 0xFFF & !PDFlags::A.bits(),
+            (PDFlags::P | PDFlags::RW).bits()
+        );
+    }
+}
+
+#[test]
+fn setupkvm_reports_running_out_of_table_pages() {
+    let mut mem = SimTables::new(10);
+    assert_eq!(setupkvm(&mut mem, DATA, PHYSTOP), Err(OutOfMemory));
+    let mut mem = SimTables::new(0);
+    assert_eq!(setupkvm(&mut mem, DATA, PHYSTOP), Err(OutOfMemory));
+}
+
+#[test]
+#[should_panic(
+    expected = "setupkvm: PHYSTOP 0x7e001000 puts P2V(PHYSTOP) above DEVSPACE 0xfe000000"
+)]
+fn setupkvm_refuses_a_phystop_past_devspace() {
+    let _ = setupkvm(&mut SimTables::new(usize::MAX), DATA, PAddr(0x7E00_1000));
+}
+
+#[test]
+fn the_largest_phystop_fits() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = setupkvm(&mut mem, DATA, PAddr(0x7E00_0000)).unwrap();
+    assert_eq!(
+        translate(&mut mem, pgdir, VAddr(0xFDFF_F000)),
+        Some((PAddr(0x7DFF_F000), PTFlags::P | PTFlags::RW))
+    );
+}
+
+#[test]
+#[should_panic(expected = "mappages: remap of va 0x80101000 (already maps pa 0x00101000)")]
+fn mappages_panics_on_a_remap() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = mem.alloc_table().unwrap();
+    mappages(
+        &mut mem,
+        pgdir,
+        VAddr(0x8010_0000),
+        0x2000,
+        PAddr(0x10_0000),
+        PTFlags::RW,
+    )
+    .unwrap();
+    let _ = mappages(
+        &mut mem,
+        pgdir,
+        VAddr(0x8010_1000),
+        0x1000,
+        PAddr(0x20_0000),
+        PTFlags::RW,
+    );
+}
+
+#[test]
+fn mappages_covers_every_page_a_range_touches() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = mem.alloc_table().unwrap();
+    // 2 bytes straddling a page boundary: two pages
+    mappages(
+        &mut mem,
+        pgdir,
+        VAddr(0x4000_0FFF),
+        2,
+        PAddr(0x9000),
+        PTFlags::empty(),
+    )
+    .unwrap();
+    assert_eq!(
+        translate(&mut mem, pgdir, VAddr(0x4000_0000)),
+        Some((PAddr(0x9000), PTFlags::P))
+    );
+    assert_eq!(
+        translate(&mut mem, pgdir, VAddr(0x4000_1000)),
+        Some((PAddr(0xA000), PTFlags::P))
+    );
+    assert_eq!(translate(&mut mem, pgdir, VAddr(0x4000_2000)), None);
+    assert!(
+        matches!(
+            walkpgdir(&mut mem, pgdir, VAddr(0x1000_0000), false),
+            Ok(None)
+        ),
+        "no table, no alloc"
+    );
+    assert_eq!(mem.pages.len(), 2, "a walk without alloc allocates nothing");
+}
