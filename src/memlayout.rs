@@ -38,6 +38,13 @@ pub const KERNLINK: VAddr = VAddr(KERNBASE.0 + EXTMEM.0);
 /// image must end below it, and `kinit1` frees only up to it.
 pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
 
+// The layout's own rules, checked when the kernel compiles: PHYSTOP maps
+// below DEVSPACE, and entrypgdir's boot mapping is exactly one 4 MiB page at
+// a 4 MiB-aligned KERNBASE.
+const _: () = assert!(KERNBASE.0 + PHYSTOP.0 <= DEVSPACE.0);
+const _: () = assert!(BOOT_MAPPED.0 as usize == crate::mmu::LARGE_PGSIZE);
+const _: () = assert!((KERNBASE.0 as usize).is_multiple_of(crate::mmu::LARGE_PGSIZE));
+
 /// Physical address → kernel virtual address (xv6's `P2V`).
 ///
 /// Panics if `pa` lies beyond what the kernel can map below DEVSPACE.
@@ -89,14 +96,6 @@ mod tests {
     #[should_panic(expected = "p2v: physical address 0x7e000000 is beyond")]
     fn p2v_rejects_addresses_that_would_reach_devspace() {
         p2v(PAddr(DEVSPACE.0 - KERNBASE.0));
-    }
-
-    #[test]
-    fn layout_invariants_hold() {
-        // PHYSTOP must map below DEVSPACE, and the boot mapping is one PSE page.
-        assert!(KERNBASE.0 + PHYSTOP.0 <= DEVSPACE.0);
-        assert_eq!(BOOT_MAPPED.0 as usize, crate::mmu::LARGE_PGSIZE);
-        assert_eq!(KERNBASE.0 as usize % crate::mmu::LARGE_PGSIZE, 0);
     }
 
     /// linker.ld cannot import these constants, so check that it repeats them

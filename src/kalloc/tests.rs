@@ -44,11 +44,23 @@ fn list(junk: bool) -> FreeList<SimMemory> {
     FreeList::new(POOL, junk, SimMemory::default())
 }
 
+/// `FreeList::free` on simulated memory.
+fn free(l: &mut FreeList<SimMemory>, va: u32) -> Result<(), KfreeError> {
+    // SAFETY: simulated pages are heap data nothing else refers to.
+    unsafe { l.free(VAddr(va)) }
+}
+
+/// `FreeList::free_range` on simulated memory.
+fn free_range(l: &mut FreeList<SimMemory>, start: u32, end: u32) -> Result<Freed, KfreeError> {
+    // SAFETY: as for `free`.
+    unsafe { l.free_range(VAddr(start), VAddr(end)) }
+}
+
 #[test]
 fn alloc_returns_pages_last_freed_first() {
     let mut l = list(false);
     for va in [0x8020_0000, 0x8020_1000, 0x8020_5000] {
-        unsafe { l.free(VAddr(va)).unwrap() };
+        free(&mut l, va).unwrap();
     }
     assert_eq!(l.nfree(), 3);
     let order: Vec<u32> = l.iter().map(|v| v.0).collect();
@@ -64,10 +76,7 @@ fn alloc_returns_pages_last_freed_first() {
 #[test]
 fn count_follows_every_push_and_pop() {
     let mut l = list(false);
-    let freed = unsafe {
-        l.free_range(VAddr(0x8030_0000), VAddr(0x8031_0000))
-            .unwrap()
-    };
+    let freed = free_range(&mut l, 0x8030_0000, 0x8031_0000).unwrap();
     assert_eq!(freed.pages, 16);
     assert_eq!(l.nfree(), 16);
     assert_eq!(l.iter().count(), 16, "counter agrees with a walk");
@@ -82,10 +91,7 @@ fn count_follows_every_push_and_pop() {
 fn free_range_frees_only_whole_pages_from_pgroundup_start() {
     let mut l = list(false);
     // start mid-page, end mid-page: the partial pages at both ends are skipped
-    let f = unsafe {
-        l.free_range(VAddr(0x8011_8123), VAddr(0x8011_C800))
-            .unwrap()
-    };
+    let f = free_range(&mut l, 0x8011_8123, 0x8011_C800).unwrap();
     assert_eq!(
         f,
         Freed {
@@ -98,15 +104,9 @@ fn free_range_frees_only_whole_pages_from_pgroundup_start() {
     got.sort();
     assert_eq!(got, [0x8011_9000, 0x8011_A000, 0x8011_B000]);
     // an empty or inverted range frees nothing
-    let f = unsafe {
-        l.free_range(VAddr(0x8050_0000), VAddr(0x8050_0FFF))
-            .unwrap()
-    };
+    let f = free_range(&mut l, 0x8050_0000, 0x8050_0FFF).unwrap();
     assert_eq!(f.pages, 0);
-    let f = unsafe {
-        l.free_range(VAddr(0x8060_0000), VAddr(0x8050_0000))
-            .unwrap()
-    };
+    let f = free_range(&mut l, 0x8060_0000, 0x8050_0000).unwrap();
     assert_eq!(f.pages, 0);
     assert_eq!(l.nfree(), 3);
 }
@@ -120,15 +120,9 @@ fn free_range_stops_at_the_top_of_the_address_space() {
     let mut l = FreeList::new(pool, false, SimMemory::default());
     // the last page, [0xFFFFF000, 4 GiB), has no representable end: xv6's
     // loop would wrap; ours stops before it
-    let f = unsafe {
-        l.free_range(VAddr(0xFFFF_E000), VAddr(0xFFFF_FFFF))
-            .unwrap()
-    };
+    let f = free_range(&mut l, 0xFFFF_E000, 0xFFFF_FFFF).unwrap();
     assert_eq!(f.pages, 1);
-    let f = unsafe {
-        l.free_range(VAddr(0xFFFF_F001), VAddr(0xFFFF_FFFF))
-            .unwrap()
-    };
+    let f = free_range(&mut l, 0xFFFF_F001, 0xFFFF_FFFF).unwrap();
     assert_eq!(f.pages, 0, "no page boundary above the start");
 }
 
@@ -166,24 +160,22 @@ fn every_kfree_rule_is_enforced_with_its_message() {
         ),
     ];
     for (va, err, msg) in cases {
-        let got = unsafe { l.free(VAddr(va)) };
+        let got = free(&mut l, va);
         assert_eq!(got, Err(err));
         assert_eq!(err.to_string(), msg);
     }
     assert_eq!(l.nfree(), 0, "refused pages are not linked");
     assert!(l.mem.pages.is_empty(), "refused pages are not touched");
     // the edges of the pool are accepted
-    unsafe {
-        l.free(END).unwrap();
-        l.free(VAddr(TOP.0 - PGSIZE as u32)).unwrap();
-    }
+    free(&mut l, END.0).unwrap();
+    free(&mut l, TOP.0 - PGSIZE as u32).unwrap();
     assert_eq!(l.nfree(), 2);
 }
 
 #[test]
 fn free_range_reports_the_first_bad_page() {
     let mut l = list(false);
-    let e = unsafe { l.free_range(VAddr(0x8EFF_E000), VAddr(0x8F00_2000)) };
+    let e = free_range(&mut l, 0x8EFF_E000, 0x8F00_2000);
     assert_eq!(e, Err(KfreeError::AtOrAboveTop { va: TOP, top: TOP }));
     assert_eq!(l.nfree(), 2, "pages below the bad one were freed");
 }
@@ -192,7 +184,7 @@ fn free_range_reports_the_first_bad_page() {
 fn junk_fill_marks_freed_and_allocated_pages() {
     let mut l = list(true);
     let va = VAddr(0x8040_0000);
-    unsafe { l.free(va).unwrap() };
+    free(&mut l, va.0).unwrap();
     let p = &l.mem.pages[&va.0];
     assert!(
         p[4..].iter().all(|&b| b == JUNK_FREE),
@@ -210,7 +202,7 @@ fn without_junk_pages_keep_their_contents() {
     let mut l = list(false);
     let va = VAddr(0x8040_0000);
     l.mem.page(va).fill(0xAB);
-    unsafe { l.free(va).unwrap() };
+    free(&mut l, va.0).unwrap();
     assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
     assert_eq!(l.alloc(), Some(va));
     assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));

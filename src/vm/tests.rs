@@ -40,10 +40,12 @@ impl PageTableMemory for SimTables {
         Some(PAddr(pa))
     }
     unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
-        // entries are repr(transparent) u32s
+        // SAFETY: the page is a live boxed array of 1024 u32s, and PDEntry
+        // is a repr(transparent) u32; `&mut self` keeps the borrow unique.
         unsafe { &mut *self.page(pa).cast::<PD>() }
     }
     unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
+        // SAFETY: as for `pd` (PTEntry is a repr(transparent) u32).
         unsafe { &mut *self.page(pa).cast::<PT>() }
     }
 }
@@ -148,6 +150,7 @@ fn setupkvm_builds_exactly_the_kmap() {
         assert_eq!(translate(&mut mem, pgdir, va), want, "at {:#010x}", va.0);
     }
     // directory entries: present+writable tables only, never user, never PSE
+    // SAFETY: `pgdir` came from this memory's alloc_table.
     let pd = *unsafe { mem.pd(pgdir) };
     // (the low 12 bits only: in a table PDE, bit 12 is address, not PAT)
     for e in pd.iter().filter(|e| e.is_present()) {
