@@ -1,0 +1,273 @@
+//! Boot tests: the kernel booted in QEMU through GRUB by run-qemu.sh, its
+//! serial output checked against the layout and the kernel's ELF symbols.
+
+mod common;
+
+use common::{EXIT_BAD_BOOT, EXIT_PANIC, hex, run_qemu, symbol, words};
+
+// The layout the issue fixes (src/memlayout.rs); the page counts below are
+// computed from these and from the ELF, never copied from a run.
+const KERNBASE: u32 = 0x8000_0000;
+const BOOT_MAPPED: u32 = 0x0040_0000; // 4 MiB
+const PHYSTOP: u32 = 0x0F00_0000; // 240 MiB
+const DEVSPACE: u32 = 0xFE00_0000;
+const PGSIZE: u32 = 4096;
+const PDE_SPAN: u32 = 4 << 20; // what one page table maps
+
+fn pgroundup(a: u32) -> u32 {
+    a.div_ceil(PGSIZE) * PGSIZE
+}
+
+/// (pages, start, end) of a `kinitN: freed N pages [0x.., 0x..)` line.
+fn freed(line: &str) -> (u32, u32, u32) {
+    let w = words(line);
+    assert_eq!((w[1], w[3]), ("freed", "pages"), "{line}");
+    (
+        w[2].parse().unwrap(),
+        hex(w[4].trim_start_matches('[')),
+        hex(w[5]),
+    )
+}
+
+#[test]
+fn boot_report_agrees_with_the_elf_and_the_layout() {
+    let run = run_qemu(&[]);
+    run.expect_status(0);
+    let end = symbol("end");
+    let kinit1_start = pgroundup(end);
+
+    let (n1, s1, e1) = freed(run.line("kinit1: freed"));
+    assert_eq!(
+        (s1, e1),
+        (kinit1_start, KERNBASE + BOOT_MAPPED),
+        "kinit1 frees end..P2V(4MB)"
+    );
+    assert_eq!(n1, (KERNBASE + BOOT_MAPPED - kinit1_start) / PGSIZE);
+
+    let kvm = words(run.line("kvmalloc:"));
+    let m: u32 = kvm[1].parse().unwrap();
+    // one directory, the tables for KERNBASE..P2V(PHYSTOP), those for DEVSPACE..4G
+    let want_m = 1 + PHYSTOP.div_ceil(PDE_SPAN) + (0u32.wrapping_sub(DEVSPACE)) / PDE_SPAN;
+    assert_eq!(m, want_m, "page-table pages");
+    let kpgdir = hex(kvm[5]);
+    assert!(
+        (kinit1_start..KERNBASE + BOOT_MAPPED).contains(&kpgdir),
+        "kpgdir {kpgdir:#x} comes from kinit1's pages"
+    );
+
+    let (n2, s2, e2) = freed(run.line("kinit2: freed"));
+    assert_eq!(
+        (s2, e2),
+        (KERNBASE + BOOT_MAPPED, KERNBASE + PHYSTOP),
+        "kinit2 frees P2V(4MB)..P2V(PHYSTOP)"
+    );
+    assert_eq!(n2, (PHYSTOP - BOOT_MAPPED) / PGSIZE);
+
+    let free: u32 = words(run.line("kalloc:"))[1].parse().unwrap();
+    assert_eq!(free, n1 + n2 - m, "free = kinit1 + kinit2 - page tables");
+
+    // the report comes in xv6's order
+    let pos = |s| run.out.find(s).unwrap();
+    assert!(
+        pos("kinit1:") < pos("kvmalloc:")
+            && pos("kvmalloc:") < pos("kinit2:")
+            && pos("kinit2:") < pos("kalloc:")
+    );
+    assert!(run.line("bootinfo: loader").contains("GRUB"));
+    assert!(run.has("poweroff"));
+}
+
+const IN_KERNEL_TESTS: [&str; 7] = [
+    "entrypgdir_maps_two_large_pages",
+    "boot_report_matches_free_list",
+    "page_tables_come_from_below_4mib",
+    "kpgdir_maps_every_kmap_region",
+    "lock_is_on_after_kinit2",
+    "junk_fill",
+    "drain_and_refill",
+];
+
+fn in_kernel_tests_pass(extra: &[&str]) {
+    let mut args = vec!["--cmdline", "ktest=all"];
+    args.extend_from_slice(extra);
+    let run = run_qemu(&args);
+    run.expect_status(0);
+    for t in IN_KERNEL_TESTS {
+        run.line(&format!("ktest: {t} ok"));
+    }
+    run.line(&format!(
+        "ktest: {} passed, 0 failed",
+        IN_KERNEL_TESTS.len()
+    ));
+}
+
+#[test]
+fn in_kernel_tests_pass_with_junk_fill() {
+    in_kernel_tests_pass(&[]);
+}
+
+#[test]
+fn in_kernel_tests_pass_without_junk_fill() {
+    in_kernel_tests_pass(&["--no-junk"]);
+}
+
+/// Boot with `ktest=NAME`, expect a panic whose message contains `message`.
+fn expect_panic(name: &str, message: &str) -> common::Run {
+    let run = run_qemu(&["--cmdline", &format!("ktest={name}")]);
+    run.expect_status(EXIT_PANIC);
+    let line = run.line("panic: ");
+    assert!(
+        line.contains(message),
+        "{name}: panic line {line:?} lacks {message:?}"
+    );
+    assert!(
+        run.line("panic: at src/").contains(".rs:"),
+        "file:line follows the message"
+    );
+    assert!(!run.has(&format!("ktest: {name} ok")));
+    run
+}
+
+#[test]
+fn each_bad_kfree_panics_with_its_message() {
+    let end = symbol("end");
+    expect_panic(
+        "kfree_misaligned",
+        &format!("kfree: {:#010x} is not page-aligned", end + 0x2004),
+    );
+    expect_panic(
+        "kfree_below_end",
+        &format!("kfree: 0x80100000 is below the kernel's end {end:#010x}"),
+    );
+    expect_panic(
+        "kfree_at_phystop",
+        &format!(
+            "kfree: {:#010x} is at or above P2V(PHYSTOP) {:#010x}",
+            KERNBASE + PHYSTOP,
+            KERNBASE + PHYSTOP
+        ),
+    );
+    expect_panic(
+        "kfree_above_phystop",
+        "kfree: 0xff000000 is at or above P2V(PHYSTOP) 0x8f000000",
+    );
+}
+
+#[test]
+fn writing_to_kernel_text_faults() {
+    let entry = symbol("_start");
+    let run = expect_panic("write_to_text", "trap 14 (page fault): err 0x3, eip 0x801");
+    let line = run.line("panic: trap 14");
+    assert!(
+        line.contains(&format!("cr2 {entry:#010x}")),
+        "CR2 is the text address written: {line}"
+    );
+    assert!(
+        line.contains("write to a present page (protection violation) in kernel mode"),
+        "{line}"
+    );
+}
+
+#[test]
+fn other_exceptions_are_named() {
+    expect_panic(
+        "invalid_opcode",
+        "trap 6 (invalid opcode): err 0x0, eip 0x801",
+    );
+}
+
+#[test]
+fn an_unknown_in_kernel_test_is_an_error() {
+    expect_panic("no_such_test", "ktest: no test is called \"no_such_test\"");
+}
+
+/// Where GRUB put the boot information (physical), from the boot line.
+fn bootinfo_pa(run: &common::Run) -> u32 {
+    let line = run.line(" bytes at pa ");
+    hex(words(line.split_once(" at pa ").unwrap().1)[0])
+}
+
+#[test]
+fn boot_information_below_4mib_in_kinit1s_range() {
+    // a kernel without debug info is small: GRUB puts the block just above it
+    let run = run_qemu(&["--strip", "--cmdline", "ktest=all marker=below"]);
+    run.expect_status(0);
+    let pa = bootinfo_pa(&run);
+    let end_pa = symbol("end") - KERNBASE;
+    assert!(
+        pa >= end_pa && pa < BOOT_MAPPED,
+        "boot info at {pa:#x}: not inside end..4MB, the case under test"
+    );
+    run.line("ktest: drain_and_refill ok"); // it re-reads the command line after taking every page
+    assert!(run.line("bootinfo: loader").contains("marker=below"));
+}
+
+#[test]
+fn boot_information_above_4mib_outside_entrypgdir() {
+    // the kernel with debug info is large: GRUB puts the block above it
+    let run = run_qemu(&["--cmdline", "ktest=all marker=above"]);
+    run.expect_status(0);
+    let pa = bootinfo_pa(&run);
+    assert!(
+        pa >= BOOT_MAPPED,
+        "boot info at {pa:#x}: not above 4 MiB, the case under test"
+    );
+    run.line("ktest: drain_and_refill ok");
+    assert!(run.line("bootinfo: loader").contains("marker=above"));
+}
+
+#[test]
+fn a_multiboot1_loader_is_refused_with_a_clear_message() {
+    let run = run_qemu(&["--multiboot1"]);
+    run.expect_status(EXIT_BAD_BOOT);
+    let line = run.line("boot: EAX is");
+    assert!(
+        line.contains("0x2badb002") && line.contains("not the Multiboot2 magic 0x36d76289"),
+        "{line}"
+    );
+    assert!(
+        line.contains("multiboot2"),
+        "it says which command to use: {line}"
+    );
+    assert!(!run.has("kinit1:"));
+}
+
+#[test]
+fn halt_powers_off_after_the_report() {
+    let run = run_qemu(&["--cmdline", "halt"]);
+    run.expect_status(0);
+    let pos = |s| {
+        run.out
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} missing:\n{}", run.out))
+    };
+    assert!(pos("kalloc:") < pos("main: halt") && pos("main: halt") < pos("poweroff"));
+}
+
+#[test]
+fn run_qemu_refuses_bad_options_with_a_reason() {
+    for (args, says) in [
+        (
+            &["--mem", "lots"][..],
+            "--mem 'lots' is not a whole number of MiB",
+        ),
+        (&["--smp", "0"][..], "--smp '0' is not a CPU count >= 1"),
+        (
+            &["--cmdline", "a;b"][..],
+            "contains a character GRUB's config would interpret",
+        ),
+        (&["--bogus"][..], "unknown option '--bogus'"),
+        (
+            &["--module", "/no/such/file"][..],
+            "--module '/no/such/file' is not a file",
+        ),
+    ] {
+        let run = run_qemu(args);
+        run.expect_status(2);
+        assert!(
+            run.err.contains(says),
+            "{args:?}: stderr {:?} lacks {says:?}",
+            run.err
+        );
+    }
+}

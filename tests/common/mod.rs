@@ -1,0 +1,152 @@
+//! Booting the kernel from the host tests: through `run-qemu.sh`, the same
+//! script a student uses, with its output captured and a time limit.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Longest a boot may take once the kernel is built (GRUB + QEMU's TCG on a
+/// busy 2-core machine; a normal boot takes 2-4 s).
+const BOOT_LIMIT: Duration = Duration::from_secs(120);
+
+/// Exit status of run-qemu.sh after a kernel panic (isa-debug-exit, 1).
+pub const EXIT_PANIC: i32 = 3;
+/// Exit status when the kernel refuses the boot loader (isa-debug-exit, 2).
+pub const EXIT_BAD_BOOT: i32 = 5;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Build both kernels (junk fill on and off) once per test binary, outside
+/// the boot time limit.
+pub fn built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        for extra in [&[][..], &["--no-junk"][..]] {
+            let out = Command::new(root().join("run-qemu.sh"))
+                .args(extra)
+                .arg("--iso")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run ./run-qemu.sh --iso");
+            assert!(
+                out.status.success(),
+                "building the kernel failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    });
+}
+
+/// The kernel ELF (junk fill on).
+pub fn kernel_elf() -> PathBuf {
+    built();
+    root().join("target/kernel/i686-xv6/release/xv6")
+}
+
+/// What one boot printed on the serial port, and how run-qemu.sh exited.
+pub struct Run {
+    pub status: Option<i32>,
+    pub out: String,
+    pub err: String,
+}
+
+impl Run {
+    /// The first line containing `needle`, or a failure that shows the output.
+    pub fn line(&self, needle: &str) -> &str {
+        self.out
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in the output:\n{}", self.out))
+            .trim_end_matches('\r')
+    }
+
+    pub fn has(&self, needle: &str) -> bool {
+        self.out.contains(needle)
+    }
+
+    pub fn expect_status(&self, want: i32) -> &Self {
+        assert_eq!(
+            self.status,
+            Some(want),
+            "run-qemu.sh exit status; output:\n{}\nstderr:\n{}",
+            self.out,
+            self.err
+        );
+        self
+    }
+}
+
+/// Run `./run-qemu.sh ARGS` (stdin not a terminal) and wait for it, killing
+/// QEMU (and only QEMU: the script execs it) after BOOT_LIMIT.
+pub fn run_qemu(args: &[&str]) -> Run {
+    built();
+    let mut child = Command::new(root().join("run-qemu.sh"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ./run-qemu.sh");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stderr.read_to_end(&mut b);
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for run-qemu.sh") {
+            break s;
+        }
+        if start.elapsed() > BOOT_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            let out = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
+            panic!(
+                "run-qemu.sh {args:?} still running after {BOOT_LIMIT:?}; output so far:\n{out}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        status: status.code(),
+        out: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
+        err: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+    }
+}
+
+/// The value of symbol `name` in the kernel ELF.
+pub fn symbol(name: &str) -> u32 {
+    use object::{Object, ObjectSymbol};
+    let bytes = std::fs::read(kernel_elf()).expect("read the kernel ELF");
+    let elf = object::File::parse(&*bytes).expect("parse the kernel ELF");
+    let sym = elf
+        .symbols()
+        .find(|s| s.name() == Ok(name))
+        .unwrap_or_else(|| panic!("no symbol {name} in the kernel"));
+    sym.address() as u32
+}
+
+/// Parse `0x...` hex.
+pub fn hex(s: &str) -> u32 {
+    let s = s.trim().trim_end_matches([',', ')', ']']);
+    u32::from_str_radix(s.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|e| panic!("{s:?} is not hex: {e}"))
+}
+
+/// The whitespace-separated words of a line.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
