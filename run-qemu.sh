@@ -15,7 +15,7 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --gdb           start QEMU stopped, waiting for GDB on localhost:1234
   --iso           only build the kernel and the ISO; print the ISO's path
   --no-junk       build without the kalloc/kfree junk fill (feature "junk")
-  --strip        put the kernel on the ISO without its debug info (GRUB then
+  --strip         put the kernel on the ISO without its debug info (GRUB then
                   places the boot information lower: the tests use both)
   --module FILE   hand FILE to the kernel as a Multiboot2 module
   --multiboot1    boot with GRUB's old `multiboot` command (the kernel must
@@ -30,9 +30,7 @@ USAGE
 }
 
 # ---- prerequisites ---------------------------------------------------------
-
-
-
+# The Debian packages that are missing, by the command (or files) each gives.
 missing_pkgs() {
     local missing=()
     command -v qemu-system-i386 >/dev/null || missing+=(qemu-system-x86)
@@ -53,10 +51,15 @@ ensure_prereqs() {
         echo "run-qemu.sh: the nightly toolchain is missing; run: rustup toolchain install nightly" >&2
         exit 1
     fi
-    if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
-        echo "run-qemu.sh: installing rust-src for nightly (needed by -Zbuild-std)" >&2
-        rustup component add rust-src --toolchain nightly >&2
-    fi
+    # rust-src for -Zbuild-std; rustfmt and clippy for the test command.
+    local have comp
+    have=$(rustup component list --toolchain nightly --installed)
+    for comp in rust-src rustfmt clippy; do
+        if ! grep -q "^$comp" <<<"$have"; then
+            echo "run-qemu.sh: installing $comp for nightly" >&2
+            rustup component add "$comp" --toolchain nightly >&2
+        fi
+    done
     local missing
     missing=$(missing_pkgs)
     if [ -n "$missing" ]; then
@@ -91,6 +94,7 @@ while [ $# -gt 0 ]; do
         --test)
             ensure_prereqs
             cargo fmt --all -- --check
+            cargo clippy --all-targets -- -D warnings
             cargo kclippy -- -D warnings
             cargo kclippy --no-default-features -- -D warnings
             exec cargo test -- --test-threads=2 ;;
