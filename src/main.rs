@@ -110,6 +110,13 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
 #[cfg(kernel)]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    /// Set by the first panic: a panic while reporting one (say, a fault in
+    /// the console) must not recurse until the stack overflows.
+    static PANICKING: AtomicBool = AtomicBool::new(false);
+    if PANICKING.swap(true, Ordering::SeqCst) {
+        machine::fail(machine::QEMU_EXIT_PANIC);
+    }
     console::panic_print(format_args!("panic: {}\n", info.message()));
     if let Some(loc) = info.location() {
         console::panic_print(format_args!("panic: at {}:{}\n", loc.file(), loc.line()));
