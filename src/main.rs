@@ -9,6 +9,7 @@
 mod cmdline;
 mod kalloc;
 mod memlayout;
+mod memmap;
 mod mmu;
 mod param;
 mod vm;

@@ -1,0 +1,227 @@
+//! The machine's physical memory as the firmware describes it (the
+//! Multiboot2 memory map), and the arithmetic the kernel does with it: the
+//! top of RAM, the effective PHYSTOP, and which pages may be freed.
+//!
+//! The C xv6 trusts PHYSTOP: with less RAM its free list fills with pages
+//! that do not exist. Here a page is freed only if it lies wholly inside a
+//! region the map calls available and overlaps no region it calls anything
+//! else (maps may overlap, and reserved wins), nor a range the kernel
+//! reserves itself (its image, the boot information, GRUB's modules).
+
+use core::fmt;
+
+use crate::mmu::PGSIZE;
+
+/// The region types of the Multiboot2 memory map (spec 3.6.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Available,
+    Reserved,
+    AcpiReclaimable,
+    AcpiNvs,
+    Defective,
+    Unknown(u32),
+}
+
+impl Kind {
+    /// The kind for the map's `type` field.
+    pub fn from_type(t: u32) -> Kind {
+        match t {
+            1 => Kind::Available,
+            2 => Kind::Reserved,
+            3 => Kind::AcpiReclaimable,
+            4 => Kind::AcpiNvs,
+            5 => Kind::Defective,
+            n => Kind::Unknown(n),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            Kind::Available => f.write_str("available"),
+            Kind::Reserved => f.write_str("reserved"),
+            Kind::AcpiReclaimable => f.write_str("ACPI reclaimable"),
+            Kind::AcpiNvs => f.write_str("ACPI NVS"),
+            Kind::Defective => f.write_str("defective"),
+            Kind::Unknown(n) => write!(f, "type {n}"),
+        }
+    }
+}
+
+/// `[start, end)` bytes of physical memory of one kind. 64-bit: the map
+/// describes memory above 4 GiB too, which this 32-bit kernel never uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub kind: Kind,
+}
+
+impl Region {
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.start < end && start < self.end
+    }
+}
+
+/// Most regions the kernel keeps (BIOS maps have about ten).
+pub const MAX_REGIONS: usize = 64;
+
+/// The memory map, in the firmware's order.
+#[derive(Clone, Copy)]
+pub struct MemMap {
+    regions: [Region; MAX_REGIONS],
+    len: usize,
+}
+
+impl MemMap {
+    pub const fn empty() -> Self {
+        MemMap {
+            regions: [Region {
+                start: 0,
+                end: 0,
+                kind: Kind::Reserved,
+            }; MAX_REGIONS],
+            len: 0,
+        }
+    }
+
+    /// Add a region of `len` bytes from `start`; zero-length ones are
+    /// dropped, and one that would run past 2^64 is cut there. Returns false
+    /// (and keeps nothing) when the map is full.
+    pub fn push(&mut self, start: u64, len: u64, kind: Kind) -> bool {
+        if len == 0 {
+            return true;
+        }
+        if self.len == MAX_REGIONS {
+            return false;
+        }
+        let end = start.saturating_add(len);
+        self.regions[self.len] = Region { start, end, kind };
+        self.len += 1;
+        true
+    }
+
+    pub fn regions(&self) -> &[Region] {
+        &self.regions[..self.len]
+    }
+
+    /// The end of the highest available region (0 if there is none).
+    pub fn top_of_ram(&self) -> u64 {
+        self.regions()
+            .iter()
+            .filter(|r| r.kind == Kind::Available)
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Bytes of available memory, overlaps counted once, below `limit`.
+    pub fn ram_below(&self, limit: u64) -> u64 {
+        let mut total = 0;
+        let mut page = 0;
+        while page < limit {
+            if self.page_is_ram(page) {
+                total += PGSIZE as u64;
+            }
+            page += PGSIZE as u64;
+        }
+        total
+    }
+
+    /// The region that keeps the page at `pa` from being RAM: a
+    /// non-available region overlapping it. `Ok(())` if the page lies wholly
+    /// inside an available region and overlaps nothing else; `Err(None)` if
+    /// no available region covers it (a hole the map does not describe).
+    pub fn check_page(&self, pa: u64) -> Result<(), Option<Region>> {
+        let end = pa + PGSIZE as u64;
+        if let Some(r) = self
+            .regions()
+            .iter()
+            .find(|r| r.kind != Kind::Available && r.overlaps(pa, end))
+        {
+            return Err(Some(*r));
+        }
+        let covered = self
+            .regions()
+            .iter()
+            .any(|r| r.kind == Kind::Available && r.start <= pa && end <= r.end);
+        if covered { Ok(()) } else { Err(None) }
+    }
+
+    /// Whether the page at `pa` is RAM the firmware gives the kernel.
+    pub fn page_is_ram(&self, pa: u64) -> bool {
+        self.check_page(pa).is_ok()
+    }
+}
+
+/// Why the effective PHYSTOP is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The cap (PHYSTOP, or the `phystop=` option) is below the top of RAM.
+    Cap,
+    /// RAM ends first.
+    Ram,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Cap => "cap",
+            Limit::Ram => "ram",
+        })
+    }
+}
+
+/// `min(cap, top of RAM)`, rounded down to a page.
+pub fn effective_phystop(cap: u32, map: &MemMap) -> (u32, Limit) {
+    let ram = map.top_of_ram().min(u64::from(u32::MAX)) as u32 & !(PGSIZE as u32 - 1);
+    if cap <= ram {
+        (cap, Limit::Cap)
+    } else {
+        (ram, Limit::Ram)
+    }
+}
+
+/// Why a `phystop=` value was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeError {
+    Malformed,
+    OutOfRange,
+    Misaligned,
+}
+
+/// Parse a size: decimal bytes, `0x` hex bytes, or a number with a `K`,
+/// `M` or `G` suffix (powers of 1024). `None` if malformed or past 2^64.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let (digits, unit) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 1u64 << 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 1 << 20),
+        b'G' | b'g' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<u64>().ok()?,
+    };
+    n.checked_mul(unit)
+}
+
+/// The `phystop=` option: a page-aligned size in `[min, max]`.
+pub fn parse_phystop(s: &str, min: u32, max: u32) -> Result<u32, SizeError> {
+    let n = parse_size(s).ok_or(SizeError::Malformed)?;
+    if n < u64::from(min) || n > u64::from(max) {
+        return Err(SizeError::OutOfRange);
+    }
+    if n % PGSIZE as u64 != 0 {
+        return Err(SizeError::Misaligned);
+    }
+    Ok(n as u32)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! Host tests of the memory-map arithmetic on synthetic maps.
+
+use super::*;
+
+const MIB: u64 = 1 << 20;
+
+/// The map QEMU's BIOS gives a guest with `mem` MiB (below 3.5 GiB).
+fn qemu_map(mem: u64) -> MemMap {
+    let mut m = MemMap::empty();
+    m.push(0, 0x9_FC00, Kind::Available);
+    m.push(0x9_FC00, 0x400, Kind::Reserved);
+    m.push(0xF_0000, 0x1_0000, Kind::Reserved);
+    m.push(0x10_0000, mem * MIB - 0x10_0000 - 0x2_0000, Kind::Available);
+    m.push(mem * MIB - 0x2_0000, 0x2_0000, Kind::Reserved);
+    m.push(0xFFFC_0000, 0x4_0000, Kind::Reserved);
+    m
+}
+
+#[test]
+fn kinds_are_named_as_the_map_names_them() {
+    let names: Vec<String> = (1..=6).map(|t| Kind::from_type(t).to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "available",
+            "reserved",
+            "ACPI reclaimable",
+            "ACPI NVS",
+            "defective",
+            "type 6"
+        ]
+    );
+}
+
+#[test]
+fn phystop_is_the_cap_or_the_top_of_ram() {
+    let cap = 240 * MIB as u32;
+    assert_eq!(effective_phystop(cap, &qemu_map(512)), (cap, Limit::Cap));
+    assert_eq!(effective_phystop(cap, &qemu_map(256)), (cap, Limit::Cap));
+    assert_eq!(
+        effective_phystop(cap, &qemu_map(240)),
+        ((240 * MIB - 0x2_0000) as u32, Limit::Ram)
+    );
+    assert_eq!(
+        effective_phystop(cap, &qemu_map(128)),
+        ((128 * MIB - 0x2_0000) as u32, Limit::Ram)
+    );
+    assert_eq!(effective_phystop(cap, &MemMap::empty()), (0, Limit::Ram));
+}
+
+#[test]
+fn phystop_is_page_aligned_and_ignores_ram_above_4gib() {
+    let mut m = MemMap::empty();
+    m.push(0x10_0000, 0x0FF0_0123, Kind::Available); // ends mid-page
+    assert_eq!(effective_phystop(u32::MAX, &m), (0x1000_0000, Limit::Ram));
+    let mut m = MemMap::empty();
+    m.push(0, 0xC000_0000, Kind::Available);
+    m.push(0x1_0000_0000, 0x4000_0000, Kind::Available); // above 4 GiB
+    assert_eq!(m.top_of_ram(), 0x1_4000_0000);
+    assert_eq!(
+        effective_phystop(0x7E00_0000, &m),
+        (0x7E00_0000, Limit::Cap)
+    );
+    let mut m = MemMap::empty();
+    m.push(0x1_0000_0000, 0x4000_0000, Kind::Available);
+    assert_eq!(
+        effective_phystop(0x7E00_0000, &m),
+        (0x7E00_0000, Limit::Cap),
+        "RAM only above 4G: capped"
+    );
+}
+
+#[test]
+fn holes_and_reserved_pages_are_not_ram() {
+    let m = qemu_map(128);
+    assert!(m.page_is_ram(0));
+    assert!(m.page_is_ram(0x9_E000));
+    // the page holding 0x9FC00 is half reserved: not RAM
+    assert_eq!(
+        m.check_page(0x9_F000),
+        Err(Some(Region {
+            start: 0x9_FC00,
+            end: 0xA_0000,
+            kind: Kind::Reserved
+        }))
+    );
+    // the ISA hole is described by no region
+    assert_eq!(m.check_page(0xA_0000), Err(None));
+    assert_eq!(m.check_page(0xE_F000), Err(None));
+    assert!(
+        m.check_page(0xF_0000).unwrap_err().is_some(),
+        "BIOS ROM is reserved"
+    );
+    assert!(m.page_is_ram(0x10_0000));
+    assert!(m.page_is_ram(128 * MIB - 0x2_1000));
+    assert!(!m.page_is_ram(128 * MIB - 0x2_0000));
+    assert!(!m.page_is_ram(128 * MIB));
+}
+
+#[test]
+fn unsorted_overlapping_and_empty_regions() {
+    let mut m = MemMap::empty();
+    m.push(0x20_0000, 0x20_0000, Kind::Available); // 2..4 MiB
+    m.push(0x10_0000, 0x18_0000, Kind::Available); // 1..2.5 MiB, overlaps
+    m.push(0x30_0000, 0x1000, Kind::AcpiNvs); // inside: reserved wins
+    m.push(0x28_0000, 0, Kind::Reserved); // zero length: dropped
+    assert_eq!(m.regions().len(), 3);
+    assert!(m.page_is_ram(0x10_0000));
+    assert!(
+        m.page_is_ram(0x27_F000),
+        "covered by both available regions"
+    );
+    assert!(
+        m.page_is_ram(0x28_0000),
+        "the zero-length region reserves nothing"
+    );
+    assert_eq!(
+        m.check_page(0x30_0000).unwrap_err().unwrap().kind,
+        Kind::AcpiNvs
+    );
+    assert!(m.page_is_ram(0x30_1000));
+    assert_eq!(m.top_of_ram(), 0x40_0000);
+    // overlaps counted once: 1 MiB..4 MiB minus one page
+    assert_eq!(m.ram_below(0x40_0000), 3 * MIB - 0x1000);
+}
+
+#[test]
+fn a_page_split_between_two_available_regions_is_not_wholly_inside_either() {
+    let mut m = MemMap::empty();
+    m.push(0x1000, 0x800, Kind::Available);
+    m.push(0x1800, 0x800, Kind::Available);
+    assert_eq!(m.check_page(0x1000), Err(None));
+}
+
+#[test]
+fn regions_past_2_64_are_cut_and_the_map_has_a_capacity() {
+    let mut m = MemMap::empty();
+    assert!(m.push(u64::MAX - 10, 100, Kind::Reserved));
+    assert_eq!(m.regions()[0].end, u64::MAX);
+    for i in 1..MAX_REGIONS as u64 {
+        assert!(m.push(i * 0x1000, 0x1000, Kind::Available));
+    }
+    assert!(!m.push(0, 0x1000, Kind::Available), "full");
+    assert_eq!(m.regions().len(), MAX_REGIONS);
+}
+
+#[test]
+fn sizes_parse_in_every_form() {
+    assert_eq!(parse_size("512M"), Some(512 * MIB));
+    assert_eq!(parse_size("0x20000000"), Some(0x2000_0000));
+    assert_eq!(parse_size("1G"), Some(1 << 30));
+    assert_eq!(parse_size("4096k"), Some(4 * MIB));
+    assert_eq!(parse_size("268435456"), Some(256 * MIB));
+    assert_eq!(parse_size("0x10M"), Some(16 * MIB));
+    for bad in [
+        "",
+        "M",
+        "12Q",
+        "0x",
+        "-1M",
+        "1.5G",
+        "99999999999999999999",
+        "20000000000G",
+    ] {
+        assert_eq!(parse_size(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn phystop_option_is_range_checked() {
+    let (min, max) = (4 * MIB as u32, 0x7E00_0000);
+    assert_eq!(parse_phystop("512M", min, max), Ok(512 * MIB as u32));
+    assert_eq!(parse_phystop("0x7E000000", min, max), Ok(max));
+    assert_eq!(parse_phystop("4M", min, max), Ok(min));
+    assert_eq!(
+        parse_phystop("0x7E001000", min, max),
+        Err(SizeError::OutOfRange)
+    );
+    assert_eq!(parse_phystop("3M", min, max), Err(SizeError::OutOfRange));
+    assert_eq!(parse_phystop("4G", min, max), Err(SizeError::OutOfRange));
+    assert_eq!(
+        parse_phystop("0x10000100", min, max),
+        Err(SizeError::Misaligned)
+    );
+    assert_eq!(parse_phystop("lots", min, max), Err(SizeError::Malformed));
+}
