@@ -12,7 +12,9 @@ use core::cell::UnsafeCell;
 
 use multiboot2::{BootInformation, BootInformationHeader};
 
-use crate::memlayout::PAddr;
+use crate::memlayout::{EXTMEM, PAddr};
+use crate::memmap::{Kind, MAX_REGIONS, MemMap};
+use crate::println;
 
 /// What a Multiboot2 loader leaves in EAX.
 pub const MB2_BOOTLOADER_MAGIC: u32 = multiboot2::MAGIC;
@@ -116,6 +118,44 @@ impl BootInfo {
     /// Bytes in the block.
     pub fn size(&self) -> usize {
         self.info.total_size()
+    }
+
+    /// The memory map: GRUB's memory-map tag or, failing that, the two
+    /// ranges of the basic meminfo tag. Panics if there is neither.
+    pub fn memory_map(&self) -> MemMap {
+        let mut map = MemMap::empty();
+        if let Some(tag) = self.info.memory_map_tag() {
+            for a in tag.memory_areas() {
+                if !map.push(a.start_address(), a.size(), Kind::from_type(a.typ().val())) {
+                    println!(
+                        "memory: more than {MAX_REGIONS} regions in the map; ignoring the rest"
+                    );
+                    break;
+                }
+            }
+        } else if let Some(basic) = self.info.basic_memory_info_tag() {
+            println!("memory: no memory-map tag; using the basic meminfo tag");
+            const KIB: u64 = 1024;
+            map.push(0, u64::from(basic.memory_lower()) * KIB, Kind::Available);
+            map.push(
+                u64::from(EXTMEM.0),
+                u64::from(basic.memory_upper()) * KIB,
+                Kind::Available,
+            );
+        } else {
+            panic!(
+                "memory: the boot information has neither a memory-map tag nor a basic meminfo tag, \
+                 so the kernel cannot know where RAM is"
+            );
+        }
+        map
+    }
+
+    /// `[start, end)` physical addresses of each GRUB module.
+    pub fn modules(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.info
+            .module_tags()
+            .map(|m| (m.start_address(), m.end_address()))
     }
 
     /// Kernel virtual address of the copy.

@@ -19,6 +19,7 @@
 use core::fmt;
 
 use crate::memlayout::VAddr;
+use crate::memmap::NotRam;
 use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
 
 /// What `kfree` writes over a freed page (catches use after free).
@@ -38,9 +39,22 @@ pub struct Pool {
 /// A rule `kfree` found broken (xv6 has one `panic("kfree")` for all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KfreeError {
-    Misaligned { va: VAddr },
-    BelowEnd { va: VAddr, end: VAddr },
-    AtOrAboveTop { va: VAddr, top: VAddr },
+    Misaligned {
+        va: VAddr,
+    },
+    BelowEnd {
+        va: VAddr,
+        end: VAddr,
+    },
+    AtOrAboveTop {
+        va: VAddr,
+        top: VAddr,
+    },
+    /// The page is not RAM the kernel may use (a hole, a reserved region).
+    NotRam {
+        va: VAddr,
+        why: NotRam,
+    },
 }
 
 impl fmt::Display for KfreeError {
@@ -59,6 +73,7 @@ impl fmt::Display for KfreeError {
                 "kfree: {:#010x} is at or above P2V(PHYSTOP) {:#010x}",
                 va.0, top.0
             ),
+            KfreeError::NotRam { va, why } => write!(f, "kfree: {:#010x} is {why}", va.0),
         }
     }
 }
@@ -137,6 +152,11 @@ impl<M: PageMemory> FreeList<M> {
         self.nfree
     }
 
+    /// The pages the list accepts.
+    pub fn pool(&self) -> Pool {
+        self.pool
+    }
+
     /// Put the page at `va` on the list (xv6's `kfree`), after filling it
     /// with [`JUNK_FREE`]. Refuses, touching nothing, a page that breaks one
     /// of [`Pool::check`]'s rules.
@@ -174,11 +194,17 @@ impl<M: PageMemory> FreeList<M> {
     }
 
     /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's
-    /// `freerange`), lowest address first, and say which ones.
+    /// `freerange`) that `usable` accepts, lowest address first; say how
+    /// many and from which range.
     ///
     /// # Safety
-    /// Nobody uses any of those pages any more.
-    pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
+    /// Nobody uses any of the pages `usable` accepts.
+    pub unsafe fn free_range(
+        &mut self,
+        start: VAddr,
+        end: VAddr,
+        usable: impl Fn(VAddr) -> bool,
+    ) -> Result<Freed, KfreeError> {
         let Some(first) = pgroundup(start.0) else {
             return Ok(Freed {
                 start,
@@ -191,9 +217,11 @@ impl<M: PageMemory> FreeList<M> {
         while let Some(next) = p.checked_add(PGSIZE as u32)
             && next <= end.0
         {
-            // SAFETY: the caller gives up every page of the range.
-            unsafe { self.free(VAddr(p))? };
-            pages += 1;
+            if usable(VAddr(p)) {
+                // SAFETY: the caller gives up every usable page of the range.
+                unsafe { self.free(VAddr(p))? };
+                pages += 1;
+            }
             p = next;
         }
         Ok(Freed {

@@ -7,13 +7,15 @@ use crate::bootinfo::BootInfo;
 use crate::entry::ENTRYPGDIR;
 use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
-use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, PHYSTOP, VAddr, p2v, v2p};
+use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
 use crate::println;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
 
 /// What the boot report said, for the tests to check.
 pub struct BootReport {
+    /// The effective PHYSTOP.
+    pub phystop: PAddr,
     pub kinit1: Freed,
     pub kvm: Kvm,
     pub kinit2: Freed,
@@ -66,8 +68,13 @@ static TESTS: &[KTest] = &[
         free_bad(image::end_addr().0 + 0x2004)
     }),
     must_panic("kfree_below_end", |_, _| free_bad(KERNLINK.0)),
-    must_panic("kfree_at_phystop", |_, _| free_bad(p2v(PHYSTOP).0)),
+    must_panic("kfree_at_phystop", |r, _| free_bad(p2v(r.phystop).0)),
     must_panic("kfree_above_phystop", |_, _| free_bad(0xFF00_0000)),
+    // GRUB's boot information block (left where it was; the kernel reads
+    // its copy) is reserved: freeing its page must be refused by name.
+    must_panic("kfree_reserved", |_, boot| {
+        free_bad(crate::mmu::pgrounddown(p2v(boot.original).0))
+    }),
     must_panic("write_to_text", write_to_text),
     must_panic("invalid_opcode", |_, _| {
         // SAFETY: deliberately raises #UD; the trap handler panics.
@@ -133,22 +140,20 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
     );
 }
 
+/// RAM pages (per the map and the reservations) in `[start, end)`.
+fn ram_pages(start: VAddr, end: VAddr) -> usize {
+    let ram = kalloc::ram();
+    let usable = |va: &u32| ram.check_page(u64::from(va - KERNBASE.0)).is_ok();
+    (start.0..end.0).step_by(PGSIZE).filter(usable).count()
+}
+
 fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
-    let boot_top = p2v(BOOT_MAPPED);
-    assert_eq!(
-        r.kinit1.start.0,
-        crate::mmu::pgroundup(image::end_addr().0).unwrap()
-    );
-    assert_eq!(r.kinit1.end, boot_top);
-    assert_eq!(
-        r.kinit1.pages,
-        (boot_top.0 - r.kinit1.start.0) as usize / PGSIZE
-    );
-    assert_eq!((r.kinit2.start, r.kinit2.end), (boot_top, p2v(PHYSTOP)));
-    assert_eq!(
-        r.kinit2.pages,
-        (PHYSTOP.0 - BOOT_MAPPED.0) as usize / PGSIZE
-    );
+    let boot_top = p2v(BOOT_MAPPED.min(r.phystop));
+    let end = crate::mmu::pgroundup(image::end_addr().0).unwrap();
+    assert_eq!((r.kinit1.start.0, r.kinit1.end), (end, boot_top));
+    assert_eq!(r.kinit1.pages, ram_pages(r.kinit1.start, boot_top));
+    assert_eq!((r.kinit2.start, r.kinit2.end), (boot_top, p2v(r.phystop)));
+    assert_eq!(r.kinit2.pages, ram_pages(boot_top, p2v(r.phystop)));
     assert_eq!(r.nfree, r.kinit1.pages - r.kvm.pages + r.kinit2.pages);
     assert_eq!(
         kalloc::nfree(),
@@ -160,7 +165,7 @@ fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     kalloc::for_each_free(|va| {
         if seen < r.kinit2.pages {
             assert!(
-                va >= boot_top && va < p2v(PHYSTOP),
+                va >= boot_top && va < p2v(r.phystop),
                 "kinit2 page {:#010x} out of its range",
                 va.0
             );
@@ -193,8 +198,8 @@ fn page_tables_come_from_below_4mib(r: &BootReport, _: &BootInfo) {
     );
 }
 
-fn kpgdir_maps_every_kmap_region(_: &BootReport, _: &BootInfo) {
-    let map = kmap(image::data_addr(), PHYSTOP);
+fn kpgdir_maps_every_kmap_region(r: &BootReport, _: &BootInfo) {
+    let map = kmap(image::data_addr(), r.phystop);
     let pd = vm::kpgdir_entries();
     let translate = |va: VAddr| -> Option<(PAddr, PTFlags)> {
         let pde = pd[crate::mmu::pdx(va)];
@@ -219,8 +224,8 @@ fn kpgdir_maps_every_kmap_region(_: &BootReport, _: &BootInfo) {
         image::data_addr().0,
         image::end_addr().0,
         p2v(BOOT_MAPPED).0,
-        p2v(PHYSTOP).0 - 1,
-        p2v(PHYSTOP).0,
+        p2v(r.phystop).0 - 1,
+        p2v(r.phystop).0,
         0xFDFF_FFFF,
         0xFE00_0000,
         0xFEE0_0000, // local APIC
@@ -275,16 +280,16 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
     let before = kalloc::nfree();
     let cmdline_before = boot.cmdline();
     // A bitmap of pages handed out, kept in pages of its own.
-    let npages = PHYSTOP.0 as usize / PGSIZE;
+    let npages = r.phystop.0 as usize / PGSIZE;
     let map_pages = npages.div_ceil(8 * PGSIZE);
-    let mut maps: [Option<Page>; 8] = Default::default();
+    let mut maps: [Option<Page>; 16] = Default::default();
     assert!(map_pages <= maps.len());
     for m in maps.iter_mut().take(map_pages) {
         let mut p = kalloc().expect("bitmap page");
         p.zero();
         *m = Some(p);
     }
-    let bit = |maps: &mut [Option<Page>; 8], n: usize| -> bool {
+    let bit = |maps: &mut [Option<Page>; 16], n: usize| -> bool {
         let byte = &mut maps[n / (8 * PGSIZE)].as_mut().unwrap().bytes()[n / 8 % PGSIZE];
         let was = *byte & (1 << (n % 8)) != 0;
         *byte |= 1 << (n % 8);
@@ -301,10 +306,14 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
             va.0
         );
         assert!(
-            va >= r.kinit1.start && va < p2v(PHYSTOP),
+            va >= r.kinit1.start && va < p2v(r.phystop),
             "kalloc returned {:#010x}, outside the pool",
             va.0
         );
+        let pa = u64::from(v2p(va).0);
+        let ram = kalloc::ram();
+        ram.check_page(pa)
+            .unwrap_or_else(|why| panic!("kalloc returned {:#010x}, {why}", va.0));
         assert!(
             va >= image::end_addr(),
             "{:#010x} overlaps the kernel image (and the boot info copy)",

@@ -41,7 +41,7 @@ mod vga;
 /// the boot loader left in EAX and EBX.
 #[cfg(kernel)]
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
-    use memlayout::{BOOT_MAPPED, PHYSTOP, p2v};
+    use memlayout::{BOOT_MAPPED, EXTMEM, MIN_RAM, PAddr, p2v, v2p};
 
     console::consoleinit();
     println!("xv6-rs: booting");
@@ -66,21 +66,49 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     gdt::seginit();
     trap::idtinit();
 
+    // The machine's memory: the map, PHYSTOP clamped to it, and what the
+    // allocator must never take although the map calls it RAM.
+    let map = boot.memory_map();
+    for r in map.regions() {
+        println!("memory: [{:#010x}, {:#010x}) {}", r.start, r.end, r.kind);
+    }
+    let top_mib = map.top_of_ram() >> 20;
+    assert!(
+        map.top_of_ram() >= u64::from(MIN_RAM.0),
+        "need at least {} MiB of RAM, found {top_mib} MiB",
+        MIN_RAM.0 >> 20
+    );
+    let (phystop, why) = memmap::effective_phystop(phystop_cap(boot.cmdline()), &map);
+    let phystop = PAddr(phystop);
+    println!("phystop: {:#010x} ({why})", phystop.0);
+    let mut ram = memmap::Ram::new(map);
+    ram.reserve(
+        u64::from(EXTMEM.0),
+        u64::from(v2p(image::end_addr()).0),
+        "the kernel image",
+    );
+    let info = u64::from(boot.original.0);
+    ram.reserve(info, info + boot.size() as u64, "the boot information");
+    for (start, end) in boot.modules() {
+        ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
+    }
+
     // Stage 1: only the first 4 MiB are mapped (entrypgdir).
-    let k1 = kalloc::kinit1(image::end_addr(), p2v(BOOT_MAPPED), p2v(PHYSTOP));
+    let boot_top = p2v(BOOT_MAPPED.min(phystop));
+    let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v(phystop));
     println!(
         "kinit1: freed {} pages [{:#010x}, {:#010x})",
         k1.pages, k1.start.0, k1.end.0
     );
     // The kernel page directory, from kinit1's pages; CR3 switches to it.
-    let kvm = vm::kvmalloc();
+    let kvm = vm::kvmalloc(phystop);
     println!(
         "kvmalloc: {} page-table pages, kpgdir {:#010x}",
         kvm.pages,
         p2v(kvm.pgdir).0
     );
     // Stage 2: everything else up to PHYSTOP, now mapped; the lock goes on.
-    let k2 = kalloc::kinit2(p2v(BOOT_MAPPED), p2v(PHYSTOP));
+    let k2 = kalloc::kinit2(boot_top, p2v(phystop));
     println!(
         "kinit2: freed {} pages [{:#010x}, {:#010x})",
         k2.pages, k2.start.0, k2.end.0
@@ -90,6 +118,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
 
     if let Some(spec) = cmdline::value(boot.cmdline(), "ktest") {
         let report = ktest::BootReport {
+            phystop,
             kinit1: k1,
             kvm,
             kinit2: k2,
@@ -106,6 +135,26 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     };
     println!("main: {why}");
     machine::poweroff();
+}
+
+/// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP
+/// (saying why the option was refused).
+#[cfg(kernel)]
+fn phystop_cap(cmdline: &str) -> u32 {
+    use memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_MAX};
+    let Some(value) = cmdline::value(cmdline, "phystop") else {
+        return PHYSTOP.0;
+    };
+    memmap::parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_MAX.0).unwrap_or_else(|e| {
+        println!(
+            "phystop: refusing phystop={value}: {e}; allowed: page-aligned sizes from {:#x} to {:#x} \
+             (P2V(PHYSTOP) must not pass DEVSPACE); keeping {:#x}",
+            BOOT_MAPPED.0,
+            PHYSTOP_MAX.0,
+            PHYSTOP.0
+        );
+        PHYSTOP.0
+    })
 }
 
 #[cfg(kernel)]

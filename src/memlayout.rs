@@ -26,6 +26,12 @@ pub use x86::bits32::paging::{PAddr, VAddr};
 pub const EXTMEM: PAddr = PAddr(0x0010_0000);
 /// Top of the physical memory the kernel uses (240 MiB), as xv6's PHYSTOP.
 pub const PHYSTOP: PAddr = PAddr(0x0F00_0000);
+/// Largest PHYSTOP the layout allows: P2V(PHYSTOP) must stay at or below
+/// DEVSPACE (the `phystop=` option may raise the cap up to here).
+pub const PHYSTOP_MAX: PAddr = PAddr(DEVSPACE.0 - KERNBASE.0);
+/// Least RAM the kernel boots with: it runs inside the first 4 MiB (all
+/// entrypgdir maps) and builds its page tables from the free pages there.
+pub const MIN_RAM: PAddr = BOOT_MAPPED;
 /// Start of the memory-mapped devices (local APIC, I/O APIC), mapped 1:1.
 pub const DEVSPACE: VAddr = VAddr(0xFE00_0000);
 

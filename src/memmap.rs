@@ -117,19 +117,6 @@ impl MemMap {
             .unwrap_or(0)
     }
 
-    /// Bytes of available memory, overlaps counted once, below `limit`.
-    pub fn ram_below(&self, limit: u64) -> u64 {
-        let mut total = 0;
-        let mut page = 0;
-        while page < limit {
-            if self.page_is_ram(page) {
-                total += PGSIZE as u64;
-            }
-            page += PGSIZE as u64;
-        }
-        total
-    }
-
     /// The region that keeps the page at `pa` from being RAM: a
     /// non-available region overlapping it. `Ok(())` if the page lies wholly
     /// inside an available region and overlaps nothing else; `Err(None)` if
@@ -148,11 +135,6 @@ impl MemMap {
             .iter()
             .any(|r| r.kind == Kind::Available && r.start <= pa && end <= r.end);
         if covered { Ok(()) } else { Err(None) }
-    }
-
-    /// Whether the page at `pa` is RAM the firmware gives the kernel.
-    pub fn page_is_ram(&self, pa: u64) -> bool {
-        self.check_page(pa).is_ok()
     }
 }
 
@@ -192,6 +174,16 @@ pub enum SizeError {
     Misaligned,
 }
 
+impl fmt::Display for SizeError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self {
+            SizeError::Malformed => "not a size (write 512M, 0x20000000 or 536870912)",
+            SizeError::OutOfRange => "out of range",
+            SizeError::Misaligned => "not a multiple of the page size",
+        })
+    }
+}
+
 /// Parse a size: decimal bytes, `0x` hex bytes, or a number with a `K`,
 /// `M` or `G` suffix (powers of 1024). `None` if malformed or past 2^64.
 pub fn parse_size(s: &str) -> Option<u64> {
@@ -221,6 +213,102 @@ pub fn parse_phystop(s: &str, min: u32, max: u32) -> Result<u32, SizeError> {
         return Err(SizeError::Misaligned);
     }
     Ok(n as u32)
+}
+
+/// Most ranges the kernel reserves for itself.
+pub const MAX_RESERVED: usize = 16;
+
+/// A range of physical memory the kernel keeps out of the free list even
+/// where the map says RAM: page 0, its image, GRUB's boot information and
+/// modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reserved {
+    pub start: u64,
+    pub end: u64,
+    pub what: &'static str,
+}
+
+/// Why a page may not be on the free list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotRam {
+    /// A region of the map that is not available memory overlaps it.
+    Region(Region),
+    /// No available region covers it.
+    Hole,
+    /// The kernel reserves it.
+    Reserved(Reserved),
+}
+
+impl fmt::Display for NotRam {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            NotRam::Region(r) => write!(
+                f,
+                "inside the {} region [{:#010x}, {:#010x})",
+                r.kind, r.start, r.end
+            ),
+            NotRam::Hole => {
+                f.write_str("in a hole of the memory map (no available region covers it)")
+            }
+            NotRam::Reserved(r) => {
+                write!(f, "inside {} [{:#010x}, {:#010x})", r.what, r.start, r.end)
+            }
+        }
+    }
+}
+
+/// Physical memory as the kernel may use it: the firmware's map less the
+/// ranges the kernel reserves.
+#[derive(Clone, Copy)]
+pub struct Ram {
+    pub map: MemMap,
+    reserved: [Reserved; MAX_RESERVED],
+    nreserved: usize,
+}
+
+impl Ram {
+    /// The map with nothing reserved but page 0 (never freed: a null
+    /// physical address must never name a page).
+    pub fn new(map: MemMap) -> Self {
+        let none = Reserved {
+            start: 0,
+            end: 0,
+            what: "",
+        };
+        let mut ram = Ram {
+            map,
+            reserved: [none; MAX_RESERVED],
+            nreserved: 0,
+        };
+        ram.reserve(0, PGSIZE as u64, "page 0");
+        ram
+    }
+
+    /// Keep `[start, end)` off the free list. Panics when full: the kernel
+    /// reserves a fixed handful of ranges.
+    pub fn reserve(&mut self, start: u64, end: u64, what: &'static str) {
+        assert!(
+            self.nreserved < MAX_RESERVED,
+            "memmap: more than {MAX_RESERVED} reserved ranges ({what})"
+        );
+        self.reserved[self.nreserved] = Reserved { start, end, what };
+        self.nreserved += 1;
+    }
+
+    pub fn reserved(&self) -> &[Reserved] {
+        &self.reserved[..self.nreserved]
+    }
+
+    /// Whether the page at `pa` may go on the free list, and if not why.
+    pub fn check_page(&self, pa: u64) -> Result<(), NotRam> {
+        let end = pa + PGSIZE as u64;
+        if let Some(r) = self.reserved().iter().find(|r| r.start < end && pa < r.end) {
+            return Err(NotRam::Reserved(*r));
+        }
+        self.map
+            .check_page(pa)
+            .map_err(|e| e.map_or(NotRam::Hole, NotRam::Region))
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use spin::Once;
 use spin::mutex::SpinMutex;
 
-use super::{FreeList, Freed, PageMemory, Pool};
+use super::{FreeList, Freed, KfreeError, PageMemory, Pool};
 use crate::memlayout::{PAddr, VAddr, v2p};
+use crate::memmap::Ram;
 use crate::mmu::PGSIZE;
 
 /// Memory reached through the kernel's direct map: a page's kernel virtual
@@ -96,9 +98,20 @@ impl Page {
     }
 }
 
-/// First boot stage: free `[vstart, vend)`, the memory entrypgdir maps,
-/// without the lock. Sets the pool `kfree` accepts: `[vstart, top)`.
-pub fn kinit1(vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
+/// The RAM the allocator may use: the memory map less what the kernel
+/// reserves. Set once, by kinit1.
+static RAM: Once<Ram> = Once::new();
+
+/// The RAM kinit1 was given.
+pub fn ram() -> &'static Ram {
+    RAM.get().expect("kalloc::ram before kinit1")
+}
+
+/// First boot stage: free the RAM pages of `[vstart, vend)`, the memory
+/// entrypgdir maps, without the lock. Sets the pool `kfree` accepts:
+/// `[vstart, top)`, RAM pages only.
+pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
+    RAM.call_once(|| ram);
     KMEM.use_lock.store(false, Ordering::Release);
     with_list(|l| *l = FreeList::new(Pool { end: vstart, top }, cfg!(feature = "junk"), DirectMap));
     freerange(vstart, vend)
@@ -113,10 +126,11 @@ pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
 }
 
 fn freerange(vstart: VAddr, vend: VAddr) -> Freed {
-    // SAFETY: boot hands over memory no one has used: above the kernel image
-    // and the boot stack, and (the boot information being copied into .bss)
-    // holding nothing still needed.
-    with_list(|l| unsafe { l.free_range(vstart, vend) }).unwrap_or_else(|e| panic!("{e}"))
+    let ram = ram();
+    let usable = |va: VAddr| ram.check_page(u64::from(v2p(va).0)).is_ok();
+    // SAFETY: boot hands over RAM no one has used: above the kernel image
+    // and the boot stack, outside what GRUB left (reserved in `ram`).
+    with_list(|l| unsafe { l.free_range(vstart, vend, usable) }).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Allocate one 4096-byte page, or `None` if memory is exhausted.
@@ -132,13 +146,22 @@ pub fn kfree(page: Page) {
 
 /// Free the page at `va` (xv6's `kfree(char *v)`). Panics, naming the
 /// address and the rule, if `va` is not page-aligned, is below the kernel's
-/// end or is at or above P2V(PHYSTOP).
+/// end, is at or above P2V(PHYSTOP), or is not RAM the kernel may use (a
+/// hole or a reserved region, which the message names).
 ///
 /// # Safety
 /// The page is not used by anyone any more.
 pub unsafe fn kfree_addr(va: VAddr) {
-    // SAFETY: the caller gives the page up.
-    if let Err(e) = with_list(|l| unsafe { l.free(va) }) {
+    let checked = |l: &mut FreeList<DirectMap>| {
+        l.pool().check(va)?;
+        let pa = u64::from(v2p(va).0);
+        ram()
+            .check_page(pa)
+            .map_err(|why| KfreeError::NotRam { va, why })?;
+        // SAFETY: the caller gives the page up.
+        unsafe { l.free(va) }
+    };
+    if let Err(e) = with_list(checked) {
         panic!("{e}");
     }
 }

@@ -53,7 +53,7 @@ fn free(l: &mut FreeList<SimMemory>, va: u32) -> Result<(), KfreeError> {
 /// `FreeList::free_range` on simulated memory.
 fn free_range(l: &mut FreeList<SimMemory>, start: u32, end: u32) -> Result<Freed, KfreeError> {
     // SAFETY: as for `free`.
-    unsafe { l.free_range(VAddr(start), VAddr(end)) }
+    unsafe { l.free_range(VAddr(start), VAddr(end), |_| true) }
 }
 
 #[test]
@@ -109,6 +109,30 @@ fn free_range_frees_only_whole_pages_from_pgroundup_start() {
     let f = free_range(&mut l, 0x8060_0000, 0x8050_0000).unwrap();
     assert_eq!(f.pages, 0);
     assert_eq!(l.nfree(), 3);
+}
+
+#[test]
+fn free_range_skips_pages_that_are_not_usable() {
+    let mut l = list(false);
+    let hole = 0x8011_A000..0x8011_C000;
+    // SAFETY: simulated pages are heap data nothing else refers to.
+    let f = unsafe {
+        l.free_range(VAddr(0x8011_8000), VAddr(0x8011_E000), |va| {
+            !hole.contains(&va.0)
+        })
+    }
+    .unwrap();
+    assert_eq!(
+        f,
+        Freed {
+            start: VAddr(0x8011_8000),
+            end: VAddr(0x8011_E000),
+            pages: 4
+        }
+    );
+    let mut got: Vec<u32> = l.iter().map(|v| v.0).collect();
+    got.sort();
+    assert_eq!(got, [0x8011_8000, 0x8011_9000, 0x8011_C000, 0x8011_D000]);
 }
 
 #[test]

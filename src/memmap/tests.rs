@@ -73,8 +73,8 @@ fn phystop_is_page_aligned_and_ignores_ram_above_4gib() {
 #[test]
 fn holes_and_reserved_pages_are_not_ram() {
     let m = qemu_map(128);
-    assert!(m.page_is_ram(0));
-    assert!(m.page_is_ram(0x9_E000));
+    assert!(m.check_page(0).is_ok());
+    assert!(m.check_page(0x9_E000).is_ok());
     // the page holding 0x9FC00 is half reserved: not RAM
     assert_eq!(
         m.check_page(0x9_F000),
@@ -91,10 +91,10 @@ fn holes_and_reserved_pages_are_not_ram() {
         m.check_page(0xF_0000).unwrap_err().is_some(),
         "BIOS ROM is reserved"
     );
-    assert!(m.page_is_ram(0x10_0000));
-    assert!(m.page_is_ram(128 * MIB - 0x2_1000));
-    assert!(!m.page_is_ram(128 * MIB - 0x2_0000));
-    assert!(!m.page_is_ram(128 * MIB));
+    assert!(m.check_page(0x10_0000).is_ok());
+    assert!(m.check_page(128 * MIB - 0x2_1000).is_ok());
+    assert!(m.check_page(128 * MIB - 0x2_0000).is_err());
+    assert!(m.check_page(128 * MIB).is_err());
 }
 
 #[test]
@@ -105,23 +105,27 @@ fn unsorted_overlapping_and_empty_regions() {
     m.push(0x30_0000, 0x1000, Kind::AcpiNvs); // inside: reserved wins
     m.push(0x28_0000, 0, Kind::Reserved); // zero length: dropped
     assert_eq!(m.regions().len(), 3);
-    assert!(m.page_is_ram(0x10_0000));
+    assert!(m.check_page(0x10_0000).is_ok());
     assert!(
-        m.page_is_ram(0x27_F000),
+        m.check_page(0x27_F000).is_ok(),
         "covered by both available regions"
     );
     assert!(
-        m.page_is_ram(0x28_0000),
+        m.check_page(0x28_0000).is_ok(),
         "the zero-length region reserves nothing"
     );
     assert_eq!(
         m.check_page(0x30_0000).unwrap_err().unwrap().kind,
         Kind::AcpiNvs
     );
-    assert!(m.page_is_ram(0x30_1000));
+    assert!(m.check_page(0x30_1000).is_ok());
     assert_eq!(m.top_of_ram(), 0x40_0000);
     // overlaps counted once: 1 MiB..4 MiB minus one page
-    assert_eq!(m.ram_below(0x40_0000), 3 * MIB - 0x1000);
+    let ram_pages = (0..0x40_0000)
+        .step_by(0x1000)
+        .filter(|&p| m.check_page(p).is_ok())
+        .count();
+    assert_eq!(ram_pages as u64 * 0x1000, 3 * MIB - 0x1000);
 }
 
 #[test]
@@ -183,4 +187,32 @@ fn phystop_option_is_range_checked() {
         Err(SizeError::Misaligned)
     );
     assert_eq!(parse_phystop("lots", min, max), Err(SizeError::Malformed));
+}
+
+#[test]
+fn reserved_ranges_and_map_regions_are_named() {
+    let mut ram = Ram::new(qemu_map(128));
+    ram.reserve(0x10_0000, 0x12_3456, "the kernel image");
+    ram.reserve(0x5D_5DA8, 0x5D_61C0, "the boot information");
+    assert_eq!(
+        ram.check_page(0).unwrap_err().to_string(),
+        "inside page 0 [0x00000000, 0x00001000)"
+    );
+    assert!(ram.check_page(0x1000).is_ok());
+    assert_eq!(
+        ram.check_page(0x12_3000).unwrap_err().to_string(),
+        "inside the kernel image [0x00100000, 0x00123456)"
+    );
+    assert!(ram.check_page(0x12_4000).is_ok());
+    assert!(
+        matches!(ram.check_page(0x5D_6000), Err(NotRam::Reserved(r)) if r.what == "the boot information")
+    );
+    assert_eq!(
+        ram.check_page(0xA_0000).unwrap_err().to_string(),
+        "in a hole of the memory map (no available region covers it)"
+    );
+    assert_eq!(
+        ram.check_page(0xF_0000).unwrap_err().to_string(),
+        "inside the reserved region [0x000f0000, 0x00100000)"
+    );
 }

@@ -6,7 +6,7 @@ use spin::Once;
 use super::{PageTableMemory, setupkvm};
 use crate::image;
 use crate::kalloc::kalloc;
-use crate::memlayout::{PAddr, PHYSTOP, p2v};
+use crate::memlayout::{PAddr, p2v};
 use crate::mmu::{PD, PT};
 
 /// Page-table pages from `kalloc`, reached through the direct map, counted.
@@ -45,13 +45,13 @@ pub struct Kvm {
 
 static KVM: Once<Kvm> = Once::new();
 
-/// Build the kernel page directory and switch to it (xv6's `kvmalloc`).
-/// Runs between kinit1 and kinit2, so every page-table page comes from the
-/// first 4 MiB.
-pub fn kvmalloc() -> Kvm {
+/// Build the kernel page directory, mapping physical memory up to
+/// `phystop`, and switch to it (xv6's `kvmalloc`). Runs between kinit1 and
+/// kinit2, so every page-table page comes from the first 4 MiB.
+pub fn kvmalloc(phystop: PAddr) -> Kvm {
     let kvm = KVM.call_once(|| {
         let mut mem = KallocTables { allocated: 0 };
-        let pgdir = setupkvm(&mut mem, image::data_addr(), PHYSTOP)
+        let pgdir = setupkvm(&mut mem, image::data_addr(), phystop)
             .unwrap_or_else(|e| panic!("kvmalloc: {e} after {} page-table pages", mem.allocated));
         Kvm {
             pgdir,

@@ -1,0 +1,186 @@
+//! Memory-map tests: boots with many RAM sizes, each report checked against
+//! counts the test computes itself from the printed memory map, the ELF's
+//! `end` and where GRUB put the boot information.
+
+mod common;
+
+use common::{EXIT_PANIC, hex, run_qemu, symbol, words};
+
+const KERNBASE: u64 = 0x8000_0000;
+const EXTMEM: u64 = 0x10_0000;
+const BOOT_MAPPED: u64 = 0x40_0000;
+const PHYSTOP: u64 = 0x0F00_0000;
+const PHYSTOP_MAX: u64 = 0x7E00_0000;
+const DEVSPACE: u64 = 0xFE00_0000;
+const PG: u64 = 4096;
+const PDE_SPAN: u64 = 4 << 20;
+
+/// What the test expects of one boot.
+struct Expect {
+    phystop: u64,
+    why: &'static str,
+    kinit1: u64,
+    kinit2: u64,
+    tables: u64,
+}
+
+/// Recompute the boot report from the printed map and the reservations.
+fn expect(run: &common::Run, cap: u64) -> Expect {
+    let regions: Vec<(u64, u64, bool)> = run
+        .out
+        .lines()
+        .filter(|l| l.starts_with("memory: ["))
+        .map(|l| {
+            let w = words(l);
+            let start =
+                u64::from_str_radix(w[1].trim_start_matches("[0x").trim_end_matches(','), 16)
+                    .unwrap();
+            let end = u64::from_str_radix(w[2].trim_start_matches("0x").trim_end_matches(')'), 16)
+                .unwrap();
+            (start, end, w[3..].join(" ") == "available")
+        })
+        .collect();
+    assert!(regions.len() >= 2, "no memory map printed:\n{}", run.out);
+    let end_pa = u64::from(symbol("end")) - KERNBASE;
+    let info = run.line(" bytes at pa ");
+    let size: u64 = words(info)[1].parse().unwrap();
+    let info_pa = u64::from(hex(words(info.split_once(" at pa ").unwrap().1)[0]));
+    let reserved = [(0, PG), (EXTMEM, end_pa), (info_pa, info_pa + size)];
+    let usable = |p: u64| {
+        let e = p + PG;
+        !reserved.iter().any(|&(s, t)| s < e && p < t)
+            && !regions
+                .iter()
+                .any(|&(s, t, avail)| !avail && s < e && p < t)
+            && regions
+                .iter()
+                .any(|&(s, t, avail)| avail && s <= p && e <= t)
+    };
+    let top = regions
+        .iter()
+        .filter(|r| r.2)
+        .map(|r| r.1)
+        .max()
+        .unwrap()
+        .min(u64::from(u32::MAX))
+        / PG
+        * PG;
+    let (phystop, why) = if cap <= top {
+        (cap, "cap")
+    } else {
+        (top, "ram")
+    };
+    let boot_top = BOOT_MAPPED.min(phystop);
+    let count = |a: u64, b: u64| (a..b).step_by(PG as usize).filter(|&p| usable(p)).count() as u64;
+    Expect {
+        phystop,
+        why,
+        kinit1: count(end_pa.div_ceil(PG) * PG, boot_top),
+        kinit2: count(boot_top, phystop),
+        tables: 1 + phystop.div_ceil(PDE_SPAN) + (1u64 << 32).wrapping_sub(DEVSPACE) / PDE_SPAN,
+    }
+}
+
+fn number(line: &str, word: usize) -> u64 {
+    words(line)[word].parse().unwrap()
+}
+
+/// Boot with `mem` MiB and `cmdline`, and check everything the report says.
+fn boot_with(mem: u32, cmdline: &str, cap: u64) {
+    let cmd = format!("ktest=all {cmdline}");
+    let run = run_qemu(&["--mem", &mem.to_string(), "--cmdline", &cmd]);
+    run.expect_status(0);
+    let want = expect(&run, cap);
+    let ctx = format!("--mem {mem} {cmdline}");
+    assert_eq!(
+        run.line("phystop: 0x"),
+        format!("phystop: {:#010x} ({})", want.phystop, want.why),
+        "{ctx}"
+    );
+    assert_eq!(
+        number(run.line("kinit1: freed"), 2),
+        want.kinit1,
+        "{ctx}: kinit1"
+    );
+    assert_eq!(
+        number(run.line("kvmalloc:"), 1),
+        want.tables,
+        "{ctx}: page tables"
+    );
+    let k2 = run.line("kinit2: freed");
+    assert_eq!(number(k2, 2), want.kinit2, "{ctx}: kinit2");
+    assert!(
+        k2.ends_with(&format!(", {:#010x})", KERNBASE + want.phystop)),
+        "{ctx}: {k2}"
+    );
+    assert_eq!(
+        number(run.line("kalloc:"), 1),
+        want.kinit1 + want.kinit2 - want.tables,
+        "{ctx}: free"
+    );
+    run.line("ktest: drain_and_refill ok");
+    run.line("ktest: boot_report_matches_free_list ok");
+}
+
+#[test]
+fn small_memories_clamp_phystop_to_ram() {
+    for mem in [32, 64, 128] {
+        boot_with(mem, "", PHYSTOP);
+    }
+}
+
+#[test]
+fn memories_around_phystop() {
+    for mem in [239, 240, 256] {
+        boot_with(mem, "", PHYSTOP);
+    }
+}
+
+#[test]
+fn large_memories_keep_the_cap() {
+    for mem in [1024, 3072] {
+        boot_with(mem, "", PHYSTOP);
+    }
+}
+
+#[test]
+fn phystop_option_raises_and_lowers_the_cap() {
+    boot_with(1024, "phystop=1024M", 1024 << 20);
+    boot_with(512, "phystop=0x4000000", 0x400_0000);
+}
+
+#[test]
+fn bad_phystop_values_are_refused_and_the_default_kept() {
+    for (value, why) in [
+        ("lots", "not a size"),
+        ("3M", "out of range"),
+        ("0x7E001000", "out of range"),
+        ("4G", "out of range"),
+        ("0x10000100", "not a multiple of the page size"),
+    ] {
+        let run = run_qemu(&["--cmdline", &format!("phystop={value}")]);
+        run.expect_status(0);
+        let line = run.line("phystop: refusing");
+        assert!(line.contains(&format!("phystop={value}: {why}")), "{line}");
+        assert!(
+            line.contains(&format!("from {BOOT_MAPPED:#x} to {PHYSTOP_MAX:#x}")),
+            "names the range: {line}"
+        );
+        assert_eq!(
+            run.line("phystop: 0x"),
+            "phystop: 0x0f000000 (cap)",
+            "the default is kept"
+        );
+    }
+}
+
+#[test]
+fn freeing_a_reserved_page_names_the_region() {
+    let run = run_qemu(&["--cmdline", "ktest=kfree_reserved"]);
+    run.expect_status(EXIT_PANIC);
+    let line = run.line("panic: kfree:");
+    assert!(
+        line.contains("is inside the boot information [0x"),
+        "{line}"
+    );
+}
