@@ -36,7 +36,7 @@ pub struct Pool {
     pub top: VAddr,
 }
 
-/// A rule `kfree` found broken (xv6 has one `panic("kfree")` for all three).
+/// A rule `kfree` found broken (xv6 has one `panic("kfree")` for them all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KfreeError {
     Misaligned {
@@ -54,6 +54,10 @@ pub enum KfreeError {
     NotRam {
         va: VAddr,
         why: NotRam,
+    },
+    /// The page is already on the free list.
+    DoubleFree {
+        va: VAddr,
     },
 }
 
@@ -74,6 +78,7 @@ impl fmt::Display for KfreeError {
                 va.0, top.0
             ),
             KfreeError::NotRam { va, why } => write!(f, "kfree: {:#010x} is {why}", va.0),
+            KfreeError::DoubleFree { va } => write!(f, "kfree: double free of page {:#010x}", va.0),
         }
     }
 }
@@ -90,6 +95,60 @@ impl Pool {
             Err(KfreeError::AtOrAboveTop { va, top: self.top })
         } else {
             Ok(())
+        }
+    }
+}
+
+/// What the free-list audit found wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditError {
+    /// A page on the list breaks a rule (named as kfree would name it).
+    BadPage(KfreeError),
+    /// A page is on the list twice, or is on it but not marked free.
+    TwiceOrUnmarked {
+        va: VAddr,
+    },
+    /// The list goes on past the counter (a cycle, or a lost count).
+    LongerThanCount {
+        count: usize,
+    },
+    ShorterThanCount {
+        walked: usize,
+        count: usize,
+    },
+    /// Pages marked free that are not on the list.
+    MarkedNotListed {
+        marked: usize,
+        listed: usize,
+    },
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            AuditError::BadPage(e) => write!(f, "audit: a free page breaks a rule: {e}"),
+            AuditError::TwiceOrUnmarked { va } => {
+                write!(
+                    f,
+                    "audit: page {:#010x} is on the free list twice or is not marked free",
+                    va.0
+                )
+            }
+            AuditError::LongerThanCount { count } => {
+                write!(f, "audit: the free list is longer than its count {count}")
+            }
+            AuditError::ShorterThanCount { walked, count } => {
+                write!(
+                    f,
+                    "audit: the free list has {walked} pages but its count says {count}"
+                )
+            }
+            AuditError::MarkedNotListed { marked, listed } => {
+                write!(
+                    f,
+                    "audit: {marked} pages are marked free but {listed} are on the list"
+                )
+            }
         }
     }
 }
@@ -114,6 +173,13 @@ pub trait PageMemory {
     /// # Safety
     /// `page` is a free page whose link was set by [`PageMemory::set_link`].
     unsafe fn link(&self, page: VAddr) -> Option<VAddr>;
+
+    /// Record whether `page` is on the free list; return what was recorded
+    /// before. One bit per page, so that a double free is caught in O(1).
+    fn mark_free(&mut self, page: VAddr, free: bool) -> bool;
+
+    /// How many pages are recorded as free.
+    fn count_marked(&self) -> usize;
 }
 
 /// Pages freed by one call of [`FreeList::free_range`]: `pages` pages from
@@ -157,6 +223,15 @@ impl<M: PageMemory> FreeList<M> {
         self.pool
     }
 
+    /// Set the pages the list accepts; only while it is empty (kinit1).
+    pub fn set_pool(&mut self, pool: Pool) {
+        assert_eq!(
+            self.nfree, 0,
+            "kalloc: the pool changes only while the list is empty"
+        );
+        self.pool = pool;
+    }
+
     /// Put the page at `va` on the list (xv6's `kfree`), after filling it
     /// with [`JUNK_FREE`]. Refuses, touching nothing, a page that breaks one
     /// of [`Pool::check`]'s rules.
@@ -165,6 +240,9 @@ impl<M: PageMemory> FreeList<M> {
     /// The page is no longer used by anyone: from now on the list owns it.
     pub unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
         self.pool.check(va)?;
+        if self.mem.mark_free(va, true) {
+            return Err(KfreeError::DoubleFree { va });
+        }
         // SAFETY: the caller hands the whole page over to the list.
         unsafe {
             if self.junk {
@@ -189,8 +267,67 @@ impl<M: PageMemory> FreeList<M> {
                 self.mem.fill(va, JUNK_ALLOC);
             }
         }
+        self.mem.mark_free(va, false);
         self.nfree -= 1;
         Some(va)
+    }
+
+    /// Walk the whole list and check it against the counter and the
+    /// free bits: every page passes `check` (alignment, range, RAM...), is
+    /// marked free, appears once, and the walk, the counter and the number
+    /// of marked pages agree. Returns the number of free pages.
+    pub fn audit(
+        &mut self,
+        check: impl Fn(VAddr) -> Result<(), KfreeError>,
+    ) -> Result<usize, AuditError> {
+        // First walk: clear each page's bit as it is met, so a page met
+        // twice (or never marked) shows up as unmarked. Bounded by the
+        // counter, so a cycle cannot hang the audit.
+        let mut walked = 0;
+        let mut failure = None;
+        let mut next = self.head;
+        while let Some(va) = next {
+            if walked == self.nfree {
+                failure = Some(AuditError::LongerThanCount { count: self.nfree });
+                break;
+            }
+            if let Err(e) = check(va) {
+                failure = Some(AuditError::BadPage(e));
+                break;
+            }
+            if !self.mem.mark_free(va, false) {
+                failure = Some(AuditError::TwiceOrUnmarked { va });
+                break;
+            }
+            walked += 1;
+            // SAFETY: `va` is on the list, so its link was set by `free`.
+            next = unsafe { self.mem.link(va) };
+        }
+        // Second walk: set the bits back on the pages the first one cleared.
+        let mut restore = self.head;
+        for _ in 0..walked {
+            let va = restore.expect("the first walk went this far");
+            self.mem.mark_free(va, true);
+            // SAFETY: as above.
+            restore = unsafe { self.mem.link(va) };
+        }
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        if walked != self.nfree {
+            return Err(AuditError::ShorterThanCount {
+                walked,
+                count: self.nfree,
+            });
+        }
+        let marked = self.mem.count_marked();
+        if marked != walked {
+            return Err(AuditError::MarkedNotListed {
+                marked,
+                listed: walked,
+            });
+        }
+        Ok(walked)
     }
 
     /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's

@@ -62,6 +62,9 @@ static TESTS: &[KTest] = &[
         kpgdir_maps_every_kmap_region,
     ),
     t("lock_is_on_after_kinit2", lock_is_on_after_kinit2),
+    t("audit_after_boot", |r, _| {
+        assert_eq!(kalloc::audit(), r.nfree)
+    }),
     t("junk_fill", junk_fill),
     t("drain_and_refill", drain_and_refill),
     must_panic("kfree_misaligned", |_, _| {
@@ -70,6 +73,12 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_below_end", |_, _| free_bad(KERNLINK.0)),
     must_panic("kfree_at_phystop", |r, _| free_bad(p2v(r.phystop).0)),
     must_panic("kfree_above_phystop", |_, _| free_bad(0xFF00_0000)),
+    must_panic("kfree_double", |_, _| {
+        let page = kalloc().expect("a page");
+        let va = page.va();
+        kfree(page);
+        free_bad(va.0)
+    }),
     // GRUB's boot information block (left where it was; the kernel reads
     // its copy) is reserved: freeing its page must be refused by name.
     must_panic("kfree_reserved", |_, boot| {
@@ -273,6 +282,7 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     let again = kalloc().expect("the same page");
     assert_eq!(again.va(), va, "LIFO");
     kfree(again);
+    kalloc::audit();
 }
 
 /// Take every page, check each, give them all back.

@@ -120,6 +120,7 @@ fn boot_with(mem: u32, cmdline: &str, cap: u64) {
     );
     run.line("ktest: drain_and_refill ok");
     run.line("ktest: boot_report_matches_free_list ok");
+    run.line("ktest: audit_after_boot ok");
 }
 
 #[test]

@@ -7,13 +7,28 @@ use spin::Once;
 use spin::mutex::SpinMutex;
 
 use super::{FreeList, Freed, KfreeError, PageMemory, Pool};
-use crate::memlayout::{PAddr, VAddr, v2p};
+use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, v2p};
 use crate::memmap::Ram;
 use crate::mmu::PGSIZE;
 
-/// Memory reached through the kernel's direct map: a page's kernel virtual
-/// address is a pointer to it.
-pub struct DirectMap;
+/// Pages up to the largest PHYSTOP, and the words of one bit each.
+const MAX_PAGES: usize = PHYSTOP_MAX.0 as usize / PGSIZE;
+const FREE_WORDS: usize = MAX_PAGES / 32;
+
+/// Memory reached through the kernel's direct map (a page's kernel virtual
+/// address is a pointer to it), and one bit per physical page saying whether
+/// it is on the free list: 63 KiB covers every PHYSTOP the layout allows.
+pub struct DirectMap {
+    free: [u32; FREE_WORDS],
+}
+
+impl DirectMap {
+    /// Word and bit of the page at `va`.
+    fn bit(va: VAddr) -> (usize, u32) {
+        let n = v2p(va).0 as usize / PGSIZE;
+        (n / 32, 1 << (n % 32))
+    }
+}
 
 impl PageMemory for DirectMap {
     unsafe fn fill(&mut self, page: VAddr, byte: u8) {
@@ -32,6 +47,21 @@ impl PageMemory for DirectMap {
         // SAFETY: the page is on the free list, so `set_link` wrote it.
         let raw = unsafe { (page.0 as *const u32).read() };
         (raw != 0).then_some(VAddr(raw))
+    }
+
+    fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
+        let (word, mask) = Self::bit(page);
+        let was = self.free[word] & mask != 0;
+        if free {
+            self.free[word] |= mask;
+        } else {
+            self.free[word] &= !mask;
+        }
+        was
+    }
+
+    fn count_marked(&self) -> usize {
+        self.free.iter().map(|w| w.count_ones() as usize).sum()
     }
 }
 
@@ -52,7 +82,9 @@ static KMEM: Kmem = Kmem {
             top: VAddr(0),
         },
         cfg!(feature = "junk"),
-        DirectMap,
+        DirectMap {
+            free: [0; FREE_WORDS],
+        },
     )),
 };
 
@@ -113,7 +145,7 @@ pub fn ram() -> &'static Ram {
 pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
     RAM.call_once(|| ram);
     KMEM.use_lock.store(false, Ordering::Release);
-    with_list(|l| *l = FreeList::new(Pool { end: vstart, top }, cfg!(feature = "junk"), DirectMap));
+    with_list(|l| l.set_pool(Pool { end: vstart, top }));
     freerange(vstart, vend)
 }
 
@@ -174,6 +206,24 @@ pub fn nfree() -> usize {
 /// Whether `kfree`/`kalloc` take the lock (true once `kinit2` is done).
 pub fn uses_lock() -> bool {
     KMEM.use_lock.load(Ordering::Acquire)
+}
+
+/// Walk the free list and check every page on it: aligned, in the pool,
+/// RAM the kernel may use (so not in its image, the boot information or a
+/// module), marked free, listed once; and the walk, the O(1) counter and
+/// the free bits agree. Returns the number of free pages, or panics naming
+/// the first thing wrong.
+pub fn audit() -> usize {
+    let checked = |l: &mut FreeList<DirectMap>| {
+        let pool = l.pool();
+        l.audit(|va| {
+            pool.check(va)?;
+            ram()
+                .check_page(u64::from(v2p(va).0))
+                .map_err(|why| KfreeError::NotRam { va, why })
+        })
+    };
+    with_list(checked).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Call `f` on every free page, head first, holding the allocator (`f` must

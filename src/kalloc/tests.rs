@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 #[derive(Default)]
 struct SimMemory {
     pages: BTreeMap<u32, Vec<u8>>,
+    free: std::collections::BTreeSet<u32>,
 }
 
 impl SimMemory {
@@ -33,6 +34,16 @@ impl PageMemory for SimMemory {
         let p = &self.pages[&page.0];
         let raw = u32::from_le_bytes(p[..4].try_into().unwrap());
         (raw != 0).then_some(VAddr(raw))
+    }
+    fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
+        if free {
+            !self.free.insert(page.0)
+        } else {
+            self.free.remove(&page.0)
+        }
+    }
+    fn count_marked(&self) -> usize {
+        self.free.len()
     }
 }
 
@@ -230,4 +241,94 @@ fn without_junk_pages_keep_their_contents() {
     assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
     assert_eq!(l.alloc(), Some(va));
     assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
+}
+
+#[test]
+fn a_double_free_is_refused_with_its_message() {
+    let mut l = list(true);
+    free(&mut l, 0x8020_0000).unwrap();
+    free(&mut l, 0x8020_1000).unwrap();
+    let e = free(&mut l, 0x8020_0000).unwrap_err();
+    assert_eq!(e.to_string(), "kfree: double free of page 0x80200000");
+    assert_eq!(l.nfree(), 2, "the list is unchanged");
+    assert_eq!(l.iter().count(), 2);
+    // once allocated, the page may be freed again
+    assert_eq!(l.alloc(), Some(VAddr(0x8020_1000)));
+    free(&mut l, 0x8020_1000).unwrap();
+}
+
+fn audit(l: &mut FreeList<SimMemory>) -> Result<usize, AuditError> {
+    let pool = l.pool();
+    l.audit(|va| pool.check(va))
+}
+
+#[test]
+fn the_audit_passes_on_a_healthy_list_and_leaves_it_as_it_was() {
+    let mut l = list(true);
+    free_range(&mut l, 0x8030_0000, 0x8031_0000).unwrap();
+    l.alloc();
+    assert_eq!(audit(&mut l), Ok(15));
+    assert_eq!(audit(&mut l), Ok(15), "the marks were restored");
+    assert_eq!(l.mem.free.len(), 15);
+}
+
+#[test]
+fn the_audit_finds_a_page_listed_twice() {
+    let mut l = list(false);
+    free(&mut l, 0x8030_0000).unwrap();
+    free(&mut l, 0x8030_1000).unwrap();
+    // corrupt: link the head back to itself's successor twice (A -> B -> A)
+    l.mem.pages.get_mut(&0x8030_0000).unwrap()[..4].copy_from_slice(&0x8030_1000u32.to_le_bytes());
+    l.nfree = 3;
+    let e = audit(&mut l).unwrap_err();
+    assert_eq!(
+        e,
+        AuditError::TwiceOrUnmarked {
+            va: VAddr(0x8030_1000)
+        }
+    );
+    assert!(
+        e.to_string()
+            .contains("0x80301000 is on the free list twice")
+    );
+    assert_eq!(l.mem.free.len(), 2, "marks restored after a failed audit");
+}
+
+#[test]
+fn the_audit_finds_count_and_mark_mismatches() {
+    let mut l = list(false);
+    free(&mut l, 0x8030_0000).unwrap();
+    l.nfree = 2;
+    assert_eq!(
+        audit(&mut l),
+        Err(AuditError::ShorterThanCount {
+            walked: 1,
+            count: 2
+        })
+    );
+    l.nfree = 1;
+    l.mem.free.insert(0x8040_0000); // marked free, not listed
+    assert_eq!(
+        audit(&mut l),
+        Err(AuditError::MarkedNotListed {
+            marked: 2,
+            listed: 1
+        })
+    );
+    l.mem.free.remove(&0x8040_0000);
+    l.nfree = 0;
+    assert_eq!(audit(&mut l), Err(AuditError::LongerThanCount { count: 0 }));
+}
+
+#[test]
+fn the_audit_applies_the_page_rules() {
+    let mut l = list(false);
+    free(&mut l, 0x8030_0000).unwrap();
+    let e = l
+        .audit(|va| Err(KfreeError::Misaligned { va }))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "audit: a free page breaks a rule: kfree: 0x80300000 is not page-aligned"
+    );
 }
