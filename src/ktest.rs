@@ -67,6 +67,10 @@ static TESTS: &[KTest] = &[
     }),
     t("junk_fill", junk_fill),
     t("drain_and_refill", drain_and_refill),
+    t(
+        "setupkvm_out_of_memory_leaks_nothing",
+        setupkvm_out_of_memory_leaks_nothing,
+    ),
     must_panic("kfree_misaligned", |_, _| {
         free_bad(image::end_addr().0 + 0x2004)
     }),
@@ -349,19 +353,59 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
         cmdline_before,
         "the boot information survived"
     );
-    while head != 0 {
-        // SAFETY: `head` is a page this test allocated and chained.
-        let next = unsafe { (head as *const u32).read() };
-        // SAFETY: this test owns the page and gives it up.
-        unsafe { kfree_addr(VAddr(head)) };
-        head = next;
-    }
+    refill(head);
     maps.into_iter().flatten().for_each(kfree);
     assert_eq!(
         kalloc::nfree(),
         before,
         "freeing them all restores the count"
     );
+}
+
+/// Give back pages chained through their first word (a kernel VA, 0 ends).
+fn refill(mut head: u32) {
+    while head != 0 {
+        // SAFETY: `head` is a page the caller allocated and chained.
+        let next = unsafe { (head as *const u32).read() };
+        // SAFETY: the caller owns the page and gives it up.
+        unsafe { kfree_addr(VAddr(head)) };
+        head = next;
+    }
+}
+
+/// Allocate until only `keep` pages are free, chaining them for `refill`.
+fn drain_to(keep: usize) -> u32 {
+    let mut head: u32 = 0;
+    while kalloc::nfree() > keep {
+        let mut p = kalloc().expect("pages are left");
+        p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
+        head = p.into_pa().0 + KERNBASE.0;
+    }
+    head
+}
+
+/// Leave too few pages for a kernel page directory, at several points of
+/// the build, and check that the failed build gives back every page.
+fn setupkvm_out_of_memory_leaks_nothing(r: &BootReport, _: &BootInfo) {
+    let before = kalloc::nfree();
+    for keep in [0, 1, 2, 10, r.kvm.pages - 1] {
+        let head = drain_to(keep);
+        let got = vm::setupkvm_kalloc(r.phystop);
+        assert!(got.is_err(), "a build with {keep} pages free succeeded");
+        assert_eq!(
+            kalloc::nfree(),
+            keep,
+            "the failed build with {keep} pages leaked"
+        );
+        refill(head);
+        assert_eq!(kalloc::audit(), before);
+    }
+    // with enough pages it succeeds, and freeing it restores the count
+    let (pgdir, pages) = vm::setupkvm_kalloc(r.phystop).expect("a full build");
+    assert_eq!(pages, r.kvm.pages);
+    // SAFETY: the copy was never installed.
+    unsafe { vm::freekvm(pgdir) };
+    assert_eq!(kalloc::audit(), before);
 }
 
 fn write_to_text(_: &BootReport, _: &BootInfo) {

@@ -18,6 +18,12 @@ pub trait PageTableMemory {
     /// memory is exhausted.
     fn alloc_table(&mut self) -> Option<PAddr>;
 
+    /// Give back a page `alloc_table` returned.
+    ///
+    /// # Safety
+    /// Nothing refers to the page any more.
+    unsafe fn free_table(&mut self, pa: PAddr);
+
     /// The page directory at `pa`.
     ///
     /// # Safety
@@ -166,9 +172,28 @@ pub fn mappages<M: PageTableMemory>(
     }
 }
 
+/// Free the page tables of the directory at `pgdir`, then the directory
+/// (xv6's `freevm`, for a directory that maps no pages of its own: the
+/// kernel's maps only the kernel and devices, which are not freed).
+///
+/// # Safety
+/// Nothing uses the directory any more (it is not in CR3).
+pub unsafe fn freevm<M: PageTableMemory>(mem: &mut M, pgdir: PAddr) {
+    // SAFETY: `pgdir` is a directory from this memory, unused now.
+    let pd = *unsafe { mem.pd(pgdir) };
+    for pde in pd.iter().filter(|e| e.is_present()) {
+        // SAFETY: a present PDE of our directory points at a table from
+        // `alloc_table`, referred to by this entry only.
+        unsafe { mem.free_table(pde.address()) };
+    }
+    // SAFETY: as above.
+    unsafe { mem.free_table(pgdir) };
+}
+
 /// Build a page directory holding the kernel's map (xv6's `setupkvm`) and
-/// return its physical address. Panics if `phystop` would put its direct
-/// mapping above DEVSPACE.
+/// return its physical address. If a page table cannot be allocated part
+/// way, every page taken so far is given back before the error is returned.
+/// Panics if `phystop` would put its direct mapping above DEVSPACE.
 pub fn setupkvm<M: PageTableMemory>(
     mem: &mut M,
     data: VAddr,
@@ -186,7 +211,11 @@ pub fn setupkvm<M: PageTableMemory>(
     );
     let pgdir = mem.alloc_table().ok_or(OutOfMemory)?;
     for k in kmap(data, phystop).iter().filter(|k| k.size > 0) {
-        mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm)?;
+        if let Err(e) = mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm) {
+            // SAFETY: the half-built directory was never installed.
+            unsafe { freevm(mem, pgdir) };
+            return Err(e);
+        }
     }
     Ok(pgdir)
 }

@@ -95,7 +95,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 8] = [
+const IN_KERNEL_TESTS: [&str; 9] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -104,6 +104,7 @@ const IN_KERNEL_TESTS: [&str; 8] = [
     "audit_after_boot",
     "junk_fill",
     "drain_and_refill",
+    "setupkvm_out_of_memory_leaks_nothing",
 ];
 
 fn in_kernel_tests_pass(extra: &[&str]) {

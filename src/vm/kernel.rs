@@ -3,13 +3,14 @@
 
 use spin::Once;
 
-use super::{PageTableMemory, setupkvm};
+use super::{OutOfMemory, PageTableMemory, freevm, setupkvm};
 use crate::image;
-use crate::kalloc::kalloc;
+use crate::kalloc::{kalloc, kfree_addr};
 use crate::memlayout::{PAddr, p2v};
 use crate::mmu::{PD, PT};
 
-/// Page-table pages from `kalloc`, reached through the direct map, counted.
+/// Page-table pages from `kalloc`, reached through the direct map; counts
+/// the pages taken.
 struct KallocTables {
     allocated: usize,
 }
@@ -20,6 +21,12 @@ impl PageTableMemory for KallocTables {
         page.zero();
         self.allocated += 1;
         Some(page.into_pa())
+    }
+
+    unsafe fn free_table(&mut self, pa: PAddr) {
+        // SAFETY: the caller no longer refers to the page, which came from
+        // kalloc through `alloc_table`.
+        unsafe { kfree_addr(p2v(pa)) };
     }
 
     unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
@@ -60,6 +67,23 @@ pub fn kvmalloc(phystop: PAddr) -> Kvm {
     });
     switchkvm();
     *kvm
+}
+
+/// Build a second copy of the kernel's directory from kalloc pages
+/// (what `kvmalloc` does, without installing it): for tests of running out.
+/// Returns the directory and the pages it took.
+pub fn setupkvm_kalloc(phystop: PAddr) -> Result<(PAddr, usize), OutOfMemory> {
+    let mut mem = KallocTables { allocated: 0 };
+    setupkvm(&mut mem, image::data_addr(), phystop).map(|pgdir| (pgdir, mem.allocated))
+}
+
+/// Free a directory built by [`setupkvm_kalloc`].
+///
+/// # Safety
+/// The directory is not in use (not in CR3).
+pub unsafe fn freekvm(pgdir: PAddr) {
+    // SAFETY: the caller guarantees the directory is unused.
+    unsafe { freevm(&mut KallocTables { allocated: 0 }, pgdir) };
 }
 
 /// The kernel page directory, once `kvmalloc` has built it.

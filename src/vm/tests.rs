@@ -39,6 +39,13 @@ impl PageTableMemory for SimTables {
         self.pages.insert(pa, Box::new([0; NPDENTRIES]));
         Some(PAddr(pa))
     }
+    unsafe fn free_table(&mut self, pa: PAddr) {
+        assert!(
+            self.pages.remove(&pa.0).is_some(),
+            "free of {:#x}, never allocated or freed twice",
+            pa.0
+        );
+    }
     unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
         // SAFETY: the page is a live boxed array of 1024 u32s, and PDEntry
         // is a repr(transparent) u32; `&mut self` keeps the borrow unique.
@@ -162,11 +169,32 @@ fn setupkvm_builds_exactly_the_kmap() {
 }
 
 #[test]
-fn setupkvm_reports_running_out_of_table_pages() {
-    let mut mem = SimTables::new(10);
-    assert_eq!(setupkvm(&mut mem, DATA, PHYSTOP), Err(OutOfMemory));
-    let mut mem = SimTables::new(0);
-    assert_eq!(setupkvm(&mut mem, DATA, PHYSTOP), Err(OutOfMemory));
+fn setupkvm_running_out_part_way_gives_every_page_back() {
+    // 69 pages build the map: fail at every point before that
+    for limit in 0..69 {
+        let mut mem = SimTables::new(limit);
+        assert_eq!(
+            setupkvm(&mut mem, DATA, PHYSTOP),
+            Err(OutOfMemory),
+            "limit {limit}"
+        );
+        assert!(
+            mem.pages.is_empty(),
+            "limit {limit}: {} pages leaked",
+            mem.pages.len()
+        );
+    }
+    let mut mem = SimTables::new(69);
+    assert!(setupkvm(&mut mem, DATA, PHYSTOP).is_ok());
+}
+
+#[test]
+fn freevm_frees_tables_and_directory() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
+    // SAFETY: the directory was never installed anywhere.
+    unsafe { freevm(&mut mem, pgdir) };
+    assert!(mem.pages.is_empty());
 }
 
 #[test]
