@@ -20,6 +20,8 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --module FILE   hand FILE to the kernel as a Multiboot2 module
   --multiboot1    boot with GRUB's old `multiboot` command (the kernel must
                   refuse it with a clear message; used by the tests)
+  --bochs         boot the same ISO in Bochs instead (headless; serial on
+                  stdout; Bochs exits 1 when the kernel powers off)
   --test          run every test: formatting, clippy, host unit tests and
                   the boot tests in QEMU (what CI runs)
   --setup         only install what is missing
@@ -39,6 +41,9 @@ missing_pkgs() {
     command -v xorriso >/dev/null || missing+=(xorriso)
     command -v mformat >/dev/null || missing+=(mtools)
     command -v strip >/dev/null || missing+=(binutils)
+    command -v bochs >/dev/null || missing+=(bochs)
+    [ -f /usr/share/bochs/BIOS-bochs-latest ] || missing+=(bochsbios)
+    [ -f /usr/share/vgabios/vgabios.bin ] || missing+=(vgabios)
     echo "${missing[@]}"
 }
 
@@ -77,7 +82,7 @@ ensure_prereqs() {
 }
 
 # ---- options ---------------------------------------------------------------
-MEM=512 SMP=1 CMDLINE="" GDB=0 ISO_ONLY=0 JUNK=1 MODULE="" LOADER=multiboot2 STRIP=0
+MEM=512 SMP=1 CMDLINE="" GDB=0 ISO_ONLY=0 BOCHS=0 JUNK=1 MODULE="" LOADER=multiboot2 STRIP=0
 QEMU_EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -85,6 +90,7 @@ while [ $# -gt 0 ]; do
         --smp) SMP=${2:?--smp needs a CPU count}; shift 2 ;;
         --cmdline) CMDLINE=${2?--cmdline needs a string}; shift 2 ;;
         --gdb) GDB=1; shift ;;
+        --bochs) BOCHS=1; shift ;;
         --iso) ISO_ONLY=1; shift ;;
         --no-junk) JUNK=0; shift ;;
         --strip) STRIP=1; shift ;;
@@ -166,6 +172,14 @@ fi
 if [ "$ISO_ONLY" = 1 ]; then
     echo "$ISO"
     exit 0
+fi
+
+# ---- Bochs -----------------------------------------------------------------
+if [ "$BOCHS" = 1 ]; then
+    rm -rf "$STAGE"; trap - EXIT
+    export BOCHS_ISO="$ISO" BOCHS_MEGS="$MEM" BOCHS_SERIAL=/dev/stdout
+    export BOCHS_LOG="${BOCHS_LOG:-target/bochs.log}"
+    exec bochs -q -f boot/bochsrc -rc boot/bochs-continue
 fi
 
 # ---- QEMU ------------------------------------------------------------------
