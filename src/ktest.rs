@@ -77,6 +77,13 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_below_end", |_, _| free_bad(KERNLINK.0)),
     must_panic("kfree_at_phystop", |r, _| free_bad(p2v(r.phystop).0)),
     must_panic("kfree_above_phystop", |_, _| free_bad(0xFF00_0000)),
+    must_panic("kfree_module", |_, boot| {
+        let (start, _) = boot
+            .modules()
+            .next()
+            .expect("boot with a GRUB module (--module FILE)");
+        free_bad(p2v(PAddr(crate::mmu::pgroundup(start).unwrap())).0)
+    }),
     must_panic("kfree_double", |_, _| {
         let page = kalloc().expect("a page");
         let va = page.va();

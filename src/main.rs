@@ -90,6 +90,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let info = u64::from(boot.original.0);
     ram.reserve(info, info + boot.size() as u64, "the boot information");
     for (start, end) in boot.modules() {
+        println!("module: [{start:#010x}, {end:#010x})");
         ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
     }
 

@@ -45,7 +45,14 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
     let info = run.line(" bytes at pa ");
     let size: u64 = words(info)[1].parse().unwrap();
     let info_pa = u64::from(hex(words(info.split_once(" at pa ").unwrap().1)[0]));
-    let reserved = [(0, PG), (EXTMEM, end_pa), (info_pa, info_pa + size)];
+    let mut reserved = vec![(0, PG), (EXTMEM, end_pa), (info_pa, info_pa + size)];
+    for l in run.out.lines().filter(|l| l.starts_with("module: [")) {
+        let w = words(l);
+        reserved.push((
+            u64::from(hex(w[1].trim_start_matches('['))),
+            u64::from(hex(w[2])),
+        ));
+    }
     let usable = |p: u64| {
         let e = p + PG;
         !reserved.iter().any(|&(s, t)| s < e && p < t)
@@ -203,4 +210,55 @@ fn bochs_boots_the_same_iso_with_64_and_256_mib() {
     // one at a time: each Bochs listens on the VNC port of its headless display
     boot_in(&["--bochs"], BOCHS_POWEROFF, 64, "", PHYSTOP);
     boot_in(&["--bochs"], BOCHS_POWEROFF, 256, "", PHYSTOP);
+}
+
+#[test]
+fn below_the_minimum_the_kernel_says_how_much_it_needs() {
+    // QEMU's BIOS keeps the top 128 KiB of a 4 MiB machine: less than the
+    // 4 MiB the kernel needs. (A stripped kernel, so that GRUB fits too.)
+    let run = run_qemu(&["--strip", "--mem", "4"]);
+    run.expect_status(EXIT_PANIC);
+    let top = run
+        .out
+        .lines()
+        .filter(|l| l.starts_with("memory: [") && l.ends_with("available"))
+        .map(|l| u64::from(hex(words(l)[2])))
+        .max()
+        .expect("the map is printed before the check");
+    assert!(top < BOOT_MAPPED, "this machine has enough RAM: {top:#x}");
+    assert_eq!(
+        run.line("panic: need"),
+        format!("panic: need at least 4 MiB of RAM, found {} MiB", top >> 20)
+    );
+    assert!(!run.has("kinit1:"));
+}
+
+#[test]
+fn grub_modules_are_reserved() {
+    let module = std::env::temp_dir().join(format!("xv6-module-{}.bin", std::process::id()));
+    std::fs::write(&module, vec![0x5A; 3 * 1024 * 1024]).unwrap();
+    let path = module.to_str().unwrap();
+    let run = run_qemu(&["--module", path, "--cmdline", "ktest=all"]);
+    run.expect_status(0);
+    let want = expect(&run, PHYSTOP);
+    let (start, end) = {
+        let w = words(run.line("module: ["));
+        (hex(w[1].trim_start_matches('[')), hex(w[2]))
+    };
+    assert!(
+        end - start >= 3 * 1024 * 1024,
+        "the module's size: [{start:#x}, {end:#x})"
+    );
+    assert_eq!(number(run.line("kinit1: freed"), 2), want.kinit1);
+    assert_eq!(number(run.line("kinit2: freed"), 2), want.kinit2);
+    run.line("ktest: drain_and_refill ok");
+    let run = run_qemu(&["--module", path, "--cmdline", "ktest=kfree_module"]);
+    run.expect_status(EXIT_PANIC);
+    assert!(
+        run.line("panic: kfree:")
+            .contains("is inside a GRUB module [0x"),
+        "{}",
+        run.out
+    );
+    let _ = std::fs::remove_file(&module);
 }
