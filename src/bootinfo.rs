@@ -12,8 +12,8 @@ use core::cell::UnsafeCell;
 
 use multiboot2::{BootInformation, BootInformationHeader};
 
-use crate::memlayout::{EXTMEM, PAddr};
-use crate::memmap::{Kind, MAX_REGIONS, MemMap};
+use crate::memlayout::PAddr;
+use crate::memmap::{self, MAX_REGIONS, MemMap, Source};
 use crate::println;
 
 /// What a Multiboot2 loader leaves in EAX.
@@ -120,35 +120,20 @@ impl BootInfo {
         self.info.total_size()
     }
 
-    /// The memory map: GRUB's memory-map tag or, failing that, the two
-    /// ranges of the basic meminfo tag. Panics if there is neither.
+    /// The memory map (see [`memmap::from_bootinfo`]), saying where it
+    /// came from when it is not the memory-map tag. Panics if there is none.
     pub fn memory_map(&self) -> MemMap {
-        let mut map = MemMap::empty();
-        if let Some(tag) = self.info.memory_map_tag() {
-            for a in tag.memory_areas() {
-                if !map.push(a.start_address(), a.size(), Kind::from_type(a.typ().val())) {
-                    println!(
-                        "memory: more than {MAX_REGIONS} regions in the map; ignoring the rest"
-                    );
-                    break;
-                }
-            }
-        } else if let Some(basic) = self.info.basic_memory_info_tag() {
+        let read = memmap::from_bootinfo(&self.info).unwrap_or_else(|e| panic!("{e}"));
+        if read.source == Source::BasicMeminfo {
             println!("memory: no memory-map tag; using the basic meminfo tag");
-            const KIB: u64 = 1024;
-            map.push(0, u64::from(basic.memory_lower()) * KIB, Kind::Available);
-            map.push(
-                u64::from(EXTMEM.0),
-                u64::from(basic.memory_upper()) * KIB,
-                Kind::Available,
-            );
-        } else {
-            panic!(
-                "memory: the boot information has neither a memory-map tag nor a basic meminfo tag, \
-                 so the kernel cannot know where RAM is"
+        }
+        if read.dropped > 0 {
+            println!(
+                "memory: more than {MAX_REGIONS} regions; ignored the last {}",
+                read.dropped
             );
         }
-        map
+        read.map
     }
 
     /// `[start, end)` physical addresses of each GRUB module.

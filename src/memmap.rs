@@ -10,6 +10,9 @@
 
 use core::fmt;
 
+use multiboot2::BootInformation;
+
+use crate::memlayout::EXTMEM;
 use crate::mmu::PGSIZE;
 
 /// The region types of the Multiboot2 memory map (spec 3.6.8).
@@ -136,6 +139,69 @@ impl MemMap {
             .any(|r| r.kind == Kind::Available && r.start <= pa && end <= r.end);
         if covered { Ok(()) } else { Err(None) }
     }
+}
+
+/// Where a [`MemMap`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The Multiboot2 memory-map tag.
+    MemoryMap,
+    /// No map: the basic meminfo tag's lower (from 0) and upper (from 1 MiB)
+    /// memory sizes.
+    BasicMeminfo,
+}
+
+/// The memory map read from the boot information.
+pub struct MapRead {
+    pub map: MemMap,
+    pub source: Source,
+    /// Regions left out because the map was full.
+    pub dropped: usize,
+}
+
+/// The boot information describes no memory at all.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NoMemoryInfo;
+
+impl fmt::Display for NoMemoryInfo {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "memory: the boot information has neither a memory-map tag nor a basic meminfo tag, \
+             so the kernel cannot know where RAM is",
+        )
+    }
+}
+
+/// Read the memory map from the boot information: the memory-map tag if
+/// there is one, else the basic meminfo tag (sizes in KiB).
+pub fn from_bootinfo(info: &BootInformation) -> Result<MapRead, NoMemoryInfo> {
+    let mut map = MemMap::empty();
+    if let Some(tag) = info.memory_map_tag() {
+        let mut dropped = 0;
+        for a in tag.memory_areas() {
+            if !map.push(a.start_address(), a.size(), Kind::from_type(a.typ().val())) {
+                dropped += 1;
+            }
+        }
+        return Ok(MapRead {
+            map,
+            source: Source::MemoryMap,
+            dropped,
+        });
+    }
+    let basic = info.basic_memory_info_tag().ok_or(NoMemoryInfo)?;
+    const KIB: u64 = 1024;
+    map.push(0, u64::from(basic.memory_lower()) * KIB, Kind::Available);
+    map.push(
+        u64::from(EXTMEM.0),
+        u64::from(basic.memory_upper()) * KIB,
+        Kind::Available,
+    );
+    Ok(MapRead {
+        map,
+        source: Source::BasicMeminfo,
+        dropped: 0,
+    })
 }
 
 /// Why the effective PHYSTOP is what it is.

@@ -216,3 +216,87 @@ fn reserved_ranges_and_map_regions_are_named() {
         "inside the reserved region [0x000f0000, 0x00100000)"
     );
 }
+
+mod from_bootinfo {
+    use super::super::*;
+    use multiboot2::{
+        BasicMemoryInfoTag, BootInformation, Builder, MemoryArea, MemoryAreaType, MemoryMapTag,
+    };
+
+    /// Build a boot information block and read its map.
+    fn read(builder: Builder) -> Result<(Vec<Region>, Source, usize), NoMemoryInfo> {
+        let mbi = builder.build();
+        // SAFETY: the builder makes a complete, aligned block with an end tag.
+        let info = unsafe { BootInformation::load(std::ptr::from_ref(&*mbi).cast()) }.unwrap();
+        from_bootinfo(&info).map(|r| (r.map.regions().to_vec(), r.source, r.dropped))
+    }
+
+    #[test]
+    fn the_memory_map_tag_is_read_with_64_bit_fields() {
+        let areas = [
+            MemoryArea::new(0, 0x9_FC00, MemoryAreaType::Available),
+            MemoryArea::new(0x10_0000, 0x7FE_0000, MemoryAreaType::Available),
+            MemoryArea::new(0x1_0000_0000, 0x4000_0000, MemoryAreaType::Available),
+            MemoryArea::new(0xFFFC_0000, 0x4_0000, MemoryAreaType::Reserved),
+        ];
+        let b = Builder::new()
+            .mmap(MemoryMapTag::new(&areas))
+            .meminfo(BasicMemoryInfoTag::new(639, 1000));
+        let (regions, source, dropped) = read(b).unwrap();
+        assert_eq!(
+            (source, dropped),
+            (Source::MemoryMap, 0),
+            "the map wins over meminfo"
+        );
+        assert_eq!(regions.len(), 4);
+        assert_eq!(
+            regions[2],
+            Region {
+                start: 0x1_0000_0000,
+                end: 0x1_4000_0000,
+                kind: Kind::Available
+            }
+        );
+        assert_eq!(regions[3].kind, Kind::Reserved);
+    }
+
+    #[test]
+    fn without_a_map_the_basic_meminfo_tag_is_used() {
+        let (regions, source, _) =
+            read(Builder::new().meminfo(BasicMemoryInfoTag::new(639, 130_944))).unwrap();
+        assert_eq!(source, Source::BasicMeminfo);
+        assert_eq!(
+            regions,
+            [
+                Region {
+                    start: 0,
+                    end: 639 * 1024,
+                    kind: Kind::Available
+                },
+                Region {
+                    start: 0x10_0000,
+                    end: 0x10_0000 + 130_944 * 1024,
+                    kind: Kind::Available
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn with_neither_tag_there_is_no_memory_information() {
+        let e = read(Builder::new()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("neither a memory-map tag nor a basic meminfo tag")
+        );
+    }
+
+    #[test]
+    fn a_map_longer_than_the_table_reports_what_it_dropped() {
+        let areas: Vec<MemoryArea> = (0..MAX_REGIONS as u64 + 3)
+            .map(|i| MemoryArea::new(i * 0x1000, 0x1000, MemoryAreaType::Available))
+            .collect();
+        let (regions, _, dropped) = read(Builder::new().mmap(MemoryMapTag::new(&areas))).unwrap();
+        assert_eq!((regions.len(), dropped), (MAX_REGIONS, 3));
+    }
+}
