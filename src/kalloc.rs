@@ -18,8 +18,8 @@
 
 use core::fmt;
 
-use crate::memlayout::VAddr;
-use crate::memmap::NotRam;
+use crate::memlayout::{VAddr, v2p};
+use crate::memmap::{NotRam, Ram};
 use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
 
 /// What `kfree` writes over a freed page (catches use after free).
@@ -28,12 +28,14 @@ pub const JUNK_FREE: u8 = 0x01;
 /// nobody initialised).
 pub const JUNK_ALLOC: u8 = 0x05;
 
-/// The range of pages the allocator accepts back: `[end, top)`, where `end`
-/// is the end of the kernel image and `top` is `P2V(PHYSTOP)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The pages the allocator accepts back: those in `[end, top)`, where `end`
+/// is the end of the kernel image and `top` is `P2V(PHYSTOP)`, that are RAM
+/// the kernel may use according to `ram` (every page, when `None`).
+#[derive(Clone, Copy)]
 pub struct Pool {
     pub end: VAddr,
     pub top: VAddr,
+    pub ram: Option<&'static Ram>,
 }
 
 /// A rule `kfree` found broken (xv6 has one `panic("kfree")` for them all).
@@ -84,8 +86,8 @@ impl fmt::Display for KfreeError {
 }
 
 impl Pool {
-    /// Check the rules xv6's `kfree` checks: page-aligned, not below the
-    /// kernel's end, below P2V(PHYSTOP).
+    /// Check the rules xv6's `kfree` checks (page-aligned, not below the
+    /// kernel's end, below P2V(PHYSTOP)), then that the page is RAM.
     pub fn check(&self, va: VAddr) -> Result<(), KfreeError> {
         if !is_page_aligned(va.0) {
             Err(KfreeError::Misaligned { va })
@@ -93,6 +95,10 @@ impl Pool {
             Err(KfreeError::BelowEnd { va, end: self.end })
         } else if va >= self.top {
             Err(KfreeError::AtOrAboveTop { va, top: self.top })
+        } else if let Some(ram) = self.ram {
+            let pa = u64::from(v2p(va).0);
+            ram.check_page(pa)
+                .map_err(|why| KfreeError::NotRam { va, why })
         } else {
             Ok(())
         }
@@ -218,11 +224,6 @@ impl<M: PageMemory> FreeList<M> {
         self.nfree
     }
 
-    /// The pages the list accepts.
-    pub fn pool(&self) -> Pool {
-        self.pool
-    }
-
     /// Set the pages the list accepts; only while it is empty (kinit1).
     pub fn set_pool(&mut self, pool: Pool) {
         assert_eq!(
@@ -240,6 +241,15 @@ impl<M: PageMemory> FreeList<M> {
     /// The page is no longer used by anyone: from now on the list owns it.
     pub unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
         self.pool.check(va)?;
+        // SAFETY: passed on from the caller.
+        unsafe { self.push(va) }
+    }
+
+    /// Link a page that passed [`Pool::check`], unless it is already free.
+    ///
+    /// # Safety
+    /// As for [`FreeList::free`].
+    unsafe fn push(&mut self, va: VAddr) -> Result<(), KfreeError> {
         if self.mem.mark_free(va, true) {
             return Err(KfreeError::DoubleFree { va });
         }
@@ -273,13 +283,10 @@ impl<M: PageMemory> FreeList<M> {
     }
 
     /// Walk the whole list and check it against the counter and the
-    /// free bits: every page passes `check` (alignment, range, RAM...), is
-    /// marked free, appears once, and the walk, the counter and the number
-    /// of marked pages agree. Returns the number of free pages.
-    pub fn audit(
-        &mut self,
-        check: impl Fn(VAddr) -> Result<(), KfreeError>,
-    ) -> Result<usize, AuditError> {
+    /// free bits: every page passes [`Pool::check`] (alignment, range, RAM),
+    /// is marked free, appears once, and the walk, the counter and the
+    /// number of marked pages agree. Returns the number of free pages.
+    pub fn audit(&mut self) -> Result<usize, AuditError> {
         // First walk: clear each page's bit as it is met, so a page met
         // twice (or never marked) shows up as unmarked. Bounded by the
         // counter, so a cycle cannot hang the audit.
@@ -291,7 +298,7 @@ impl<M: PageMemory> FreeList<M> {
                 failure = Some(AuditError::LongerThanCount { count: self.nfree });
                 break;
             }
-            if let Err(e) = check(va) {
+            if let Err(e) = self.pool.check(va) {
                 failure = Some(AuditError::BadPage(e));
                 break;
             }
@@ -331,17 +338,13 @@ impl<M: PageMemory> FreeList<M> {
     }
 
     /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's
-    /// `freerange`) that `usable` accepts, lowest address first; say how
-    /// many and from which range.
+    /// `freerange`) that is RAM, lowest address first, skipping holes and
+    /// reserved pages; say how many and from which range. Any other broken
+    /// rule stops it with the error.
     ///
     /// # Safety
-    /// Nobody uses any of the pages `usable` accepts.
-    pub unsafe fn free_range(
-        &mut self,
-        start: VAddr,
-        end: VAddr,
-        usable: impl Fn(VAddr) -> bool,
-    ) -> Result<Freed, KfreeError> {
+    /// Nobody uses any RAM page of the range.
+    pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         let Some(first) = pgroundup(start.0) else {
             return Ok(Freed {
                 start,
@@ -354,10 +357,14 @@ impl<M: PageMemory> FreeList<M> {
         while let Some(next) = p.checked_add(PGSIZE as u32)
             && next <= end.0
         {
-            if usable(VAddr(p)) {
-                // SAFETY: the caller gives up every usable page of the range.
-                unsafe { self.free(VAddr(p))? };
-                pages += 1;
+            match self.pool.check(VAddr(p)) {
+                Err(KfreeError::NotRam { .. }) => {}
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    // SAFETY: the caller gives up every RAM page of the range.
+                    unsafe { self.push(VAddr(p))? };
+                    pages += 1;
+                }
             }
             p = next;
         }

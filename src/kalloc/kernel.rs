@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use spin::Once;
 use spin::mutex::SpinMutex;
 
-use super::{FreeList, Freed, KfreeError, PageMemory, Pool};
+use super::{FreeList, Freed, PageMemory, Pool};
 use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, v2p};
 use crate::memmap::Ram;
 use crate::mmu::PGSIZE;
@@ -80,6 +80,7 @@ static KMEM: Kmem = Kmem {
         Pool {
             end: VAddr(0),
             top: VAddr(0),
+            ram: None,
         },
         cfg!(feature = "junk"),
         DirectMap {
@@ -143,9 +144,15 @@ pub fn ram() -> &'static Ram {
 /// entrypgdir maps, without the lock. Sets the pool `kfree` accepts:
 /// `[vstart, top)`, RAM pages only.
 pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
-    RAM.call_once(|| ram);
     KMEM.use_lock.store(false, Ordering::Release);
-    with_list(|l| l.set_pool(Pool { end: vstart, top }));
+    let ram = Some(RAM.call_once(|| ram));
+    with_list(|l| {
+        l.set_pool(Pool {
+            end: vstart,
+            top,
+            ram,
+        })
+    });
     freerange(vstart, vend)
 }
 
@@ -158,11 +165,10 @@ pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
 }
 
 fn freerange(vstart: VAddr, vend: VAddr) -> Freed {
-    let ram = ram();
-    let usable = |va: VAddr| ram.check_page(u64::from(v2p(va).0)).is_ok();
     // SAFETY: boot hands over RAM no one has used: above the kernel image
-    // and the boot stack, outside what GRUB left (reserved in `ram`).
-    with_list(|l| unsafe { l.free_range(vstart, vend, usable) }).unwrap_or_else(|e| panic!("{e}"))
+    // and the boot stack, outside what GRUB left (reserved in the pool's
+    // RAM, which free_range skips).
+    with_list(|l| unsafe { l.free_range(vstart, vend) }).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Allocate one 4096-byte page, or `None` if memory is exhausted.
@@ -184,16 +190,8 @@ pub fn kfree(page: Page) {
 /// # Safety
 /// The page is not used by anyone any more.
 pub unsafe fn kfree_addr(va: VAddr) {
-    let checked = |l: &mut FreeList<DirectMap>| {
-        l.pool().check(va)?;
-        let pa = u64::from(v2p(va).0);
-        ram()
-            .check_page(pa)
-            .map_err(|why| KfreeError::NotRam { va, why })?;
-        // SAFETY: the caller gives the page up.
-        unsafe { l.free(va) }
-    };
-    if let Err(e) = with_list(checked) {
+    // SAFETY: the caller gives the page up.
+    if let Err(e) = with_list(|l| unsafe { l.free(va) }) {
         panic!("{e}");
     }
 }
@@ -214,16 +212,7 @@ pub fn uses_lock() -> bool {
 /// the free bits agree. Returns the number of free pages, or panics naming
 /// the first thing wrong.
 pub fn audit() -> usize {
-    let checked = |l: &mut FreeList<DirectMap>| {
-        let pool = l.pool();
-        l.audit(|va| {
-            pool.check(va)?;
-            ram()
-                .check_page(u64::from(v2p(va).0))
-                .map_err(|why| KfreeError::NotRam { va, why })
-        })
-    };
-    with_list(checked).unwrap_or_else(|e| panic!("{e}"))
+    with_list(|l| l.audit()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Call `f` on every free page, head first, holding the allocator (`f` must

@@ -49,7 +49,11 @@ impl PageMemory for SimMemory {
 
 const END: VAddr = VAddr(0x8011_8000);
 const TOP: VAddr = VAddr(0x8F00_0000);
-const POOL: Pool = Pool { end: END, top: TOP };
+const POOL: Pool = Pool {
+    end: END,
+    top: TOP,
+    ram: None,
+};
 
 fn list(junk: bool) -> FreeList<SimMemory> {
     FreeList::new(POOL, junk, SimMemory::default())
@@ -64,7 +68,7 @@ fn free(l: &mut FreeList<SimMemory>, va: u32) -> Result<(), KfreeError> {
 /// `FreeList::free_range` on simulated memory.
 fn free_range(l: &mut FreeList<SimMemory>, start: u32, end: u32) -> Result<Freed, KfreeError> {
     // SAFETY: as for `free`.
-    unsafe { l.free_range(VAddr(start), VAddr(end), |_| true) }
+    unsafe { l.free_range(VAddr(start), VAddr(end)) }
 }
 
 #[test]
@@ -122,17 +126,27 @@ fn free_range_frees_only_whole_pages_from_pgroundup_start() {
     assert_eq!(l.nfree(), 3);
 }
 
-#[test]
-fn free_range_skips_pages_that_are_not_usable() {
-    let mut l = list(false);
-    let hole = 0x8011_A000..0x8011_C000;
-    // SAFETY: simulated pages are heap data nothing else refers to.
-    let f = unsafe {
-        l.free_range(VAddr(0x8011_8000), VAddr(0x8011_E000), |va| {
-            !hole.contains(&va.0)
-        })
+/// A pool whose RAM is all of 0..1 GiB except `[hole_start, hole_end)`.
+fn pool_with_hole(hole_start: u64, hole_end: u64) -> Pool {
+    use crate::memmap::{Kind, MemMap, Ram};
+    let mut map = MemMap::empty();
+    map.push(0, 1 << 30, Kind::Available);
+    let mut ram = Ram::new(map);
+    ram.reserve(hole_start, hole_end, "a test hole");
+    Pool {
+        ram: Some(Box::leak(Box::new(ram))),
+        ..POOL
     }
-    .unwrap();
+}
+
+#[test]
+fn free_range_skips_pages_that_are_not_ram() {
+    let mut l = FreeList::new(
+        pool_with_hole(0x11_A000, 0x11_C000),
+        false,
+        SimMemory::default(),
+    );
+    let f = free_range(&mut l, 0x8011_8000, 0x8011_E000).unwrap();
     assert_eq!(
         f,
         Freed {
@@ -144,6 +158,13 @@ fn free_range_skips_pages_that_are_not_usable() {
     let mut got: Vec<u32> = l.iter().map(|v| v.0).collect();
     got.sort();
     assert_eq!(got, [0x8011_8000, 0x8011_9000, 0x8011_C000, 0x8011_D000]);
+    // kfree of a page in the hole is refused, naming it
+    let e = free(&mut l, 0x8011_A000).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kfree: 0x8011a000 is inside a test hole [0x0011a000, 0x0011c000)"
+    );
+    assert_eq!(l.nfree(), 4);
 }
 
 #[test]
@@ -151,6 +172,7 @@ fn free_range_stops_at_the_top_of_the_address_space() {
     let pool = Pool {
         end: VAddr(0xFFFF_0000),
         top: VAddr(0xFFFF_FFFF),
+        ram: None,
     };
     let mut l = FreeList::new(pool, false, SimMemory::default());
     // the last page, [0xFFFFF000, 4 GiB), has no representable end: xv6's
@@ -258,8 +280,7 @@ fn a_double_free_is_refused_with_its_message() {
 }
 
 fn audit(l: &mut FreeList<SimMemory>) -> Result<usize, AuditError> {
-    let pool = l.pool();
-    l.audit(|va| pool.check(va))
+    l.audit()
 }
 
 #[test]
@@ -324,11 +345,16 @@ fn the_audit_finds_count_and_mark_mismatches() {
 fn the_audit_applies_the_page_rules() {
     let mut l = list(false);
     free(&mut l, 0x8030_0000).unwrap();
-    let e = l
-        .audit(|va| Err(KfreeError::Misaligned { va }))
-        .unwrap_err();
+    // the page was fine when freed; a pool that now ends below it is not
+    l.pool.top = VAddr(0x8030_0000);
     assert_eq!(
-        e.to_string(),
-        "audit: a free page breaks a rule: kfree: 0x80300000 is not page-aligned"
+        audit(&mut l).unwrap_err().to_string(),
+        "audit: a free page breaks a rule: kfree: 0x80300000 is at or above P2V(PHYSTOP) 0x80300000"
+    );
+    // nor is one whose RAM no longer includes it
+    l.pool = pool_with_hole(0x30_0000, 0x30_1000);
+    assert_eq!(
+        audit(&mut l).unwrap_err().to_string(),
+        "audit: a free page breaks a rule: kfree: 0x80300000 is inside a test hole [0x00300000, 0x00301000)"
     );
 }
