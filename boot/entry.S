@@ -48,7 +48,7 @@ _start:
     # (which kinit1 frees). The copy lives in .bss and is never freed.
     movl (%ebx), %ecx                       # first field: total size in bytes
     cmpl ${BOOTINFO_MAX}, %ecx              # does it fit the buffer?
-    ja 1f                                   # no: main panics naming the size
+    ja 1f                                   # no: main panics, naming BOOTINFO_MAX
     movl %ebx, %esi                         # source: GRUB's block (physical)
     movl $({bootinfo_copy} - {KERNBASE}), %edi  # destination: buffer (physical)
     cld                                     # copy upwards

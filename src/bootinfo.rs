@@ -23,7 +23,7 @@ pub const MB1_BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
 
 /// Largest boot information block the kernel copies. GRUB's is about 1 KiB
 /// for this kernel (memory map, ELF sections, command line); bigger ones
-/// stop the boot with a message naming their size.
+/// stop the boot with a message naming this limit.
 pub const BOOTINFO_MAX: usize = 16 * 1024;
 
 /// The buffer `boot/entry.S` copies the block into (8-byte aligned, as the

@@ -41,7 +41,7 @@ mod vga;
 /// the boot loader left in EAX and EBX.
 #[cfg(kernel)]
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
-    use memlayout::{BOOT_MAPPED, EXTMEM, MIN_RAM, PAddr, p2v, v2p};
+    use memlayout::{BOOT_MAPPED, p2v};
 
     console::consoleinit();
     println!("xv6-rs: booting");
@@ -66,33 +66,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     gdt::seginit();
     trap::idtinit();
 
-    // The machine's memory: the map, PHYSTOP clamped to it, and what the
-    // allocator must never take although the map calls it RAM.
-    let map = boot.memory_map();
-    for r in map.regions() {
-        println!("memory: [{:#010x}, {:#010x}) {}", r.start, r.end, r.kind);
-    }
-    let top_mib = map.top_of_ram() >> 20;
-    assert!(
-        map.top_of_ram() >= u64::from(MIN_RAM.0),
-        "need at least {} MiB of RAM, found {top_mib} MiB",
-        MIN_RAM.0 >> 20
-    );
-    let (phystop, why) = memmap::effective_phystop(phystop_cap(boot.cmdline()), &map);
-    let phystop = PAddr(phystop);
-    println!("phystop: {:#010x} ({why})", phystop.0);
-    let mut ram = memmap::Ram::new(map);
-    ram.reserve(
-        u64::from(EXTMEM.0),
-        u64::from(v2p(image::end_addr()).0),
-        "the kernel image",
-    );
-    let info = u64::from(boot.original.0);
-    ram.reserve(info, info + boot.size() as u64, "the boot information");
-    for (start, end) in boot.modules() {
-        println!("module: [{start:#010x}, {end:#010x})");
-        ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
-    }
+    let (ram, phystop) = machine_memory(&boot);
 
     // Stage 1: only the first 4 MiB are mapped (entrypgdir).
     let boot_top = p2v(BOOT_MAPPED.min(phystop));
@@ -136,6 +110,39 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     };
     println!("main: {why}");
     machine::poweroff();
+}
+
+/// The machine's memory, printed as the boot report shows it: the map,
+/// PHYSTOP clamped to the top of RAM, and what the allocator must never take
+/// although the map calls it RAM (the kernel image, GRUB's boot information
+/// and modules). Panics below the minimum RAM.
+#[cfg(kernel)]
+fn machine_memory(boot: &bootinfo::BootInfo) -> (memmap::Ram, memlayout::PAddr) {
+    use memlayout::{EXTMEM, MIN_RAM, PAddr, v2p};
+
+    let map = boot.memory_map();
+    for r in map.regions() {
+        println!("memory: [{:#010x}, {:#010x}) {}", r.start, r.end, r.kind);
+    }
+    assert!(
+        map.top_of_ram() >= u64::from(MIN_RAM.0),
+        "need at least {} MiB of RAM, found {} MiB",
+        MIN_RAM.0 >> 20,
+        map.top_of_ram() >> 20
+    );
+    let (phystop, why) = memmap::effective_phystop(phystop_cap(boot.cmdline()), &map);
+    println!("phystop: {phystop:#010x} ({why})");
+
+    let mut ram = memmap::Ram::new(map);
+    let image_end = u64::from(v2p(image::end_addr()).0);
+    ram.reserve(u64::from(EXTMEM.0), image_end, "the kernel image");
+    let info = u64::from(boot.original.0);
+    ram.reserve(info, info + boot.size() as u64, "the boot information");
+    for (start, end) in boot.modules() {
+        println!("module: [{start:#010x}, {end:#010x})");
+        ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
+    }
+    (ram, PAddr(phystop))
 }
 
 /// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP

@@ -57,21 +57,18 @@ static KVM: Once<Kvm> = Once::new();
 /// kinit2, so every page-table page comes from the first 4 MiB.
 pub fn kvmalloc(phystop: PAddr) -> Kvm {
     let kvm = KVM.call_once(|| {
-        let mut mem = KallocTables { allocated: 0 };
-        let pgdir = setupkvm(&mut mem, image::data_addr(), phystop)
-            .unwrap_or_else(|e| panic!("kvmalloc: {e} after {} page-table pages", mem.allocated));
-        Kvm {
-            pgdir,
-            pages: mem.allocated,
-        }
+        let (pgdir, pages) = setupkvm_kalloc(phystop)
+            .unwrap_or_else(|e| panic!("kvmalloc: {e} (it gave back what it had taken)"));
+        Kvm { pgdir, pages }
     });
     switchkvm();
     *kvm
 }
 
-/// Build a second copy of the kernel's directory from kalloc pages
-/// (what `kvmalloc` does, without installing it): for tests of running out.
-/// Returns the directory and the pages it took.
+/// Build a directory holding the kernel's map from kalloc pages, without
+/// installing it (kvmalloc installs the one it builds; the tests build
+/// extra ones to run out of memory). Returns the directory and the pages it
+/// took.
 pub fn setupkvm_kalloc(phystop: PAddr) -> Result<(PAddr, usize), OutOfMemory> {
     let mut mem = KallocTables { allocated: 0 };
     setupkvm(&mut mem, image::data_addr(), phystop).map(|pgdir| (pgdir, mem.allocated))
