@@ -4,6 +4,8 @@
 # (--test). Run ./run-qemu.sh --help for the options.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Never fail without saying where.
+trap 'echo "run-qemu.sh: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 
 usage() {
     cat <<'USAGE'
@@ -12,7 +14,12 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --mem MIB       RAM for the guest (default 512; PHYSTOP is 240 MiB)
   --smp N         number of CPUs (default 1)
   --cmdline STR   kernel command line, e.g. "halt" or "ktest=all"
-  --gdb           start QEMU stopped, waiting for GDB on localhost:1234
+  --monitor CMDS  monitor commands to run first, separated by ';', e.g.
+                  "meminfo;showmappings 0x80100000;halt" (the kernel's
+                  monitor= option; works in Bochs too)
+  --gdb           start QEMU stopped before its first instruction, waiting
+                  for GDB on localhost:$GDBPORT (default 1234); then run
+                  gdb -x .gdbinit  in another terminal
   --iso           only build the kernel and the ISO; print the ISO's path
   --no-junk       build without the kalloc/kfree junk fill (feature "junk")
   --strip         put the kernel on the ISO without its debug info (GRUB then
@@ -22,9 +29,15 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
                   refuse it with a clear message; used by the tests)
   --bochs         boot the same ISO in Bochs instead (headless; serial on
                   stdout; Bochs exits 1 when the kernel powers off)
+  --bochs-debug   boot in Bochs and stop in its debugger at the first
+                  instruction, kernel symbols loaded (docs/debugging.md)
   --test          run every test: formatting, clippy, host unit tests and
                   the boot tests in QEMU (what CI runs)
   --setup         only install what is missing
+
+With no options the kernel boots into its monitor (prompt K>). Input may be
+piped: printf 'meminfo\nhalt\n' | ./run-qemu.sh. The end of piped input
+(Ctrl-D on a terminal) powers the machine off.
 
 Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, other values from QEMU itself.
@@ -82,15 +95,18 @@ ensure_prereqs() {
 }
 
 # ---- options ---------------------------------------------------------------
-MEM=512 SMP=1 CMDLINE="" GDB=0 ISO_ONLY=0 BOCHS=0 JUNK=1 MODULE="" LOADER=multiboot2 STRIP=0
+MEM=512 SMP=1 CMDLINE="" MONITOR="" GDB=0 ISO_ONLY=0 BOCHS=0 BOCHS_DEBUG=0 JUNK=1 MODULE=""
+LOADER=multiboot2 STRIP=0 GDBPORT=${GDBPORT:-1234}
 QEMU_EXTRA=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --mem) MEM=${2:?--mem needs a size in MiB}; shift 2 ;;
         --smp) SMP=${2:?--smp needs a CPU count}; shift 2 ;;
         --cmdline) CMDLINE=${2?--cmdline needs a string}; shift 2 ;;
+        --monitor) MONITOR=${2?--monitor needs commands}; shift 2 ;;
         --gdb) GDB=1; shift ;;
         --bochs) BOCHS=1; shift ;;
+        --bochs-debug) BOCHS=1 BOCHS_DEBUG=1; shift ;;
         --iso) ISO_ONLY=1; shift ;;
         --no-junk) JUNK=0; shift ;;
         --strip) STRIP=1; shift ;;
@@ -117,6 +133,13 @@ if [[ "$CMDLINE" =~ [\"\'\\\$\;\{\}\|\&\<\>\`] ]]; then
     echo "run-qemu.sh: --cmdline '$CMDLINE' contains a character GRUB's config would interpret (one of \" ' \\ \$ ; { } | & < > \`)" >&2
     exit 2
 fi
+# The monitor commands go into grub.cfg inside single quotes, where only a
+# quote (or a backslash, for GRUB's own re-quoting) could break out.
+if [[ "$MONITOR" =~ [\'\\\"] ]] || [[ "$MONITOR" == *$'\n'* ]]; then
+    echo "run-qemu.sh: --monitor '$MONITOR' contains a quote, a backslash or a newline; separate commands with ';'" >&2
+    exit 2
+fi
+[[ "$GDBPORT" =~ ^[0-9]+$ ]] || { echo "run-qemu.sh: GDBPORT '$GDBPORT' is not a port number" >&2; exit 2; }
 if [ -n "$MODULE" ] && [ ! -f "$MODULE" ]; then
     echo "run-qemu.sh: --module '$MODULE' is not a file" >&2; exit 2
 fi
@@ -129,8 +152,34 @@ if [ "$JUNK" = 1 ]; then
 else
     TARGET_DIR=target/kernel-nojunk FEATURES=(--no-default-features)
 fi
-cargo kbuild --target-dir "$TARGET_DIR" "${FEATURES[@]}" >&2
 KERNEL="$TARGET_DIR/i686-xv6/release/xv6"
+# Several runs may start at once (the tests do): one at a time builds the
+# kernel, fills its symbol table and copies it for the ISO.
+mkdir -p "$TARGET_DIR"
+exec 9>"$TARGET_DIR/run-qemu.lock"
+flock 9
+cargo kbuild --target-dir "$TARGET_DIR" "${FEATURES[@]}" >&2
+
+# ---- symbol table ----------------------------------------------------------
+# The kernel prints backtraces with function names from its .ksyms section
+# (src/ksyms.rs), which the linker leaves zeroed: fill it from nm's list of
+# functions, one "start size name" line each. The same list, in Bochs's
+# "0xADDR NAME" format (no spaces in names), is the Bochs symbol file.
+SYMS="$KERNEL.syms" BOCHS_SYMS_FILE="$KERNEL.bochs-syms"
+nm -n -S -C --defined-only "$KERNEL" | sed -n -E \
+    -e 's/^([0-9a-f]{8}) ([0-9a-f]{8}) [tT] (.*)$/\1 \2 \3/p; t' \
+    -e 's/^([0-9a-f]{8}) [tT] (.*)$/\1 00000000 \2/p' > "$SYMS"
+sed -E -e 's/^([0-9a-f]{8}) [0-9a-f]{8} /0x\1 /' -e 's/ /_/2g' "$SYMS" > "$BOCHS_SYMS_FILE"
+KSYMS_HEX=$(objdump -h "$KERNEL" | awk '$2 == ".ksyms" { print $3 }')
+[ -n "$KSYMS_HEX" ] || { echo "run-qemu.sh: the kernel has no .ksyms section (linker.ld)" >&2; exit 1; }
+KSYMS_BYTES=$((16#$KSYMS_HEX))
+SYMS_BYTES=$(stat -c %s "$SYMS")
+if [ "$SYMS_BYTES" -ge "$KSYMS_BYTES" ]; then
+    echo "run-qemu.sh: the symbol table takes $SYMS_BYTES bytes but .ksyms holds $KSYMS_BYTES; raise KSYMS_SIZE in src/ksyms.rs" >&2
+    exit 1
+fi
+truncate -s "$KSYMS_BYTES" "$SYMS"   # zero-padded: the table ends at the first 0
+objcopy --update-section ".ksyms=$SYMS" "$KERNEL"
 
 # ---- ISO -------------------------------------------------------------------
 # One ISO per (kernel, command line, module, loader); several runs may build
@@ -144,6 +193,10 @@ if [ "$STRIP" = 1 ]; then
     strip --strip-debug -o "$STAGE/boot/kernel.elf" "$KERNEL"
 else
     cp "$KERNEL" "$STAGE/boot/kernel.elf"
+fi
+flock -u 9
+if [ -n "$MONITOR" ]; then
+    CMDLINE="$CMDLINE 'monitor=$MONITOR'"
 fi
 MODLINE=""
 if [ -n "$MODULE" ]; then
@@ -178,19 +231,46 @@ fi
 if [ "$BOCHS" = 1 ]; then
     rm -rf "$STAGE"; trap - EXIT
     export BOCHS_ISO="$ISO" BOCHS_MEGS="$MEM" BOCHS_SERIAL=/dev/stdout
-    export BOCHS_LOG="${BOCHS_LOG:-target/bochs.log}"
+    export BOCHS_LOG="${BOCHS_LOG:-target/bochs.log}" BOCHS_SYMS="$BOCHS_SYMS_FILE"
+    if [ "$BOCHS_DEBUG" = 1 ]; then
+        # No -rc: Bochs stops at its <bochs:1> prompt before the BIOS runs.
+        echo "run-qemu.sh: Bochs stops in its debugger; docs/debugging.md has recipes" >&2
+        exec bochs -q -f boot/bochsrc
+    fi
     exec bochs -q -f boot/bochsrc -rc boot/bochs-continue
 fi
 
 # ---- QEMU ------------------------------------------------------------------
 QEMU=(qemu-system-i386 -cdrom "$ISO" -m "$MEM" -smp "cpus=$SMP,sockets=$SMP"
-      -serial stdio -no-reboot
+      -serial stdio
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 [ -n "${DISPLAY:-}" ] || QEMU+=(-display none)
 if [ "$GDB" = 1 ]; then
-    QEMU+=(-s -S)
-    echo "run-qemu.sh: QEMU is waiting for GDB on localhost:1234; in another terminal:" >&2
-    echo "  gdb $KERNEL -ex 'target remote localhost:1234'" >&2
+    QEMU+=(-S -gdb "tcp::$GDBPORT")
+    echo "run-qemu.sh: QEMU is stopped, waiting for GDB on localhost:$GDBPORT; in another terminal:" >&2
+    echo "  gdb -x .gdbinit     (docs/debugging.md has recipes)" >&2
 fi
 rm -rf "$STAGE"; trap - EXIT
-exec "${QEMU[@]}" "${QEMU_EXTRA[@]}"
+if [ -t 0 ] || [ "$GDB" = 1 ]; then
+    exec "${QEMU[@]}" "${QEMU_EXTRA[@]}"
+fi
+
+# Standard input is a pipe or a file. QEMU would pass its first bytes to the
+# serial port at once, and GRUB and the kernel reset the port's FIFO while
+# they boot, losing them. So hold the input back until the monitor says it
+# is listening, then pass it on; at its end send Ctrl-D, which the monitor
+# takes as the end of input (it powers off).
+GATE=$(mktemp -u "${TMPDIR:-/tmp}/xv6-gate.XXXXXX")
+mkfifo "$GATE"
+trap 'rm -f "$GATE"' EXIT
+set +e
+{ read -r _ < "$GATE"; cat; printf '\004'; } \
+    | "${QEMU[@]}" "${QEMU_EXTRA[@]}" \
+    | { while IFS= read -r line; do
+            printf '%s\n' "$line"
+            [[ "$line" == "monitor: type 'help'"* ]] && break
+        done
+        echo ready > "$GATE"   # also when QEMU ended first: never leave the reader waiting
+        cat; }
+STATUS=("${PIPESTATUS[@]}")
+exit "${STATUS[1]}"

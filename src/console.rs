@@ -1,10 +1,12 @@
 //! The console (xv6's `console.c`): `print!`/`println!` write every byte to
-//! the serial port and mirror it on the VGA screen; `panic!` ends up here too.
+//! the serial port and mirror it on the VGA screen; `panic!` ends up here
+//! too. Input comes from the serial port and the PS/2 keyboard, through the
+//! line editor in `input.rs`; `readline` hands the monitor whole lines.
 
 use core::fmt::{self, Write};
 
-use spin::Mutex;
-
+use crate::input::{Echo, INPUT_BUF, Input, Line};
+use crate::spinlock::Spinlock;
 use crate::uart::Uart;
 use crate::vga::Vga;
 
@@ -15,28 +17,37 @@ pub struct Console {
     vga: Vga,
 }
 
+impl Console {
+    fn new() -> Console {
+        Console {
+            uart: Uart::init(),
+            vga: Vga::init(),
+        }
+    }
+
+    fn putc(&mut self, b: u8) {
+        if b == b'\n' {
+            self.uart.putc(b'\r');
+        }
+        self.uart.putc(b);
+        self.vga.putc(b);
+    }
+}
+
 impl Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for b in s.bytes() {
-            if b == b'\n' {
-                self.uart.putc(b'\r');
-            }
-            self.uart.putc(b);
-            self.vga.putc(b);
-        }
+        s.bytes().for_each(|b| self.putc(b));
         Ok(())
     }
 }
 
-static CONSOLE: Mutex<Option<Console>> = Mutex::new(None);
+static CONSOLE: Spinlock<Option<Console>> = Spinlock::new("console", None);
+static INPUT: Spinlock<Input> = Spinlock::new("input", Input::new());
 
 /// Initialise the serial port and the screen (xv6's `consoleinit` and
 /// `uartinit`). Printing before this prints nothing.
 pub fn consoleinit() {
-    *CONSOLE.lock() = Some(Console {
-        uart: Uart::init(),
-        vga: Vga::init(),
-    });
+    *CONSOLE.lock() = Some(Console::new());
 }
 
 #[doc(hidden)]
@@ -59,19 +70,97 @@ macro_rules! println {
     ($($arg:tt)*) => ($crate::print!("{}\n", format_args!($($arg)*)));
 }
 
-/// Print for a panic: takes the console even if someone holds its lock (the
-/// holder may be the code that panicked) and initialises it if need be.
+/// Print for a panic: takes the console even if this CPU holds its lock
+/// (the code that panicked may be inside `println!`), and initialises it if
+/// need be.
 pub fn panic_print(args: fmt::Arguments) {
-    if CONSOLE.is_locked() {
-        // SAFETY: the kernel runs on one CPU with interrupts off, so the
-        // holder is this very CPU, deeper in the stack, and it will never
-        // run again: the machine stops after the panic message.
-        unsafe { CONSOLE.force_unlock() };
+    let write = |console: &mut Option<Console>| {
+        let _ = console.get_or_insert_with(Console::new).write_fmt(args);
+    };
+    if CONSOLE.holding() {
+        // SAFETY: the holder is this CPU, deeper in the stack, and it will
+        // never run again: the machine stops after the panic message.
+        write(unsafe { CONSOLE.get_unchecked() });
+    } else {
+        write(&mut CONSOLE.lock());
     }
-    let mut guard = CONSOLE.lock();
-    let console = guard.get_or_insert_with(|| Console {
-        uart: Uart::init(),
-        vga: Vga::init(),
-    });
-    let _ = console.write_fmt(args);
+}
+
+/// Take the bytes `getc` gives (a device's received input) into the line
+/// editor and echo them (xv6's `consoleintr`). Called from the serial and
+/// keyboard interrupts. Returns false if it stopped because the buffer is
+/// full: the driver should then stop reading until `readline` makes room.
+pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
+    loop {
+        let echo = {
+            let mut input = INPUT.lock();
+            if !input.accepts_more() {
+                return false;
+            }
+            let Some(c) = getc() else {
+                return true;
+            };
+            input.push(c)
+        };
+        let mut console = CONSOLE.lock();
+        let Some(console) = console.as_mut() else {
+            continue;
+        };
+        match echo {
+            Echo::Nothing => {}
+            Echo::Byte(b) => console.putc(b),
+            Echo::Erase(n) => (0..n).for_each(|_| {
+                let _ = console.write_str("\x08 \x08");
+            }),
+        }
+    }
+}
+
+/// Show `bytes` that were typed ahead, as they would have been echoed.
+fn echo(bytes: &[u8]) {
+    if let Some(console) = CONSOLE.lock().as_mut() {
+        bytes.iter().for_each(|&b| console.putc(b));
+    }
+}
+
+/// Wait for a line of input and copy it into `buf` (cut to its length);
+/// returns its length, or `None` at the end of the input (Ctrl-D).
+/// Sleeps (`hlt`) while there is nothing to read, so interrupts must be on
+/// and no spin lock held. Input typed while nobody was reading is echoed
+/// now, after the caller's prompt.
+pub fn readline(buf: &mut [u8]) -> Option<usize> {
+    loop {
+        // Interrupts off between the check and `hlt`, or a line finished
+        // just after the check would not wake us.
+        // SAFETY: turning interrupts off cannot break memory safety.
+        unsafe { x86::irq::disable() };
+        let mut input = INPUT.lock();
+        if let Some(line) = input.take_line(buf) {
+            drop(input);
+            // A line was taken, so there is room again: the drivers may read
+            // whatever they held back while the buffer was full.
+            crate::uart::set_rx_interrupt(true);
+            crate::kbd::kbdintr();
+            // SAFETY: the caller holds no spin lock (the documented rule).
+            unsafe { x86::irq::enable() };
+            return match line {
+                Line::Text { len, echo_from } => {
+                    if echo_from <= len {
+                        echo(&buf[echo_from..len]);
+                        echo(b"\n");
+                    }
+                    Some(len)
+                }
+                Line::End => None,
+            };
+        }
+        let mut ahead = [0u8; INPUT_BUF];
+        let n = input.listen(&mut ahead);
+        drop(input);
+        echo(&ahead[..n]);
+        // `sti` takes effect after the next instruction, so no interrupt
+        // comes between it and `hlt`: one that arrives wakes `hlt` up.
+        // SAFETY: waiting for an interrupt with interrupts on.
+        unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
+    }
 }

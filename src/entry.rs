@@ -77,3 +77,9 @@ pub struct Stack(UnsafeCell<[u8; KSTACKSIZE]>);
 unsafe impl Sync for Stack {}
 
 static BOOT_STACK: Stack = Stack(UnsafeCell::new([0; KSTACKSIZE]));
+
+/// The addresses the boot stack occupies (a backtrace stays inside them).
+pub fn boot_stack() -> core::ops::Range<u32> {
+    let start = BOOT_STACK.0.get() as u32;
+    start..start + KSTACKSIZE as u32
+}

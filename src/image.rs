@@ -7,6 +7,8 @@ unsafe extern "C" {
     static etext: u8;
     /// First byte of the writable data, page-aligned.
     static data: u8;
+    /// End of the initialised data: .bss starts here.
+    static edata: u8;
     /// First byte after the kernel image (.bss included).
     static end: u8;
     /// Entry point, in boot/entry.S.
@@ -21,6 +23,11 @@ pub fn etext_addr() -> VAddr {
 /// Start of the kernel's writable data: kvmalloc maps below it read-only.
 pub fn data_addr() -> VAddr {
     VAddr(&raw const data as u32)
+}
+
+/// End of the initialised data, start of .bss.
+pub fn edata_addr() -> VAddr {
+    VAddr(&raw const edata as u32)
 }
 
 /// End of the kernel image: kinit1 frees from the next page boundary.

@@ -184,6 +184,9 @@ pub trait PageMemory {
     /// before. One bit per page, so that a double free is caught in O(1).
     fn mark_free(&mut self, page: VAddr, free: bool) -> bool;
 
+    /// Whether `page` is recorded as free.
+    fn is_marked(&self, page: VAddr) -> bool;
+
     /// How many pages are recorded as free.
     fn count_marked(&self) -> usize;
 }
@@ -243,6 +246,17 @@ impl<M: PageMemory> FreeList<M> {
         self.pool.check(va)?;
         // SAFETY: passed on from the caller.
         unsafe { self.push(va) }
+    }
+
+    /// Whether [`FreeList::free`] would take the page at `va`: every rule of
+    /// [`Pool::check`], and not free already. Changes nothing (the monitor
+    /// asks before it frees, so that a typo is refused instead of a panic).
+    pub fn check_free(&self, va: VAddr) -> Result<(), KfreeError> {
+        self.pool.check(va)?;
+        if self.mem.is_marked(va) {
+            return Err(KfreeError::DoubleFree { va });
+        }
+        Ok(())
     }
 
     /// Link a page that passed [`Pool::check`], unless it is already free.

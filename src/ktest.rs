@@ -4,12 +4,15 @@
 //! host-side tests in `tests/` boot the kernel and read them.
 
 use crate::bootinfo::BootInfo;
+use crate::cpu::interrupts_enabled;
 use crate::entry::ENTRYPGDIR;
 use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
 use crate::println;
+use crate::spinlock::Spinlock;
+use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
 
 /// What the boot report said, for the tests to check.
@@ -95,6 +98,15 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_reserved", |_, boot| {
         free_bad(crate::mmu::pgrounddown(p2v(boot.original).0))
     }),
+    t("pushcli_nests", pushcli_nests),
+    t("timer_ticks", timer_ticks),
+    must_panic("lock_twice", |_, _| {
+        let _held = KTEST_LOCK.lock();
+        let _again = KTEST_LOCK.lock();
+    }),
+    must_panic("panic_backtrace", |_, _| {
+        backtrace_caller();
+    }),
     must_panic("write_to_text", write_to_text),
     must_panic("invalid_opcode", |_, _| {
         // SAFETY: deliberately raises #UD; the trap handler panics.
@@ -120,6 +132,87 @@ pub fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
     }
     assert!(passed > 0, "ktest: no test is called {spec:?}");
     println!("ktest: {passed} passed, 0 failed");
+}
+
+/// Locks for the spin-lock tests.
+static KTEST_LOCK: Spinlock<u32> = Spinlock::new("ktest", 0);
+static KTEST_INNER: Spinlock<u32> = Spinlock::new("ktest.inner", 0);
+
+/// Interrupts on, for a test that needs them; main has set up the PICs.
+fn sti() {
+    // SAFETY: every vector has a handler and the PICs deliver the device
+    // interrupts above the exceptions (main runs picinit before the tests).
+    unsafe { x86::irq::enable() };
+}
+
+/// Interrupts off again, as main runs the tests.
+fn cli() {
+    // SAFETY: turning interrupts off cannot break memory safety.
+    unsafe { x86::irq::disable() };
+}
+
+/// xv6's rule: holding any spin lock keeps interrupts off, and they come
+/// back only when the outermost lock is released, and only if they were on.
+fn pushcli_nests(_: &BootReport, _: &BootInfo) {
+    sti();
+    {
+        let _outer = KTEST_LOCK.lock();
+        assert!(!interrupts_enabled(), "a held lock keeps interrupts off");
+        {
+            let _inner = KTEST_INNER.lock();
+            assert!(KTEST_LOCK.holding() && KTEST_INNER.holding());
+        }
+        assert!(!KTEST_INNER.holding());
+        assert!(
+            !interrupts_enabled(),
+            "releasing the inner lock leaves them off"
+        );
+    }
+    assert!(
+        interrupts_enabled(),
+        "releasing the outermost lock turns them back on"
+    );
+    cli();
+    drop(KTEST_LOCK.lock());
+    assert!(!interrupts_enabled(), "off before the lock, off after it");
+}
+
+/// Most `hlt`s `timer_ticks` waits through (any interrupt ends one).
+const TICK_WAIT_HLTS: u32 = 1000;
+
+/// The timer interrupts and `trap` counts it.
+fn timer_ticks(_: &BootReport, _: &BootInfo) {
+    let before = ticks();
+    sti();
+    for _ in 0..TICK_WAIT_HLTS {
+        if ticks() > before {
+            break;
+        }
+        // SAFETY: waits for the next interrupt, with interrupts on.
+        unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
+    }
+    cli();
+    assert!(
+        ticks() > before,
+        "no timer tick after {TICK_WAIT_HLTS} hlts"
+    );
+}
+
+/// The panicking function of `panic_backtrace`: the boot test looks for its
+/// name, and its caller's, in the backtrace.
+#[inline(never)]
+fn backtrace_victim(n: u32) -> u32 {
+    if core::hint::black_box(n) == 1 {
+        panic!("ktest: panicking on purpose to show a backtrace");
+    }
+    n
+}
+
+#[inline(never)]
+fn backtrace_caller() -> u32 {
+    // Uses the result, so the call cannot become a jump (a tail call would
+    // leave no frame of this function to show).
+    backtrace_victim(1) + core::hint::black_box(1)
 }
 
 fn free_bad(va: u32) {

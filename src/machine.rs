@@ -19,6 +19,26 @@ const ACPI_SOFT_OFF: u16 = 0x2000;
 /// How long `poweroff` waits for the power to go before it says it did not.
 const POWEROFF_WAIT_SPINS: u32 = 50_000_000;
 
+/// The keyboard controller's command port, and the command that pulses the
+/// CPU's reset line (how PCs without ACPI reset have always rebooted).
+const KBC_COMMAND: u16 = 0x64;
+const KBC_PULSE_RESET: u8 = 0xFE;
+/// How long `reboot` waits for the reset before it says it did not come.
+const REBOOT_WAIT_SPINS: u32 = 50_000_000;
+
+/// Restart the machine through the keyboard controller (QEMU and Bochs then
+/// boot again from the BIOS). If the reset does not come, say so and halt.
+pub fn reboot() -> ! {
+    crate::println!("reboot: restarting the machine");
+    // SAFETY: the reset command only restarts the machine.
+    unsafe { outb(KBC_COMMAND, KBC_PULSE_RESET) };
+    for _ in 0..REBOOT_WAIT_SPINS {
+        core::hint::spin_loop();
+    }
+    crate::println!("reboot: the keyboard controller did not reset the machine; halting");
+    halt()
+}
+
 /// Stop this CPU for good: interrupts off, then `hlt` forever.
 pub fn halt() -> ! {
     loop {

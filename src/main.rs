@@ -6,18 +6,26 @@
 // it looks unused there.
 #![cfg_attr(not(kernel), allow(dead_code))]
 
+mod backtrace;
 mod cmdline;
+mod input;
 mod kalloc;
+mod kbd;
+mod ksyms;
 mod memlayout;
 mod memmap;
 mod mmu;
+mod monitor;
 mod param;
+mod traps;
 mod vm;
 
 #[cfg(kernel)]
 mod bootinfo;
 #[cfg(kernel)]
 mod console;
+#[cfg(kernel)]
+mod cpu;
 #[cfg(kernel)]
 mod entry;
 #[cfg(kernel)]
@@ -29,12 +37,28 @@ mod ktest;
 #[cfg(kernel)]
 mod machine;
 #[cfg(kernel)]
+mod picirq;
+#[cfg(kernel)]
+mod spinlock;
+#[cfg(kernel)]
+mod timer;
+#[cfg(kernel)]
 mod trap;
-mod traps;
 #[cfg(kernel)]
 mod uart;
 #[cfg(kernel)]
 mod vga;
+
+/// Stop in the Bochs debugger here: `xchg bx, bx` is Bochs's "magic
+/// breakpoint" (bochsrc has `magic_break: enabled=1`); anywhere else it is
+/// an instruction that does nothing.
+#[macro_export]
+macro_rules! bochs_break {
+    () => {
+        // SAFETY: exchanging BX with itself changes no state.
+        unsafe { core::arch::asm!("xchg bx, bx", options(nomem, nostack, preserves_flags)) }
+    };
+}
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
@@ -91,6 +115,13 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let nfree = kalloc::nfree();
     println!("kalloc: {nfree} pages free");
 
+    // The device interrupts are set up here; they come in once the monitor
+    // (or an in-kernel test) turns interrupts on.
+    picirq::picinit();
+    timer::timerinit();
+    uart::uartinit_interrupts();
+    kbd::kbdinit();
+
     if let Some(spec) = cmdline::value(boot.cmdline(), "ktest") {
         let report = ktest::BootReport {
             phystop,
@@ -100,16 +131,26 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
             nfree,
         };
         ktest::run(spec, &report, &boot);
+        println!("main: in-kernel tests done");
+        machine::poweroff();
     }
-    // The `halt` option asks for a power-off after the report; until the
-    // monitor exists there is nothing else to do, so every boot ends here.
-    let why = if cmdline::has_flag(boot.cmdline(), "halt") {
-        "halt"
-    } else {
-        "nothing more to run"
-    };
-    println!("main: {why}");
-    machine::poweroff();
+    // The `halt` option asks for a power-off right after the report.
+    if cmdline::has_flag(boot.cmdline(), "halt") {
+        println!("main: halt");
+        machine::poweroff();
+    }
+
+    println!(
+        "main: interrupts on (timer at {} Hz, serial, keyboard)",
+        timer::TICKS_PER_SEC
+    );
+    // SAFETY: the IDT is loaded, every vector has a handler and the PICs
+    // deliver IRQs above the exception vectors; no spin lock is held here.
+    unsafe { x86::irq::enable() };
+    monitor::monitor(
+        monitor::Machine { phystop, kvm },
+        cmdline::value(boot.cmdline(), "monitor"),
+    )
 }
 
 /// The machine's memory, printed as the boot report shows it: the map,
@@ -172,13 +213,23 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     /// Set by the first panic: a panic while reporting one (say, a fault in
     /// the console) must not recurse until the stack overflows.
     static PANICKING: AtomicBool = AtomicBool::new(false);
+    // SAFETY: no interrupt may run on a kernel that has given up.
+    unsafe { x86::irq::disable() };
     if PANICKING.swap(true, Ordering::SeqCst) {
         machine::fail(machine::QEMU_EXIT_PANIC);
     }
     console::panic_print(format_args!("panic: {}\n", info.message()));
     if let Some(loc) = info.location() {
-        console::panic_print(format_args!("panic: at {}:{}\n", loc.file(), loc.line()));
+        console::panic_print(format_args!(
+            "panic: at {}:{} on cpu {} (APIC id {})\n",
+            loc.file(),
+            loc.line(),
+            cpu::cpuid(),
+            cpu::apicid()
+        ));
     }
+    console::panic_print(format_args!("backtrace:\n"));
+    backtrace::print_backtrace(console::panic_print);
     machine::fail(machine::QEMU_EXIT_PANIC)
 }
 

@@ -1,7 +1,8 @@
 //! Traps (xv6's `trap.c`): the interrupt descriptor table and `trap`, which
-//! every vector reaches through `alltraps`. For now every exception is a
-//! kernel bug: it is described and the kernel panics, instead of the CPU
-//! escalating to a silent triple fault.
+//! every vector reaches through `alltraps`. Device interrupts go to their
+//! drivers; every exception is a kernel bug (there is no user code yet): it
+//! is described and the kernel panics, instead of the CPU escalating to a
+//! silent triple fault.
 
 use spin::Once;
 use x86::Ring;
@@ -9,7 +10,11 @@ use x86::dtables::{DescriptorTablePointer, lidt};
 use x86::segmentation::{BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder};
 
 use crate::gdt::KCODE;
-use crate::traps::{PageFaultCode, T_NEXCEPTIONS, T_PGFLT, exception_name};
+use crate::picirq::{piceoi, spurious};
+use crate::traps::{
+    IRQ_COM1, IRQ_KBD, IRQ_TIMER, NIRQS, PageFaultCode, T_IRQ0, T_NEXCEPTIONS, T_PGFLT,
+    exception_name,
+};
 
 /// Number of interrupt vectors.
 const NVECTORS: usize = 256;
@@ -83,15 +88,30 @@ pub fn idtinit() {
     unsafe { lidt(&DescriptorTablePointer::new(idt)) };
 }
 
-/// Called by `alltraps` for every trap (xv6's `trap`).
+/// Called by `alltraps` for every trap (xv6's `trap`), with interrupts off
+/// (all gates are interrupt gates).
 extern "C" fn trap(tf: &mut TrapFrame) {
     if tf.trapno < T_NEXCEPTIONS {
         exception(tf);
     }
-    panic!(
-        "trap: unexpected interrupt {} at eip {:#010x}",
-        tf.trapno, tf.eip
-    );
+    let Some(irq) = tf.trapno.checked_sub(T_IRQ0).filter(|&i| i < NIRQS) else {
+        panic!(
+            "trap: unexpected interrupt {} at eip {:#010x}",
+            tf.trapno, tf.eip
+        );
+    };
+    let irq = irq as u8;
+    match irq {
+        IRQ_TIMER => crate::timer::tick(),
+        IRQ_KBD => crate::kbd::kbdintr(),
+        IRQ_COM1 => crate::uart::uartintr(),
+        _ if spurious(irq) => return,
+        _ => panic!(
+            "trap: interrupt from IRQ {irq} (vector {}), which no driver enabled, at eip {:#010x}",
+            tf.trapno, tf.eip
+        ),
+    }
+    piceoi(irq);
 }
 
 /// Describe a CPU exception in the kernel and panic.

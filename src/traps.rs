@@ -4,6 +4,15 @@
 pub const T_PGFLT: u32 = 14;
 /// Vectors 0..T_NEXCEPTIONS are the CPU's exceptions.
 pub const T_NEXCEPTIONS: u32 = 32;
+/// Device interrupts: IRQ n arrives on vector T_IRQ0 + n (picinit sets that).
+pub const T_IRQ0: u32 = 32;
+/// Number of IRQ lines of the two PICs.
+pub const NIRQS: u32 = 16;
+
+/// IRQ lines of the devices the kernel drives.
+pub const IRQ_TIMER: u8 = 0;
+pub const IRQ_KBD: u8 = 1;
+pub const IRQ_COM1: u8 = 4;
 
 /// The name of exception `trapno` (Intel SDM vol. 3, table 6-1).
 pub fn exception_name(trapno: u32) -> &'static str {

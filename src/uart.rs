@@ -3,19 +3,25 @@
 //!
 //! Output is polled: before each byte the driver waits until the transmitter
 //! holding register is empty. Without that wait, and without the 8N1 line
-//! set-up below, Bochs garbles the output.
+//! set-up below, Bochs garbles the output. Input is interrupt driven: each
+//! received byte raises IRQ 4 and `uartintr` hands it to the console.
 
 use bit_field::BitField;
 use x86::io::{inb, outb};
 
+use crate::picirq::picenable;
+use crate::traps::IRQ_COM1;
+
 /// I/O port of COM1's first register.
 const COM1: u16 = 0x3F8;
 /// Register offsets from COM1 (16550 data sheet).
-const THR: u16 = 0; // transmit holding (write), receive buffer (read)
+const THR: u16 = 0; // transmit holding (write)
+const RBR: u16 = 0; // receive buffer (read)
 const DLL: u16 = 0; // divisor latch, low byte (when LCR.DLAB is set)
 const IER: u16 = 1; // interrupt enable
 const DLM: u16 = 1; // divisor latch, high byte (when LCR.DLAB is set)
-const FCR: u16 = 2; // FIFO control
+const FCR: u16 = 2; // FIFO control (write)
+const IIR: u16 = 2; // interrupt identification (read)
 const LCR: u16 = 3; // line control
 const MCR: u16 = 4; // modem control
 const LSR: u16 = 5; // line status
@@ -28,6 +34,10 @@ const LCR_8N1: u8 = 0x03;
 const FCR_ENABLE_CLEAR: u8 = 0xC7;
 /// MCR: DTR and RTS asserted, OUT2 (routes the UART's IRQ) set.
 const MCR_DTR_RTS_OUT2: u8 = 0x0B;
+/// IER: interrupt when a received byte is ready.
+const IER_RX_READY: u8 = 0x01;
+/// LSR bit: a received byte is ready in RBR.
+const LSR_DATA_READY: usize = 0;
 /// LSR bit: the transmitter holding register is empty.
 const LSR_THR_EMPTY: usize = 5;
 /// What LSR reads as when no UART answers at COM1.
@@ -79,5 +89,46 @@ impl Uart {
         }
         // SAFETY: writing THR sends the byte; nothing else uses the port.
         unsafe { outb(COM1 + THR, byte) };
+    }
+}
+
+/// Let received bytes interrupt (xv6's second half of `uartinit`).
+pub fn uartinit_interrupts() {
+    // SAFETY: reading IIR and RBR acknowledges whatever the UART had
+    // pending from before; writing IER only selects interrupt sources.
+    unsafe {
+        inb(COM1 + IIR);
+        inb(COM1 + RBR);
+    }
+    set_rx_interrupt(true);
+    picenable(IRQ_COM1);
+}
+
+/// Turn the receive interrupt on or off. The console turns it off while its
+/// buffer is full: the bytes then wait in the UART, and QEMU stops reading
+/// its standard input until the monitor has read a line.
+pub fn set_rx_interrupt(on: bool) {
+    // SAFETY: IER only selects the UART's interrupt sources. On a 16550,
+    // enabling the receive interrupt with a byte already waiting raises the
+    // interrupt at once, so nothing is left behind.
+    unsafe { outb(COM1 + IER, if on { IER_RX_READY } else { 0 }) };
+}
+
+/// The next received byte, if one is ready.
+pub fn uartgetc() -> Option<u8> {
+    // SAFETY: reading LSR has no side effects; reading RBR takes the byte.
+    unsafe {
+        if inb(COM1 + LSR) == LSR_ABSENT || !inb(COM1 + LSR).get_bit(LSR_DATA_READY) {
+            return None;
+        }
+        Some(inb(COM1 + RBR))
+    }
+}
+
+/// The serial interrupt: pass every received byte to the console, or stop
+/// receiving while the console is full.
+pub fn uartintr() {
+    if !crate::console::consoleintr(uartgetc) {
+        set_rx_interrupt(false);
     }
 }

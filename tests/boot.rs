@@ -95,7 +95,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 9] = [
+const IN_KERNEL_TESTS: [&str; 11] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -105,6 +105,8 @@ const IN_KERNEL_TESTS: [&str; 9] = [
     "junk_fill",
     "drain_and_refill",
     "setupkvm_out_of_memory_leaks_nothing",
+    "pushcli_nests",
+    "timer_ticks",
 ];
 
 fn in_kernel_tests_pass(extra: &[&str]) {
@@ -140,10 +142,10 @@ fn expect_panic(name: &str, message: &str) -> common::Run {
         line.contains(message),
         "{name}: panic line {line:?} lacks {message:?}"
     );
-    assert!(
-        run.line("panic: at src/").contains(".rs:"),
-        "file:line follows the message"
-    );
+    let at = run.line("panic: at src/");
+    assert!(at.contains(".rs:"), "file:line follows the message: {at}");
+    assert!(at.ends_with(" on cpu 0 (APIC id 0)"), "and the CPU: {at}");
+    run.line("backtrace:");
     assert!(!run.has(&format!("ktest: {name} ok")));
     run
 }
@@ -199,6 +201,44 @@ fn other_exceptions_are_named() {
     expect_panic(
         "invalid_opcode",
         "trap 6 (invalid opcode): err 0x0, eip 0x801",
+    );
+}
+
+#[test]
+fn a_panic_backtrace_names_the_function_and_its_callers() {
+    let run = expect_panic(
+        "panic_backtrace",
+        "ktest: panicking on purpose to show a backtrace",
+    );
+    let trace = &run.out[run.out.find("backtrace:").unwrap()..];
+    let frame = |name: &str| {
+        trace
+            .find(&format!(" in xv6::ktest::{name}+0x"))
+            .unwrap_or_else(|| panic!("no frame of {name} in:\n{trace}"))
+    };
+    // innermost first: the panicking function, its caller, ..., main
+    assert!(
+        frame("backtrace_victim") < frame("backtrace_caller"),
+        "{trace}"
+    );
+    assert!(frame("backtrace_caller") < trace.find(" in xv6::main+0x").expect(trace));
+    // every frame line has an address in the kernel's text and a name
+    for l in trace
+        .lines()
+        .skip(1)
+        .filter(|l| l.trim_start().starts_with('#'))
+    {
+        let addr = hex(words(l)[1]);
+        assert!(l.contains(" in "), "unnamed frame: {l}");
+        assert!(addr < symbol("etext") && addr > 0x0010_0000, "{l}");
+    }
+}
+
+#[test]
+fn a_lock_taken_twice_by_one_cpu_panics_instead_of_spinning() {
+    expect_panic(
+        "lock_twice",
+        "acquire: lock ktest is already held by this CPU",
     );
 }
 

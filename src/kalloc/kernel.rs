@@ -4,12 +4,12 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Once;
-use spin::mutex::SpinMutex;
 
 use super::{FreeList, Freed, PageMemory, Pool};
 use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, v2p};
 use crate::memmap::Ram;
 use crate::mmu::PGSIZE;
+use crate::spinlock::Spinlock;
 
 /// Pages up to the largest PHYSTOP, and the words of one bit each.
 const MAX_PAGES: usize = PHYSTOP_MAX.0 as usize / PGSIZE;
@@ -60,6 +60,11 @@ impl PageMemory for DirectMap {
         was
     }
 
+    fn is_marked(&self, page: VAddr) -> bool {
+        let (word, mask) = Self::bit(page);
+        self.free[word] & mask != 0
+    }
+
     fn count_marked(&self) -> usize {
         self.free.iter().map(|w| w.count_ones() as usize).sum()
     }
@@ -68,25 +73,27 @@ impl PageMemory for DirectMap {
 /// xv6's `struct kmem`.
 struct Kmem {
     /// Off until the end of `kinit2`, as in xv6: until then only the boot
-    /// CPU runs, with interrupts off, and (once per-CPU state and
-    /// pushcli/popcli exist) a lock could not be taken this early.
+    /// CPU runs, with interrupts off, so there is no one to exclude.
     use_lock: AtomicBool,
-    list: SpinMutex<FreeList<DirectMap>>,
+    list: Spinlock<FreeList<DirectMap>>,
 }
 
 static KMEM: Kmem = Kmem {
     use_lock: AtomicBool::new(false),
-    list: SpinMutex::new(FreeList::new(
-        Pool {
-            end: VAddr(0),
-            top: VAddr(0),
-            ram: None,
-        },
-        cfg!(feature = "junk"),
-        DirectMap {
-            free: [0; FREE_WORDS],
-        },
-    )),
+    list: Spinlock::new(
+        "kmem",
+        FreeList::new(
+            Pool {
+                end: VAddr(0),
+                top: VAddr(0),
+                ram: None,
+            },
+            cfg!(feature = "junk"),
+            DirectMap {
+                free: [0; FREE_WORDS],
+            },
+        ),
+    ),
 };
 
 /// Run `f` on the free list, under the lock once `kinit2` has turned it on.
@@ -97,7 +104,7 @@ fn with_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
         // SAFETY: before kinit2 turns the lock on, only the boot CPU runs,
         // with interrupts off, and `f` never re-enters the allocator: no
         // other reference to the list can exist.
-        f(unsafe { &mut *KMEM.list.as_mut_ptr() })
+        f(unsafe { KMEM.list.get_unchecked() })
     }
 }
 
@@ -213,6 +220,25 @@ pub fn uses_lock() -> bool {
 /// the first thing wrong.
 pub fn audit() -> usize {
     with_list(|l| l.audit()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether `kfree` would take the page at `va`, or which rule it would
+/// panic on (a double free included); changes nothing.
+pub fn check_free(va: VAddr) -> Result<(), super::KfreeError> {
+    with_list(|l| l.check_free(va))
+}
+
+/// Call `f(nfree, i, va)` on the first `n` free pages, head first, holding
+/// the allocator so the list cannot change meanwhile (`f` must not allocate
+/// or free).
+pub fn first_free(n: usize, mut f: impl FnMut(usize, usize, VAddr)) {
+    with_list(|l| {
+        let nfree = l.nfree();
+        l.iter()
+            .take(n)
+            .enumerate()
+            .for_each(|(i, va)| f(nfree, i, va));
+    });
 }
 
 /// Call `f` on every free page, head first, holding the allocator (`f` must

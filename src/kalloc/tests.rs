@@ -42,6 +42,9 @@ impl PageMemory for SimMemory {
             self.free.remove(&page.0)
         }
     }
+    fn is_marked(&self, page: VAddr) -> bool {
+        self.free.contains(&page.0)
+    }
     fn count_marked(&self) -> usize {
         self.free.len()
     }

@@ -87,14 +87,34 @@ impl Run {
 /// QEMU or Bochs (and only it: the script execs the emulator; SIGKILL, since
 /// Bochs ignores SIGTERM) after BOOT_LIMIT.
 pub fn run_qemu(args: &[&str]) -> Run {
+    run_qemu_with_input(args, "")
+}
+
+/// Start `./run-qemu.sh ARGS` (once the kernel is built) with its standard
+/// streams piped to the test.
+fn spawn(args: &[&str]) -> std::process::Child {
     built();
-    let mut child = Command::new(root().join("run-qemu.sh"))
+    Command::new(root().join("run-qemu.sh"))
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start ./run-qemu.sh");
+        .expect("start ./run-qemu.sh")
+}
+
+/// As `run_qemu`, with `input` written at once on run-qemu.sh's standard
+/// input, which is then closed (what `printf ... | ./run-qemu.sh` does).
+pub fn run_qemu_with_input(args: &[&str], input: &str) -> Run {
+    let mut child = spawn(args);
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.as_bytes().to_vec();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        // Fails only if run-qemu.sh stopped reading early; the run's
+        // output then says why.
+        let _ = stdin.write_all(&input);
+    });
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = std::thread::spawn(move || {
@@ -151,4 +171,134 @@ pub fn hex(s: &str) -> u32 {
 /// The whitespace-separated words of a line.
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
+}
+
+/// How long an interactive session waits for one answer.
+const ANSWER_LIMIT: Duration = Duration::from_secs(120);
+
+/// The kernel monitor's prompt.
+pub const PROMPT: &str = "K> ";
+
+/// An interactive monitor session: `./run-qemu.sh ARGS` with its standard
+/// input a pipe the test writes commands into, as a student types them.
+pub struct Session {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+    /// Everything read so far, and how much of it `expect` has consumed.
+    out: String,
+    seen: usize,
+}
+
+impl Session {
+    /// Boot and wait for the first prompt.
+    pub fn start(args: &[&str]) -> Session {
+        let mut child = spawn(args);
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (tx, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = stderr.read_to_end(&mut b);
+            b
+        });
+        let stdin = child.stdin.take();
+        let mut s = Session {
+            child,
+            stdin,
+            chunks,
+            err,
+            out: String::new(),
+            seen: 0,
+        };
+        s.expect(PROMPT);
+        s
+    }
+
+    /// The output consumed so far (the boot report, once started).
+    pub fn out_so_far(&self) -> String {
+        self.out[..self.seen].replace("\r\n", "\n")
+    }
+
+    /// Wait for `needle` in the output not yet consumed; return that output
+    /// up to and including it (CRLF turned into LF).
+    pub fn expect(&mut self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(i) = self.out[self.seen..].find(needle) {
+                let end = self.seen + i + needle.len();
+                let text = self.out[self.seen..end].replace("\r\n", "\n");
+                self.seen = end;
+                return text;
+            }
+            let left = ANSWER_LIMIT.saturating_sub(start.elapsed());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.out.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "waited for {needle:?}; the kernel ended or went quiet; output:\n{}",
+                        self.out
+                    );
+                }
+            }
+        }
+    }
+
+    /// Send a line to the kernel's serial port.
+    pub fn send(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Run a monitor command (the previous prompt has been consumed) and
+    /// return its answer: the lines between the echoed command and the
+    /// next prompt.
+    pub fn command(&mut self, line: &str) -> String {
+        self.send(line);
+        let text = self.expect(PROMPT);
+        let (echo, answer) = text.split_once('\n').unwrap_or((&text, ""));
+        assert_eq!(echo, line, "the monitor echoes the command");
+        answer.trim_end_matches(PROMPT).to_string()
+    }
+
+    /// Send `line` (e.g. `halt`) and wait for the kernel to end; close the
+    /// input first.
+    pub fn finish(mut self, line: &str) -> Run {
+        self.send(line);
+        drop(self.stdin.take());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait for run-qemu.sh") {
+                break s;
+            }
+            if start.elapsed() > ANSWER_LIMIT {
+                let _ = self.child.kill();
+                panic!(
+                    "the kernel did not stop after {line:?}; output:\n{}",
+                    self.out
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        while let Ok(chunk) = self.chunks.recv_timeout(Duration::from_secs(5)) {
+            self.out.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        Run {
+            status: status.code(),
+            out: std::mem::take(&mut self.out),
+            err: String::from_utf8_lossy(&self.err.join().unwrap()).into_owned(),
+        }
+    }
 }

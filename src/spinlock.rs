@@ -1,0 +1,160 @@
+//! Spin locks with xv6's interrupt discipline (spinlock.c).
+//!
+//! A CPU that holds a spin lock must not take an interrupt whose handler
+//! wants the same lock: the handler would spin forever on a lock its own
+//! CPU holds. So `lock` turns interrupts off first (`pushcli`) and the guard
+//! turns them back on after releasing (`popcli`). The two nest: interrupts
+//! come back only when the outermost lock is released, and only if they
+//! were on before the first.
+//!
+//! The lock itself is `spin`'s mutex; this wrapper adds the interrupt rule,
+//! a name for messages, and counters (acquisitions, failed spins).
+
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+use spin::mutex::{SpinMutex, SpinMutexGuard};
+
+use crate::cpu::{cpuid, interrupts_enabled, mycpu};
+
+/// Turn interrupts off, remembering (at the outermost level) whether they
+/// were on. Every `pushcli` needs a matching `popcli`.
+pub fn pushcli() {
+    let was_on = interrupts_enabled();
+    // SAFETY: turning interrupts off cannot break memory safety.
+    unsafe { x86::irq::disable() };
+    let cpu = mycpu();
+    if cpu.ncli.fetch_add(1, Ordering::Relaxed) == 0 {
+        cpu.intena.store(was_on, Ordering::Relaxed);
+    }
+}
+
+/// Undo one `pushcli`; the outermost turns interrupts back on if they were
+/// on before it. Panics on a `popcli` without `pushcli`, or with interrupts
+/// on (someone turned them on inside a critical section).
+pub fn popcli() {
+    assert!(!interrupts_enabled(), "popcli: interrupts are on");
+    let cpu = mycpu();
+    let depth = cpu.ncli.load(Ordering::Relaxed);
+    assert!(depth > 0, "popcli: no matching pushcli");
+    cpu.ncli.store(depth - 1, Ordering::Relaxed);
+    if depth == 1 && cpu.intena.load(Ordering::Relaxed) {
+        // SAFETY: the outermost critical section is over and interrupts
+        // were on before it began.
+        unsafe { x86::irq::enable() };
+    }
+}
+
+/// Interrupts off for as long as this value lives.
+struct NoInterrupts;
+
+impl NoInterrupts {
+    fn new() -> NoInterrupts {
+        pushcli();
+        NoInterrupts
+    }
+}
+
+impl Drop for NoInterrupts {
+    fn drop(&mut self) {
+        popcli();
+    }
+}
+
+/// `holder` when no CPU holds the lock.
+const NOBODY: usize = usize::MAX;
+
+/// A spin lock around a `T` (xv6's `struct spinlock`, plus the data).
+pub struct Spinlock<T> {
+    name: &'static str,
+    inner: SpinMutex<T>,
+    /// The CPU holding the lock, or NOBODY (xv6's `lk->cpu`).
+    holder: AtomicUsize,
+    /// Times the lock was acquired, and failed attempts while spinning for
+    /// it (the lock lab's `#acquire()` and `#spins`; GDB can print them).
+    acquires: AtomicU32,
+    spins: AtomicU32,
+}
+
+/// Access to the data; dropping it releases the lock, then lets interrupts
+/// back in (fields drop in order: `guard` before `_cli`).
+pub struct SpinlockGuard<'a, T> {
+    lock: &'a Spinlock<T>,
+    guard: SpinMutexGuard<'a, T>,
+    _cli: NoInterrupts,
+}
+
+impl<T> Spinlock<T> {
+    pub const fn new(name: &'static str, data: T) -> Spinlock<T> {
+        Spinlock {
+            name,
+            inner: SpinMutex::new(data),
+            holder: AtomicUsize::new(NOBODY),
+            acquires: AtomicU32::new(0),
+            spins: AtomicU32::new(0),
+        }
+    }
+
+    /// Acquire the lock, spinning until it is free, with interrupts off
+    /// until the guard is dropped. Panics if this CPU already holds it (it
+    /// would spin forever).
+    pub fn lock(&self) -> SpinlockGuard<'_, T> {
+        let cli = NoInterrupts::new();
+        assert!(
+            !self.holding(),
+            "acquire: lock {} is already held by this CPU",
+            self.name
+        );
+        let guard = loop {
+            if let Some(g) = self.inner.try_lock() {
+                break g;
+            }
+            self.spins.fetch_add(1, Ordering::Relaxed);
+            core::hint::spin_loop();
+        };
+        self.acquires.fetch_add(1, Ordering::Relaxed);
+        self.holder.store(cpuid(), Ordering::Relaxed);
+        SpinlockGuard {
+            lock: self,
+            guard,
+            _cli: cli,
+        }
+    }
+
+    /// Whether the running CPU holds the lock. Call with interrupts off.
+    pub fn holding(&self) -> bool {
+        self.inner.is_locked() && self.holder.load(Ordering::Relaxed) == cpuid()
+    }
+
+    /// The data without taking the lock.
+    ///
+    /// # Safety
+    /// No one else may use the data meanwhile: no other CPU runs, and no
+    /// guard is alive (or its holder will never run again, as after a panic).
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get_unchecked(&self) -> &mut T {
+        // SAFETY: exclusive access is the caller's promise.
+        unsafe { &mut *self.inner.as_mut_ptr() }
+    }
+}
+
+impl<T> Drop for SpinlockGuard<'_, T> {
+    fn drop(&mut self) {
+        // Runs before the fields drop: the holder is cleared while the lock
+        // is still held.
+        self.lock.holder.store(NOBODY, Ordering::Relaxed);
+    }
+}
+
+impl<T> Deref for SpinlockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for SpinlockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}

@@ -1,0 +1,349 @@
+//! The kernel monitor, driven over the serial port as a student would: every
+//! command with good and bad arguments, the answers checked against the
+//! kernel's own state (its ELF symbols, its boot report, and other commands).
+
+mod common;
+
+use common::{PROMPT, Run, Session, hex, run_qemu, run_qemu_with_input, symbol, words};
+
+const KERNBASE: u32 = 0x8000_0000;
+const KERNLINK: u32 = 0x8010_0000;
+const PHYSTOP: u32 = 0x0F00_0000;
+const PGSIZE: u32 = 4096;
+
+/// The commands `help` must list, each with a description.
+const COMMANDS: [&str; 11] = [
+    "help",
+    "kerninfo",
+    "meminfo",
+    "freelist",
+    "alloc",
+    "free",
+    "showmappings",
+    "pgdir",
+    "backtrace",
+    "halt",
+    "reboot",
+];
+
+/// The line of `text` starting with `prefix` (after indentation).
+fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+/// `free pages:` of a `meminfo` answer.
+fn free_pages(meminfo: &str) -> u32 {
+    words(line(meminfo, "free pages:"))[2].parse().unwrap()
+}
+
+/// The addresses `alloc` printed.
+fn allocated(answer: &str) -> Vec<u32> {
+    answer
+        .lines()
+        .filter(|l| l.starts_with("alloc: 0x"))
+        .map(|l| hex(words(l)[1]))
+        .collect()
+}
+
+/// The page addresses `freelist` printed, head first.
+fn free_list(answer: &str) -> Vec<u32> {
+    answer.lines().skip(1).map(|l| hex(words(l)[0])).collect()
+}
+
+fn uptime(kerninfo: &str) -> u32 {
+    words(line(kerninfo, "uptime:"))[1].parse().unwrap()
+}
+
+/// Run `cmd`, expect it to be refused with `usage: <name> ...` and `why`.
+fn expect_usage(s: &mut Session, cmd: &str, why: &str) {
+    let answer = s.command(cmd);
+    let name = cmd.split(' ').next().unwrap();
+    assert!(answer.contains(why), "{cmd}: {answer}");
+    assert!(
+        answer.contains(&format!("usage: {name}")),
+        "{cmd} prints its usage line: {answer}"
+    );
+}
+
+#[test]
+fn every_command_answers_from_the_kernels_own_state() {
+    let mut s = Session::start(&[]);
+    let boot = s.out_so_far();
+    let boot_free: u32 = words(line(&boot, "kalloc:"))[1].parse().unwrap();
+    let boot_tables: u32 = words(line(&boot, "kvmalloc:"))[1].parse().unwrap();
+    let kpgdir = hex(words(line(&boot, "kvmalloc:"))[5]);
+
+    // help: every command, with its description
+    let help = s.command("help");
+    for name in COMMANDS {
+        let l = line(&help, &format!("{name} "));
+        assert!(
+            l.split_whitespace().count() > 2,
+            "{name} has a description: {l}"
+        );
+    }
+
+    // kerninfo: the linker's symbols
+    let info = s.command("kerninfo");
+    assert!(line(&info, "kernel entry point:").contains(&format!("{:#010x}", symbol("_start"))));
+    for (name, start, end) in [
+        ("text", KERNLINK, symbol("etext")),
+        ("rodata", symbol("etext"), symbol("data")),
+        ("data", symbol("data"), symbol("edata")),
+        ("bss", symbol("edata"), symbol("end")),
+    ] {
+        assert_eq!(
+            line(&info, &format!("{name} ")),
+            format!(
+                "{name:6} [{start:#010x}, {end:#010x})  {} bytes",
+                end - start
+            )
+        );
+    }
+    let t1 = uptime(&info);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let t2 = uptime(&s.command("kerninfo"));
+    assert!(t2 > t1, "the timer ticks: {t1} then {t2}");
+
+    // meminfo: the boot report's figures
+    let mem = s.command("meminfo");
+    assert_eq!(free_pages(&mem), boot_free);
+    assert_eq!(
+        line(&mem, "phystop:"),
+        format!("phystop:      {PHYSTOP:#010x} (240 MiB)")
+    );
+    assert!(line(&mem, "page tables:").starts_with(&format!("page tables:  {boot_tables} pages")));
+    let image_pages = (symbol("end") - KERNLINK).div_ceil(PGSIZE);
+    assert!(line(&mem, "kernel image:").starts_with(&format!("kernel image: {image_pages} pages")));
+
+    // freelist, then alloc takes from the head (LIFO)
+    let list = free_list(&s.command("freelist 3"));
+    assert_eq!(list.len(), 3);
+    let pages = allocated(&s.command("alloc 3"));
+    assert_eq!(pages, list, "alloc pops the free list's head");
+    let mem = s.command("meminfo");
+    assert_eq!(free_pages(&mem), boot_free - 3, "alloc 3 then meminfo");
+    assert!(line(&mem, "held by alloc:").contains(" 3 pages"));
+    let head = free_list(&s.command("freelist 1"))[0];
+    assert!(!pages.contains(&head));
+
+    // free: each bad address refused with kfree's reason, the kernel runs on
+    // GRUB's boot information: "bootinfo: N bytes at pa 0x..., copied to ..."
+    let info_line = boot
+        .lines()
+        .find(|l| l.contains(" bytes at pa "))
+        .expect(&boot);
+    let info_pa = hex(words(info_line.split(" at pa ").nth(1).unwrap())[0]);
+    let info_va = KERNBASE + (info_pa & !(PGSIZE - 1));
+    for (addr, why) in [
+        (
+            format!("{:#x}", pages[0] + 4),
+            "is not page-aligned".to_string(),
+        ),
+        (format!("{KERNLINK:#x}"), "is below the kernel's end".into()),
+        (
+            format!("{:#x}", KERNBASE + PHYSTOP),
+            "is at or above P2V(PHYSTOP)".into(),
+        ),
+        ("0xff000000".into(), "is at or above P2V(PHYSTOP)".into()),
+        (format!("{head:#x}"), "double free of page".into()),
+        (
+            format!("{info_va:#x}"),
+            "inside the boot information".into(),
+        ),
+        // the kernel page directory: in use, so kfree would take it
+        (
+            format!("{kpgdir:#x}"),
+            "was not handed out by `alloc`".into(),
+        ),
+    ] {
+        let answer = s.command(&format!("free {addr}"));
+        assert!(
+            answer.starts_with("free: refused: "),
+            "free {addr}: {answer}"
+        );
+        assert!(
+            answer.contains(&why),
+            "free {addr}: want {why:?}, got {answer}"
+        );
+    }
+    expect_usage(&mut s, "free", "missing <va>");
+    expect_usage(&mut s, "free zz", "<va> \"zz\" is not a number");
+    expect_usage(
+        &mut s,
+        "free 0x1000 0x2000",
+        "unexpected argument \"0x2000\"",
+    );
+    assert_eq!(
+        free_pages(&s.command("meminfo")),
+        boot_free - 3,
+        "refusals change nothing"
+    );
+
+    for p in &pages {
+        let answer = s.command(&format!("free {p:#x}"));
+        assert_eq!(
+            answer.trim_end(),
+            format!("free: {p:#010x} is back on the free list")
+        );
+    }
+    assert_eq!(free_pages(&s.command("meminfo")), boot_free);
+    assert_eq!(
+        free_list(&s.command("freelist 1"))[0],
+        pages[2],
+        "freed last, listed first"
+    );
+    let again = s.command(&format!("free {:#x}", pages[2]));
+    assert!(again.contains("double free of page"), "{again}");
+
+    expect_usage(&mut s, "alloc 0", "<N> 0 is below 1");
+    expect_usage(&mut s, "alloc x", "<N> \"x\" is not a number");
+    expect_usage(&mut s, "freelist 0", "<N> 0 is below 1");
+
+    // showmappings: text read-only, data writable, low memory unmapped
+    let text = symbol("_start") & !(PGSIZE - 1);
+    let m = s.command(&format!("showmappings {text:#x}"));
+    assert!(
+        m.contains(&format!("pa {:#010x}  P - - -", text - KERNBASE)),
+        "text is present, read-only, kernel-only: {m}"
+    );
+    let data = symbol("data");
+    let m = s.command(&format!("showmappings {data:#x} {:#x}", data + 2 * PGSIZE));
+    let rows: Vec<_> = m
+        .lines()
+        .filter(|l| l.trim_start().starts_with("0x"))
+        .collect();
+    assert_eq!(rows.len(), 3, "one row per page: {m}");
+    for (i, row) in rows.iter().enumerate() {
+        let pa = data - KERNBASE + i as u32 * PGSIZE;
+        assert!(row.contains(&format!("pa {pa:#010x}  P W - -")), "{row}");
+    }
+    let m = s.command("showmappings 0x1000");
+    assert!(m.contains("not mapped (no page table)"), "{m}");
+    let m = s.command("showmappings 0x80200000 0x80100000");
+    assert!(m.contains("is below <va>"), "{m}");
+    expect_usage(&mut s, "showmappings", "missing <va>");
+    expect_usage(
+        &mut s,
+        "showmappings 0x80100000 hi",
+        "<va2> \"hi\" is not a number",
+    );
+
+    // pgdir: the runs of the kernel map (KERNBASE..P2V(PHYSTOP), DEVSPACE..4G)
+    let pd = s.command("pgdir");
+    let want_entries = PHYSTOP / (4 << 20) + 8;
+    assert!(
+        line(&pd, "pgdir:").contains(&format!(", {want_entries} present entries")),
+        "{pd}"
+    );
+    assert!(
+        pd.contains(&format!(
+            "PDE  512-{:<4}  va 0x80000000-{:#010x}  P W - -  page tables",
+            511 + PHYSTOP / (4 << 20),
+            KERNBASE + PHYSTOP - 1
+        )),
+        "{pd}"
+    );
+    assert!(
+        pd.contains("PDE 1016-1023  va 0xfe000000-0xffffffff  P W - -  page tables"),
+        "{pd}"
+    );
+
+    // backtrace: names, innermost first
+    let bt = s.command("backtrace");
+    let monitor = bt.find("in xv6::monitor::kernel::monitor+").expect(&bt);
+    let main = bt.find("in xv6::main+").expect(&bt);
+    assert!(monitor < main, "{bt}");
+
+    // nonsense never panics
+    let answer = s.command("frobnicate 1 2");
+    assert!(
+        answer.contains("unknown command \"frobnicate\""),
+        "{answer}"
+    );
+    expect_usage(&mut s, "meminfo now", "unexpected argument \"now\"");
+    assert!(s.command("").is_empty(), "an empty line just prompts again");
+
+    let run = s.finish("halt");
+    run.expect_status(0);
+    assert!(run.has("poweroff"));
+}
+
+#[test]
+fn piped_commands_run_in_order_and_the_end_of_input_powers_off() {
+    // Written all at once, before GRUB has even started: run-qemu.sh must
+    // hold it back until the monitor listens.
+    let run = run_qemu_with_input(&[], "meminfo\nbogus\n\nalloc 2\n");
+    run.expect_status(0);
+    let out = run.out.replace("\r\n", "\n");
+    let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("no {s:?} in:\n{out}"));
+    // Each command appears after its prompt, then its answer, in order.
+    assert!(at("K> meminfo\nfree pages:") < at("K> bogus\nunknown command"));
+    assert!(at("K> bogus\n") < at("K> alloc 2\nalloc: 0x"));
+    assert!(at("K> alloc 2\n") < at("monitor: end of input"));
+    assert!(at("monitor: end of input") < at("poweroff"));
+}
+
+#[test]
+fn reboot_restarts_into_the_monitor() {
+    let mut s = Session::start(&[]);
+    s.send("reboot");
+    s.expect("reboot: restarting the machine");
+    s.expect("xv6-rs: booting");
+    s.expect(PROMPT);
+    let info = s.command("kerninfo");
+    assert!(info.contains("kernel entry point"));
+    s.finish("halt").expect_status(0);
+}
+
+#[test]
+fn the_monitor_option_runs_commands_before_the_prompt() {
+    let run = run_qemu(&["--monitor", "meminfo; showmappings 0x80100000 ;halt"]);
+    check_monitor_option(&run);
+    run.expect_status(0);
+}
+
+/// What `--monitor "meminfo; showmappings 0x80100000 ;halt"` must print.
+pub fn check_monitor_option(run: &Run) {
+    let boot_free = words(run.line("kalloc:"))[1];
+    let free = words(run.line("free pages:"))[2];
+    assert_eq!(free, boot_free, "meminfo agrees with the boot report");
+    assert!(run.has(&format!("{PROMPT}showmappings 0x80100000")));
+    assert!(
+        run.line("  0x80100000  pde ")
+            .contains("pa 0x00100000  P - - -"),
+        "{}",
+        run.out
+    );
+    assert!(run.has(&format!("{PROMPT}halt")));
+    assert!(run.has("poweroff"));
+}
+
+#[test]
+fn bochs_runs_monitor_commands() {
+    let run = run_qemu(&[
+        "--bochs",
+        "--mem",
+        "64",
+        "--monitor",
+        "meminfo; showmappings 0x80100000 ;halt",
+    ]);
+    check_monitor_option(&run);
+    run.expect_status(1); // Bochs's status for an ACPI power-off
+}
+
+#[test]
+fn run_qemu_refuses_quotes_in_monitor_commands() {
+    for bad in ["meminfo'", "a\"b", "x\\y"] {
+        let run = run_qemu(&["--monitor", bad]);
+        run.expect_status(2);
+        assert!(
+            run.err.contains("contains a quote, a backslash"),
+            "{}",
+            run.err
+        );
+    }
+}
