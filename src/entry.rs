@@ -50,6 +50,9 @@ const ENTRY_PDE: PDEntry = PDEntry(PDFlags::P.bits() | PDFlags::RW.bits() | PDFl
 /// `entrypgdir`): VA [0, 4 MiB) and VA [KERNBASE, KERNBASE + 4 MiB) both map
 /// PA [0, 4 MiB). The low mapping keeps the instructions right after the
 /// paging switch running; the high one is where the kernel is linked.
+/// Its symbol is `entrypgdir`, as in xv6, for GDB and Bochs.
+// SAFETY: no other symbol of the kernel is called entrypgdir.
+#[unsafe(export_name = "entrypgdir")]
 pub static ENTRYPGDIR: EntryPgDir = EntryPgDir(UnsafeCell::new(entry_pgdir_entries()));
 
 const fn entry_pgdir_entries() -> PD {

@@ -10,10 +10,10 @@ use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
-use crate::println;
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
+use crate::{bochs_break, println};
 
 /// What the boot report said, for the tests to check.
 pub struct BootReport {
@@ -28,7 +28,7 @@ pub struct BootReport {
 struct KTest {
     name: &'static str,
     run: fn(&BootReport, &BootInfo),
-    /// Run by `ktest=all`; the others must panic and run alone.
+    /// Run by `ktest=all`; the others run alone, when named.
     in_all: bool,
 }
 
@@ -39,12 +39,19 @@ const fn t(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
         in_all: true,
     }
 }
-const fn must_panic(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
+/// A test that runs only when named: it panics on purpose (`must_panic`)
+/// or needs a debugger.
+const fn alone(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
     KTest {
         name,
         run,
         in_all: false,
     }
+}
+/// A test that must panic: it runs alone, and the host test checks the
+/// panic message.
+const fn must_panic(name: &'static str, run: fn(&BootReport, &BootInfo)) -> KTest {
+    alone(name, run)
 }
 
 static TESTS: &[KTest] = &[
@@ -100,6 +107,11 @@ static TESTS: &[KTest] = &[
     }),
     t("pushcli_nests", pushcli_nests),
     t("timer_ticks", timer_ticks),
+    // Run alone, in Bochs: stops in its debugger, then says it went on.
+    alone("bochs_break", |_, _| {
+        bochs_break!();
+        println!("ktest: bochs_break: past the magic breakpoint");
+    }),
     must_panic("lock_twice", |_, _| {
         let _held = KTEST_LOCK.lock();
         let _again = KTEST_LOCK.lock();

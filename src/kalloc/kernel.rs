@@ -150,6 +150,8 @@ pub fn ram() -> &'static Ram {
 /// First boot stage: free the RAM pages of `[vstart, vend)`, the memory
 /// entrypgdir maps, without the lock. Sets the pool `kfree` accepts:
 /// `[vstart, top)`, RAM pages only.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[inline(never)]
 pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
     KMEM.use_lock.store(false, Ordering::Release);
     let ram = Some(RAM.call_once(|| ram));
@@ -165,6 +167,8 @@ pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
 
 /// Second boot stage: free `[vstart, vend)` (mapped by now by kvmalloc),
 /// then turn the lock on.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[inline(never)]
 pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
     let freed = freerange(vstart, vend);
     KMEM.use_lock.store(true, Ordering::Release);

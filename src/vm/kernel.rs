@@ -55,6 +55,8 @@ static KVM: Once<Kvm> = Once::new();
 /// Build the kernel page directory, mapping physical memory up to
 /// `phystop`, and switch to it (xv6's `kvmalloc`). Runs between kinit1 and
 /// kinit2, so every page-table page comes from the first 4 MiB.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[inline(never)]
 pub fn kvmalloc(phystop: PAddr) -> Kvm {
     let kvm = KVM.call_once(|| {
         let (pgdir, pages) = setupkvm_kalloc(phystop)

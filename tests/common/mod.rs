@@ -194,7 +194,22 @@ pub struct Session {
 impl Session {
     /// Boot and wait for the first prompt.
     pub fn start(args: &[&str]) -> Session {
-        let mut child = spawn(args);
+        let mut s = Session::launch(args, &[]);
+        s.expect(PROMPT);
+        s
+    }
+
+    /// Start run-qemu.sh with extra environment variables; do not wait.
+    pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Session {
+        built();
+        let mut child = Command::new(root().join("run-qemu.sh"))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ./run-qemu.sh");
         let mut stdout = child.stdout.take().unwrap();
         let mut stderr = child.stderr.take().unwrap();
         let (tx, chunks) = std::sync::mpsc::channel();
@@ -212,16 +227,14 @@ impl Session {
             b
         });
         let stdin = child.stdin.take();
-        let mut s = Session {
+        Session {
             child,
             stdin,
             chunks,
             err,
             out: String::new(),
             seen: 0,
-        };
-        s.expect(PROMPT);
-        s
+        }
     }
 
     /// The output consumed so far (the boot report, once started).

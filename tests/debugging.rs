@@ -1,0 +1,191 @@
+//! The debugging workflow: GDB attached to QEMU through run-qemu.sh --gdb and
+//! the project's .gdbinit, and the Bochs symbol file the build writes.
+
+mod common;
+
+use std::process::Command;
+
+use common::{PROMPT, Session, kernel_elf, symbol, words};
+
+/// A TCP port nobody listens on now (the tests run in parallel).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn gdb_stops_at_kinit2_and_reads_the_allocator() {
+    let port = free_port().to_string();
+    let mut s = Session::launch(&["--gdb"], &[("GDBPORT", &port)]);
+    let gdb = Command::new("gdb")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GDBPORT", &port)
+        .args(["-batch", "-nx", "-x", ".gdbinit"])
+        .args(["-ex", "set tcp connect-timeout 120"])
+        .args(["-ex", "hbreak xv6::kalloc::kernel::kinit2"])
+        .args(["-ex", "continue"])
+        .args([
+            "-ex",
+            "print xv6::kalloc::kernel::KMEM.list.inner.data.value.nfree",
+        ])
+        .args(["-ex", "print/x $cr0"])
+        .args(["-ex", "detach"])
+        .output()
+        .expect("run gdb (Debian package gdb)");
+    let out =
+        String::from_utf8_lossy(&gdb.stdout).into_owned() + &String::from_utf8_lossy(&gdb.stderr);
+    assert!(
+        out.contains("Breakpoint 1, xv6::kalloc::kernel::kinit2"),
+        "gdb stopped at kinit2:\n{out}"
+    );
+    let value = |n: &str| {
+        let l = out
+            .lines()
+            .find(|l| l.starts_with(&format!("${n} = ")))
+            .unwrap_or_else(|| panic!("no ${n} in:\n{out}"));
+        l.split(" = ").nth(1).unwrap().to_string()
+    };
+    let nfree: u32 = value("1").parse().unwrap();
+    let cr0 = u32::from_str_radix(value("2").trim_start_matches("0x"), 16).unwrap();
+    assert_ne!(
+        cr0 & 0x8000_0001,
+        0,
+        "paging and protection are on at kinit2"
+    );
+
+    // Detached: the kernel runs on to the monitor. At kinit2's first line
+    // the list holds what kinit1 freed less what kvmalloc took.
+    s.expect(PROMPT);
+    let boot = s.out_so_far();
+    let field = |prefix: &str, i: usize| -> u32 {
+        let l = boot.lines().find(|l| l.starts_with(prefix)).expect(&boot);
+        words(l)[i].parse().unwrap()
+    };
+    assert_eq!(nfree, field("kinit1:", 2) - field("kvmalloc:", 1), "{out}");
+    s.finish("halt").expect_status(0);
+}
+
+#[test]
+fn the_build_writes_a_bochs_symbol_file() {
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+    let path = kernel_elf().with_extension("bochs-syms");
+    let text = std::fs::read_to_string(&path).expect("the Bochs symbol file");
+    let lines: Vec<(u32, &str)> = text
+        .lines()
+        .map(|l| {
+            let w = words(l);
+            assert_eq!(w.len(), 2, "Bochs wants \"0xADDR NAME\", no spaces: {l:?}");
+            let addr = w[0].strip_prefix("0x").expect(l);
+            (u32::from_str_radix(addr, 16).expect(l), w[1])
+        })
+        .collect();
+
+    // Every function of the ELF is there under its demangled name...
+    let bytes = std::fs::read(kernel_elf()).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let text_section = elf.section_by_name(".text").expect(".text").index();
+    let functions: Vec<(u32, String)> = elf
+        .symbols()
+        .filter(|s| s.section_index() == Some(text_section))
+        .filter(|s| !matches!(s.kind(), SymbolKind::Section | SymbolKind::File))
+        .filter_map(|s| {
+            let name = format!("{:#}", rustc_demangle::demangle(s.name().ok()?));
+            Some((s.address() as u32, name))
+        })
+        .collect();
+    for name in [
+        "xv6::main",
+        "xv6::trap::trap",
+        "xv6::console::readline",
+        "_start",
+    ] {
+        let (addr, _) = functions
+            .iter()
+            .find(|(_, n)| n == name)
+            .unwrap_or_else(|| panic!("no function {name} in the ELF"));
+        assert!(
+            lines.contains(&(*addr, name)),
+            "{path:?} lacks \"{addr:#010x} {name}\""
+        );
+    }
+    // ...and nothing else: one line per function.
+    assert_eq!(lines.len(), functions.len(), "{path:?}");
+    assert_eq!(
+        symbol("_start"),
+        lines.iter().find(|l| l.1 == "_start").unwrap().0
+    );
+}
+
+/// Bochs's debugger commands for the test: a breakpoint on kinit2 by name
+/// (from the symbol file), run to it, show the control registers, run to
+/// the magic breakpoint, run on to the end.
+const BOCHS_RC: &str = "lb \"xv6::kalloc::kernel::kinit2\"\nc\ncreg\nc\nc\n";
+
+#[test]
+fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let iso = Command::new(root.join("run-qemu.sh"))
+        .args(["--iso", "--cmdline", "ktest=bochs_break"])
+        .output()
+        .expect("build the ISO");
+    assert!(
+        iso.status.success(),
+        "{}",
+        String::from_utf8_lossy(&iso.stderr)
+    );
+    let iso = String::from_utf8(iso.stdout).unwrap();
+    let dir = std::env::temp_dir().join(format!("xv6-bochs-break-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rc = dir.join("rc");
+    std::fs::write(&rc, BOCHS_RC).unwrap();
+    let syms = kernel_elf().with_extension("bochs-syms");
+    let child = Command::new("bochs")
+        .current_dir(root)
+        .args(["-q", "-f", "boot/bochsrc", "-rc"])
+        .arg(&rc)
+        .env("BOCHS_ISO", iso.trim())
+        .env("BOCHS_MEGS", "64")
+        .env("BOCHS_SERIAL", "/dev/stdout")
+        .env("BOCHS_LOG", dir.join("bochs.log"))
+        .env("BOCHS_SYMS", &syms)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run bochs");
+    // Bochs ignores SIGTERM: bound it and kill it by PID if it hangs.
+    let pid = child.id();
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(240));
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(guard);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let at = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
+    };
+    // The breakpoint by name: at kinit2's first instruction, paging on.
+    let kinit2 = at("(xv6::kalloc::kernel::kinit2+0)");
+    assert!(at("Breakpoint 1") < kinit2, "{text}");
+    let cr0 = &text[at("CR0=0x")..];
+    let cr0 = cr0.lines().next().unwrap();
+    assert!(kinit2 < at("CR0=0x"), "{text}");
+    assert!(cr0.contains(": PG "), "CR0.PG is set at kinit2: {cr0}");
+    assert!(kinit2 < at("kinit2: freed"), "it stopped before kinit2 ran");
+    // The magic breakpoint, named from the symbol file too.
+    assert!(
+        at("Magic breakpoint") < at("(<xv6::ktest::TESTS::{closure#"),
+        "{text}"
+    );
+    assert!(at("Magic breakpoint") < at("ktest: bochs_break: past the magic breakpoint"));
+    at("ktest: bochs_break ok");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "Bochs's status after an ACPI power-off: {:?}\n{text}",
+        out.status
+    );
+}
