@@ -347,3 +347,85 @@ fn run_qemu_refuses_quotes_in_monitor_commands() {
         );
     }
 }
+
+/// QEMU's human monitor on a Unix socket (`-monitor unix:...`): a test can
+/// press keys on the guest's PS/2 keyboard and save guest memory.
+struct QemuMonitor {
+    stream: std::os::unix::net::UnixStream,
+}
+
+impl QemuMonitor {
+    fn connect(path: &std::path::Path) -> QemuMonitor {
+        let stream = std::os::unix::net::UnixStream::connect(path).expect("QEMU's monitor socket");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let mut m = QemuMonitor { stream };
+        m.wait_prompt();
+        m
+    }
+
+    /// QEMU's output up to its next prompt.
+    fn wait_prompt(&mut self) -> String {
+        use std::io::Read;
+        let mut seen = Vec::new();
+        while !seen.ends_with(b"(qemu) ") {
+            let mut byte = [0u8; 1];
+            self.stream
+                .read_exact(&mut byte)
+                .expect("QEMU monitor output");
+            seen.push(byte[0]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    /// Run one monitor command, wait until QEMU is done with it and return
+    /// what it said.
+    fn command(&mut self, line: &str) -> String {
+        use std::io::Write;
+        writeln!(self.stream, "{line}").unwrap();
+        self.wait_prompt()
+    }
+
+    /// Type `text` and Enter, as a student would in the QEMU window.
+    fn type_line(&mut self, text: &str) {
+        for c in text.chars() {
+            let key = if c == ' ' {
+                "spc".to_string()
+            } else {
+                c.to_string()
+            };
+            self.command(&format!("sendkey {key}"));
+        }
+        self.command("sendkey ret");
+    }
+}
+
+#[test]
+fn the_ps2_keyboard_types_commands_and_the_screen_shows_them() {
+    let dir = std::env::temp_dir().join(format!("xv6-kbd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("qemu-monitor.sock");
+    let screen = dir.join("screen.bin");
+    let monitor = format!("unix:{},server=on,wait=off", sock.display());
+    let mut s = Session::start(&["--", "-monitor", &monitor]);
+    let mut qemu = QemuMonitor::connect(&sock);
+    qemu.type_line("meminfo");
+    // Keys are echoed and the answer printed on the serial line too.
+    let answer = s.expect(PROMPT);
+    assert!(answer.starts_with("meminfo\n"), "{answer}");
+    assert!(answer.contains("free pages:"), "{answer}");
+    // The VGA text screen: 80x25 cells of (character, colour) at 0xB8000.
+    let said = qemu.command(&format!("pmemsave 0xb8000 4000 \"{}\"", screen.display()));
+    let cells = std::fs::read(&screen)
+        .unwrap_or_else(|e| panic!("QEMU did not save the screen ({e}); it said {said:?}"));
+    let text: String = cells.iter().step_by(2).map(|&b| b as char).collect();
+    assert!(
+        text.contains("K> meminfo"),
+        "the screen shows the typed command:\n{text}"
+    );
+    assert!(text.contains("free pages:"), "and its answer:\n{text}");
+    drop(qemu);
+    s.finish("halt").expect_status(0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
