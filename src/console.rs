@@ -102,16 +102,10 @@ pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
             };
             input.push(c)
         };
-        let mut console = CONSOLE.lock();
-        let Some(console) = console.as_mut() else {
-            continue;
-        };
         match echo {
             Echo::Nothing => {}
-            Echo::Byte(b) => console.putc(b),
-            Echo::Erase(n) => (0..n).for_each(|_| {
-                let _ = console.write_str("\x08 \x08");
-            }),
+            Echo::Byte(b) => self::echo(&[b]),
+            Echo::Erase(n) => (0..n).for_each(|_| self::echo(b"\x08 \x08")),
         }
     }
 }

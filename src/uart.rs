@@ -116,13 +116,13 @@ pub fn set_rx_interrupt(on: bool) {
 
 /// The next received byte, if one is ready.
 pub fn uartgetc() -> Option<u8> {
-    // SAFETY: reading LSR has no side effects; reading RBR takes the byte.
-    unsafe {
-        if inb(COM1 + LSR) == LSR_ABSENT || !inb(COM1 + LSR).get_bit(LSR_DATA_READY) {
-            return None;
-        }
-        Some(inb(COM1 + RBR))
+    // SAFETY: reading LSR has no side effects.
+    let lsr = unsafe { inb(COM1 + LSR) };
+    if lsr == LSR_ABSENT || !lsr.get_bit(LSR_DATA_READY) {
+        return None;
     }
+    // SAFETY: reading RBR takes the byte LSR says is there.
+    Some(unsafe { inb(COM1 + RBR) })
 }
 
 /// The serial interrupt: pass every received byte to the console, or stop
