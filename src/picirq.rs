@@ -19,6 +19,10 @@ const PIC1_DATA: u16 = 0x21;
 const PIC2_CMD: u16 = 0xA0;
 const PIC2_DATA: u16 = 0xA1;
 
+/// Lines per PIC: the slave's IRQs are 8..16.
+const IRQS_PER_PIC: u8 = 8;
+/// A mask register value that masks all of a PIC's lines.
+const MASK_ALL: u8 = 0xFF;
 /// The master input the slave is wired to.
 pub const IRQ_SLAVE: u8 = 2;
 /// Initialisation command word 1: edge triggered, cascaded, ICW4 follows.
@@ -50,14 +54,14 @@ pub fn picinit() {
     // SAFETY: the PIC initialisation sequence (8259A data sheet); interrupts
     // are off, so nothing is delivered halfway through.
     unsafe {
-        outb(PIC1_DATA, 0xFF); // mask everything while reprogramming
-        outb(PIC2_DATA, 0xFF);
+        outb(PIC1_DATA, MASK_ALL); // mask everything while reprogramming
+        outb(PIC2_DATA, MASK_ALL);
         outb(PIC1_CMD, ICW1_INIT);
         outb(PIC1_DATA, T_IRQ0 as u8); // ICW2: master's first vector
         outb(PIC1_DATA, 1 << IRQ_SLAVE); // ICW3: slave on IRQ 2
         outb(PIC1_DATA, ICW4_8086);
         outb(PIC2_CMD, ICW1_INIT);
-        outb(PIC2_DATA, T_IRQ0 as u8 + 8); // ICW2: slave's first vector
+        outb(PIC2_DATA, T_IRQ0 as u8 + IRQS_PER_PIC); // ICW2: slave's first vector
         outb(PIC2_DATA, IRQ_SLAVE); // ICW3: the slave's cascade identity
         outb(PIC2_DATA, ICW4_8086);
     }
@@ -74,7 +78,7 @@ pub fn picenable(irq: u8) {
 pub fn piceoi(irq: u8) {
     // SAFETY: an end-of-interrupt command only clears the in-service bit.
     unsafe {
-        if irq >= 8 {
+        if irq >= IRQS_PER_PIC {
             outb(PIC2_CMD, OCW2_EOI);
         }
         outb(PIC1_CMD, OCW2_EOI);
@@ -88,7 +92,7 @@ pub fn piceoi(irq: u8) {
 pub fn spurious(irq: u8) -> bool {
     let (cmd, bit) = match irq {
         IRQ_SPURIOUS_MASTER => (PIC1_CMD, IRQ_SPURIOUS_MASTER),
-        IRQ_SPURIOUS_SLAVE => (PIC2_CMD, IRQ_SPURIOUS_SLAVE - 8),
+        IRQ_SPURIOUS_SLAVE => (PIC2_CMD, IRQ_SPURIOUS_SLAVE - IRQS_PER_PIC),
         _ => return false,
     };
     // SAFETY: selecting and reading the in-service register has no other
