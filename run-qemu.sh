@@ -167,21 +167,28 @@ cargo kbuild --target-dir "$TARGET_DIR" "${FEATURES[@]}" >&2
 # (src/ksyms.rs), which the linker leaves zeroed: fill it from nm's list of
 # functions, one "start size name" line each. The same list, in Bochs's
 # "0xADDR NAME" format (no spaces in names), is the Bochs symbol file.
+#
+# Every file here is written under a temporary name and renamed into place:
+# a debugger or Bochs that is reading the old one (the tests run GDB while
+# other runs build) keeps its copy instead of seeing it truncated.
 SYMS="$KERNEL.syms" BOCHS_SYMS_FILE="$KERNEL.bochs-syms"
 nm -n -S -C --defined-only "$KERNEL" | sed -n -E \
     -e 's/^([0-9a-f]{8}) ([0-9a-f]{8}) [tT] (.*)$/\1 \2 \3/p; t' \
-    -e 's/^([0-9a-f]{8}) [tT] (.*)$/\1 00000000 \2/p' > "$SYMS"
-sed -E -e 's/^([0-9a-f]{8}) [0-9a-f]{8} /0x\1 /' -e 's/ /_/2g' "$SYMS" > "$BOCHS_SYMS_FILE"
+    -e 's/^([0-9a-f]{8}) [tT] (.*)$/\1 00000000 \2/p' > "$SYMS.tmp"
+sed -E -e 's/^([0-9a-f]{8}) [0-9a-f]{8} /0x\1 /' -e 's/ /_/2g' "$SYMS.tmp" > "$BOCHS_SYMS_FILE.tmp"
+mv -f "$BOCHS_SYMS_FILE.tmp" "$BOCHS_SYMS_FILE"
 KSYMS_HEX=$(objdump -h "$KERNEL" | awk '$2 == ".ksyms" { print $3 }')
 [ -n "$KSYMS_HEX" ] || { echo "run-qemu.sh: the kernel has no .ksyms section (linker.ld)" >&2; exit 1; }
 KSYMS_BYTES=$((16#$KSYMS_HEX))
-SYMS_BYTES=$(stat -c %s "$SYMS")
+SYMS_BYTES=$(stat -c %s "$SYMS.tmp")
 if [ "$SYMS_BYTES" -ge "$KSYMS_BYTES" ]; then
     echo "run-qemu.sh: the symbol table takes $SYMS_BYTES bytes but .ksyms holds $KSYMS_BYTES; raise KSYMS_SIZE in src/ksyms.rs" >&2
     exit 1
 fi
-truncate -s "$KSYMS_BYTES" "$SYMS"   # zero-padded: the table ends at the first 0
-objcopy --update-section ".ksyms=$SYMS" "$KERNEL"
+truncate -s "$KSYMS_BYTES" "$SYMS.tmp"   # zero-padded: the table ends at the first 0
+mv -f "$SYMS.tmp" "$SYMS"
+objcopy --update-section ".ksyms=$SYMS" "$KERNEL" "$KERNEL.tmp"
+mv -f "$KERNEL.tmp" "$KERNEL"
 
 # ---- ISO -------------------------------------------------------------------
 # One ISO per (kernel, command line, module, loader); several runs may build
