@@ -54,7 +54,7 @@ pub fn frames(
 mod kernel {
     use super::frames;
     use crate::memlayout::KERNBASE;
-    use crate::{entry, ksyms, print, println};
+    use crate::{ksyms, print, println};
 
     /// Print the calls that led here, innermost first, one per line with the
     /// function's name when the symbol table has it. The first line is the
@@ -70,10 +70,10 @@ mod kernel {
                 "backtrace: no symbol table (run-qemu.sh fills it; plain cargo builds leave it empty)\n"
             ));
         }
-        // SAFETY: `frames` reads only aligned words inside the boot stack,
-        // which is mapped kernel memory for as long as the kernel runs.
+        // SAFETY: `frames` reads only aligned words inside this CPU's kernel
+        // stack, which is mapped kernel memory for as long as the kernel runs.
         let read = |a: u32| unsafe { (a as *const u32).read() };
-        for (i, f) in frames(ebp, entry::boot_stack(), read).enumerate() {
+        for (i, f) in frames(ebp, crate::cpu::kernel_stack(), read).enumerate() {
             // The call instruction is just before the return address: look
             // up ret - 1, so a call ending a function names that function.
             let ret = f.ret;

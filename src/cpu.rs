@@ -1,23 +1,33 @@
-//! Per-CPU state (xv6's `struct cpu` and `mycpu()` from proc.h/proc.c).
+//! Per-CPU state (xv6's `struct cpu`, `cpus[]`, `mycpu()` and `cpuid()`
+//! from proc.h/proc.c).
 //!
-//! So far a CPU only needs what the spin locks' interrupt discipline keeps:
-//! how deep its `pushcli` calls are nested and whether interrupts were on
-//! before the outermost one. Until the SMP code starts the other CPUs, the
-//! boot CPU is the only one running, and it is `CPUS[0]`.
+//! Each CPU has an entry in `CPUS`, found by its APIC id. `mpinit` fills in
+//! the ids from the MP table, the boot CPU first, so the boot CPU is `cpu0`
+//! both before and after: until then it is the only CPU running and every
+//! lookup gives 0.
 
-use core::sync::atomic::{AtomicBool, AtomicU32};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 use x86::bits32::eflags::{self, EFlags};
 
 use crate::param::NCPU;
 
-/// One CPU's state. Only its own CPU touches it, with interrupts off; the
-/// fields are atomics only so that a shared `static` needs no `unsafe`.
+/// One CPU's state. The fields are atomics so that a shared `static` needs
+/// no `unsafe`: `ncli` and `intena` are only touched by their own CPU with
+/// interrupts off; the others are written once, before the CPU starts, or
+/// read by other CPUs for reports (`cpus`).
 pub struct Cpu {
     /// Depth of `pushcli` nesting.
     pub ncli: AtomicU32,
     /// Were interrupts enabled before the outermost `pushcli`?
     pub intena: AtomicBool,
+    /// Its local APIC's id.
+    pub apicid: AtomicU8,
+    /// Set by the CPU itself once it runs the kernel's code (xv6's `started`).
+    pub started: AtomicBool,
+    /// Its kernel stack: lowest address and one past the highest.
+    pub stack_lo: AtomicU32,
+    pub stack_hi: AtomicU32,
 }
 
 impl Cpu {
@@ -25,11 +35,72 @@ impl Cpu {
         Cpu {
             ncli: AtomicU32::new(0),
             intena: AtomicBool::new(false),
+            apicid: AtomicU8::new(0),
+            started: AtomicBool::new(false),
+            stack_lo: AtomicU32::new(0),
+            stack_hi: AtomicU32::new(0),
         }
+    }
+
+    /// Record where this CPU's kernel stack is (for backtraces).
+    pub fn set_stack(&self, stack: core::ops::Range<u32>) {
+        self.stack_lo.store(stack.start, Ordering::Relaxed);
+        self.stack_hi.store(stack.end, Ordering::Relaxed);
+    }
+
+    pub fn stack(&self) -> core::ops::Range<u32> {
+        self.stack_lo.load(Ordering::Relaxed)..self.stack_hi.load(Ordering::Relaxed)
     }
 }
 
 static CPUS: [Cpu; NCPU] = [const { Cpu::new() }; NCPU];
+/// Number of CPUs in `CPUS` (xv6's `ncpu`); 0 until `set_cpus`.
+static NCPUS: AtomicUsize = AtomicUsize::new(0);
+/// `CPU_OF_APIC[id]` is the index of the CPU whose APIC id is `id`, or
+/// NO_CPU. APIC ids are 8 bits.
+static CPU_OF_APIC: [AtomicU8; 256] = [const { AtomicU8::new(NO_CPU) }; 256];
+const NO_CPU: u8 = u8::MAX;
+
+/// Fill the CPU table from the MP table's APIC ids, the boot CPU first.
+/// Called once, by the boot CPU, before any other CPU starts.
+pub fn set_cpus(apicids: impl Iterator<Item = u8>) {
+    assert_eq!(NCPUS.load(Ordering::Relaxed), 0, "set_cpus: called twice");
+    let mut n = 0;
+    for (i, id) in apicids.enumerate().take(NCPU) {
+        CPUS[i].apicid.store(id, Ordering::Relaxed);
+        CPU_OF_APIC[usize::from(id)].store(i as u8, Ordering::Relaxed);
+        n = i + 1;
+    }
+    assert_eq!(
+        cpuid_of(apicid()),
+        Some(0),
+        "set_cpus: the boot CPU (APIC id {}) must come first",
+        apicid()
+    );
+    CPUS[0].set_stack(crate::entry::boot_stack());
+    CPUS[0].started.store(true, Ordering::Relaxed);
+    NCPUS.store(n, Ordering::Release);
+}
+
+/// Number of CPUs the kernel knows (1 before `set_cpus`).
+pub fn ncpu() -> usize {
+    NCPUS.load(Ordering::Acquire).max(1)
+}
+
+/// CPU number `i`.
+pub fn cpu(i: usize) -> &'static Cpu {
+    &CPUS[i]
+}
+
+/// The running CPU's kernel stack (the boot stack until `set_cpus`).
+pub fn kernel_stack() -> core::ops::Range<u32> {
+    let stack = CPUS[cpuid()].stack();
+    if stack.is_empty() {
+        crate::entry::boot_stack()
+    } else {
+        stack
+    }
+}
 
 /// Whether this CPU takes interrupts (EFLAGS.IF).
 pub fn interrupts_enabled() -> bool {
@@ -38,8 +109,8 @@ pub fn interrupts_enabled() -> bool {
 }
 
 /// The running CPU's state. As in xv6, only meaningful with interrupts off:
-/// otherwise the caller could move to another CPU between the call and the
-/// use (once there are several), so it panics.
+/// otherwise the caller could be moved to another CPU between the call and
+/// the use (there is no scheduler yet, but the rule is kept), so it panics.
 pub fn mycpu() -> &'static Cpu {
     assert!(
         !interrupts_enabled(),
@@ -48,14 +119,25 @@ pub fn mycpu() -> &'static Cpu {
     &CPUS[cpuid()]
 }
 
-/// Index of the running CPU in the kernel's table: 0, the boot CPU, which
-/// is the only one started so far.
+/// Index of the running CPU in the kernel's table (xv6's `cpuid()`).
 pub fn cpuid() -> usize {
-    0
+    if NCPUS.load(Ordering::Acquire) == 0 {
+        return 0;
+    }
+    let id = apicid();
+    cpuid_of(id).unwrap_or_else(|| panic!("cpuid: APIC id {id} is not in the MP table"))
 }
 
-/// The running CPU's local APIC id, as the CPUID instruction reports it
-/// (needs no APIC mapping; printed in panics).
+fn cpuid_of(apicid: u8) -> Option<usize> {
+    match CPU_OF_APIC[usize::from(apicid)].load(Ordering::Relaxed) {
+        NO_CPU => None,
+        i => Some(usize::from(i)),
+    }
+}
+
+/// The running CPU's local APIC id, as the CPUID instruction reports it:
+/// the id the APIC had at reset, which the kernel never changes. It needs
+/// no APIC mapping, so it works from the first instruction on.
 pub fn apicid() -> u8 {
     /// CPUID leaf 1 gives the initial APIC id in bits 31..24 of EBX.
     const CPUID_FEATURES: u32 = 1;

@@ -1,7 +1,10 @@
-//! The kernel's own global descriptor table (xv6's `seginit`): flat 4 GiB
+//! The kernel's own global descriptor tables (xv6's `seginit`): flat 4 GiB
 //! code and data segments. GRUB leaves a GDT of its own that the Multiboot2
 //! spec says not to rely on, so the kernel loads this one before anything
-//! can fault.
+//! can fault; the other CPUs start on the trampoline's temporary GDT and
+//! load theirs in `mpenter`. Each CPU has a table of its own, as in xv6,
+//! where it will also hold that CPU's task-state segment once there are
+//! user processes.
 
 use spin::Once;
 use x86::Ring;
@@ -12,11 +15,12 @@ use x86::segmentation::{
 };
 
 use crate::mmu::{NSEGS, SEG_KCODE, SEG_KDATA};
+use crate::param::NCPU;
 
 /// Largest segment limit, counted in 4 KiB units: 4 GiB.
 const LIMIT_4GIB: u32 = 0xF_FFFF;
 
-static GDT: Once<[Descriptor; NSEGS]> = Once::new();
+static GDTS: [Once<[Descriptor; NSEGS]>; NCPU] = [const { Once::new() }; NCPU];
 
 /// The kernel code segment's selector.
 pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
@@ -31,9 +35,9 @@ fn flat(b: DescriptorBuilder) -> Descriptor {
         .finish()
 }
 
-/// Load the GDT and reload every segment register from it.
+/// Load the running CPU's GDT and reload every segment register from it.
 pub fn seginit() {
-    let gdt = GDT.call_once(|| {
+    let gdt = GDTS[crate::cpu::cpuid()].call_once(|| {
         let mut gdt = [Descriptor::NULL; NSEGS];
         gdt[SEG_KCODE as usize] = flat(DescriptorBuilder::code_descriptor(
             0,

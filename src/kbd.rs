@@ -197,10 +197,11 @@ fn read_scancode() -> Option<u8> {
     Some(unsafe { inb(DATA_PORT) })
 }
 
-/// Let the keyboard interrupt (IRQ 1) through.
+/// Send the keyboard interrupt (IRQ 1) to the CPU calling this (the boot
+/// CPU).
 #[cfg(kernel)]
 pub fn kbdinit() {
-    crate::picirq::picenable(crate::traps::IRQ_KBD);
+    crate::ioapic::ioapicenable(crate::traps::IRQ_KBD, crate::cpu::apicid());
 }
 
 /// The keyboard interrupt (xv6's `kbdintr`): decode the waiting scan codes

@@ -1,5 +1,7 @@
 //! Stopping the machine: halt, power off, and the exit port QEMU's tests use.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use x86::io::{outb, outw};
 
 /// QEMU's `isa-debug-exit` device (run-qemu.sh adds it at this port): a write
@@ -37,6 +39,20 @@ pub fn reboot() -> ! {
     }
     crate::println!("reboot: the keyboard controller did not reset the machine; halting");
     halt()
+}
+
+/// Set by the first panic, on any CPU.
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+/// Record that this CPU is panicking; whether one was already (a panic
+/// while reporting one must not recurse until the stack overflows).
+pub fn begin_panic() -> bool {
+    PANICKING.swap(true, Ordering::SeqCst)
+}
+
+/// Whether some CPU has panicked (the others then stop when told to).
+pub fn panicking() -> bool {
+    PANICKING.load(Ordering::SeqCst)
 }
 
 /// Stop this CPU for good: interrupts off, then `hlt` forever.

@@ -16,6 +16,7 @@ mod memlayout;
 mod memmap;
 mod mmu;
 mod monitor;
+mod mp;
 mod param;
 mod traps;
 mod vm;
@@ -33,11 +34,17 @@ mod gdt;
 #[cfg(kernel)]
 mod image;
 #[cfg(kernel)]
+mod ioapic;
+#[cfg(kernel)]
 mod ktest;
+#[cfg(kernel)]
+mod lapic;
 #[cfg(kernel)]
 mod machine;
 #[cfg(kernel)]
 mod picirq;
+#[cfg(kernel)]
+mod smp;
 #[cfg(kernel)]
 mod spinlock;
 #[cfg(kernel)]
@@ -106,7 +113,33 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
         kvm.pages,
         p2v(kvm.pgdir).0
     );
+    // The CPUs and interrupt controllers: the MP tables, this CPU's local
+    // APIC, the I/O APIC in place of the PICs.
+    let mp = mp::mpinit(phystop);
+    print!("mp: {} CPUs (APIC ids", mp.ncpu);
+    mp.apicids().for_each(|id| print!(" {id}"));
+    println!(
+        "), local APICs at {:#010x}, I/O APIC {} at {:#010x}",
+        mp.lapic.0, mp.ioapic_id, mp.ioapic.0
+    );
+    if mp.ignored_cpus > 0 {
+        println!(
+            "mp: ignoring {} more CPUs (NCPU is {})",
+            mp.ignored_cpus,
+            param::NCPU
+        );
+    }
+    lapic::lapicinit(mp.lapic);
+    picirq::picinit();
+    ioapic::ioapicinit(mp.ioapic, mp.ioapic_id, mp.isa_pins);
+    println!("cpu0: started");
+    smp::startothers();
+
     // Stage 2: everything else up to PHYSTOP, now mapped; the lock goes on.
+    // It must come after startothers: each other CPU starts on entrypgdir,
+    // which maps only the first 4 MiB, and uses a stack page from kalloc on
+    // it. Until kinit2 every free page lies below 4 MiB; after it, kalloc
+    // hands out the pages kinit2 freed last, far above.
     let k2 = kalloc::kinit2(boot_top, p2v(phystop));
     println!(
         "kinit2: freed {} pages [{:#010x}, {:#010x})",
@@ -115,9 +148,8 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let nfree = kalloc::nfree();
     println!("kalloc: {nfree} pages free");
 
-    // The device interrupts are set up here; they come in once the monitor
-    // (or an in-kernel test) turns interrupts on.
-    picirq::picinit();
+    // The device interrupts are set up here, sent to this CPU; they come in
+    // once the monitor (or an in-kernel test) turns interrupts on.
     timer::timerinit();
     uart::uartinit_interrupts();
     kbd::kbdinit();
@@ -209,14 +241,15 @@ fn phystop_cap(cmdline: &str) -> u32 {
 #[cfg(kernel)]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    use core::sync::atomic::{AtomicBool, Ordering};
-    /// Set by the first panic: a panic while reporting one (say, a fault in
-    /// the console) must not recurse until the stack overflows.
-    static PANICKING: AtomicBool = AtomicBool::new(false);
     // SAFETY: no interrupt may run on a kernel that has given up.
     unsafe { x86::irq::disable() };
-    if PANICKING.swap(true, Ordering::SeqCst) {
+    if machine::begin_panic() {
         machine::fail(machine::QEMU_EXIT_PANIC);
+    }
+    if lapic::lapic_ready() {
+        // Stop the other CPUs (their NMI handler halts once a panic is
+        // under way), so that the report is the last thing printed.
+        lapic::nmi_others();
     }
     console::panic_print(format_args!("panic: {}\n", info.message()));
     if let Some(loc) = info.location() {

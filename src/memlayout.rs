@@ -22,6 +22,10 @@
 
 pub use x86::bits32::paging::{PAddr, VAddr};
 
+/// Where `startothers` copies the other CPUs' start-up code: a page below
+/// 1 MiB (a STARTUP IPI can only name such a page) that the BIOS and the
+/// boot loader leave unused once the kernel runs (xv6 uses it too).
+pub const AP_START: PAddr = PAddr(0x7000);
 /// Start of extended memory: the kernel is loaded here (physical).
 pub const EXTMEM: PAddr = PAddr(0x0010_0000);
 /// Top of the physical memory the kernel uses (240 MiB), as xv6's PHYSTOP.

@@ -70,6 +70,9 @@ pub const fn is_page_aligned(a: u32) -> bool {
 pub const PDE_TABLE_FLAGS: PDFlags =
     PDFlags::from_bits_truncate(PDFlags::P.bits() | PDFlags::RW.bits());
 
+/// CR0's protection-enable bit, which the other CPUs' trampoline sets to
+/// leave real mode.
+pub const CR0_PE: u32 = Cr0::CR0_PROTECTED_MODE.bits() as u32;
 /// The bits `boot/entry.S` sets in CR4 (4 MiB pages for entrypgdir).
 pub const CR4_BOOT: u32 = Cr4::CR4_ENABLE_PSE.bits() as u32;
 /// The bits `boot/entry.S` sets in CR0: paging on, and write protection so

@@ -4,5 +4,9 @@
 /// larger, and the boot stack runs all of `main` and the in-kernel tests).
 pub const KSTACKSIZE: usize = 16 * 4096;
 
+/// Bytes of kernel stack each other CPU gets: one page from kalloc, as in
+/// xv6 (they run only short jobs; the boot CPU keeps its large stack).
+pub const APSTACKSIZE: usize = crate::mmu::PGSIZE;
+
 /// Most CPUs the kernel keeps per-CPU state for (xv6's NCPU).
 pub const NCPU: usize = 8;

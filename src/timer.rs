@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use x86::io::outb;
 
-use crate::picirq::picenable;
+use crate::ioapic::ioapicenable;
 use crate::traps::IRQ_TIMER;
 
 /// The PIT's input clock, in Hz.
@@ -30,7 +30,7 @@ pub fn timerinit() {
         outb(PIT_CHANNEL0, divisor as u8);
         outb(PIT_CHANNEL0, (divisor >> 8) as u8);
     }
-    picenable(IRQ_TIMER);
+    ioapicenable(IRQ_TIMER, crate::cpu::apicid());
 }
 
 /// One timer interrupt (called by `trap`).

@@ -10,10 +10,10 @@ use x86::dtables::{DescriptorTablePointer, lidt};
 use x86::segmentation::{BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder};
 
 use crate::gdt::KCODE;
-use crate::picirq::{piceoi, spurious};
+use crate::lapic::lapiceoi;
 use crate::traps::{
-    IRQ_COM1, IRQ_KBD, IRQ_TIMER, NIRQS, PageFaultCode, T_IRQ0, T_NEXCEPTIONS, T_PGFLT,
-    exception_name,
+    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode, T_IRQ0,
+    T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
 };
 
 /// Number of interrupt vectors.
@@ -91,6 +91,10 @@ pub fn idtinit() {
 /// Called by `alltraps` for every trap (xv6's `trap`), with interrupts off
 /// (all gates are interrupt gates).
 extern "C" fn trap(tf: &mut TrapFrame) {
+    if tf.trapno == T_NMI && crate::machine::panicking() {
+        // Another CPU panicked and stops this one (see the panic handler).
+        crate::machine::halt();
+    }
     if tf.trapno < T_NEXCEPTIONS {
         exception(tf);
     }
@@ -105,13 +109,21 @@ extern "C" fn trap(tf: &mut TrapFrame) {
         IRQ_TIMER => crate::timer::tick(),
         IRQ_KBD => crate::kbd::kbdintr(),
         IRQ_COM1 => crate::uart::uartintr(),
-        _ if spurious(irq) => return,
+        // A halted CPU woken to look for work: waking was the point.
+        IRQ_WAKE => {}
+        IRQ_ERROR => crate::println!(
+            "trap: local APIC error on cpu {} at eip {:#010x}",
+            crate::cpu::cpuid(),
+            tf.eip
+        ),
+        // The local APIC's spurious interrupt must not be acknowledged.
+        IRQ_SPURIOUS => return,
         _ => panic!(
             "trap: interrupt from IRQ {irq} (vector {}), which no driver enabled, at eip {:#010x}",
             tf.trapno, tf.eip
         ),
     }
-    piceoi(irq);
+    lapiceoi();
 }
 
 /// Describe a CPU exception in the kernel and panic.

@@ -4,15 +4,24 @@
 pub const T_PGFLT: u32 = 14;
 /// Vectors 0..T_NEXCEPTIONS are the CPU's exceptions.
 pub const T_NEXCEPTIONS: u32 = 32;
-/// Device interrupts: IRQ n arrives on vector T_IRQ0 + n (picinit sets that).
+/// Non-maskable interrupt: how a panicking CPU stops the others.
+pub const T_NMI: u32 = 2;
+/// Interrupts: IRQ n arrives on vector T_IRQ0 + n (the I/O APIC and the
+/// local APIC are set up so).
 pub const T_IRQ0: u32 = 32;
-/// Number of IRQ lines of the two PICs.
-pub const NIRQS: u32 = 16;
+/// Number of IRQ numbers in use: the 16 ISA lines and the APICs' own.
+pub const NIRQS: u32 = 32;
 
-/// IRQ lines of the devices the kernel drives.
+/// IRQ lines of the devices the kernel drives (ISA numbering).
 pub const IRQ_TIMER: u8 = 0;
 pub const IRQ_KBD: u8 = 1;
 pub const IRQ_COM1: u8 = 4;
+/// The local APIC's error interrupt, as in xv6.
+pub const IRQ_ERROR: u8 = 19;
+/// The IPI that wakes a halted CPU to look for work (`smp::on_every_cpu`).
+pub const IRQ_WAKE: u8 = 30;
+/// The local APIC's spurious-interrupt vector, as in xv6.
+pub const IRQ_SPURIOUS: u8 = 31;
 
 /// The name of exception `trapno` (Intel SDM vol. 3, table 6-1).
 pub fn exception_name(trapno: u32) -> &'static str {

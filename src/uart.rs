@@ -9,7 +9,7 @@
 use bit_field::BitField;
 use x86::io::{inb, outb};
 
-use crate::picirq::picenable;
+use crate::ioapic::ioapicenable;
 use crate::traps::IRQ_COM1;
 
 /// I/O port of COM1's first register.
@@ -101,7 +101,7 @@ pub fn uartinit_interrupts() {
         inb(COM1 + RBR);
     }
     set_rx_interrupt(true);
-    picenable(IRQ_COM1);
+    ioapicenable(IRQ_COM1, crate::cpu::apicid());
 }
 
 /// Turn the receive interrupt on or off. The console turns it off while its
