@@ -46,6 +46,12 @@ static INPUT: Spinlock<Input> = Spinlock::new("input", Input::new());
 
 /// Initialise the serial port and the screen (xv6's `consoleinit` and
 /// `uartinit`). Printing before this prints nothing.
+/// The statistics of the console's locks.
+pub fn lock_stats(mut f: impl FnMut(crate::spinlock::LockStats)) {
+    f(CONSOLE.stats());
+    f(INPUT.stats());
+}
+
 pub fn consoleinit() {
     *CONSOLE.lock() = Some(Console::new());
 }

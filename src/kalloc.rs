@@ -296,59 +296,33 @@ impl<M: PageMemory> FreeList<M> {
         Some(va)
     }
 
-    /// Walk the whole list and check it against the counter and the
-    /// free bits: every page passes [`Pool::check`] (alignment, range, RAM),
-    /// is marked free, appears once, and the walk, the counter and the
-    /// number of marked pages agree. Returns the number of free pages.
-    pub fn audit(&mut self) -> Result<usize, AuditError> {
-        // First walk: clear each page's bit as it is met, so a page met
-        // twice (or never marked) shows up as unmarked. Bounded by the
-        // counter, so a cycle cannot hang the audit.
-        let mut walked = 0;
-        let mut failure = None;
-        let mut next = self.head;
-        while let Some(va) = next {
-            if walked == self.nfree {
-                failure = Some(AuditError::LongerThanCount { count: self.nfree });
-                break;
-            }
-            if let Err(e) = self.pool.check(va) {
-                failure = Some(AuditError::BadPage(e));
-                break;
-            }
-            if !self.mem.mark_free(va, false) {
-                failure = Some(AuditError::TwiceOrUnmarked { va });
-                break;
-            }
-            walked += 1;
-            // SAFETY: `va` is on the list, so its link was set by `free`.
-            next = unsafe { self.mem.link(va) };
+    /// Move a batch of pages ([`steal_batch`] of the victim's count) from
+    /// the head of `victim` to the head of this list, for a CPU whose own
+    /// list is empty; returns how many. The pages only change lists: they
+    /// stay marked free and keep their junk. Both lists must share one
+    /// memory (the free bits are per page, not per list).
+    pub fn steal_from(&mut self, victim: &mut FreeList<M>) -> usize {
+        let Some(first) = victim.head else {
+            return 0;
+        };
+        let n = steal_batch(victim.nfree);
+        // The batch is `first` and the n - 1 pages after it.
+        let mut last = first;
+        for _ in 1..n {
+            // SAFETY: `last` is on the victim's list, so its link was set by
+            // `free`; the count says n pages are there.
+            last = unsafe { victim.mem.link(last) }.expect("the list holds its count of pages");
         }
-        // Second walk: set the bits back on the pages the first one cleared.
-        let mut restore = self.head;
-        for _ in 0..walked {
-            let va = restore.expect("the first walk went this far");
-            self.mem.mark_free(va, true);
-            // SAFETY: as above.
-            restore = unsafe { self.mem.link(va) };
+        // SAFETY: `last` is on the victim's list; relinking it onto this
+        // list's head moves the batch without touching another page.
+        unsafe {
+            victim.head = victim.mem.link(last);
+            self.mem.set_link(last, self.head);
         }
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        if walked != self.nfree {
-            return Err(AuditError::ShorterThanCount {
-                walked,
-                count: self.nfree,
-            });
-        }
-        let marked = self.mem.count_marked();
-        if marked != walked {
-            return Err(AuditError::MarkedNotListed {
-                marked,
-                listed: walked,
-            });
-        }
-        Ok(walked)
+        self.head = Some(first);
+        victim.nfree -= n;
+        self.nfree += n;
+        n
     }
 
     /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's
@@ -399,6 +373,135 @@ impl<M: PageMemory> FreeList<M> {
             Some(va)
         })
     }
+}
+
+/// How the free pages are kept, chosen by the `kalloc=` boot option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// One list and one lock for every CPU (xv6's `kmem`), the default.
+    Global,
+    /// A list and a lock per CPU; a CPU whose list is empty steals a batch
+    /// from another's (the lock lab's cure for a contended `kmem`).
+    PerCpu,
+}
+
+/// A `kalloc=` value that names no mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadMode<'a>(pub &'a str);
+
+impl fmt::Display for BadMode<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "kalloc={}: the allocator mode is global or percpu",
+            self.0
+        )
+    }
+}
+
+impl Mode {
+    /// The mode the `kalloc=` option's value names (`None`: no option).
+    pub fn parse(value: Option<&str>) -> Result<Mode, BadMode<'_>> {
+        match value {
+            None | Some("global") => Ok(Mode::Global),
+            Some("percpu") => Ok(Mode::PerCpu),
+            Some(other) => Err(BadMode(other)),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Global => "global",
+            Mode::PerCpu => "percpu",
+        }
+    }
+}
+
+/// Most pages one steal moves: a bound on how long the thief holds the
+/// victim's lock while it walks to the end of the batch.
+pub const STEAL_MAX: usize = 1024;
+
+/// How many pages a CPU whose list is empty takes from a victim holding
+/// `victim_nfree`: half, rounded up (so a last single page can be taken),
+/// at most [`STEAL_MAX`]. A batch rather than one page means a CPU that
+/// allocates a lot steals once per batch, not on every call.
+pub fn steal_batch(victim_nfree: usize) -> usize {
+    victim_nfree.div_ceil(2).min(STEAL_MAX)
+}
+
+/// The list a CPU whose list `me` is empty steals from: of the `nlists`
+/// lists, the other one with the most pages according to `nfree`, which
+/// may be a stale snapshot (it is read without the locks); `None` when
+/// every other list looks empty, that is, memory is exhausted.
+pub fn pick_victim(me: usize, nlists: usize, nfree: impl Fn(usize) -> usize) -> Option<usize> {
+    (0..nlists)
+        .filter(|&i| i != me)
+        .map(|i| (nfree(i), i))
+        .filter(|&(n, _)| n > 0)
+        .max_by_key(|&(n, i)| (n, core::cmp::Reverse(i)))
+        .map(|(_, i)| i)
+}
+
+/// Walk free lists that share one memory, and so one set of free bits (the
+/// one global list, or the per-CPU lists), and check them against their
+/// counters and the bits: every page passes [`Pool::check`] (alignment,
+/// range, RAM), is marked free and appears once (on one list), and the
+/// walks, the counters and the number of marked pages agree. Returns the
+/// number of free pages.
+pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usize, AuditError> {
+    // First walk: clear each page's bit as it is met, so a page met twice
+    // (on one list or two), or never marked, shows up as unmarked. Each
+    // list's walk is bounded by its counter, so a cycle cannot hang it.
+    let mut walked = [0; crate::param::NCPU + 1];
+    assert!(lists.len() <= walked.len(), "audit_lists: too many lists");
+    let mut failure = None;
+    'lists: for (l, walked) in lists.iter_mut().zip(walked.iter_mut()) {
+        let mut next = l.head;
+        while let Some(va) = next {
+            if *walked == l.nfree {
+                failure = Some(AuditError::LongerThanCount { count: l.nfree });
+                break 'lists;
+            }
+            if let Err(e) = l.pool.check(va) {
+                failure = Some(AuditError::BadPage(e));
+                break 'lists;
+            }
+            if !l.mem.mark_free(va, false) {
+                failure = Some(AuditError::TwiceOrUnmarked { va });
+                break 'lists;
+            }
+            *walked += 1;
+            // SAFETY: `va` is on the list, so its link was set by `free`.
+            next = unsafe { l.mem.link(va) };
+        }
+    }
+    // Second walk: set the bits back on the pages the first one cleared.
+    for (l, &walked) in lists.iter_mut().zip(walked.iter()) {
+        let mut restore = l.head;
+        for _ in 0..walked {
+            let va = restore.expect("the first walk went this far");
+            l.mem.mark_free(va, true);
+            // SAFETY: as above.
+            restore = unsafe { l.mem.link(va) };
+        }
+    }
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    for (l, &walked) in lists.iter().zip(walked.iter()) {
+        if walked != l.nfree {
+            return Err(AuditError::ShorterThanCount {
+                walked,
+                count: l.nfree,
+            });
+        }
+    }
+    let listed = walked.iter().sum();
+    let marked = lists.first().map_or(0, |l| l.mem.count_marked());
+    if marked != listed {
+        return Err(AuditError::MarkedNotListed { marked, listed });
+    }
+    Ok(listed)
 }
 
 #[cfg(kernel)]

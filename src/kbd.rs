@@ -197,6 +197,12 @@ fn read_scancode() -> Option<u8> {
     Some(unsafe { inb(DATA_PORT) })
 }
 
+/// The statistics of the keyboard's lock.
+#[cfg(kernel)]
+pub fn lock_stats(mut f: impl FnMut(crate::spinlock::LockStats)) {
+    f(KBD.stats());
+}
+
 /// Send the keyboard interrupt (IRQ 1) to the CPU calling this (the boot
 /// CPU).
 #[cfg(kernel)]

@@ -36,9 +36,13 @@ mod image;
 #[cfg(kernel)]
 mod ioapic;
 #[cfg(kernel)]
+mod kalloctest;
+#[cfg(kernel)]
 mod ktest;
 #[cfg(kernel)]
 mod lapic;
+#[cfg(kernel)]
+mod lockstat;
 #[cfg(kernel)]
 mod machine;
 #[cfg(kernel)]
@@ -101,7 +105,8 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
 
     // Stage 1: only the first 4 MiB are mapped (entrypgdir).
     let boot_top = p2v(BOOT_MAPPED.min(phystop));
-    let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v(phystop));
+    let mode = kalloc_mode(boot.cmdline());
+    let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v(phystop), mode);
     println!(
         "kinit1: freed {} pages [{:#010x}, {:#010x})",
         k1.pages, k1.start.0, k1.end.0
@@ -146,7 +151,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
         k2.pages, k2.start.0, k2.end.0
     );
     let nfree = kalloc::nfree();
-    println!("kalloc: {nfree} pages free");
+    println!("kalloc: {nfree} pages free ({} mode)", mode.name());
 
     // The device interrupts are set up here, sent to this CPU; they come in
     // once the monitor (or an in-kernel test) turns interrupts on.
@@ -216,6 +221,16 @@ fn machine_memory(boot: &bootinfo::BootInfo) -> (memmap::Ram, memlayout::PAddr) 
         ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
     }
     (ram, PAddr(phystop))
+}
+
+/// The allocator's mode from the `kalloc=` option: `global` unless it
+/// says `percpu` (a value that is neither is refused, saying why).
+#[cfg(kernel)]
+fn kalloc_mode(cmdline: &str) -> kalloc::Mode {
+    kalloc::Mode::parse(cmdline::value(cmdline, "kalloc")).unwrap_or_else(|e| {
+        println!("kalloc: refusing {e}; keeping global");
+        kalloc::Mode::Global
+    })
 }
 
 /// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP

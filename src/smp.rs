@@ -121,6 +121,11 @@ static JOB_GENERATION: AtomicU32 = AtomicU32::new(0);
 /// How many other CPUs have finished the current job.
 static JOB_DONE: AtomicU32 = AtomicU32::new(0);
 
+/// The statistics of the job lock.
+pub fn lock_stats(mut f: impl FnMut(crate::spinlock::LockStats)) {
+    f(JOB.stats());
+}
+
 /// What the other CPUs do when they have no work: halt until an interrupt
 /// (the wake-up IPI), then run the job if there is a new one.
 fn idle() -> ! {

@@ -45,11 +45,12 @@ pub fn popcli() {
     }
 }
 
-/// Interrupts off for as long as this value lives.
-struct NoInterrupts;
+/// Interrupts off for as long as this value lives (`pushcli` now,
+/// `popcli` when dropped): also what keeps code on one CPU.
+pub struct NoInterrupts;
 
 impl NoInterrupts {
-    fn new() -> NoInterrupts {
+    pub fn new() -> NoInterrupts {
         pushcli();
         NoInterrupts
     }
@@ -59,6 +60,16 @@ impl Drop for NoInterrupts {
     fn drop(&mut self) {
         popcli();
     }
+}
+
+/// A lock's counters, as `lockstat` prints them.
+#[derive(Clone, Copy, Debug)]
+pub struct LockStats {
+    pub name: &'static str,
+    /// Failed attempts to take the lock while another CPU held it.
+    pub spins: u32,
+    /// Times the lock was taken.
+    pub acquires: u32,
 }
 
 /// `holder` when no CPU holds the lock.
@@ -118,6 +129,20 @@ impl<T> Spinlock<T> {
             lock: self,
             guard,
             _cli: cli,
+        }
+    }
+
+    /// The lock's name, as messages and `lockstat` give it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// A snapshot of the lock's counters.
+    pub fn stats(&self) -> LockStats {
+        LockStats {
+            name: self.name,
+            spins: self.spins.load(Ordering::Relaxed),
+            acquires: self.acquires.load(Ordering::Relaxed),
         }
     }
 

@@ -1,32 +1,49 @@
-//! The kernel's one allocator: the free list over real memory, its lock and
-//! xv6's `use_lock` switch, and the two boot stages.
+//! The kernel's allocator: the free lists over real memory, their locks
+//! and xv6's `use_lock` switch, the two boot stages, and the two modes.
+//!
+//! In `global` mode every CPU uses one list under one lock, `kmem`, as the
+//! design card (and xv6) has it. In `percpu` mode each CPU has a list and a
+//! lock of its own, `kmem.<cpu>`: `kfree` pushes onto the running CPU's
+//! list and `kalloc` pops from it, so CPUs do not contend; a CPU whose list
+//! is empty steals a batch from the fullest other list.
+//!
+//! Where the boot stages put the pages in `percpu` mode: `kinit1` runs
+//! before the other CPUs exist, so its pages go to cpu0's list (cpu0 then
+//! gives the other CPUs their stacks from it). `kinit2` runs once every CPU
+//! has started and deals its range out in equal slices, one per CPU: each
+//! CPU starts with its share, so none has to steal (holding another CPU's
+//! lock) until it has used it up.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use spin::Once;
 
-use super::{FreeList, Freed, PageMemory, Pool};
+use super::{FreeList, Freed, Mode, PageMemory, Pool, audit_lists, pick_victim};
 use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, v2p};
 use crate::memmap::Ram;
 use crate::mmu::PGSIZE;
-use crate::spinlock::Spinlock;
+use crate::param::NCPU;
+use crate::spinlock::{LockStats, NoInterrupts, Spinlock};
 
 /// Pages up to the largest PHYSTOP, and the words of one bit each.
 const MAX_PAGES: usize = PHYSTOP_MAX.0 as usize / PGSIZE;
 const FREE_WORDS: usize = MAX_PAGES / 32;
 
+/// One bit per physical page saying whether it is on a free list (63 KiB
+/// covers every PHYSTOP the layout allows). One set for all the lists, so
+/// a double free is caught whichever CPU's list holds the page. Atomic,
+/// because CPUs holding different lists' locks update it at once.
+static FREE_BITS: [AtomicU32; FREE_WORDS] = [const { AtomicU32::new(0) }; FREE_WORDS];
+
 /// Memory reached through the kernel's direct map (a page's kernel virtual
-/// address is a pointer to it), and one bit per physical page saying whether
-/// it is on the free list: 63 KiB covers every PHYSTOP the layout allows.
-pub struct DirectMap {
-    free: [u32; FREE_WORDS],
-}
+/// address is a pointer to it), with the free bits in `FREE_BITS`.
+pub struct DirectMap;
 
 impl DirectMap {
     /// Word and bit of the page at `va`.
-    fn bit(va: VAddr) -> (usize, u32) {
+    fn bit(va: VAddr) -> (&'static AtomicU32, u32) {
         let n = v2p(va).0 as usize / PGSIZE;
-        (n / 32, 1 << (n % 32))
+        (&FREE_BITS[n / 32], 1 << (n % 32))
     }
 }
 
@@ -44,68 +61,142 @@ impl PageMemory for DirectMap {
     }
 
     unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
-        // SAFETY: the page is on the free list, so `set_link` wrote it.
+        // SAFETY: the page is on a free list, so `set_link` wrote it.
         let raw = unsafe { (page.0 as *const u32).read() };
         (raw != 0).then_some(VAddr(raw))
     }
 
     fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
         let (word, mask) = Self::bit(page);
-        let was = self.free[word] & mask != 0;
-        if free {
-            self.free[word] |= mask;
+        let old = if free {
+            word.fetch_or(mask, Ordering::Relaxed)
         } else {
-            self.free[word] &= !mask;
-        }
-        was
+            word.fetch_and(!mask, Ordering::Relaxed)
+        };
+        old & mask != 0
     }
 
     fn is_marked(&self, page: VAddr) -> bool {
         let (word, mask) = Self::bit(page);
-        self.free[word] & mask != 0
+        word.load(Ordering::Relaxed) & mask != 0
     }
 
     fn count_marked(&self) -> usize {
-        self.free.iter().map(|w| w.count_ones() as usize).sum()
+        FREE_BITS
+            .iter()
+            .map(|w| w.load(Ordering::Relaxed).count_ones() as usize)
+            .sum()
     }
 }
 
-/// xv6's `struct kmem`.
+type List = Spinlock<FreeList<DirectMap>>;
+
+const fn list(name: &'static str) -> List {
+    let nowhere = Pool {
+        end: VAddr(0),
+        top: VAddr(0),
+        ram: None,
+    };
+    Spinlock::new(
+        name,
+        FreeList::new(nowhere, cfg!(feature = "junk"), DirectMap),
+    )
+}
+
+/// xv6's `struct kmem`, for both modes.
 struct Kmem {
     /// Off until the end of `kinit2`, as in xv6: until then only the boot
-    /// CPU runs, with interrupts off, so there is no one to exclude.
+    /// CPU allocates (the others, once started, wait for work), with
+    /// interrupts off, so there is no one to exclude.
     use_lock: AtomicBool,
-    list: Spinlock<FreeList<DirectMap>>,
+    /// Set by kinit1 from the `kalloc=` option.
+    percpu: AtomicBool,
+    /// `global` mode's list.
+    global: List,
+    /// `percpu` mode's lists, one per CPU.
+    percpu_lists: [List; NCPU],
+    /// Each per-CPU list's count as of its last change, read without the
+    /// locks to choose whom to steal from (a stale value only makes a
+    /// thief look at the wrong list first).
+    counts: [AtomicUsize; NCPU],
 }
 
 static KMEM: Kmem = Kmem {
     use_lock: AtomicBool::new(false),
-    list: Spinlock::new(
-        "kmem",
-        FreeList::new(
-            Pool {
-                end: VAddr(0),
-                top: VAddr(0),
-                ram: None,
-            },
-            cfg!(feature = "junk"),
-            DirectMap {
-                free: [0; FREE_WORDS],
-            },
-        ),
-    ),
+    percpu: AtomicBool::new(false),
+    global: list("kmem"),
+    percpu_lists: [
+        list("kmem.0"),
+        list("kmem.1"),
+        list("kmem.2"),
+        list("kmem.3"),
+        list("kmem.4"),
+        list("kmem.5"),
+        list("kmem.6"),
+        list("kmem.7"),
+    ],
+    counts: [const { AtomicUsize::new(0) }; NCPU],
 };
 
-/// Run `f` on the free list, under the lock once `kinit2` has turned it on.
-fn with_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
-    if KMEM.use_lock.load(Ordering::Acquire) {
-        f(&mut KMEM.list.lock())
+/// The mode kinit1 set.
+pub fn mode() -> Mode {
+    if KMEM.percpu.load(Ordering::Relaxed) {
+        Mode::PerCpu
     } else {
-        // SAFETY: before kinit2 turns the lock on, only the boot CPU runs,
-        // with interrupts off, and `f` never re-enters the allocator: no
-        // other reference to the list can exist.
-        f(unsafe { KMEM.list.get_unchecked() })
+        Mode::Global
     }
+}
+
+/// The lists in use: the one global list, or one per CPU.
+fn lists() -> &'static [List] {
+    match mode() {
+        Mode::Global => core::slice::from_ref(&KMEM.global),
+        Mode::PerCpu => &KMEM.percpu_lists,
+    }
+}
+
+/// The running CPU's list: its own in `percpu` mode. Call with interrupts
+/// off (or pinned by a `NoInterrupts`), so the CPU cannot change under it.
+fn home() -> usize {
+    match mode() {
+        Mode::Global => 0,
+        Mode::PerCpu => crate::cpu::cpuid(),
+    }
+}
+
+/// Run `f` on list `i`, under its lock once `kinit2` has turned the locks
+/// on, and note its new count for thieves.
+fn with_list<R>(i: usize, f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    let run = |l: &mut FreeList<DirectMap>| {
+        let r = f(l);
+        if let Some(c) = KMEM.counts.get(i) {
+            c.store(l.nfree(), Ordering::Relaxed);
+        }
+        r
+    };
+    if KMEM.use_lock.load(Ordering::Acquire) {
+        run(&mut lists()[i].lock())
+    } else {
+        // SAFETY: before kinit2 turns the locks on, only the boot CPU uses
+        // the allocator, with interrupts off, and `f` never re-enters it:
+        // no other reference to the list can exist.
+        run(unsafe { lists()[i].get_unchecked() })
+    }
+}
+
+/// Run `f` on lists `mine` and `theirs` (different), both locked: always
+/// the lower-numbered first, so two CPUs stealing from each other cannot
+/// each hold one lock and wait for the other.
+fn with_two<R>(
+    mine: usize,
+    theirs: usize,
+    f: impl FnOnce(&mut FreeList<DirectMap>, &mut FreeList<DirectMap>) -> R,
+) -> R {
+    assert_ne!(mine, theirs, "kalloc: a CPU cannot steal from itself");
+    let (lo, hi) = (mine.min(theirs), mine.max(theirs));
+    with_list(lo, |a| {
+        with_list(hi, |b| if lo == mine { f(a, b) } else { f(b, a) })
+    })
 }
 
 /// A page of physical memory that its holder owns, named by its kernel
@@ -148,43 +239,86 @@ pub fn ram() -> &'static Ram {
 }
 
 /// First boot stage: free the RAM pages of `[vstart, vend)`, the memory
-/// entrypgdir maps, without the lock. Sets the pool `kfree` accepts:
-/// `[vstart, top)`, RAM pages only.
+/// entrypgdir maps, without the lock, onto the boot CPU's list. Sets the
+/// mode and the pool `kfree` accepts: `[vstart, top)`, RAM pages only.
 // Never inlined: a function of its own for breakpoints in GDB and Bochs.
 #[inline(never)]
-pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr) -> Freed {
+pub fn kinit1(ram: Ram, vstart: VAddr, vend: VAddr, top: VAddr, mode: Mode) -> Freed {
     KMEM.use_lock.store(false, Ordering::Release);
+    KMEM.percpu.store(mode == Mode::PerCpu, Ordering::Relaxed);
     let ram = Some(RAM.call_once(|| ram));
-    with_list(|l| {
-        l.set_pool(Pool {
-            end: vstart,
-            top,
-            ram,
-        })
-    });
-    freerange(vstart, vend)
+    for i in 0..lists().len() {
+        with_list(i, |l| {
+            l.set_pool(Pool {
+                end: vstart,
+                top,
+                ram,
+            })
+        });
+    }
+    freerange(0, vstart, vend)
 }
 
 /// Second boot stage: free `[vstart, vend)` (mapped by now by kvmalloc),
-/// then turn the lock on.
+/// in `percpu` mode in one equal slice per started CPU, then turn the
+/// locks on.
 // Never inlined: a function of its own for breakpoints in GDB and Bochs.
 #[inline(never)]
 pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
-    let freed = freerange(vstart, vend);
+    let freed = match mode() {
+        Mode::Global => freerange(0, vstart, vend),
+        Mode::PerCpu => {
+            let n = crate::cpu::ncpu();
+            let pages = (vend.0 - vstart.0) as usize / PGSIZE;
+            let bound = |i: usize| VAddr(vstart.0 + (pages * i / n * PGSIZE) as u32);
+            let mut total = Freed {
+                start: vstart,
+                end: vstart,
+                pages: 0,
+            };
+            for i in 0..n {
+                let f = freerange(i, bound(i), if i + 1 == n { vend } else { bound(i + 1) });
+                total.end = f.end;
+                total.pages += f.pages;
+            }
+            total
+        }
+    };
     KMEM.use_lock.store(true, Ordering::Release);
     freed
 }
 
-fn freerange(vstart: VAddr, vend: VAddr) -> Freed {
+fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
     // SAFETY: boot hands over RAM no one has used: above the kernel image
     // and the boot stack, outside what GRUB left (reserved in the pool's
     // RAM, which free_range skips).
-    with_list(|l| unsafe { l.free_range(vstart, vend) }).unwrap_or_else(|e| panic!("{e}"))
+    with_list(i, |l| unsafe { l.free_range(vstart, vend) }).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Allocate one 4096-byte page, or `None` if memory is exhausted.
+/// Allocate one 4096-byte page, or `None` if memory is exhausted: in
+/// `percpu` mode from the running CPU's list, stealing a batch from the
+/// fullest other list when it is empty.
 pub fn kalloc() -> Option<Page> {
-    with_list(|l| l.alloc()).map(Page)
+    // In percpu mode, interrupts off so the CPU (and so the list) is fixed.
+    let _pinned = (mode() == Mode::PerCpu).then(NoInterrupts::new);
+    let me = home();
+    if let Some(va) = with_list(me, |l| l.alloc()) {
+        return Some(Page(va));
+    }
+    if mode() == Mode::Global {
+        return None;
+    }
+    // A victim may be emptied by its owner between the look and the lock:
+    // then look again. No victim left means every list is empty.
+    while let Some(victim) = pick_victim(me, NCPU, |i| KMEM.counts[i].load(Ordering::Relaxed)) {
+        if let Some(va) = with_two(me, victim, |mine, theirs| {
+            mine.steal_from(theirs);
+            mine.alloc()
+        }) {
+            return Some(Page(va));
+        }
+    }
+    None
 }
 
 /// Give a page back.
@@ -193,60 +327,100 @@ pub fn kfree(page: Page) {
     unsafe { kfree_addr(page.0) }
 }
 
-/// Free the page at `va` (xv6's `kfree(char *v)`). Panics, naming the
-/// address and the rule, if `va` is not page-aligned, is below the kernel's
-/// end, is at or above P2V(PHYSTOP), or is not RAM the kernel may use (a
-/// hole or a reserved region, which the message names).
+/// Free the page at `va` (xv6's `kfree(char *v)`), onto the running CPU's
+/// list in `percpu` mode. Panics, naming the address and the rule, if `va`
+/// is not page-aligned, is below the kernel's end, is at or above
+/// P2V(PHYSTOP), is not RAM the kernel may use (a hole or a reserved
+/// region, which the message names), or is free already.
 ///
 /// # Safety
 /// The page is not used by anyone any more.
 pub unsafe fn kfree_addr(va: VAddr) {
+    let _pinned = (mode() == Mode::PerCpu).then(NoInterrupts::new);
     // SAFETY: the caller gives the page up.
-    if let Err(e) = with_list(|l| unsafe { l.free(va) }) {
+    if let Err(e) = with_list(home(), |l| unsafe { l.free(va) }) {
         panic!("{e}");
     }
 }
 
-/// Number of free pages, in O(1).
+/// Number of free pages, on all lists.
 pub fn nfree() -> usize {
-    with_list(|l| l.nfree())
+    (0..lists().len())
+        .map(|i| with_list(i, |l| l.nfree()))
+        .sum()
 }
 
-/// Whether `kfree`/`kalloc` take the lock (true once `kinit2` is done).
+/// Pages on CPU `cpu`'s list in `percpu` mode; `None` in `global` mode.
+pub fn cpu_nfree(cpu: usize) -> Option<usize> {
+    (mode() == Mode::PerCpu).then(|| with_list(cpu, |l| l.nfree()))
+}
+
+/// Whether `kfree`/`kalloc` take the locks (true once `kinit2` is done).
 pub fn uses_lock() -> bool {
     KMEM.use_lock.load(Ordering::Acquire)
 }
 
-/// Walk the free list and check every page on it: aligned, in the pool,
+/// Run `f` on every list in use, all locked at once (in order), so that
+/// nothing moves between them meanwhile.
+fn with_all_lists<R>(f: impl FnOnce(&mut [&mut FreeList<DirectMap>]) -> R) -> R {
+    match mode() {
+        Mode::Global => with_list(0, |l| f(&mut [l])),
+        Mode::PerCpu if uses_lock() => {
+            let mut guards: [_; NCPU] = core::array::from_fn(|i| KMEM.percpu_lists[i].lock());
+            f(&mut guards.each_mut().map(|g| &mut **g))
+        }
+        Mode::PerCpu => {
+            // SAFETY: before kinit2 only the boot CPU uses the allocator
+            // (see `with_list`), and each list is taken once.
+            f(&mut core::array::from_fn::<_, NCPU, _>(|i| unsafe {
+                KMEM.percpu_lists[i].get_unchecked()
+            }))
+        }
+    }
+}
+
+/// Walk the free lists and check every page on them: aligned, in the pool,
 /// RAM the kernel may use (so not in its image, the boot information or a
-/// module), marked free, listed once; and the walk, the O(1) counter and
-/// the free bits agree. Returns the number of free pages, or panics naming
-/// the first thing wrong.
+/// module), marked free, listed once (on one list); and the walks, the O(1)
+/// counters and the free bits agree. Returns the number of free pages, or
+/// panics naming the first thing wrong.
 pub fn audit() -> usize {
-    with_list(|l| l.audit()).unwrap_or_else(|e| panic!("{e}"))
+    with_all_lists(audit_lists).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Whether `kfree` would take the page at `va`, or which rule it would
 /// panic on (a double free included); changes nothing.
 pub fn check_free(va: VAddr) -> Result<(), super::KfreeError> {
-    with_list(|l| l.check_free(va))
+    with_list(0, |l| l.check_free(va))
 }
 
-/// Call `f(nfree, i, va)` on the first `n` free pages, head first, holding
-/// the allocator so the list cannot change meanwhile (`f` must not allocate
-/// or free).
-pub fn first_free(n: usize, mut f: impl FnMut(usize, usize, VAddr)) {
-    with_list(|l| {
-        let nfree = l.nfree();
-        l.iter()
-            .take(n)
-            .enumerate()
-            .for_each(|(i, va)| f(nfree, i, va));
-    });
+/// For each list in use: call `f(name, nfree, i, va)` on its first `n`
+/// free pages, head first, holding that list's lock so it cannot change
+/// meanwhile (`f` must not allocate or free).
+pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)) {
+    for (i, lock) in lists().iter().enumerate() {
+        with_list(i, |l| {
+            let nfree = l.nfree();
+            l.iter()
+                .take(n)
+                .enumerate()
+                .for_each(|(k, va)| f(lock.name(), nfree, k, va));
+        });
+    }
 }
 
-/// Call `f` on every free page, head first, holding the allocator (`f` must
-/// not allocate or free).
+/// Call `f` on every free page, list by list, head first, holding each
+/// list's lock in turn (`f` must not allocate or free).
 pub fn for_each_free(mut f: impl FnMut(VAddr)) {
-    first_free(usize::MAX, |_, _, va| f(va));
+    first_free(usize::MAX, |_, _, _, va| f(va));
+}
+
+/// The statistics of the allocator's locks in use (in `percpu` mode, the
+/// started CPUs').
+pub fn lock_stats(mut f: impl FnMut(LockStats)) {
+    let n = match mode() {
+        Mode::Global => 1,
+        Mode::PerCpu => crate::cpu::ncpu(),
+    };
+    lists().iter().take(n).for_each(|l| f(l.stats()));
 }

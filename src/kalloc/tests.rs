@@ -283,7 +283,7 @@ fn a_double_free_is_refused_with_its_message() {
 }
 
 fn audit(l: &mut FreeList<SimMemory>) -> Result<usize, AuditError> {
-    l.audit()
+    audit_lists(&mut [l])
 }
 
 #[test]
@@ -359,5 +359,170 @@ fn the_audit_applies_the_page_rules() {
     assert_eq!(
         audit(&mut l).unwrap_err().to_string(),
         "audit: a free page breaks a rule: kfree: 0x80300000 is inside a test hole [0x00300000, 0x00301000)"
+    );
+}
+
+/// Several lists over one simulated memory, as the per-CPU lists share the
+/// kernel's direct map and free bits.
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<SimMemory>>);
+
+impl PageMemory for Shared {
+    unsafe fn fill(&mut self, page: VAddr, byte: u8) {
+        // SAFETY: passed on from the caller.
+        unsafe { self.0.borrow_mut().fill(page, byte) }
+    }
+    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>) {
+        // SAFETY: passed on from the caller.
+        unsafe { self.0.borrow_mut().set_link(page, next) }
+    }
+    unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
+        // SAFETY: passed on from the caller.
+        unsafe { self.0.borrow().link(page) }
+    }
+    fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
+        self.0.borrow_mut().mark_free(page, free)
+    }
+    fn is_marked(&self, page: VAddr) -> bool {
+        self.0.borrow().is_marked(page)
+    }
+    fn count_marked(&self) -> usize {
+        self.0.borrow().count_marked()
+    }
+}
+
+/// `n` empty lists over one memory.
+fn cpu_lists(n: usize) -> Vec<FreeList<Shared>> {
+    let mem = Shared::default();
+    (0..n)
+        .map(|_| FreeList::new(POOL, true, mem.clone()))
+        .collect()
+}
+
+/// Free `pages` pages from `start` onto `l`.
+fn fill_list(l: &mut FreeList<Shared>, start: u32, pages: u32) {
+    // SAFETY: simulated pages that nothing else refers to.
+    unsafe { l.free_range(VAddr(start), VAddr(start + pages * PGSIZE as u32)) }.unwrap();
+}
+
+#[test]
+fn a_steal_takes_half_the_victims_pages_rounded_up_from_its_head() {
+    let mut l = cpu_lists(2);
+    let (thief, victim) = l.split_at_mut(1);
+    let (thief, victim) = (&mut thief[0], &mut victim[0]);
+    fill_list(victim, 0x8020_0000, 7);
+    let victim_order: Vec<VAddr> = victim.iter().collect();
+
+    assert_eq!(thief.steal_from(victim), 4);
+    assert_eq!((thief.nfree(), victim.nfree()), (4, 3));
+    assert_eq!(thief.iter().collect::<Vec<_>>(), victim_order[..4]);
+    assert_eq!(victim.iter().collect::<Vec<_>>(), victim_order[4..]);
+    // Still all free, and the two lists together pass the audit.
+    assert_eq!(audit_lists(&mut [thief, victim]), Ok(7));
+}
+
+#[test]
+fn stolen_pages_go_on_top_of_the_thiefs_own() {
+    let mut l = cpu_lists(2);
+    let (a, b) = l.split_at_mut(1);
+    fill_list(&mut a[0], 0x8020_0000, 1);
+    fill_list(&mut b[0], 0x8030_0000, 2);
+    assert_eq!(a[0].steal_from(&mut b[0]), 1);
+    let got: Vec<u32> = a[0].iter().map(|v| v.0).collect();
+    assert_eq!(
+        got,
+        [0x8030_1000, 0x8020_0000],
+        "the batch, then the old list"
+    );
+}
+
+#[test]
+fn stealing_repeatedly_drains_the_victim_to_the_last_page() {
+    let mut l = cpu_lists(2);
+    let (a, b) = l.split_at_mut(1);
+    let (a, b) = (&mut a[0], &mut b[0]);
+    fill_list(b, 0x8020_0000, 10);
+    let mut batches = vec![];
+    while b.nfree() > 0 {
+        batches.push(a.steal_from(b));
+        while a.alloc().is_some() {}
+    }
+    assert_eq!(
+        batches,
+        [5, 3, 1, 1],
+        "half of 10, of 5, of 2, then the last"
+    );
+    assert_eq!(a.steal_from(b), 0, "an empty victim gives nothing");
+}
+
+#[test]
+fn the_batch_is_half_rounded_up_and_capped() {
+    assert_eq!(steal_batch(0), 0);
+    assert_eq!(steal_batch(1), 1);
+    assert_eq!(steal_batch(2), 1);
+    assert_eq!(steal_batch(9), 5);
+    assert_eq!(steal_batch(2 * STEAL_MAX), STEAL_MAX);
+    assert_eq!(steal_batch(60_000), STEAL_MAX);
+}
+
+#[test]
+fn the_victim_is_the_richest_other_list() {
+    let counts = [0, 5, 9, 9, 2];
+    let nfree = |i: usize| counts[i];
+    assert_eq!(pick_victim(0, 5, nfree), Some(2), "ties go to the lowest");
+    assert_eq!(pick_victim(2, 5, nfree), Some(3), "never the thief itself");
+    assert_eq!(pick_victim(0, 2, nfree), Some(1));
+    assert_eq!(pick_victim(1, 2, nfree), None, "list 0 is empty");
+    assert_eq!(pick_victim(0, 1, |_| 100), None, "one CPU has no victim");
+}
+
+#[test]
+fn the_audit_of_several_lists_finds_a_page_on_two() {
+    let mut l = cpu_lists(2);
+    let (a, b) = l.split_at_mut(1);
+    let (a, b) = (&mut a[0], &mut b[0]);
+    fill_list(a, 0x8020_0000, 3);
+    fill_list(b, 0x8030_0000, 3);
+    assert_eq!(audit_lists(&mut [a, b]), Ok(6));
+    // Link b's last page to a's first: the page is then on both lists.
+    let last_b = b.iter().last().unwrap();
+    let first_a = a.iter().next().unwrap();
+    // SAFETY: simulated pages; the corruption is the point of the test.
+    unsafe { b.mem.set_link(last_b, Some(first_a)) };
+    b.nfree += 1;
+    assert_eq!(
+        audit_lists(&mut [a, b]),
+        Err(AuditError::TwiceOrUnmarked { va: first_a })
+    );
+    // The failed audit put every free bit back.
+    assert_eq!(a.mem.count_marked(), 6);
+}
+
+#[test]
+fn a_page_marked_free_on_no_list_fails_the_audit_of_all_lists() {
+    let mut l = cpu_lists(3);
+    fill_list(&mut l[1], 0x8020_0000, 2);
+    l[2].mem.mark_free(VAddr(0x8040_0000), true);
+    let [a, b, c] = &mut l[..] else {
+        unreachable!()
+    };
+    assert_eq!(
+        audit_lists(&mut [a, b, c]),
+        Err(AuditError::MarkedNotListed {
+            marked: 3,
+            listed: 2
+        })
+    );
+}
+
+#[test]
+fn the_mode_option_is_global_or_percpu() {
+    assert_eq!(Mode::parse(None), Ok(Mode::Global), "global by default");
+    assert_eq!(Mode::parse(Some("global")), Ok(Mode::Global));
+    assert_eq!(Mode::parse(Some("percpu")), Ok(Mode::PerCpu));
+    let e = Mode::parse(Some("per-cpu")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "kalloc=per-cpu: the allocator mode is global or percpu"
     );
 }

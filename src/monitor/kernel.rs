@@ -108,6 +108,33 @@ static COMMANDS: &[Command] = &[
         },
     },
     Command {
+        name: "cpus",
+        args: "",
+        help: "each CPU: APIC id, started, pages on its free list (percpu)",
+        run: cpus,
+    },
+    Command {
+        name: "lockstat",
+        args: "",
+        help: "each spin lock's acquisitions and failed spins; tot= on kmem",
+        run: |_, args| {
+            args.done()?;
+            crate::lockstat::lockstat();
+            Ok(())
+        },
+    },
+    Command {
+        name: "kalloctest",
+        args: "[rounds]",
+        help: "kalloc/check/kfree on every CPU (default 100000 rounds each)",
+        run: |_, mut args| {
+            let rounds = args.count("rounds", crate::kalloctest::DEFAULT_ROUNDS, 1)?;
+            args.done()?;
+            crate::kalloctest::kalloctest(rounds);
+            Ok(())
+        },
+    },
+    Command {
         name: "halt",
         args: "",
         help: "power the machine off (run-qemu.sh exits with status 0)",
@@ -242,11 +269,11 @@ fn meminfo<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
 fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
     let n = args.count("N", FREELIST_DEFAULT, 1)?;
     args.done()?;
-    // Printed under the allocator's lock, so the list cannot change meanwhile.
-    kalloc::first_free(n as usize, |nfree, i, va| {
+    // Each list is printed under its lock, so it cannot change meanwhile.
+    kalloc::first_free(n as usize, |list, nfree, i, va| {
         if i == 0 {
             println!(
-                "freelist: {nfree} pages free; the first {}, head first:",
+                "freelist: {list}: {nfree} pages free; the first {}, head first:",
                 n.min(nfree as u32)
             );
         }
@@ -254,6 +281,29 @@ fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
     });
     if kalloc::nfree() == 0 {
         println!("freelist: no free pages");
+    }
+    Ok(())
+}
+
+fn cpus<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    use core::sync::atomic::Ordering;
+    args.done()?;
+    println!(
+        "cpu  apic id  started  free pages ({} mode)",
+        kalloc::mode().name()
+    );
+    for i in 0..crate::cpu::ncpu() {
+        let c = crate::cpu::cpu(i);
+        let started = if c.started.load(Ordering::Acquire) {
+            "yes"
+        } else {
+            "no"
+        };
+        print!("{i:3}  {:7}  {started:7}", c.apicid.load(Ordering::Relaxed));
+        match kalloc::cpu_nfree(i) {
+            Some(n) => println!("  {n}"),
+            None => println!("  - (one list for all: {})", kalloc::nfree()),
+        }
     }
     Ok(())
 }
