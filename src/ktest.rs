@@ -15,12 +15,16 @@ use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
 use crate::{bochs_break, println};
 
+mod smp;
+
 /// What the boot report said, for the tests to check.
 pub struct BootReport {
     /// The effective PHYSTOP.
     pub phystop: PAddr,
     pub kinit1: Freed,
     pub kvm: Kvm,
+    /// Pages startothers took for the other CPUs' stacks.
+    pub stacks: usize,
     pub kinit2: Freed,
     pub nfree: usize,
 }
@@ -105,6 +109,10 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_reserved", |_, boot| {
         free_bad(crate::mmu::pgrounddown(p2v(boot.original).0))
     }),
+    t("every_cpu_started", smp::every_cpu_started),
+    t("kalloctest", smp::kalloctest),
+    alone("steal", smp::steal),
+    must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
     t("pushcli_nests", pushcli_nests),
     t("timer_ticks", timer_ticks),
     // Run alone, in Bochs: stops in its debugger, then says it went on.
@@ -279,33 +287,33 @@ fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     assert_eq!(r.kinit1.pages, ram_pages(r.kinit1.start, boot_top));
     assert_eq!((r.kinit2.start, r.kinit2.end), (boot_top, p2v(r.phystop)));
     assert_eq!(r.kinit2.pages, ram_pages(boot_top, p2v(r.phystop)));
-    assert_eq!(r.nfree, r.kinit1.pages - r.kvm.pages + r.kinit2.pages);
+    let kinit1_left = r.kinit1.pages - r.kvm.pages - r.stacks;
+    assert_eq!(r.nfree, kinit1_left + r.kinit2.pages);
     assert_eq!(
         kalloc::nfree(),
         r.nfree,
         "nothing allocated since the report"
     );
-    // LIFO: kinit2's pages sit on top of what kvmalloc left of kinit1's.
-    let (mut seen, mut low) = (0, 0);
-    kalloc::for_each_free(|va| {
-        if seen < r.kinit2.pages {
-            assert!(
-                va >= boot_top && va < p2v(r.phystop),
-                "kinit2 page {:#010x} out of its range",
-                va.0
-            );
+    // LIFO: on each list kinit2's pages sit on top of whatever kvmalloc
+    // and startothers left of kinit1's (all on cpu0's list in percpu mode).
+    let (mut seen, mut low, mut in_low) = (0, 0, false);
+    kalloc::first_free(usize::MAX, |list, _, i, va| {
+        in_low &= i != 0;
+        if va >= boot_top && va < p2v(r.phystop) {
+            assert!(!in_low, "{list}: kinit2 page {:#010x} below kinit1's", va.0);
         } else {
             assert!(
                 va >= r.kinit1.start && va < boot_top,
-                "kinit1 page {:#010x} out of its range",
+                "{list}: page {:#010x} outside kinit1's and kinit2's ranges",
                 va.0
             );
+            in_low = true;
             low += 1;
         }
         seen += 1;
     });
-    assert_eq!(seen, r.nfree, "walk of the free list");
-    assert_eq!(low, r.kinit1.pages - r.kvm.pages);
+    assert_eq!(seen, r.nfree, "walk of the free lists");
+    assert_eq!(low, kinit1_left);
 }
 
 fn page_tables_come_from_below_4mib(r: &BootReport, _: &BootInfo) {
@@ -424,7 +432,7 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
     // Chain the drained pages through their first word, as the free list does.
     let mut head: u32 = 0;
     let mut got = 0;
-    while let Some(mut p) = kalloc() {
+    while let Some(p) = kalloc() {
         let va = p.va();
         assert!(
             crate::mmu::is_page_aligned(va.0),
@@ -450,8 +458,7 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
             "kalloc returned {:#010x} twice",
             va.0
         );
-        p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
-        head = p.into_pa().0 + KERNBASE.0;
+        head = chain(p, head);
         got += 1;
     }
     assert_eq!(
@@ -485,13 +492,18 @@ fn refill(mut head: u32) {
     }
 }
 
+/// Keep an allocated page on a chain through its first word (the page's
+/// kernel VA; 0 ends it) for `refill`; returns the new head.
+fn chain(mut p: Page, head: u32) -> u32 {
+    p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
+    p.into_pa().0 + KERNBASE.0
+}
+
 /// Allocate until only `keep` pages are free, chaining them for `refill`.
 fn drain_to(keep: usize) -> u32 {
     let mut head: u32 = 0;
     while kalloc::nfree() > keep {
-        let mut p = kalloc().expect("pages are left");
-        p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
-        head = p.into_pa().0 + KERNBASE.0;
+        head = chain(kalloc().expect("pages are left"), head);
     }
     head
 }

@@ -138,7 +138,11 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     picirq::picinit();
     ioapic::ioapicinit(mp.ioapic, mp.ioapic_id, mp.isa_pins);
     println!("cpu0: started");
-    smp::startothers();
+    let stacks = smp::startothers();
+    println!(
+        "startothers: {stacks} stack pages for {} other CPUs",
+        cpu::ncpu() - 1
+    );
 
     // Stage 2: everything else up to PHYSTOP, now mapped; the lock goes on.
     // It must come after startothers: each other CPU starts on entrypgdir,
@@ -164,6 +168,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
             phystop,
             kinit1: k1,
             kvm,
+            stacks,
             kinit2: k2,
             nfree,
         };

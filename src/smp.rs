@@ -16,7 +16,7 @@ use crate::entry::ENTRYPGDIR;
 use crate::gdt::{KCODE, KDATA};
 use crate::kalloc::kalloc;
 use crate::memlayout::{AP_START, BOOT_MAPPED, KERNBASE, p2v};
-use crate::mmu::{CR0_BOOT, CR0_PE, CR4_BOOT};
+use crate::mmu::{CR0_BOOT, CR0_PE, CR4_BOOT, PGSIZE};
 use crate::param::APSTACKSIZE;
 use crate::spinlock::Spinlock;
 use crate::traps::{IRQ_WAKE, T_IRQ0};
@@ -50,8 +50,9 @@ const START_WAIT_US: u32 = 10_000_000;
 const START_POLL_US: u32 = 10;
 
 /// Start every CPU but the boot CPU, one at a time (xv6's `startothers`).
-/// Each gets a kernel stack from `kalloc`, which it keeps for good.
-pub fn startothers() {
+/// Each gets a kernel stack from `kalloc`, which it keeps for good; returns
+/// how many pages that took.
+pub fn startothers() -> usize {
     let start = &raw const entryother_start as usize;
     let len = &raw const entryother_end as usize - start;
     let stack_word = &raw const entryother_stack as usize - start;
@@ -92,6 +93,7 @@ pub fn startothers() {
             waited += START_POLL_US;
         }
     }
+    (ncpu() - 1) * APSTACKSIZE / PGSIZE
 }
 
 /// Where each other CPU enters the kernel, from the trampoline, with

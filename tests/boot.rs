@@ -95,7 +95,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 11] = [
+const IN_KERNEL_TESTS: [&str; 13] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -105,6 +105,8 @@ const IN_KERNEL_TESTS: [&str; 11] = [
     "junk_fill",
     "drain_and_refill",
     "setupkvm_out_of_memory_leaks_nothing",
+    "every_cpu_started",
+    "kalloctest",
     "pushcli_nests",
     "timer_ticks",
 ];

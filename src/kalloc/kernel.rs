@@ -409,12 +409,6 @@ pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)
     }
 }
 
-/// Call `f` on every free page, list by list, head first, holding each
-/// list's lock in turn (`f` must not allocate or free).
-pub fn for_each_free(mut f: impl FnMut(VAddr)) {
-    first_free(usize::MAX, |_, _, _, va| f(va));
-}
-
 /// The statistics of the allocator's locks in use (in `percpu` mode, the
 /// started CPUs').
 pub fn lock_stats(mut f: impl FnMut(LockStats)) {
