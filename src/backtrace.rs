@@ -53,7 +53,8 @@ pub fn frames(
 #[cfg(kernel)]
 mod kernel {
     use super::frames;
-    use crate::memlayout::KERNBASE;
+    use crate::memlayout::{AP_START, KERNBASE};
+    use crate::mmu::PGSIZE;
     use crate::{ksyms, print, println};
 
     /// Print the calls that led here, innermost first, one per line with the
@@ -94,6 +95,11 @@ mod kernel {
                     s.name,
                     high - s.start
                 )),
+                None if (AP_START.0..AP_START.0 + PGSIZE as u32).contains(&ret) => {
+                    out(format_args!(
+                        "  #{i} {ret:#010x} in the copy of boot/entryother.S at AP_START\n"
+                    ))
+                }
                 None => out(format_args!("  #{i} {ret:#010x}\n")),
             }
         }

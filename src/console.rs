@@ -77,18 +77,24 @@ macro_rules! println {
 }
 
 /// Print for a panic: takes the console even if this CPU holds its lock
-/// (the code that panicked may be inside `println!`), and initialises it if
-/// need be.
+/// (the code that panicked may be inside `println!`) or another CPU that
+/// the panic stopped holds it, and initialises it if need be.
 pub fn panic_print(args: fmt::Arguments) {
     let write = |console: &mut Option<Console>| {
         let _ = console.get_or_insert_with(Console::new).write_fmt(args);
     };
+    /// How long a panic waits for another CPU to finish its line.
+    const PANIC_WAIT_SPINS: u32 = 10_000_000;
     if CONSOLE.holding() {
         // SAFETY: the holder is this CPU, deeper in the stack, and it will
         // never run again: the machine stops after the panic message.
         write(unsafe { CONSOLE.get_unchecked() });
+    } else if let Some(mut console) = CONSOLE.try_lock_within(PANIC_WAIT_SPINS) {
+        write(&mut console);
     } else {
-        write(&mut CONSOLE.lock());
+        // SAFETY: another CPU holds the console and did not let go: the
+        // panic's NMI stopped it for good, in the middle of a line.
+        write(unsafe { CONSOLE.get_unchecked() });
     }
 }
 

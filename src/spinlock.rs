@@ -110,26 +110,43 @@ impl<T> Spinlock<T> {
     /// until the guard is dropped. Panics if this CPU already holds it (it
     /// would spin forever).
     pub fn lock(&self) -> SpinlockGuard<'_, T> {
+        self.acquire(None)
+            .expect("an unbounded acquire always gets the lock")
+    }
+
+    /// As `lock`, but give up after `max_spins` failed attempts (a panic
+    /// report uses it: the holder may have been stopped for good).
+    pub fn try_lock_within(&self, max_spins: u32) -> Option<SpinlockGuard<'_, T>> {
+        self.acquire(Some(max_spins))
+    }
+
+    /// Spin for the lock, at most `max_spins` failed attempts if given.
+    fn acquire(&self, max_spins: Option<u32>) -> Option<SpinlockGuard<'_, T>> {
         let cli = NoInterrupts::new();
         assert!(
             !self.holding(),
             "acquire: lock {} is already held by this CPU",
             self.name
         );
+        let mut tries = 0;
         let guard = loop {
             if let Some(g) = self.inner.try_lock() {
                 break g;
             }
             self.spins.fetch_add(1, Ordering::Relaxed);
+            tries += 1;
+            if Some(tries) == max_spins {
+                return None;
+            }
             core::hint::spin_loop();
         };
         self.acquires.fetch_add(1, Ordering::Relaxed);
         self.holder.store(cpuid(), Ordering::Relaxed);
-        SpinlockGuard {
+        Some(SpinlockGuard {
             lock: self,
             guard,
             _cli: cli,
-        }
+        })
     }
 
     /// The lock's name, as messages and `lockstat` give it.

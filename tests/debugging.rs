@@ -26,7 +26,7 @@ fn gdb_stops_at_kinit2_and_reads_the_allocator() {
         .args(["-ex", "continue"])
         .args([
             "-ex",
-            "print xv6::kalloc::kernel::KMEM.list.inner.data.value.nfree",
+            "print xv6::kalloc::kernel::KMEM.global.inner.data.value.nfree",
         ])
         .args(["-ex", "print/x $cr0"])
         .args(["-ex", "detach"])

@@ -249,6 +249,7 @@ fn a_panic_on_another_cpu_names_it_and_stops_the_machine() {
     run.line("panic: ktest: a panic on the last CPU");
     run.line("on cpu 3 (APIC id 3)");
     run.line("in xv6::smp::mpenter");
+    run.line("in the copy of boot/entryother.S at AP_START");
 }
 
 #[test]
