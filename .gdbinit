@@ -9,7 +9,7 @@
 set architecture i386
 set pagination off
 # The kernel with its symbols (run-qemu.sh builds it here).
-file target/kernel/i686-xv6/release/xv6
+file target/kernel/xv6
 # QEMU's GDB port: run-qemu.sh and this file both use $GDBPORT, default 1234.
 python gdb.execute("target remote localhost:" + __import__("os").environ.get("GDBPORT", "1234"))
 echo Connected. QEMU is stopped at the BIOS reset vector (0xfff0).\n

@@ -154,7 +154,11 @@ if [ "$JUNK" = 1 ]; then
 else
     TARGET_DIR=target/kernel-nojunk FEATURES=(--no-default-features)
 fi
-KERNEL="$TARGET_DIR/i686-xv6/release/xv6"
+# cargo's output, and the kernel with its symbol table filled in: a file of
+# its own, which cargo never touches (it relinks its output on every build),
+# replaced only by rename, so a debugger reading it never sees it change.
+BUILT="$TARGET_DIR/i686-xv6/release/xv6"
+KERNEL="$TARGET_DIR/xv6"
 # Several runs may start at once (the tests do): one at a time builds the
 # kernel, fills its symbol table and copies it for the ISO.
 mkdir -p "$TARGET_DIR"
@@ -172,12 +176,12 @@ cargo kbuild --target-dir "$TARGET_DIR" "${FEATURES[@]}" >&2
 # a debugger or Bochs that is reading the old one (the tests run GDB while
 # other runs build) keeps its copy instead of seeing it truncated.
 SYMS="$KERNEL.syms" BOCHS_SYMS_FILE="$KERNEL.bochs-syms"
-nm -n -S -C --defined-only "$KERNEL" | sed -n -E \
+nm -n -S -C --defined-only "$BUILT" | sed -n -E \
     -e 's/^([0-9a-f]{8}) ([0-9a-f]{8}) [tT] (.*)$/\1 \2 \3/p; t' \
     -e 's/^([0-9a-f]{8}) [tT] (.*)$/\1 00000000 \2/p' > "$SYMS.tmp"
 sed -E -e 's/^([0-9a-f]{8}) [0-9a-f]{8} /0x\1 /' -e 's/ /_/2g' "$SYMS.tmp" > "$BOCHS_SYMS_FILE.tmp"
 mv -f "$BOCHS_SYMS_FILE.tmp" "$BOCHS_SYMS_FILE"
-KSYMS_HEX=$(objdump -h "$KERNEL" | awk '$2 == ".ksyms" { print $3 }')
+KSYMS_HEX=$(objdump -h "$BUILT" | awk '$2 == ".ksyms" { print $3 }')
 [ -n "$KSYMS_HEX" ] || { echo "run-qemu.sh: the kernel has no .ksyms section (linker.ld)" >&2; exit 1; }
 KSYMS_BYTES=$((16#$KSYMS_HEX))
 SYMS_BYTES=$(stat -c %s "$SYMS.tmp")
@@ -187,7 +191,7 @@ if [ "$SYMS_BYTES" -ge "$KSYMS_BYTES" ]; then
 fi
 truncate -s "$KSYMS_BYTES" "$SYMS.tmp"   # zero-padded: the table ends at the first 0
 mv -f "$SYMS.tmp" "$SYMS"
-objcopy --update-section ".ksyms=$SYMS" "$KERNEL" "$KERNEL.tmp"
+objcopy --update-section ".ksyms=$SYMS" "$BUILT" "$KERNEL.tmp"
 mv -f "$KERNEL.tmp" "$KERNEL"
 
 # ---- ISO -------------------------------------------------------------------

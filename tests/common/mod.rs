@@ -47,7 +47,7 @@ pub fn built() {
 /// The kernel ELF (junk fill on).
 pub fn kernel_elf() -> PathBuf {
     built();
-    root().join("target/kernel/i686-xv6/release/xv6")
+    root().join("target/kernel/xv6")
 }
 
 /// What one boot printed on the serial port, and how run-qemu.sh exited.
