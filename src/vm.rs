@@ -9,11 +9,16 @@ use core::fmt;
 
 use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr};
 use crate::mmu::{
-    PD, PDE_TABLE_FLAGS, PDEntry, PGSIZE, PT, PTEntry, PTFlags, pdx, pgrounddown, ptx,
+    PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTEntry, PTFlags, pdx, pgrounddown, ptx,
 };
 
 /// Where page-table pages come from and how to reach them.
 pub trait PageTableMemory {
+    /// Flags of the directory entries [`walkpgdir`] makes for new tables:
+    /// the kernel's present and writable; a memory for user address spaces
+    /// adds the user bit ([`crate::mmu::PDE_USER_TABLE_FLAGS`]).
+    const PDE_FLAGS: PDFlags = PDE_TABLE_FLAGS;
+
     /// A new zeroed page for a page directory or table, or `None` when
     /// memory is exhausted.
     fn alloc_table(&mut self) -> Option<PAddr>;
@@ -128,7 +133,7 @@ pub fn walkpgdir<M: PageTableMemory>(
         let table = mem.alloc_table().ok_or(OutOfMemory)?;
         // SAFETY: as above.
         let pd = unsafe { mem.pd(pgdir) };
-        pd[pdx(va)] = PDEntry::new(table, PDE_TABLE_FLAGS);
+        pd[pdx(va)] = PDEntry::new(table, M::PDE_FLAGS);
         table
     };
     // SAFETY: present PDEs of our directories point at tables we allocated.
