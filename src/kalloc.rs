@@ -296,6 +296,23 @@ impl<M: PageMemory> FreeList<M> {
         Some(va)
     }
 
+    /// Take a page off the list like [`FreeList::alloc`], but filled with
+    /// zeroes instead of junk: what a new page table, or JOS's
+    /// `page_alloc(ALLOC_ZERO)`, needs.
+    pub fn alloc_zeroed(&mut self) -> Option<VAddr> {
+        let va = self.alloc()?;
+        // SAFETY: the page has just left the list, so the caller owns it.
+        unsafe { self.mem.fill(va, 0) };
+        Some(va)
+    }
+
+    /// The simulated memory under the list, for host tests whose pages
+    /// also hold page tables and data.
+    #[cfg(test)]
+    pub fn mem_mut(&mut self) -> &mut M {
+        &mut self.mem
+    }
+
     /// Move a batch of pages ([`steal_batch`] of the victim's count) from
     /// the head of `victim` to the head of this list, for a CPU whose own
     /// list is empty; returns how many. The pages only change lists: they

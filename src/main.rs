@@ -17,6 +17,9 @@ mod memmap;
 mod mmu;
 mod monitor;
 mod mp;
+// A host-tested layer the kernel does not call yet (page counts).
+#[cfg_attr(kernel, allow(dead_code))]
+mod pageinfo;
 mod param;
 mod traps;
 mod vm;
