@@ -17,10 +17,13 @@ mod memmap;
 mod mmu;
 mod monitor;
 mod mp;
-// A host-tested layer the kernel does not call yet (page counts).
+// Host-tested layers the kernel does not call yet (page counts, JOS's page
+// API, copy-on-write).
 #[cfg_attr(kernel, allow(dead_code))]
 mod pageinfo;
 mod param;
+#[cfg_attr(kernel, allow(dead_code))]
+mod pmap;
 mod traps;
 mod vm;
 

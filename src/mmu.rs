@@ -73,6 +73,20 @@ pub const PDE_TABLE_FLAGS: PDFlags =
 /// CR0's protection-enable bit, which the other CPUs' trampoline sets to
 /// leave real mode.
 pub const CR0_PE: u32 = Cr0::CR0_PROTECTED_MODE.bits() as u32;
+
+/// Flags of a page-directory entry for a table of a user address space
+/// (JOS's `pgdir_walk`): present, writable and user, so that the
+/// page-table entries alone decide what user code may do.
+pub const PDE_USER_TABLE_FLAGS: PDFlags =
+    PDFlags::from_bits_truncate(PDFlags::P.bits() | PDFlags::RW.bits() | PDFlags::US.bits());
+
+/// Copy-on-write mark in a page-table entry (JOS's `PTE_COW`): bit 11, one
+/// of the three bits the MMU leaves to software. `copy_page_tables` sets it
+/// where it takes the write bit away, so that a write fault can tell a
+/// shared page from one that was read-only all along. `PTFlags` has no name
+/// for it (and `PTEntry::flags` drops it), so it is a raw bit.
+pub const PTE_COW: u32 = 1 << 11;
+
 /// The bits `boot/entry.S` sets in CR4 (4 MiB pages for entrypgdir).
 pub const CR4_BOOT: u32 = Cr4::CR4_ENABLE_PSE.bits() as u32;
 /// The bits `boot/entry.S` sets in CR0: paging on, and write protection so
@@ -120,5 +134,15 @@ mod tests {
             "CR0.PG is bit 31, CR0.WP bit 16"
         );
         assert_eq!(PDE_TABLE_FLAGS.bits(), 0b11);
+        assert_eq!(PDE_USER_TABLE_FLAGS.bits(), 0b111, "P, RW and US");
+    }
+
+    #[test]
+    fn the_cow_mark_is_a_software_bit_outside_the_address() {
+        let e = PTEntry::new(x86::bits32::paging::PAddr(0x0012_3000), PTFlags::P);
+        let marked = PTEntry(e.0 | PTE_COW);
+        assert_eq!(marked.address(), e.address(), "not an address bit");
+        assert_eq!(marked.flags(), e.flags(), "not a hardware flag");
+        assert!(PTE_COW < PGSIZE as u32, "among the low 12 bits");
     }
 }
