@@ -94,7 +94,10 @@ pub fn cpu(i: usize) -> &'static Cpu {
 
 /// The running CPU's kernel stack (the boot stack until `set_cpus`).
 pub fn kernel_stack() -> core::ops::Range<u32> {
-    let stack = CPUS[cpuid()].stack();
+    let stack = {
+        let _pinned = crate::spinlock::NoInterrupts::new();
+        CPUS[cpuid()].stack()
+    };
     if stack.is_empty() {
         crate::entry::boot_stack()
     } else {
@@ -108,19 +111,21 @@ pub fn interrupts_enabled() -> bool {
     unsafe { eflags::read() }.contains(EFlags::FLAGS_IF)
 }
 
-/// The running CPU's state. As in xv6, only meaningful with interrupts off:
-/// otherwise the caller could be moved to another CPU between the call and
-/// the use (there is no scheduler yet, but the rule is kept), so it panics.
+/// The running CPU's state. As in xv6, only meaningful with interrupts off
+/// (see `cpuid`).
 pub fn mycpu() -> &'static Cpu {
-    assert!(
-        !interrupts_enabled(),
-        "mycpu called with interrupts enabled"
-    );
     &CPUS[cpuid()]
 }
 
-/// Index of the running CPU in the kernel's table (xv6's `cpuid()`).
+/// Index of the running CPU in the kernel's table (xv6's `cpuid()`). As in
+/// xv6, only meaningful with interrupts off: otherwise the caller could be
+/// moved to another CPU between the call and the use (there is no
+/// scheduler yet, but the rule is kept), so it panics.
 pub fn cpuid() -> usize {
+    assert!(
+        !interrupts_enabled(),
+        "cpuid called with interrupts enabled"
+    );
     if NCPUS.load(Ordering::Acquire) == 0 {
         return 0;
     }

@@ -261,3 +261,26 @@ fn a_bad_kalloc_mode_is_refused_by_name() {
     );
     assert!(run.line("pages free (").ends_with("(global mode)"));
 }
+
+#[test]
+fn the_monitors_memory_commands_work_in_percpu_mode() {
+    let run = boot(
+        2,
+        &[
+            "--cmdline",
+            "kalloc=percpu",
+            "--monitor",
+            "freelist 1;alloc 2;meminfo;free 0x80100000;halt",
+        ],
+    );
+    run.expect_status(0);
+    let boot_free = field(&run, "kalloc:", 1);
+    // freelist shows each CPU's list, and alloc pops cpu0's head.
+    let head = words(run.line("freelist: kmem.0:"));
+    run.line("freelist: kmem.1:");
+    let start = run.out.find("freelist: kmem.0:").unwrap();
+    let first = words(run.out[start..].lines().nth(1).unwrap())[0].to_string();
+    assert_eq!(words(run.line("alloc: 0x"))[1], first, "{head:?}");
+    assert_eq!(field(&run, "free pages:", 2), boot_free - 2, "meminfo");
+    run.line("free: refused: kfree: 0x80100000 is below the kernel's end");
+}

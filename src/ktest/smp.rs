@@ -110,7 +110,11 @@ pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
     assert!(ncpu() >= 2, "ktest panic_on_other_cpu needs 2 or more CPUs");
     crate::smp::on_every_cpu(
         |last| {
-            if crate::cpu::cpuid() as u32 == last {
+            let me = {
+                let _pinned = crate::spinlock::NoInterrupts::new();
+                crate::cpu::cpuid()
+            };
+            if me as u32 == last {
                 panic!("ktest: a panic on the last CPU");
             }
         },
