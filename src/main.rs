@@ -28,6 +28,8 @@ mod traps;
 mod vm;
 
 #[cfg(kernel)]
+mod bench;
+#[cfg(kernel)]
 mod bootinfo;
 #[cfg(kernel)]
 mod console;
@@ -112,13 +114,17 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // Stage 1: only the first 4 MiB are mapped (entrypgdir).
     let boot_top = p2v(BOOT_MAPPED.min(phystop));
     let mode = kalloc_mode(boot.cmdline());
+    let start = bench::now();
     let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v(phystop), mode);
+    bench::record(bench::Stage::Kinit1, start, k1.pages);
     println!(
         "kinit1: freed {} pages [{:#010x}, {:#010x})",
         k1.pages, k1.start.0, k1.end.0
     );
     // The kernel page directory, from kinit1's pages; CR3 switches to it.
+    let start = bench::now();
     let kvm = vm::kvmalloc(phystop);
+    bench::record(bench::Stage::Kvmalloc, start, kvm.pages);
     println!(
         "kvmalloc: {} page-table pages, kpgdir {:#010x}",
         kvm.pages,
@@ -155,7 +161,9 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // which maps only the first 4 MiB, and uses a stack page from kalloc on
     // it. Until kinit2 every free page lies below 4 MiB; after it, kalloc
     // hands out the pages kinit2 freed last, far above.
+    let start = bench::now();
     let k2 = kalloc::kinit2(boot_top, p2v(phystop));
+    bench::record(bench::Stage::Kinit2, start, k2.pages);
     println!(
         "kinit2: freed {} pages [{:#010x}, {:#010x})",
         k2.pages, k2.start.0, k2.end.0
@@ -180,6 +188,11 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
         };
         ktest::run(spec, &report, &boot);
         println!("main: in-kernel tests done");
+        machine::poweroff();
+    }
+    // The `bench` option measures, prints and powers off (run-qemu.sh --bench).
+    if cmdline::has_flag(boot.cmdline(), "bench") {
+        bench::bench();
         machine::poweroff();
     }
     // The `halt` option asks for a power-off right after the report.

@@ -135,6 +135,16 @@ static COMMANDS: &[Command] = &[
         },
     },
     Command {
+        name: "bench",
+        args: "",
+        help: "boot stages' and kalloc+kfree's cost in TSC ticks (see --bench)",
+        run: |_, args| {
+            args.done()?;
+            crate::bench::bench();
+            Ok(())
+        },
+    },
+    Command {
         name: "halt",
         args: "",
         help: "power the machine off (run-qemu.sh exits with status 0)",

@@ -1,0 +1,109 @@
+//! What the memory path costs (the `bench` command and boot option).
+//!
+//! Figures are TSC differences. Under QEMU's `-icount shift=0` on one CPU
+//! (`run-qemu.sh --bench`) the TSC advances by one per guest instruction,
+//! so they are instruction counts, the same on every run whatever else the
+//! host is doing; that is how the C xv6's reference figures were taken.
+//! Anywhere else they are the (emulated) clock's ticks.
+
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::kalloc::{self, kalloc, kfree};
+use crate::println;
+
+/// Pairs of kalloc + kfree to average over.
+pub const PAIRS: u32 = 100_000;
+
+/// The boot stages `main` times, in order.
+#[derive(Clone, Copy)]
+pub enum Stage {
+    Kinit1,
+    Kvmalloc,
+    Kinit2,
+}
+
+const STAGES: [(&str, Stage); 3] = [
+    ("kinit1", Stage::Kinit1),
+    ("kvmalloc", Stage::Kvmalloc),
+    ("kinit2", Stage::Kinit2),
+];
+
+/// Each stage's TSC ticks and the pages it freed or took.
+static TICKS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static PAGES: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
+
+/// The time-stamp counter.
+pub fn now() -> u64 {
+    // SAFETY: RDTSC only reads a counter (CR4.TSD is clear: the kernel
+    // runs in ring 0 anyway).
+    unsafe { x86::time::rdtsc() }
+}
+
+/// Note that `stage`, which began at TSC `start`, has just ended, having
+/// handled `pages` pages.
+pub fn record(stage: Stage, start: u64, pages: usize) {
+    TICKS[stage as usize].store(now() - start, Ordering::Relaxed);
+    PAGES[stage as usize].store(pages, Ordering::Relaxed);
+}
+
+/// Mean TSC ticks of one kalloc + kfree pair, over `pairs` pairs (after one
+/// pair to warm up), on the running CPU.
+fn pair_cost(pairs: u32) -> f64 {
+    kfree(kalloc().expect("bench: a free page"));
+    let start = now();
+    for _ in 0..pairs {
+        kfree(kalloc().expect("bench: a free page"));
+    }
+    (now() - start) as f64 / f64::from(pairs)
+}
+
+/// Hundredths, printed as `x.yy` (the kernel has no float formatting
+/// worth trusting to be small).
+struct Fixed(f64);
+
+impl core::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        let h = (self.0 * 100.0 + 0.5) as u64;
+        write!(f, "{}.{:02}", h / 100, h % 100)
+    }
+}
+
+/// Print the table and the JSON line.
+pub fn bench() {
+    let junk = cfg!(feature = "junk");
+    let mode = kalloc::mode().name();
+    println!(
+        "bench: {mode} mode, junk fill {}",
+        if junk { "on" } else { "off" }
+    );
+    println!(
+        "bench: {:10} {:>12} {:>7} {:>10}",
+        "stage", "ticks", "pages", "per page"
+    );
+    let mut json_stages = [(0u64, 0usize); 3];
+    for (name, stage) in STAGES {
+        let t = TICKS[stage as usize].load(Ordering::Relaxed);
+        let p = PAGES[stage as usize].load(Ordering::Relaxed);
+        json_stages[stage as usize] = (t, p);
+        println!(
+            "bench: {name:10} {t:>12} {p:>7} {:>10}",
+            Fixed(t as f64 / p.max(1) as f64)
+        );
+    }
+    let pair = pair_cost(PAIRS);
+    println!(
+        "bench: {:10} {:>12} {PAIRS:>7} {:>10}   (per kalloc + kfree pair)",
+        "pair",
+        (pair * f64::from(PAIRS)) as u64,
+        Fixed(pair)
+    );
+    let per_page = |i: usize| Fixed(json_stages[i].0 as f64 / json_stages[i].1.max(1) as f64);
+    println!(
+        "bench-json: {{\"mode\":\"{mode}\",\"junk\":{junk},\"kinit1_per_page\":{},\"kvmalloc_per_page\":{},\"kinit2_per_page\":{},\"kinit2_pages\":{},\"pair\":{},\"pairs\":{PAIRS}}}",
+        per_page(0),
+        per_page(1),
+        per_page(2),
+        json_stages[2].1,
+        Fixed(pair)
+    );
+}
