@@ -33,6 +33,12 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
                   instruction, kernel symbols loaded (docs/debugging.md)
   --test          run every test: formatting, clippy, host unit tests and
                   the boot tests in QEMU (what CI runs)
+  --bench         measure the memory path and the boot time and print a
+                  table and a JSON line (docs/benchmarks.md); BENCH_RUNS
+                  runs of each wall-clock figure (default 5)
+  --time-boot N   launch QEMU N times and print the milliseconds from each
+                  launch to the monitor's first line (used by --bench; add
+                  --monitor halt so that each run ends by itself)
   --setup         only install what is missing
 
 With no options the kernel boots into its monitor (prompt K>). Input may be
@@ -96,8 +102,49 @@ ensure_prereqs() {
     fi
 }
 
+# ---- benchmarks --------------------------------------------------------------
+# The median of the numbers on standard input, one per line.
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --bench: each figure from its own boots of this script, so that what is
+# measured is exactly what users run.
+run_bench() {
+    local runs=${BENCH_RUNS:-5} out junk mode cpus rate boot_ms strip_ms
+    local icount_json=() kt_json=()
+    echo "bench: $(qemu-system-i386 --version | head -1)"
+    echo "bench: guest instructions (-icount shift=0, one CPU: the TSC counts instructions)"
+    for junk in on off; do
+        local opt=()
+        [ "$junk" = off ] && opt=(--no-junk)
+        for mode in global percpu; do
+            out=$("$0" "${opt[@]}" --cmdline "bench kalloc=$mode" -- -icount shift=0 </dev/null)
+            grep '^bench: ' <<<"$out" | grep -v '^bench: stage' | sed "s/^bench: /bench: [$mode, junk $junk] /"
+            icount_json+=("$(sed -n 's/^bench-json: //p' <<<"$out")")
+        done
+    done
+    echo "bench: kalloctest wall-clock throughput (100000 rounds per CPU), median of $runs runs"
+    for mode in global percpu; do
+        for cpus in 1 2 4; do
+            rate=$(for _ in $(seq "$runs"); do
+                "$0" --smp "$cpus" --cmdline "kalloc=$mode" --monitor "kalloctest;halt" </dev/null |
+                    awk '/^kalloctest: [0-9]+ pairs in [0-9]+ ticks of/ { if ($5 > 0) print int($2 * 1000 / ($5 * $8)) }'
+            done | median)
+            printf 'bench: kalloctest %-6s %d CPUs: %s pairs/s\n' "$mode" "$cpus" "$rate"
+            kt_json+=("{\"mode\":\"$mode\",\"cpus\":$cpus,\"pairs_per_s\":$rate}")
+        done
+    done
+    boot_ms=$("$0" --monitor halt --time-boot "$runs" </dev/null | sed -n 's/^boot-ms: //p' | median)
+    echo "bench: launch to monitor prompt (GRUB included), median of $runs runs: $boot_ms ms"
+    strip_ms=$("$0" --strip --monitor halt --time-boot "$runs" </dev/null | sed -n 's/^boot-ms: //p' | median)
+    echo "bench: the same with --strip (no debug info on the ISO): $strip_ms ms"
+    local IFS=,
+    echo "bench-json: {\"icount\":[${icount_json[*]}],\"kalloctest\":[${kt_json[*]}],\"boot_ms_median\":$boot_ms,\"boot_ms_median_stripped\":$strip_ms}"
+}
+
 # ---- options ---------------------------------------------------------------
-MEM=512 SMP=1 CMDLINE="" MONITOR="" GDB=0 ISO_ONLY=0 BOCHS=0 BOCHS_DEBUG=0 JUNK=1 MODULE=""
+MEM=512 SMP=1 CMDLINE="" MONITOR="" GDB=0 ISO_ONLY=0 BOCHS=0 BOCHS_DEBUG=0 JUNK=1 MODULE="" TIME_BOOT=0
 LOADER=multiboot2 STRIP=0 GDBPORT=${GDBPORT:-1234}
 QEMU_EXTRA=()
 while [ $# -gt 0 ]; do
@@ -122,6 +169,8 @@ while [ $# -gt 0 ]; do
             cargo kclippy -- -D warnings
             cargo kclippy --no-default-features -- -D warnings
             exec cargo test -- --test-threads=2 ;;
+        --bench) ensure_prereqs; run_bench; exit 0 ;;
+        --time-boot) TIME_BOOT=${2:?--time-boot needs a number of runs}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; QEMU_EXTRA=("$@"); break ;;
         *) echo "run-qemu.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -264,6 +313,17 @@ if [ "$GDB" = 1 ]; then
     echo "  gdb -x .gdbinit     (docs/debugging.md has recipes)" >&2
 fi
 rm -rf "$STAGE"; trap - EXIT
+if [ "$TIME_BOOT" -gt 0 ]; then
+    for _ in $(seq "$TIME_BOOT"); do
+        START=$(date +%s%N)
+        "${QEMU[@]}" "${QEMU_EXTRA[@]}" </dev/null | while IFS= read -r line; do
+            if [[ "$line" == "monitor: type 'help'"* ]]; then
+                echo "boot-ms: $(( ($(date +%s%N) - START) / 1000000 ))"
+            fi
+        done
+    done
+    exit 0
+fi
 if [ -t 0 ] || [ "$GDB" = 1 ]; then
     exec "${QEMU[@]}" "${QEMU_EXTRA[@]}"
 fi

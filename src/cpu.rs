@@ -96,7 +96,7 @@ pub fn cpu(i: usize) -> &'static Cpu {
 pub fn kernel_stack() -> core::ops::Range<u32> {
     let stack = {
         let _pinned = crate::spinlock::NoInterrupts::new();
-        CPUS[cpuid()].stack()
+        mycpu().stack()
     };
     if stack.is_empty() {
         crate::entry::boot_stack()

@@ -86,8 +86,17 @@ pub fn kalloctest(rounds: u32) -> bool {
     }
     let before = kalloc::nfree();
     let stats = kmem_snapshot::<NCPU>();
+    let start = crate::timer::ticks();
     crate::smp::on_every_cpu(run_on_this_cpu, rounds);
+    let ticks = crate::timer::ticks() - start;
     print_kmem_since(&stats);
+    // Wall-clock time, from the timer (it ticks only with interrupts on,
+    // as in the monitor; a count of 0 then means under one tick).
+    println!(
+        "kalloctest: {} pairs in {ticks} ticks of {} ms",
+        u64::from(rounds) * n as u64,
+        1000 / crate::timer::TICKS_PER_SEC
+    );
     let after = kalloc::nfree();
     println!("kalloctest: free pages before {before}, after {after}");
 

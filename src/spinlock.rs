@@ -15,26 +15,30 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
-use crate::cpu::{cpuid, interrupts_enabled, mycpu};
+use crate::cpu::{cpu, cpuid, interrupts_enabled};
 
 /// Turn interrupts off, remembering (at the outermost level) whether they
-/// were on. Every `pushcli` needs a matching `popcli`.
-pub fn pushcli() {
+/// were on. Every `pushcli` needs a matching `popcli`. Returns the running
+/// CPU's index, which cannot change until the `popcli`.
+pub fn pushcli() -> usize {
     let was_on = interrupts_enabled();
     // SAFETY: turning interrupts off cannot break memory safety.
     unsafe { x86::irq::disable() };
-    let cpu = mycpu();
+    let id = cpuid();
+    let cpu = cpu(id);
     if cpu.ncli.fetch_add(1, Ordering::Relaxed) == 0 {
         cpu.intena.store(was_on, Ordering::Relaxed);
     }
+    id
 }
 
-/// Undo one `pushcli`; the outermost turns interrupts back on if they were
-/// on before it. Panics on a `popcli` without `pushcli`, or with interrupts
-/// on (someone turned them on inside a critical section).
-pub fn popcli() {
+/// Undo one `pushcli` on CPU `id` (what it returned); the outermost turns
+/// interrupts back on if they were on before it. Panics on a `popcli`
+/// without `pushcli`, or with interrupts on (someone turned them on inside
+/// a critical section).
+pub fn popcli(id: usize) {
     assert!(!interrupts_enabled(), "popcli: interrupts are on");
-    let cpu = mycpu();
+    let cpu = cpu(id);
     let depth = cpu.ncli.load(Ordering::Relaxed);
     assert!(depth > 0, "popcli: no matching pushcli");
     cpu.ncli.store(depth - 1, Ordering::Relaxed);
@@ -46,19 +50,26 @@ pub fn popcli() {
 }
 
 /// Interrupts off for as long as this value lives (`pushcli` now,
-/// `popcli` when dropped): also what keeps code on one CPU.
-pub struct NoInterrupts;
+/// `popcli` when dropped): also what keeps code on one CPU, whose index it
+/// keeps (so a lock asks CPUID once, not at every step).
+pub struct NoInterrupts {
+    cpu: usize,
+}
 
 impl NoInterrupts {
     pub fn new() -> NoInterrupts {
-        pushcli();
-        NoInterrupts
+        NoInterrupts { cpu: pushcli() }
+    }
+
+    /// The index of the CPU this code is pinned to.
+    pub fn cpu(&self) -> usize {
+        self.cpu
     }
 }
 
 impl Drop for NoInterrupts {
     fn drop(&mut self) {
-        popcli();
+        popcli(self.cpu);
     }
 }
 
@@ -124,7 +135,7 @@ impl<T> Spinlock<T> {
     fn acquire(&self, max_spins: Option<u32>) -> Option<SpinlockGuard<'_, T>> {
         let cli = NoInterrupts::new();
         assert!(
-            !self.holding(),
+            !self.held_by(cli.cpu()),
             "acquire: lock {} is already held by this CPU",
             self.name
         );
@@ -141,7 +152,7 @@ impl<T> Spinlock<T> {
             core::hint::spin_loop();
         };
         self.acquires.fetch_add(1, Ordering::Relaxed);
-        self.holder.store(cpuid(), Ordering::Relaxed);
+        self.holder.store(cli.cpu(), Ordering::Relaxed);
         Some(SpinlockGuard {
             lock: self,
             guard,
@@ -165,7 +176,11 @@ impl<T> Spinlock<T> {
 
     /// Whether the running CPU holds the lock. Call with interrupts off.
     pub fn holding(&self) -> bool {
-        self.inner.is_locked() && self.holder.load(Ordering::Relaxed) == cpuid()
+        self.held_by(cpuid())
+    }
+
+    fn held_by(&self, cpu: usize) -> bool {
+        self.inner.is_locked() && self.holder.load(Ordering::Relaxed) == cpu
     }
 
     /// The data without taking the lock.
