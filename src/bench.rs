@@ -46,15 +46,15 @@ pub fn record(stage: Stage, start: u64, pages: usize) {
     PAGES[stage as usize].store(pages, Ordering::Relaxed);
 }
 
-/// Mean TSC ticks of one kalloc + kfree pair, over `pairs` pairs (after one
-/// pair to warm up), on the running CPU.
-fn pair_cost(pairs: u32) -> f64 {
+/// TSC ticks of `pairs` kalloc + kfree pairs (after one pair to warm up),
+/// on the running CPU.
+fn pairs_cost(pairs: u32) -> u64 {
     kfree(kalloc().expect("bench: a free page"));
     let start = now();
     for _ in 0..pairs {
         kfree(kalloc().expect("bench: a free page"));
     }
-    (now() - start) as f64 / f64::from(pairs)
+    now() - start
 }
 
 /// Hundredths, printed as `x.yy` (the kernel has no float formatting
@@ -64,7 +64,9 @@ struct Fixed(f64);
 impl core::fmt::Display for Fixed {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         let h = (self.0 * 100.0 + 0.5) as u64;
-        write!(f, "{}.{:02}", h / 100, h % 100)
+        // A width (`{:>10}`) applies to the whole figure, ".yy" included.
+        let w = f.width().unwrap_or(0).saturating_sub(3);
+        write!(f, "{:>w$}.{:02}", h / 100, h % 100)
     }
 }
 
@@ -80,30 +82,26 @@ pub fn bench() {
         "bench: {:10} {:>12} {:>7} {:>10}",
         "stage", "ticks", "pages", "per page"
     );
-    let mut json_stages = [(0u64, 0usize); 3];
-    for (name, stage) in STAGES {
+    let per_page = |stage: Stage| {
         let t = TICKS[stage as usize].load(Ordering::Relaxed);
         let p = PAGES[stage as usize].load(Ordering::Relaxed);
-        json_stages[stage as usize] = (t, p);
-        println!(
-            "bench: {name:10} {t:>12} {p:>7} {:>10}",
-            Fixed(t as f64 / p.max(1) as f64)
-        );
+        (t, p, Fixed(t as f64 / p.max(1) as f64))
+    };
+    for (name, stage) in STAGES {
+        let (t, p, each) = per_page(stage);
+        println!("bench: {name:10} {t:>12} {p:>7} {each:>10}");
     }
-    let pair = pair_cost(PAIRS);
+    let ticks = pairs_cost(PAIRS);
+    let pair = Fixed(ticks as f64 / f64::from(PAIRS));
     println!(
-        "bench: {:10} {:>12} {PAIRS:>7} {:>10}   (per kalloc + kfree pair)",
-        "pair",
-        (pair * f64::from(PAIRS)) as u64,
-        Fixed(pair)
+        "bench: {:10} {ticks:>12} {PAIRS:>7} {pair:>10}   (per kalloc + kfree pair)",
+        "pair"
     );
-    let per_page = |i: usize| Fixed(json_stages[i].0 as f64 / json_stages[i].1.max(1) as f64);
     println!(
-        "bench-json: {{\"mode\":\"{mode}\",\"junk\":{junk},\"kinit1_per_page\":{},\"kvmalloc_per_page\":{},\"kinit2_per_page\":{},\"kinit2_pages\":{},\"pair\":{},\"pairs\":{PAIRS}}}",
-        per_page(0),
-        per_page(1),
-        per_page(2),
-        json_stages[2].1,
-        Fixed(pair)
+        "bench-json: {{\"mode\":\"{mode}\",\"junk\":{junk},\"kinit1_per_page\":{},\"kvmalloc_per_page\":{},\"kinit2_per_page\":{},\"kinit2_pages\":{},\"pair\":{pair},\"pairs\":{PAIRS}}}",
+        per_page(Stage::Kinit1).2,
+        per_page(Stage::Kvmalloc).2,
+        per_page(Stage::Kinit2).2,
+        per_page(Stage::Kinit2).1,
     );
 }

@@ -85,7 +85,7 @@ pub fn kalloctest(rounds: u32) -> bool {
         r.out_of_memory.store(NONE, Ordering::Relaxed);
     }
     let before = kalloc::nfree();
-    let stats = kmem_snapshot::<NCPU>();
+    let stats = kmem_snapshot();
     let start = crate::timer::ticks();
     crate::smp::on_every_cpu(run_on_this_cpu, rounds);
     let ticks = crate::timer::ticks() - start;

@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use x86::io::{inb, outb};
 
-use crate::memlayout::{DEVSPACE, PAddr};
+use crate::memlayout::{DEVSPACE, PARAGRAPH, PAddr, WARM_RESET_VECTOR, p2v};
 use crate::traps::{IRQ_ERROR, IRQ_SPURIOUS, T_IRQ0};
 
 /// Register offsets, in bytes (Intel SDM vol. 3, table 11-1).
@@ -63,8 +63,6 @@ const CMOS_INDEX: u16 = 0x70;
 const CMOS_DATA: u16 = 0x71;
 const CMOS_SHUTDOWN_STATUS: u8 = 0x0F;
 const CMOS_WARM_RESET: u8 = 0x0A;
-/// The warm-reset vector: offset then segment, in the BIOS data area.
-const WARM_RESET_VECTOR: PAddr = PAddr(0x467);
 /// An unused port: each read of it takes about a microsecond on a PC's bus.
 const DELAY_PORT: u16 = 0x80;
 
@@ -164,9 +162,9 @@ pub fn lapicstartap(apicid: u8, addr: PAddr) {
     unsafe {
         outb(CMOS_INDEX, CMOS_SHUTDOWN_STATUS);
         outb(CMOS_DATA, CMOS_WARM_RESET);
-        let vector = crate::memlayout::p2v(WARM_RESET_VECTOR).0 as *mut u16;
+        let vector = p2v(WARM_RESET_VECTOR).0 as *mut u16;
         vector.write_volatile(0);
-        vector.add(1).write_volatile((addr.0 >> 4) as u16);
+        vector.add(1).write_volatile((addr.0 / PARAGRAPH) as u16);
     }
     send_ipi(apicid, ICR_INIT | ICR_LEVEL | ICR_ASSERT);
     microdelay(200);

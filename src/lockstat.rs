@@ -2,6 +2,7 @@
 //! spin lock's acquisitions and failed spins, and `tot=`, the failed spins
 //! on the allocator's locks, the figure the lab uses to judge kalloc.
 
+use crate::param::NCPU;
 use crate::spinlock::LockStats;
 use crate::{console, kalloc, kbd, println, smp};
 
@@ -44,35 +45,35 @@ pub fn lockstat() {
     println!("tot= {tot}");
 }
 
-/// The allocator's locks' counters now, to compare with later (up to
-/// `N` locks; the kernel has at most NCPU of them).
-pub fn kmem_snapshot<const N: usize>() -> [Option<LockStats>; N] {
-    let mut snap = [None; N];
-    let mut i = 0;
+/// The allocator's locks' counters now (at most NCPU locks), to compare
+/// with later.
+pub fn kmem_snapshot() -> [Option<LockStats>; NCPU] {
+    let mut snap = [None; NCPU];
+    let mut slots = snap.iter_mut();
     kalloc::lock_stats(|s| {
-        if i < N {
-            snap[i] = Some(s);
-            i += 1;
+        if let Some(slot) = slots.next() {
+            *slot = Some(s);
         }
     });
     snap
 }
 
-/// Print what the allocator's locks did since `before` (same order as
-/// `kmem_snapshot` gives them), then `tot=`; return the total of spins.
-pub fn print_kmem_since<const N: usize>(before: &[Option<LockStats>; N]) -> u32 {
-    let after = kmem_snapshot::<N>();
+/// Print what the allocator's locks did since `before`, then `tot=`;
+/// return the total of spins.
+pub fn print_kmem_since(before: &[Option<LockStats>; NCPU]) -> u32 {
     let mut tot = 0;
-    for (b, a) in before.iter().zip(after.iter()) {
-        if let (Some(b), Some(a)) = (b, a) {
-            let d = LockStats {
-                name: a.name,
-                spins: a.spins.wrapping_sub(b.spins),
-                acquires: a.acquires.wrapping_sub(b.acquires),
-            };
-            print_lock(&d);
-            tot += d.spins;
-        }
+    for (b, a) in before
+        .iter()
+        .zip(kmem_snapshot())
+        .filter_map(|(b, a)| Some(((*b)?, a?)))
+    {
+        let d = LockStats {
+            name: a.name,
+            spins: a.spins.wrapping_sub(b.spins),
+            acquires: a.acquires.wrapping_sub(b.acquires),
+        };
+        print_lock(&d);
+        tot += d.spins;
     }
     println!("tot= {tot}");
     tot

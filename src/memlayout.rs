@@ -22,6 +22,18 @@
 
 pub use x86::bits32::paging::{PAddr, VAddr};
 
+/// Low memory the BIOS leaves, read by `mpinit` and written by
+/// `lapicstartap` (the MP spec, 4 and B.4): in the BIOS data area, the word
+/// holding the extended BIOS data area's segment, the word holding the size
+/// of base memory in KiB, and the warm-reset vector (offset, then segment)
+/// a CPU reset by INIT jumps through; and the BIOS ROM's range.
+pub const BDA_EBDA_SEGMENT: PAddr = PAddr(0x40E);
+pub const BDA_BASE_KIB: PAddr = PAddr(0x413);
+pub const WARM_RESET_VECTOR: PAddr = PAddr(0x467);
+pub const BIOS_ROM: core::ops::Range<u32> = 0xF_0000..0x10_0000;
+/// Bytes per real-mode paragraph: a segment number times this is an address.
+pub const PARAGRAPH: u32 = 16;
+
 /// Where `startothers` copies the other CPUs' start-up code: a page below
 /// 1 MiB (a STARTUP IPI can only name such a page) that the BIOS and the
 /// boot loader leave unused once the kernel runs (xv6 uses it too).

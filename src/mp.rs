@@ -13,20 +13,11 @@
 
 use core::fmt;
 
-use crate::memlayout::PAddr;
+use crate::memlayout::{BDA_BASE_KIB, BDA_EBDA_SEGMENT, BIOS_ROM, PARAGRAPH, PAddr};
 use crate::param::NCPU;
 
-/// The BIOS data area's word holding the EBDA's segment (real-mode
-/// paragraph number: the address divided by 16).
-const BDA_EBDA_SEGMENT: u32 = 0x40E;
-/// The BIOS data area's word holding the size of base memory in KiB.
-const BDA_BASE_KIB: u32 = 0x413;
-/// The BIOS ROM area the floating pointer may lie in.
-const BIOS_ROM: (u32, u32) = (0xF_0000, 0x10_0000);
 /// Bytes searched in the EBDA and at the top of base memory.
-const SEARCH_KIB: u32 = 1024;
-/// Bytes per real-mode paragraph (segment << 4 is an address).
-const PARAGRAPH: u32 = 16;
+const SEARCH_LEN: u32 = 1024;
 
 const FP_SIGNATURE: &[u8; 4] = b"_MP_";
 const FP_LEN: u32 = 16;
@@ -219,19 +210,19 @@ fn search(read: &impl Fn(u32) -> u8, start: u32, len: u32) -> Option<u32> {
 /// The floating pointer's physical address (xv6's `mpsearch`): the EBDA
 /// first, then the last KiB of base memory, then the BIOS ROM.
 pub fn mpsearch(read: &impl Fn(u32) -> u8) -> Option<u32> {
-    let ebda = u32::from(u16_at(read, BDA_EBDA_SEGMENT)) * PARAGRAPH;
+    let ebda = u32::from(u16_at(read, BDA_EBDA_SEGMENT.0)) * PARAGRAPH;
     if ebda != 0
-        && let Some(pa) = search(read, ebda, SEARCH_KIB)
+        && let Some(pa) = search(read, ebda, SEARCH_LEN)
     {
         return Some(pa);
     }
-    let base_top = u32::from(u16_at(read, BDA_BASE_KIB)) * 1024;
-    if let Some(top_kib) = base_top.checked_sub(SEARCH_KIB)
-        && let Some(pa) = search(read, top_kib, SEARCH_KIB)
+    let base_top = u32::from(u16_at(read, BDA_BASE_KIB.0)) * 1024;
+    if let Some(top_kib) = base_top.checked_sub(SEARCH_LEN)
+        && let Some(pa) = search(read, top_kib, SEARCH_LEN)
     {
         return Some(pa);
     }
-    search(read, BIOS_ROM.0, BIOS_ROM.1 - BIOS_ROM.0)
+    search(read, BIOS_ROM.start, BIOS_ROM.end - BIOS_ROM.start)
 }
 
 /// Read the MP tables (xv6's `mpinit`, without its side effects).

@@ -43,6 +43,9 @@ unsafe extern "C" {
     static entryother_stack: u8;
 }
 
+// Each other CPU's stack is one page from kalloc.
+const _: () = assert!(APSTACKSIZE == PGSIZE);
+
 /// How long the boot CPU waits for a started CPU to report, in
 /// microseconds (generous: an emulated CPU on a busy host can be slow).
 const START_WAIT_US: u32 = 10_000_000;
@@ -50,8 +53,8 @@ const START_WAIT_US: u32 = 10_000_000;
 const START_POLL_US: u32 = 10;
 
 /// Start every CPU but the boot CPU, one at a time (xv6's `startothers`).
-/// Each gets a kernel stack from `kalloc`, which it keeps for good; returns
-/// how many pages that took.
+/// Each gets a kernel stack page from `kalloc`, which it keeps for good;
+/// returns how many pages that took.
 pub fn startothers() -> usize {
     let start = &raw const entryother_start as usize;
     let len = &raw const entryother_end as usize - start;
@@ -93,7 +96,7 @@ pub fn startothers() -> usize {
             waited += START_POLL_US;
         }
     }
-    (ncpu() - 1) * APSTACKSIZE / PGSIZE
+    ncpu() - 1
 }
 
 /// Where each other CPU enters the kernel, from the trampoline, with

@@ -428,8 +428,7 @@ fn fill_list(l: &mut FreeList<Shared>, start: u32, pages: u32) {
 #[test]
 fn a_steal_takes_half_the_victims_pages_rounded_up_from_its_head() {
     let mut l = cpu_lists(2);
-    let (thief, victim) = l.split_at_mut(1);
-    let (thief, victim) = (&mut thief[0], &mut victim[0]);
+    let [thief, victim] = l.get_disjoint_mut([0, 1]).unwrap();
     fill_list(victim, 0x8020_0000, 7);
     let victim_order: Vec<VAddr> = victim.iter().collect();
 
@@ -444,11 +443,11 @@ fn a_steal_takes_half_the_victims_pages_rounded_up_from_its_head() {
 #[test]
 fn stolen_pages_go_on_top_of_the_thiefs_own() {
     let mut l = cpu_lists(2);
-    let (a, b) = l.split_at_mut(1);
-    fill_list(&mut a[0], 0x8020_0000, 1);
-    fill_list(&mut b[0], 0x8030_0000, 2);
-    assert_eq!(a[0].steal_from(&mut b[0]), 1);
-    let got: Vec<u32> = a[0].iter().map(|v| v.0).collect();
+    let [a, b] = l.get_disjoint_mut([0, 1]).unwrap();
+    fill_list(a, 0x8020_0000, 1);
+    fill_list(b, 0x8030_0000, 2);
+    assert_eq!(a.steal_from(b), 1);
+    let got: Vec<u32> = a.iter().map(|v| v.0).collect();
     assert_eq!(
         got,
         [0x8030_1000, 0x8020_0000],
@@ -459,8 +458,7 @@ fn stolen_pages_go_on_top_of_the_thiefs_own() {
 #[test]
 fn stealing_repeatedly_drains_the_victim_to_the_last_page() {
     let mut l = cpu_lists(2);
-    let (a, b) = l.split_at_mut(1);
-    let (a, b) = (&mut a[0], &mut b[0]);
+    let [a, b] = l.get_disjoint_mut([0, 1]).unwrap();
     fill_list(b, 0x8020_0000, 10);
     let mut batches = vec![];
     while b.nfree() > 0 {
@@ -499,8 +497,7 @@ fn the_victim_is_the_richest_other_list() {
 #[test]
 fn the_audit_of_several_lists_finds_a_page_on_two() {
     let mut l = cpu_lists(2);
-    let (a, b) = l.split_at_mut(1);
-    let (a, b) = (&mut a[0], &mut b[0]);
+    let [a, b] = l.get_disjoint_mut([0, 1]).unwrap();
     fill_list(a, 0x8020_0000, 3);
     fill_list(b, 0x8030_0000, 3);
     assert_eq!(audit_lists(&mut [a, b]), Ok(6));
@@ -523,9 +520,7 @@ fn a_page_marked_free_on_no_list_fails_the_audit_of_all_lists() {
     let mut l = cpu_lists(3);
     fill_list(&mut l[1], 0x8020_0000, 2);
     l[2].mem.mark_free(VAddr(0x8040_0000), true);
-    let [a, b, c] = &mut l[..] else {
-        unreachable!()
-    };
+    let [a, b, c] = l.get_disjoint_mut([0, 1, 2]).unwrap();
     assert_eq!(
         audit_lists(&mut [a, b, c]),
         Err(AuditError::MarkedNotListed {

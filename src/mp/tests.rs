@@ -14,7 +14,7 @@ const FP_ROM: u32 = 0xF_5900;
 
 impl LowMemory {
     fn new() -> LowMemory {
-        LowMemory(vec![0; BIOS_ROM.1 as usize])
+        LowMemory(vec![0; BIOS_ROM.end as usize])
     }
 
     fn read(&self) -> impl Fn(u32) -> u8 + '_ {
@@ -101,8 +101,11 @@ fn qemu_like(n: u8) -> Vec<Vec<u8>> {
 
 fn machine(entries: &[Vec<u8>]) -> LowMemory {
     let mut m = LowMemory::new();
-    m.put(BDA_EBDA_SEGMENT, &((EBDA / PARAGRAPH) as u16).to_le_bytes());
-    m.put(BDA_BASE_KIB, &639u16.to_le_bytes());
+    m.put(
+        BDA_EBDA_SEGMENT.0,
+        &((EBDA / PARAGRAPH) as u16).to_le_bytes(),
+    );
+    m.put(BDA_BASE_KIB.0, &639u16.to_le_bytes());
     m.floating_pointer(FP_ROM, TABLE, 0);
     m.table(TABLE, entries);
     m
@@ -124,10 +127,13 @@ fn a_qemu_like_table_gives_cpus_apics_and_the_timer_override() {
 
 #[test]
 fn the_floating_pointer_is_found_in_each_of_the_three_places() {
-    for place in [EBDA + 0x40, 639 * 1024 - SEARCH_KIB + 0x10, 0xF_FF00] {
+    for place in [EBDA + 0x40, 639 * 1024 - SEARCH_LEN + 0x10, 0xF_FF00] {
         let mut m = LowMemory::new();
-        m.put(BDA_EBDA_SEGMENT, &((EBDA / PARAGRAPH) as u16).to_le_bytes());
-        m.put(BDA_BASE_KIB, &639u16.to_le_bytes());
+        m.put(
+            BDA_EBDA_SEGMENT.0,
+            &((EBDA / PARAGRAPH) as u16).to_le_bytes(),
+        );
+        m.put(BDA_BASE_KIB.0, &639u16.to_le_bytes());
         m.floating_pointer(place, TABLE, 0);
         assert_eq!(mpsearch(&m.read()), Some(place), "at {place:#x}");
     }
