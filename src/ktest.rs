@@ -128,6 +128,13 @@ static TESTS: &[KTest] = &[
         backtrace_caller();
     }),
     must_panic("write_to_text", write_to_text),
+    // As in xv6, asking which CPU this is with interrupts on is a bug.
+    must_panic("cpuid_with_interrupts_on", |_, _| {
+        // SAFETY: the IDT is loaded and the devices are set up (main runs
+        // the tests after that); no lock is held.
+        unsafe { x86::irq::enable() };
+        crate::cpu::cpuid();
+    }),
     must_panic("invalid_opcode", |_, _| {
         // SAFETY: deliberately raises #UD; the trap handler panics.
         unsafe { core::arch::asm!("ud2") }

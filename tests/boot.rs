@@ -237,6 +237,14 @@ fn a_panic_backtrace_names_the_function_and_its_callers() {
 }
 
 #[test]
+fn cpuid_with_interrupts_on_panics() {
+    expect_panic(
+        "cpuid_with_interrupts_on",
+        "cpuid called with interrupts enabled",
+    );
+}
+
+#[test]
 fn a_lock_taken_twice_by_one_cpu_panics_instead_of_spinning() {
     expect_panic(
         "lock_twice",

@@ -1,0 +1,69 @@
+//! The `bench` boot option's report: its table and its JSON line agree
+//! with each other and with the boot report. (No figure is compared with a
+//! target here: speed is measured by `./run-qemu.sh --bench`, never by a
+//! test.)
+
+mod common;
+
+use common::{run_qemu, words};
+
+/// The figure after `"key":` in a JSON line (numbers and booleans only).
+fn json<'a>(line: &'a str, key: &str) -> &'a str {
+    let at = line
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("no {key} in {line}"));
+    let rest = &line[at + key.len() + 3..];
+    &rest[..rest.find([',', '}']).unwrap()]
+}
+
+#[test]
+fn the_bench_table_and_json_agree_with_the_boot_report() {
+    for mode in ["global", "percpu"] {
+        let cmdline = format!("bench kalloc={mode}");
+        let run = run_qemu(&["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
+        run.expect_status(0);
+        let row = |name: &str| -> (u64, u64, f64) {
+            let w = words(run.line(&format!("bench: {name} ")));
+            (
+                w[2].parse().unwrap(),
+                w[3].parse().unwrap(),
+                w[4].parse().unwrap(),
+            )
+        };
+        let report =
+            |prefix: &str, i: usize| -> u64 { words(run.line(prefix))[i].parse().unwrap() };
+        let json_line = run.line("bench-json: ");
+        assert_eq!(json(json_line, "mode"), format!("\"{mode}\""));
+        assert_eq!(
+            json(json_line, "junk"),
+            "true",
+            "the default build fills junk"
+        );
+        for (name, pages, key) in [
+            ("kinit1", report("kinit1: freed", 2), "kinit1_per_page"),
+            ("kvmalloc", report("kvmalloc:", 1), "kvmalloc_per_page"),
+            ("kinit2", report("kinit2: freed", 2), "kinit2_per_page"),
+        ] {
+            let (ticks, p, each) = row(name);
+            assert_eq!(p, pages, "{name}: the pages the boot report gives");
+            assert!(ticks > 0, "{name}: no ticks");
+            let want = ticks as f64 / pages as f64;
+            assert!(
+                (each - want).abs() < 0.01,
+                "{name}: {each} per page, want {want}"
+            );
+            assert_eq!(json(json_line, key).parse::<f64>().unwrap(), each, "{name}");
+        }
+        let (ticks, pairs, each) = row("pair");
+        assert_eq!(
+            pairs,
+            u64::from(json(json_line, "pairs").parse::<u32>().unwrap())
+        );
+        assert!((each - ticks as f64 / pairs as f64).abs() < 0.01);
+        assert_eq!(json(json_line, "pair").parse::<f64>().unwrap(), each);
+        // With the junk fill on, a pair fills two pages: at least 2 × 1024
+        // stosl iterations, each an instruction under -icount shift=0.
+        assert!(each >= 2048.0, "{mode}: {each} instructions per pair");
+        assert!(row("kinit2").2 >= 1024.0, "one page fill per freed page");
+    }
+}
