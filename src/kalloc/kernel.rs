@@ -170,12 +170,17 @@ fn lists() -> &'static [List] {
     }
 }
 
-/// The running CPU's list: its own in `percpu` mode. Call with interrupts
-/// off (or pinned by a `NoInterrupts`), so the CPU cannot change under it.
-fn home() -> usize {
+/// The running CPU's list (its own in `percpu` mode), and what keeps the
+/// caller on that CPU while it uses the list (interrupts off, in `percpu`
+/// mode only).
+fn home() -> (Option<NoInterrupts>, usize) {
     match mode() {
-        Mode::Global => 0,
-        Mode::PerCpu => crate::cpu::cpuid(),
+        Mode::Global => (None, 0),
+        Mode::PerCpu => {
+            let pinned = NoInterrupts::new();
+            let cpu = pinned.cpu();
+            (Some(pinned), cpu)
+        }
     }
 }
 
@@ -314,9 +319,7 @@ fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
 /// `percpu` mode from the running CPU's list, stealing a batch from the
 /// fullest other list when it is empty.
 pub fn kalloc() -> Option<Page> {
-    // In percpu mode, interrupts off so the CPU (and so the list) is fixed.
-    let _pinned = (mode() == Mode::PerCpu).then(NoInterrupts::new);
-    let me = home();
+    let (_pinned, me) = home();
     if let Some(va) = with_list(me, |l| l.alloc()) {
         return Some(Page(va));
     }
@@ -351,9 +354,9 @@ pub fn kfree(page: Page) {
 /// # Safety
 /// The page is not used by anyone any more.
 pub unsafe fn kfree_addr(va: VAddr) {
-    let _pinned = (mode() == Mode::PerCpu).then(NoInterrupts::new);
+    let (_pinned, me) = home();
     // SAFETY: the caller gives the page up.
-    if let Err(e) = with_list(home(), |l| unsafe { l.free(va) }) {
+    if let Err(e) = with_list(me, |l| unsafe { l.free(va) }) {
         panic!("{e}");
     }
 }
