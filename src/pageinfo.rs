@@ -32,10 +32,13 @@
 //! `boot_alloc`; so does this kernel ([`BootAlloc`]): before `kinit1`, take
 //! `npages * 2` bytes from `end` (below `P2V(BOOT_MAPPED)`, the memory
 //! entrypgdir maps), zero them, wrap them in a [`PageInfos`], and start
-//! `kinit1` at [`BootAlloc::next`]. The counts then live under kmem's lock
-//! beside the free list, so that a [`Pages`] is built from one lock guard
-//! and `page_free`'s checks and its `kfree` happen as one step. Errors are
-//! returned here; the kernel panics with their messages.
+//! `kinit1` at [`BootAlloc::next`]. A [`Pages`] pairs one free list with
+//! the counts, so that `page_free`'s checks and its `kfree` happen as one
+//! step under that list's lock. Not wired into the kernel yet: with
+//! `kalloc=percpu` there is a list (and a lock) per CPU while the counts are
+//! shared, so the kernel side will need the counts under a lock of their
+//! own, or atomic. Errors are returned here; the kernel panics with their
+//! messages.
 
 use core::fmt;
 

@@ -14,7 +14,7 @@
 //!
 //! # What the kernel implements
 //!
-//! A `PhysPages` made inside kmem's lock from a
+//! A `PhysPages` made, under the allocator's lock, from a
 //! [`crate::pageinfo::Pages`] over the kernel's free list:
 //!
 //! - `PDE_FLAGS` = [`PDE_USER_TABLE_FLAGS`]; `alloc_table` is
