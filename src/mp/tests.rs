@@ -99,13 +99,23 @@ fn qemu_like(n: u8) -> Vec<Vec<u8>> {
     e
 }
 
-fn machine(entries: &[Vec<u8>]) -> LowMemory {
+/// Base memory as QEMU's BIOS reports it, in KiB.
+const BASE_KIB: u16 = 639;
+
+/// Low memory with the BIOS data area filled in (EBDA at EBDA, 639 KiB of
+/// base memory) and nothing else.
+fn with_bda() -> LowMemory {
     let mut m = LowMemory::new();
     m.put(
         BDA_EBDA_SEGMENT.0,
         &((EBDA / PARAGRAPH) as u16).to_le_bytes(),
     );
-    m.put(BDA_BASE_KIB.0, &639u16.to_le_bytes());
+    m.put(BDA_BASE_KIB.0, &BASE_KIB.to_le_bytes());
+    m
+}
+
+fn machine(entries: &[Vec<u8>]) -> LowMemory {
+    let mut m = with_bda();
     m.floating_pointer(FP_ROM, TABLE, 0);
     m.table(TABLE, entries);
     m
@@ -127,13 +137,9 @@ fn a_qemu_like_table_gives_cpus_apics_and_the_timer_override() {
 
 #[test]
 fn the_floating_pointer_is_found_in_each_of_the_three_places() {
-    for place in [EBDA + 0x40, 639 * 1024 - SEARCH_LEN + 0x10, 0xF_FF00] {
-        let mut m = LowMemory::new();
-        m.put(
-            BDA_EBDA_SEGMENT.0,
-            &((EBDA / PARAGRAPH) as u16).to_le_bytes(),
-        );
-        m.put(BDA_BASE_KIB.0, &639u16.to_le_bytes());
+    let base_top = u32::from(BASE_KIB) * 1024;
+    for place in [EBDA + 0x40, base_top - SEARCH_LEN + 0x10, 0xF_FF00] {
+        let mut m = with_bda();
         m.floating_pointer(place, TABLE, 0);
         assert_eq!(mpsearch(&m.read()), Some(place), "at {place:#x}");
     }
