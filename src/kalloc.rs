@@ -71,7 +71,7 @@ impl fmt::Display for KfreeError {
             }
             KfreeError::BelowEnd { va, end } => write!(
                 f,
-                "kfree: {:#010x} is below the kernel's end {:#010x}",
+                "kfree: {:#010x} is below the kernel's end {:#010x} (its image and boot_alloc's pages)",
                 va.0, end.0
             ),
             KfreeError::AtOrAboveTop { va, top } => write!(
@@ -298,7 +298,9 @@ impl<M: PageMemory> FreeList<M> {
 
     /// Take a page off the list like [`FreeList::alloc`], but filled with
     /// zeroes instead of junk: what a new page table, or JOS's
-    /// `page_alloc(ALLOC_ZERO)`, needs.
+    /// `page_alloc(ALLOC_ZERO)`, needs. (The kernel zeroes through its
+    /// `Page` handle instead, after kalloc's stealing.)
+    #[cfg_attr(kernel, allow(dead_code))]
     pub fn alloc_zeroed(&mut self) -> Option<VAddr> {
         let va = self.alloc()?;
         // SAFETY: the page has just left the list, so the caller owns it.

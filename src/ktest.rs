@@ -8,13 +8,14 @@ use crate::cpu::interrupts_enabled;
 use crate::entry::ENTRYPGDIR;
 use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
-use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p};
+use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
 use crate::{bochs_break, println};
 
+mod pages;
 mod smp;
 
 /// What the boot report said, for the tests to check.
@@ -89,7 +90,7 @@ static TESTS: &[KTest] = &[
         free_bad(image::end_addr().0 + 0x2004)
     }),
     must_panic("kfree_below_end", |_, _| free_bad(KERNLINK.0)),
-    must_panic("kfree_at_phystop", |r, _| free_bad(p2v(r.phystop).0)),
+    must_panic("kfree_at_phystop", |r, _| free_bad(p2v_end(r.phystop).0)),
     must_panic("kfree_above_phystop", |_, _| free_bad(0xFF00_0000)),
     must_panic("kfree_module", |_, boot| {
         let (start, _) = boot
@@ -109,6 +110,20 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_reserved", |_, boot| {
         free_bad(crate::mmu::pgrounddown(p2v(boot.original).0))
     }),
+    t(
+        "page_counts_from_boot_alloc",
+        pages::page_counts_from_boot_alloc,
+    ),
+    t("checks", |r, _| crate::pmap::check::check_all(r.phystop)),
+    must_panic("page_free_in_use", pages::page_free_in_use),
+    must_panic("page_free_twice", pages::page_free_twice),
+    must_panic("page_decref_at_zero", pages::page_decref_at_zero),
+    must_panic(
+        "free_page_tables_misaligned",
+        pages::free_page_tables_misaligned,
+    ),
+    must_panic("kfree_mapped_page", pages::kfree_mapped_page),
+    must_panic("write_to_read_only_page", pages::write_to_read_only_page),
     t("every_cpu_started", smp::every_cpu_started),
     t("kalloctest", smp::kalloctest),
     alone("steal", smp::steal),
@@ -280,6 +295,11 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
     );
 }
 
+/// Where boot_alloc put the page counts.
+fn counts_area() -> crate::pageinfo::kernel::CountsArea {
+    crate::pageinfo::kernel::area().expect("pageinit ran at boot")
+}
+
 /// RAM pages (per the map and the reservations) in `[start, end)`.
 fn ram_pages(start: VAddr, end: VAddr) -> usize {
     let ram = kalloc::ram();
@@ -289,11 +309,14 @@ fn ram_pages(start: VAddr, end: VAddr) -> usize {
 
 fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     let boot_top = p2v(BOOT_MAPPED.min(r.phystop));
-    let end = crate::mmu::pgroundup(image::end_addr().0).unwrap();
-    assert_eq!((r.kinit1.start.0, r.kinit1.end), (end, boot_top));
+    let end = counts_area().end;
+    assert_eq!((r.kinit1.start, r.kinit1.end), (end, boot_top));
     assert_eq!(r.kinit1.pages, ram_pages(r.kinit1.start, boot_top));
-    assert_eq!((r.kinit2.start, r.kinit2.end), (boot_top, p2v(r.phystop)));
-    assert_eq!(r.kinit2.pages, ram_pages(boot_top, p2v(r.phystop)));
+    assert_eq!(
+        (r.kinit2.start, r.kinit2.end),
+        (boot_top, p2v_end(r.phystop))
+    );
+    assert_eq!(r.kinit2.pages, ram_pages(boot_top, p2v_end(r.phystop)));
     let kinit1_left = r.kinit1.pages - r.kvm.pages - r.stacks;
     assert_eq!(r.nfree, kinit1_left + r.kinit2.pages);
     assert_eq!(
@@ -306,7 +329,7 @@ fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     let (mut seen, mut low, mut in_low) = (0, 0, false);
     kalloc::first_free(usize::MAX, |list, _, i, va| {
         in_low &= i != 0;
-        if va >= boot_top && va < p2v(r.phystop) {
+        if va >= boot_top && va < p2v_end(r.phystop) {
             assert!(!in_low, "{list}: kinit2 page {:#010x} below kinit1's", va.0);
         } else {
             assert!(
@@ -364,8 +387,8 @@ fn kpgdir_maps_every_kmap_region(r: &BootReport, _: &BootInfo) {
         image::data_addr().0,
         image::end_addr().0,
         p2v(BOOT_MAPPED).0,
-        p2v(r.phystop).0 - 1,
-        p2v(r.phystop).0,
+        p2v_end(r.phystop).0 - 1,
+        p2v_end(r.phystop).0,
         0xFDFF_FFFF,
         0xFE00_0000,
         0xFEE0_0000, // local APIC
@@ -447,7 +470,7 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
             va.0
         );
         assert!(
-            va >= r.kinit1.start && va < p2v(r.phystop),
+            va >= r.kinit1.start && va < p2v_end(r.phystop),
             "kalloc returned {:#010x}, outside the pool",
             va.0
         );

@@ -17,12 +17,8 @@ mod memmap;
 mod mmu;
 mod monitor;
 mod mp;
-// Host-tested layers the kernel does not call yet (page counts, JOS's page
-// API, copy-on-write).
-#[cfg_attr(kernel, allow(dead_code))]
 mod pageinfo;
 mod param;
-#[cfg_attr(kernel, allow(dead_code))]
 mod pmap;
 mod traps;
 mod vm;
@@ -84,7 +80,7 @@ macro_rules! bochs_break {
 /// the boot loader left in EAX and EBX.
 #[cfg(kernel)]
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
-    use memlayout::{BOOT_MAPPED, p2v};
+    use memlayout::{BOOT_MAPPED, p2v, p2v_end};
 
     console::consoleinit();
     println!("xv6-rs: booting");
@@ -111,11 +107,24 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
 
     let (ram, phystop) = machine_memory(&boot);
 
-    // Stage 1: only the first 4 MiB are mapped (entrypgdir).
+    // Stage 1: only the first 4 MiB are mapped (entrypgdir). First
+    // boot_alloc takes the page counts from the end of the kernel image;
+    // kinit1 frees from where it stopped.
     let boot_top = p2v(BOOT_MAPPED.min(phystop));
+    let mut boot_alloc = pageinfo::BootAlloc::new(image::end_addr(), boot_top);
+    let counts = pageinfo::kernel::pageinit(&mut boot_alloc, phystop, |va| {
+        ram.check_page(u64::from(memlayout::v2p(va).0)).is_ok()
+    });
+    println!(
+        "boot_alloc: {} pages [{:#010x}, {:#010x}) for the counts of {} pages",
+        boot_alloc.used() as usize / mmu::PGSIZE,
+        boot_alloc.start().0,
+        counts.end.0,
+        pageinfo::kernel::infos().npages()
+    );
     let mode = kalloc_mode(boot.cmdline());
     let start = bench::now();
-    let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v(phystop), mode);
+    let k1 = kalloc::kinit1(ram, boot_alloc.finish(), boot_top, p2v_end(phystop), mode);
     bench::record(bench::Stage::Kinit1, start, k1.pages);
     println!(
         "kinit1: freed {} pages [{:#010x}, {:#010x})",
@@ -162,7 +171,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // it. Until kinit2 every free page lies below 4 MiB; after it, kalloc
     // hands out the pages kinit2 freed last, far above.
     let start = bench::now();
-    let k2 = kalloc::kinit2(boot_top, p2v(phystop));
+    let k2 = kalloc::kinit2(boot_top, p2v_end(phystop));
     bench::record(bench::Stage::Kinit2, start, k2.pages);
     println!(
         "kinit2: freed {} pages [{:#010x}, {:#010x})",

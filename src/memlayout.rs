@@ -10,14 +10,17 @@
 //! P2V(PHYSTOP)├──────────────┤
 //!            │ free pages    │ kinit2: P2V(4 MiB)..P2V(PHYSTOP)
 //! 0x80400000 ├───────────────┤
-//!            │ free pages    │ kinit1: end..P2V(4 MiB)
+//!            │ free pages    │ kinit1: P2V(4 MiB) down to boot_alloc's end
+//!            │ page counts   │ boot_alloc: one byte per page below PHYSTOP
 //!        end ├───────────────┤
 //!            │ kernel data   │ writable
 //!       data ├───────────────┤
 //!            │ text, rodata  │ read-only
 //! 0x80100000 ├───────────────┤ KERNLINK → EXTMEM (0x100000)
 //!            │ BIOS, I/O     │ KERNBASE..KERNLINK → 0..EXTMEM
-//! 0x80000000 └───────────────┘ KERNBASE
+//! 0x80000000 ├───────────────┤ KERNBASE
+//!            │ (user space)  │ SCRATCH: the self-checks' and `cow`'s pages
+//! 0x00000000 └───────────────┘
 //! ```
 
 pub use x86::bits32::paging::{PAddr, VAddr};
@@ -56,6 +59,12 @@ pub const KERNBASE: VAddr = VAddr(0x8000_0000);
 /// Address the kernel is linked at (KERNBASE + EXTMEM).
 pub const KERNLINK: VAddr = VAddr(KERNBASE.0 + EXTMEM.0);
 
+/// A span of user space (one page table's 4 MiB) where the self-checks and
+/// the `cow` demonstration map counted pages, in directories of their own or
+/// (check_page_installed_pgdir) briefly in the kernel's: no user program
+/// exists to own user space.
+pub const SCRATCH: VAddr = VAddr(0x0040_0000);
+
 /// How much physical memory `entrypgdir` maps (one 4 MiB page): the kernel
 /// image must end below it, and `kinit1` frees only up to it.
 pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
@@ -78,6 +87,21 @@ pub fn p2v(pa: PAddr) -> VAddr {
         DEVSPACE.0
     );
     VAddr(pa.0 + KERNBASE.0)
+}
+
+/// Where the kernel sees the end of a physical range ending (exclusively)
+/// at `end`: `p2v` for an end bound, so that the largest PHYSTOP, whose
+/// end is DEVSPACE itself, is allowed.
+///
+/// Panics if `end` lies beyond PHYSTOP_MAX.
+pub fn p2v_end(end: PAddr) -> VAddr {
+    assert!(
+        end <= PHYSTOP_MAX,
+        "p2v_end: physical address {:#010x} is beyond PHYSTOP_MAX {:#010x}",
+        end.0,
+        PHYSTOP_MAX.0
+    );
+    VAddr(end.0 + KERNBASE.0)
 }
 
 /// Kernel virtual address → physical address (xv6's `V2P`).
@@ -112,6 +136,20 @@ mod tests {
     #[should_panic(expected = "v2p: 0x00001000 is below KERNBASE")]
     fn v2p_rejects_user_addresses() {
         v2p(VAddr(0x1000));
+    }
+
+    #[test]
+    fn the_largest_phystop_ends_at_devspace() {
+        assert_eq!(p2v_end(PHYSTOP_MAX), DEVSPACE);
+        assert_eq!(p2v_end(PHYSTOP), p2v(PHYSTOP));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "p2v_end: physical address 0x7e001000 is beyond PHYSTOP_MAX 0x7e000000"
+    )]
+    fn p2v_end_rejects_ends_past_phystop_max() {
+        p2v_end(PAddr(PHYSTOP_MAX.0 + 0x1000));
     }
 
     #[test]

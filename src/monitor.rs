@@ -259,6 +259,8 @@ pub fn pde_runs(entries: &[u32; NPDENTRIES]) -> impl Iterator<Item = PdeRun> + '
 #[cfg(kernel)]
 mod kernel;
 #[cfg(kernel)]
+mod pages;
+#[cfg(kernel)]
 pub use kernel::{Machine, monitor};
 
 #[cfg(test)]

@@ -29,18 +29,24 @@
 //! # In the kernel
 //!
 //! JOS puts its `pages` array right after the kernel image with
-//! `boot_alloc`; so does this kernel ([`BootAlloc`]): before `kinit1`, take
-//! `npages * 2` bytes from `end` (below `P2V(BOOT_MAPPED)`, the memory
-//! entrypgdir maps), zero them, wrap them in a [`PageInfos`], and start
-//! `kinit1` at [`BootAlloc::next`]. A [`Pages`] pairs one free list with
-//! the counts, so that `page_free`'s checks and its `kfree` happen as one
-//! step under that list's lock. Not wired into the kernel yet: with
-//! `kalloc=percpu` there is a list (and a lock) per CPU while the counts are
-//! shared, so the kernel side will need the counts under a lock of their
-//! own, or atomic. Errors are returned here; the kernel panics with their
+//! `boot_alloc`; so does this kernel ([`BootAlloc`]): before `kinit1`, it
+//! takes one byte per page from `end` (below `P2V(BOOT_MAPPED)`, the memory
+//! entrypgdir maps), zeroes them, wraps them in a [`PageInfos`], and starts
+//! `kinit1` at [`BootAlloc::next`].
+//!
+//! A count is one byte ([`Count`]), as in Linux 0.01's `mem_map` (JOS uses
+//! two): at the largest PHYSTOP two bytes a page would take 1008 KiB of the
+//! 4 MiB that kinit1 frees from, leaving too few pages for the 513 page
+//! tables kvmalloc then needs. The counts are atomic: in `kalloc=percpu`
+//! mode each CPU's free list has a lock of its own, so no one lock could
+//! cover the counts, and an atomic decrement tells exactly one CPU that it
+//! dropped the last reference. A [`Pages`] pairs a free list with the
+//! counts, so that `page_free`'s checks and its `kfree` happen under that
+//! list's lock. Errors are returned here; the kernel panics with their
 //! messages.
 
 use core::fmt;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::kalloc::{FreeList, KfreeError, PageMemory};
 use crate::memlayout::{KERNBASE, PAddr, PHYSTOP_MAX, VAddr, p2v, v2p};
@@ -59,7 +65,7 @@ pub enum PageError {
     /// `page_incref` on a page whose count cannot grow any more.
     CountFull { pa: PAddr },
     /// `page_free` on a page some mapping still refers to.
-    InUse { pa: PAddr, count: u16 },
+    InUse { pa: PAddr, count: Count },
     /// `page_free` on a page that is on the free list.
     AlreadyFree { pa: PAddr },
     /// `kfree` refused the page (outside the pool, not RAM, ...).
@@ -86,7 +92,7 @@ impl fmt::Display for PageError {
                 f,
                 "page_incref: page {:#010x} has count {}, the most a count holds",
                 pa.0,
-                u16::MAX
+                Count::MAX
             ),
             PageError::InUse { pa, count } => {
                 write!(f, "page_free: page {:#010x} has count {count}", pa.0)
@@ -122,16 +128,22 @@ impl Ppn {
     }
 }
 
+/// A page's reference count: how many page-table entries map it.
+pub type Count = u8;
+
+/// The count as stored, shared by every CPU.
+pub type AtomicCount = AtomicU8;
+
 /// One reference count per physical page below PHYSTOP.
 pub struct PageInfos<'a> {
-    counts: &'a mut [u16],
+    counts: &'a [AtomicCount],
 }
 
 impl<'a> PageInfos<'a> {
     /// The counts of pages `0..counts.len()`, so PHYSTOP is
     /// `counts.len() * PGSIZE`. Panics if that passes PHYSTOP_MAX (the
     /// pages would have no kernel address).
-    pub fn new(counts: &'a mut [u16]) -> Self {
+    pub fn new(counts: &'a [AtomicCount]) -> Self {
         assert!(
             counts.len() <= PHYSTOP_MAX.0 as usize / PGSIZE,
             "PageInfos: {} pages reach past PHYSTOP_MAX {:#010x}",
@@ -173,28 +185,34 @@ impl<'a> PageInfos<'a> {
     }
 
     /// How many mappings refer to the page at `pa`.
-    pub fn count(&self, pa: PAddr) -> Result<u16, PageError> {
-        Ok(self.counts[self.pa2page(pa)?.0])
+    pub fn count(&self, pa: PAddr) -> Result<Count, PageError> {
+        Ok(self.cell(pa)?.load(Ordering::Relaxed))
     }
 
     /// Count one more reference to the page at `pa`; returns the new count.
-    pub fn incref(&mut self, pa: PAddr) -> Result<u16, PageError> {
-        let count = self.count_mut(pa)?;
-        *count = count.checked_add(1).ok_or(PageError::CountFull { pa })?;
-        Ok(*count)
+    pub fn incref(&self, pa: PAddr) -> Result<Count, PageError> {
+        let old = self
+            .cell(pa)?
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_add(1))
+            .map_err(|_| PageError::CountFull { pa })?;
+        Ok(old + 1)
     }
 
     /// Drop one reference to the page at `pa`; `true` when none is left,
-    /// so that the caller must free the page now.
-    pub fn decref(&mut self, pa: PAddr) -> Result<bool, PageError> {
-        let count = self.count_mut(pa)?;
-        *count = count.checked_sub(1).ok_or(PageError::CountZero { pa })?;
-        Ok(*count == 0)
+    /// so that the caller must free the page now. Of several CPUs dropping
+    /// references at once, exactly one sees the count reach 0.
+    pub fn decref(&self, pa: PAddr) -> Result<bool, PageError> {
+        let old = self
+            .cell(pa)?
+            // AcqRel: whoever frees the page sees every write made through
+            // the other, already dropped, mappings.
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| c.checked_sub(1))
+            .map_err(|_| PageError::CountZero { pa })?;
+        Ok(old == 1)
     }
 
-    fn count_mut(&mut self, pa: PAddr) -> Result<&mut u16, PageError> {
-        let n = self.pa2page(pa)?.0;
-        Ok(&mut self.counts[n])
+    fn cell(&self, pa: PAddr) -> Result<&AtomicCount, PageError> {
+        Ok(&self.counts[self.pa2page(pa)?.0])
     }
 }
 
@@ -211,12 +229,19 @@ pub const ALLOC_ZERO: AllocFlags = AllocFlags { zero: true };
 /// The counted page API: the one free list and the counts, together.
 pub struct Pages<'a, 'b, M> {
     pub list: &'a mut FreeList<M>,
-    pub infos: &'a mut PageInfos<'b>,
+    pub infos: &'a PageInfos<'b>,
 }
 
+// The kernel's own `page_alloc`, `page_incref` and counts are in
+// `pageinfo/kernel.rs`: its page_alloc is kalloc, which in percpu mode may
+// steal from another CPU's list, something one list cannot do. So the
+// kernel uses only `page_free` and `page_decref` from here (the rules that
+// need a list and the counts together); the rest is the one-list model the
+// host tests drive the page-table code with.
 impl<M: PageMemory> Pages<'_, '_, M> {
     /// A page from the free list with count 0 (JOS's `page_alloc`), or
     /// `None` when memory is exhausted.
+    #[cfg_attr(kernel, allow(dead_code))]
     pub fn page_alloc(&mut self, flags: AllocFlags) -> Option<PAddr> {
         let va = if flags.zero {
             self.list.alloc_zeroed()
@@ -249,7 +274,8 @@ impl<M: PageMemory> Pages<'_, '_, M> {
     }
 
     /// Count one more mapping of the page at `pa`; returns the new count.
-    pub fn page_incref(&mut self, pa: PAddr) -> Result<u16, PageError> {
+    #[cfg_attr(kernel, allow(dead_code))]
+    pub fn page_incref(&mut self, pa: PAddr) -> Result<Count, PageError> {
         self.infos.incref(pa)
     }
 
@@ -268,11 +294,13 @@ impl<M: PageMemory> Pages<'_, '_, M> {
     }
 
     /// How many mappings refer to the page at `pa`.
-    pub fn count(&self, pa: PAddr) -> Result<u16, PageError> {
+    #[cfg_attr(kernel, allow(dead_code))]
+    pub fn count(&self, pa: PAddr) -> Result<Count, PageError> {
         self.infos.count(pa)
     }
 
     /// Number of free pages.
+    #[cfg_attr(kernel, allow(dead_code))]
     pub fn nfree(&self) -> usize {
         self.list.nfree()
     }
@@ -318,27 +346,59 @@ impl BootAlloc {
         }
     }
 
-    /// `bytes` bytes at the next page boundary, the allocator moving on to
-    /// the page boundary after them; `alloc(0)` says where the next
-    /// allocation would start, taking nothing. Refuses, changing nothing,
-    /// when the pages would pass the limit.
-    pub fn alloc(&mut self, bytes: u32) -> Result<VAddr, BootAllocError> {
-        let at = self.next;
-        let after =
-            at.0.checked_add(bytes)
+    /// `bytes` bytes at the first page boundary at or after the next free
+    /// one from which all the pages they need are `usable` (not holding
+    /// something the boot loader left, such as its boot information or a
+    /// module); the allocator moves on to the page boundary after them, so
+    /// the unusable pages skipped are never handed out. `alloc(0, _)` says
+    /// where the next allocation would start, taking nothing. Refuses,
+    /// changing nothing, when the pages would pass the limit.
+    pub fn alloc(
+        &mut self,
+        bytes: u32,
+        usable: impl Fn(VAddr) -> bool,
+    ) -> Result<VAddr, BootAllocError> {
+        let refused = BootAllocError {
+            bytes,
+            next: self.next,
+            limit: self.limit,
+        };
+        let mut at = self.next.0;
+        loop {
+            let after = at
+                .checked_add(bytes)
                 .and_then(pgroundup)
                 .filter(|&after| after <= self.limit.0)
-                .ok_or(BootAllocError {
-                    bytes,
-                    next: at,
-                    limit: self.limit,
-                })?;
-        self.next = VAddr(after);
-        Ok(at)
+                .ok_or(refused)?;
+            // The last unusable page in the run, if any: start after it.
+            match (at..after)
+                .step_by(PGSIZE)
+                .rev()
+                .find(|&p| !usable(VAddr(p)))
+            {
+                Some(bad) => at = bad + PGSIZE as u32,
+                None => {
+                    self.next = VAddr(after);
+                    return Ok(VAddr(at));
+                }
+            }
+        }
     }
 
     /// The first page not taken: where `kinit1` may start.
     pub fn next(&self) -> VAddr {
+        self.next
+    }
+
+    /// The first page taken (the page boundary at or above `end`).
+    pub fn start(&self) -> VAddr {
+        self.start
+    }
+
+    /// Stop allocating, for good: the free list takes over from
+    /// [`BootAlloc::next`], which this returns. Consuming the allocator is
+    /// what keeps it "usable only before kinit1".
+    pub fn finish(self) -> VAddr {
         self.next
     }
 
@@ -347,6 +407,9 @@ impl BootAlloc {
         self.next.0 - self.start.0
     }
 }
+
+#[cfg(kernel)]
+pub mod kernel;
 
 #[cfg(test)]
 pub mod sim;

@@ -40,7 +40,7 @@ use crate::mmu::{
     LARGE_PGSIZE, NPDENTRIES, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTE_COW, PTEntry, PTFlags,
     pdx, pgaddr, pgrounddown,
 };
-use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
+use crate::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
 use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
 
 /// Physical pages with reference counts, and the MMU's TLB.
@@ -55,7 +55,7 @@ pub trait PhysPages: PageTableMemory {
     fn alloc_page(&mut self, flags: AllocFlags) -> Option<PAddr>;
 
     /// How many page-table entries map the page at `pa`.
-    fn count(&self, pa: PAddr) -> u16;
+    fn count(&self, pa: PAddr) -> Count;
 
     /// Count one more mapping of the page at `pa`.
     fn incref(&mut self, pa: PAddr);
@@ -179,7 +179,7 @@ pub fn boot_map_region<M: PhysPages>(
 
 /// Bytes one page table maps (JOS's `PTSIZE`): the unit of the spans of
 /// `free_page_tables` and `copy_page_tables`.
-const PTSIZE: u32 = LARGE_PGSIZE as u32;
+pub const PTSIZE: u32 = LARGE_PGSIZE as u32;
 
 /// The rule a span of whole page tables broke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -553,6 +553,13 @@ pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<
     }
     Ok(step)
 }
+
+#[cfg(kernel)]
+pub mod check;
+#[cfg(kernel)]
+pub mod cow;
+#[cfg(kernel)]
+pub mod kernel;
 
 #[cfg(test)]
 mod tests;

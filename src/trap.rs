@@ -1,8 +1,9 @@
 //! Traps (xv6's `trap.c`): the interrupt descriptor table and `trap`, which
 //! every vector reaches through `alltraps`. Device interrupts go to their
-//! drivers; every exception is a kernel bug (there is no user code yet): it
-//! is described and the kernel panics, instead of the CPU escalating to a
-//! silent triple fault.
+//! drivers. A write to a copy-on-write page gets its own copy (Linux 0.01's
+//! `do_wp_page`); every other exception is a kernel bug (there is no user
+//! code yet): it is described and the kernel panics, instead of the CPU
+//! escalating to a silent triple fault.
 
 use spin::Once;
 use x86::Ring;
@@ -95,6 +96,9 @@ extern "C" fn trap(tf: &mut TrapFrame) {
         // Another CPU panicked and stops this one (see the panic handler).
         crate::machine::halt();
     }
+    if tf.trapno == T_PGFLT && copy_on_write(tf) {
+        return;
+    }
     if tf.trapno < T_NEXCEPTIONS {
         exception(tf);
     }
@@ -124,6 +128,13 @@ extern "C" fn trap(tf: &mut TrapFrame) {
         ),
     }
     lapiceoi();
+}
+
+/// A write to a copy-on-write page: resolved, the write runs again.
+fn copy_on_write(tf: &TrapFrame) -> bool {
+    // SAFETY: reading CR2 has no side effects.
+    let cr2 = unsafe { x86::controlregs::cr2() };
+    crate::pmap::kernel::cow_fault(tf.err, crate::memlayout::VAddr(cr2 as u32))
 }
 
 /// Describe a CPU exception in the kernel and panic.

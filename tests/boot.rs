@@ -18,6 +18,13 @@ fn pgroundup(a: u32) -> u32 {
     a.div_ceil(PGSIZE) * PGSIZE
 }
 
+/// Where boot_alloc stops, so kinit1 starts, at the default PHYSTOP: the
+/// page counts (one byte per page below PHYSTOP) fill whole pages from the
+/// first page boundary after the image.
+fn boot_alloc_end() -> u32 {
+    pgroundup(pgroundup(symbol("end")) + PHYSTOP / PGSIZE)
+}
+
 /// (pages, start, end) of a `kinitN: freed N pages [0x.., 0x..)` line.
 fn freed(line: &str) -> (u32, u32, u32) {
     let w = words(line);
@@ -33,8 +40,18 @@ fn freed(line: &str) -> (u32, u32, u32) {
 fn boot_report_agrees_with_the_elf_and_the_layout() {
     let run = run_qemu(&[]);
     run.expect_status(0);
-    let end = symbol("end");
-    let kinit1_start = pgroundup(end);
+    let counts_start = pgroundup(symbol("end"));
+    let kinit1_start = boot_alloc_end();
+    let counts = words(run.line("boot_alloc:"));
+    assert_eq!(
+        counts[1..].join(" "),
+        format!(
+            "{} pages [{counts_start:#010x}, {kinit1_start:#010x}) for the counts of {} pages",
+            (kinit1_start - counts_start) / PGSIZE,
+            PHYSTOP / PGSIZE
+        ),
+        "boot_alloc takes one byte per page from the image's end"
+    );
     // GRUB's own copy of the boot information stays reserved (the kernel
     // reads its copy in .bss): its pages are not freed by either stage.
     let info = run.line(" bytes at pa ");
@@ -51,7 +68,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert_eq!(
         (s1, e1),
         (kinit1_start, KERNBASE + BOOT_MAPPED),
-        "kinit1 frees end..P2V(4MB)"
+        "kinit1 frees boot_alloc's end..P2V(4MB)"
     );
     let k1_pages = (KERNBASE + BOOT_MAPPED - kinit1_start) / PGSIZE;
     assert_eq!(
@@ -87,7 +104,8 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     // the report comes in xv6's order
     let pos = |s| run.out.find(s).unwrap();
     assert!(
-        pos("kinit1:") < pos("kvmalloc:")
+        pos("boot_alloc:") < pos("kinit1:")
+            && pos("kinit1:") < pos("kvmalloc:")
             && pos("kvmalloc:") < pos("kinit2:")
             && pos("kinit2:") < pos("kalloc:")
     );
@@ -95,7 +113,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 13] = [
+const IN_KERNEL_TESTS: [&str; 15] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -105,6 +123,8 @@ const IN_KERNEL_TESTS: [&str; 13] = [
     "junk_fill",
     "drain_and_refill",
     "setupkvm_out_of_memory_leaks_nothing",
+    "page_counts_from_boot_alloc",
+    "checks",
     "every_cpu_started",
     "kalloctest",
     "pushcli_nests",
@@ -155,13 +175,16 @@ fn expect_panic(name: &str, message: &str) -> common::Run {
 #[test]
 fn each_bad_kfree_panics_with_its_message() {
     let end = symbol("end");
+    let pool_end = boot_alloc_end();
     expect_panic(
         "kfree_misaligned",
         &format!("kfree: {:#010x} is not page-aligned", end + 0x2004),
     );
     expect_panic(
         "kfree_below_end",
-        &format!("kfree: 0x80100000 is below the kernel's end {end:#010x}"),
+        &format!(
+            "kfree: 0x80100000 is below the kernel's end {pool_end:#010x} (its image and boot_alloc's pages)"
+        ),
     );
     expect_panic(
         "kfree_at_phystop",

@@ -339,6 +339,13 @@ pub fn kalloc() -> Option<Page> {
     None
 }
 
+/// Run `f` on the running CPU's list (the one list in `global` mode), for
+/// the counted page API, whose `page_free` checks and frees under the lock.
+pub fn with_home_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    let (_pinned, me) = home();
+    with_list(me, f)
+}
+
 /// Give a page back.
 pub fn kfree(page: Page) {
     // SAFETY: `Page` owns its page, and consuming it ends the ownership.
@@ -349,11 +356,19 @@ pub fn kfree(page: Page) {
 /// list in `percpu` mode. Panics, naming the address and the rule, if `va`
 /// is not page-aligned, is below the kernel's end, is at or above
 /// P2V(PHYSTOP), is not RAM the kernel may use (a hole or a reserved
-/// region, which the message names), or is free already.
+/// region, which the message names), or is free already; and if a page
+/// table maps it still (its count is not 0: `page_decref` frees such a
+/// page when its last mapping goes).
 ///
 /// # Safety
 /// The page is not used by anyone any more.
 pub unsafe fn kfree_addr(va: VAddr) {
+    if let Some(n) = crate::pageinfo::kernel::try_count(v2p(va)).filter(|&n| n != 0) {
+        panic!(
+            "kfree: page {:#010x} has count {n}: a page table maps it (page_decref frees it)",
+            v2p(va).0
+        );
+    }
     let (_pinned, me) = home();
     // SAFETY: the caller gives the page up.
     if let Err(e) = with_list(me, |l| unsafe { l.free(va) }) {

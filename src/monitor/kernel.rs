@@ -33,13 +33,13 @@ pub struct Machine {
 }
 
 /// The monitor's own state.
-struct Monitor {
-    machine: Machine,
+pub struct Monitor {
+    pub machine: Machine,
     /// Pages handed out by `alloc` and not yet freed.
     held: [Option<Page>; MAX_HELD],
 }
 
-type Result<'a> = core::result::Result<(), ArgError<'a>>;
+pub type Result<'a> = core::result::Result<(), ArgError<'a>>;
 
 struct Command {
     name: &'static str,
@@ -96,6 +96,24 @@ static COMMANDS: &[Command] = &[
         args: "",
         help: "the present entries of the kernel page directory",
         run: pgdir,
+    },
+    Command {
+        name: "page",
+        args: "<addr>",
+        help: "a page's count, free or not, and its mappings (pa, or kernel va)",
+        run: super::pages::page,
+    },
+    Command {
+        name: "checks",
+        args: "",
+        help: "JOS's self-checks of pages and page tables, and check_cow",
+        run: super::pages::checks,
+    },
+    Command {
+        name: "cow",
+        args: "",
+        help: "copy-on-write shown step by step on two address spaces",
+        run: super::pages::cow_demo,
     },
     Command {
         name: "backtrace",
@@ -272,6 +290,7 @@ fn meminfo<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
         "kernel image: {} pages [{image_start:#010x}, {image_end:#010x})",
         (image_end - image_start) as usize / PGSIZE
     );
+    super::pages::counts_line();
     println!("held by alloc: {} pages", m.held.iter().flatten().count());
     Ok(())
 }

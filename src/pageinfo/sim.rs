@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::kalloc::{FreeList, PageMemory, Pool};
 use crate::memlayout::{PAddr, VAddr, p2v, v2p};
 use crate::mmu::{PD, PGSIZE, PT, is_page_aligned};
+use crate::pageinfo::AtomicCount;
 
 /// 32-bit words in a page: pages are stored as words so that they can be
 /// read as page directories and tables (arrays of 32-bit entries).
@@ -118,6 +119,12 @@ pub fn free_list(npages: usize) -> FreeList<SimRam> {
 
 /// Zeroed counts for every page below [`SIM_PHYSTOP`], for the life of the
 /// test.
-pub fn counts() -> &'static mut [u16] {
-    Box::leak(vec![0; SIM_PHYSTOP.0 as usize / PGSIZE].into_boxed_slice())
+pub fn counts() -> &'static [AtomicCount] {
+    zeroed_counts(SIM_PHYSTOP)
+}
+
+/// Zeroed counts for every page below `phystop`, for the life of the test.
+pub fn zeroed_counts(phystop: PAddr) -> &'static [AtomicCount] {
+    let n = phystop.0 as usize / PGSIZE;
+    Box::leak((0..n).map(|_| AtomicCount::new(0)).collect())
 }

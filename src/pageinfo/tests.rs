@@ -1,7 +1,9 @@
 //! Host tests of the page counts, the counted API over kalloc's free list,
 //! and boot_alloc.
 
-use super::sim::{SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list};
+use super::sim::{
+    SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
+};
 use super::*;
 use crate::kalloc::JUNK_ALLOC;
 use crate::memlayout::EXTMEM;
@@ -10,8 +12,7 @@ use crate::memlayout::EXTMEM;
 const PHYSTOP_E: PAddr = PAddr(0x0E00_0000);
 
 fn infos(phystop: PAddr) -> PageInfos<'static> {
-    let counts = vec![0; phystop.0 as usize / PGSIZE].into_boxed_slice();
-    PageInfos::new(Box::leak(counts))
+    PageInfos::new(zeroed_counts(phystop))
 }
 
 #[test]
@@ -55,7 +56,6 @@ fn addresses_without_a_page_are_refused_naming_value_and_rule() {
             phystop: PHYSTOP_E
         })
     );
-    let mut p = p;
     assert!(p.incref(PHYSTOP_E).is_err());
     assert!(p.decref(PHYSTOP_E).is_err());
     assert!(p.count(PHYSTOP_E).is_err());
@@ -70,7 +70,7 @@ fn counts_past_phystop_max_are_refused() {
 
 #[test]
 fn counts_go_up_and_down_one_page_at_a_time() {
-    let mut p = infos(PHYSTOP_E);
+    let p = infos(PHYSTOP_E);
     let a = PAddr(0x0020_0000);
     let b = PAddr(0x0020_1000);
     assert_eq!(p.count(a), Ok(0));
@@ -86,12 +86,12 @@ fn counts_go_up_and_down_one_page_at_a_time() {
 
 #[test]
 fn a_count_neither_goes_below_zero_nor_wraps() {
-    let mut p = infos(PHYSTOP_E);
+    let p = infos(PHYSTOP_E);
     let a = PAddr(0x0020_0000);
     let e = p.decref(a).unwrap_err();
     assert_eq!(e.to_string(), "page_decref: page 0x00200000 has count 0");
     assert_eq!(p.count(a), Ok(0), "unchanged");
-    for _ in 0..u16::MAX {
+    for _ in 0..Count::MAX {
         p.incref(a).unwrap();
     }
     let e = p.incref(a).unwrap_err();
@@ -99,10 +99,10 @@ fn a_count_neither_goes_below_zero_nor_wraps() {
         e.to_string(),
         format!(
             "page_incref: page 0x00200000 has count {}, the most a count holds",
-            u16::MAX
+            Count::MAX
         )
     );
-    assert_eq!(p.count(a), Ok(u16::MAX), "unchanged");
+    assert_eq!(p.count(a), Ok(Count::MAX), "unchanged");
 }
 
 /// The counted API over a free list of `npages` simulated pages, both
@@ -181,7 +181,7 @@ fn page_free_passes_on_kfree_refusals() {
     assert_eq!(
         e.to_string(),
         format!(
-            "page_free: kfree: {:#010x} is below the kernel's end {:#010x}",
+            "page_free: kfree: {:#010x} is below the kernel's end {:#010x} (its image and boot_alloc's pages)",
             p2v(below_end).0,
             p2v(SIM_END).0
         )
@@ -222,6 +222,11 @@ fn the_simulated_pool_starts_where_its_constants_say() {
 }
 
 const END: VAddr = VAddr(0x8011_8123);
+
+/// Every page is usable.
+fn all(_: VAddr) -> bool {
+    true
+}
 const LIMIT: VAddr = VAddr(0x8040_0000);
 
 #[test]
@@ -229,11 +234,11 @@ fn boot_alloc_hands_out_whole_pages_from_the_end_of_the_kernel() {
     let mut b = BootAlloc::new(END, LIMIT);
     let first_page = VAddr(pgroundup(END.0).unwrap());
     assert_eq!(b.next(), first_page);
-    assert_eq!(b.alloc(0), Ok(first_page), "alloc(0) takes nothing");
+    assert_eq!(b.alloc(0, all), Ok(first_page), "alloc(0) takes nothing");
     assert_eq!((b.next(), b.used()), (first_page, 0));
-    let a = b.alloc(10).unwrap();
+    let a = b.alloc(10, all).unwrap();
     assert_eq!(a, first_page);
-    let c = b.alloc(PGSIZE as u32 + 1).unwrap();
+    let c = b.alloc(PGSIZE as u32 + 1, all).unwrap();
     assert_eq!(c.0, a.0 + PGSIZE as u32, "10 bytes took a whole page");
     assert_eq!(
         b.next().0,
@@ -242,6 +247,9 @@ fn boot_alloc_hands_out_whole_pages_from_the_end_of_the_kernel() {
     );
     assert_eq!(b.used(), b.next().0 - first_page.0);
     assert_eq!(b.used() as usize, 3 * PGSIZE);
+    assert_eq!(b.start(), first_page);
+    let next = b.next();
+    assert_eq!(b.finish(), next, "the free list starts where it stopped");
 }
 
 #[test]
@@ -249,7 +257,7 @@ fn boot_alloc_refuses_to_pass_its_limit_and_changes_nothing() {
     let mut b = BootAlloc::new(END, LIMIT);
     let room = LIMIT.0 - b.next().0;
     let before = b;
-    let e = b.alloc(room + 1).unwrap_err();
+    let e = b.alloc(room + 1, all).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
@@ -259,11 +267,15 @@ fn boot_alloc_refuses_to_pass_its_limit_and_changes_nothing() {
         )
     );
     assert_eq!(b, before);
-    assert!(b.alloc(u32::MAX).is_err(), "past 4 GiB");
+    assert!(b.alloc(u32::MAX, all).is_err(), "past 4 GiB");
     assert_eq!(b, before);
-    assert_eq!(b.alloc(room).map(|_| b.next()), Ok(LIMIT), "exactly full");
     assert_eq!(
-        b.alloc(1),
+        b.alloc(room, all).map(|_| b.next()),
+        Ok(LIMIT),
+        "exactly full"
+    );
+    assert_eq!(
+        b.alloc(1, all),
         Err(BootAllocError {
             bytes: 1,
             next: LIMIT,
@@ -271,8 +283,36 @@ fn boot_alloc_refuses_to_pass_its_limit_and_changes_nothing() {
         })
     );
     assert_eq!(
-        b.alloc(0),
+        b.alloc(0, all),
         Ok(LIMIT),
         "a full allocator still answers alloc(0)"
     );
+}
+
+#[test]
+fn boot_alloc_skips_pages_the_boot_loader_left() {
+    let mut b = BootAlloc::new(END, LIMIT);
+    let first = b.next().0;
+    let page = |n: u32| first + n * PGSIZE as u32;
+    // the boot information in page 1, a module in pages 3..5
+    let usable = |va: VAddr| ![page(1), page(3), page(4)].contains(&va.0);
+    let one = b.alloc(PGSIZE as u32, usable).unwrap();
+    assert_eq!(one.0, page(0), "page 0 is usable");
+    let two = b.alloc(2 * PGSIZE as u32, usable).unwrap();
+    assert_eq!(
+        two.0,
+        page(5),
+        "pages 1 and 3-4 are skipped, page 2 alone is too small"
+    );
+    assert_eq!(b.next().0, page(7));
+    assert_eq!(
+        b.used() as usize,
+        7 * PGSIZE,
+        "skipped pages count as taken"
+    );
+    let nothing_usable = |_: VAddr| false;
+    let before = b;
+    let e = b.alloc(1, nothing_usable).unwrap_err();
+    assert_eq!((e.next, e.limit), (before.next(), LIMIT));
+    assert_eq!(b, before, "a refusal changes nothing");
 }

@@ -5,7 +5,7 @@ use super::*;
 use crate::kalloc::FreeList;
 use crate::mmu::{PD, PGSIZE, PT};
 use crate::pageinfo::sim::{SimRam, WORDS, counts, free_list};
-use crate::pageinfo::{PageInfos, Pages};
+use crate::pageinfo::{Count, PageInfos, Pages};
 
 /// A TLB operation the code asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl PhysPages for Sim {
     fn alloc_page(&mut self, flags: AllocFlags) -> Option<PAddr> {
         self.pages().page_alloc(flags)
     }
-    fn count(&self, pa: PAddr) -> u16 {
+    fn count(&self, pa: PAddr) -> Count {
         self.infos.count(pa).unwrap_or_else(|e| panic!("{e}"))
     }
     fn incref(&mut self, pa: PAddr) {
@@ -84,7 +84,7 @@ impl Sim {
     fn pages(&mut self) -> Pages<'_, 'static, SimRam> {
         Pages {
             list: &mut self.list,
-            infos: &mut self.infos,
+            infos: &self.infos,
         }
     }
 

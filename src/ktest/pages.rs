@@ -1,0 +1,116 @@
+//! In-kernel tests of the page counts: where boot_alloc put them, and the
+//! misuses that must panic (one per boot; the host test reads the message).
+
+use crate::bootinfo::BootInfo;
+use crate::kalloc::{self, kfree_addr};
+use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
+use crate::mmu::{PGSIZE, PTFlags, pgroundup};
+use crate::pageinfo::kernel::{infos, page_alloc, page_decref, page_free, page_incref};
+use crate::pageinfo::{AllocFlags, AtomicCount};
+use crate::pmap::kernel::{KernelPages, free_page_tables};
+use crate::pmap::{PTSIZE, page_insert};
+use crate::{image, println, vm};
+
+use super::{BootReport, counts_area};
+
+/// boot_alloc took one count per page below PHYSTOP, in whole pages right
+/// after the kernel image; kinit1 started after them; kfree refuses them;
+/// and nothing is counted once the checks are done.
+pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
+    let area = counts_area();
+    let npages = r.phystop.0 as usize / PGSIZE;
+    assert_eq!(infos().npages(), npages, "one count per page below PHYSTOP");
+    let image_end = pgroundup(image::end_addr().0).expect("the image ends below 4 GiB");
+    assert_eq!(
+        area.start.0, image_end,
+        "the counts start at the image's end"
+    );
+    let bytes = (npages * size_of::<AtomicCount>()) as u32;
+    let end = pgroundup(area.start.0 + bytes).expect("below 4 GiB");
+    assert_eq!(area.end.0, end, "the counts take whole pages");
+    assert_eq!(r.kinit1.start, area.end, "kinit1 starts after the counts");
+    for va in (area.start.0..area.end.0).step_by(PGSIZE) {
+        assert!(
+            kalloc::check_free(VAddr(va)).is_err(),
+            "kfree would take {va:#010x}, a page of the counts"
+        );
+    }
+    let counted = (0..npages)
+        .map(|n| PAddr((n * PGSIZE) as u32))
+        .filter(|&pa| infos().count(pa) != Ok(0))
+        .count();
+    assert_eq!(counted, 0, "pages with a count after boot");
+    println!(
+        "ktest: page counts: {} pages at {:#010x} for {npages} pages",
+        (area.end.0 - area.start.0) as usize / PGSIZE,
+        area.start.0
+    );
+}
+
+fn a_page() -> PAddr {
+    page_alloc(AllocFlags::default()).expect("a page")
+}
+
+/// page_free of a page with a count panics, naming page and count.
+pub fn page_free_in_use(_: &BootReport, _: &BootInfo) {
+    let pa = a_page();
+    page_incref(pa);
+    println!("ktest: page_free of {:#010x}, count 1", pa.0);
+    // SAFETY: deliberately wrong: the page is counted; page_free panics.
+    unsafe { page_free(pa) };
+}
+
+/// page_free of a free page panics.
+pub fn page_free_twice(_: &BootReport, _: &BootInfo) {
+    let pa = a_page();
+    // SAFETY: the test owns the page.
+    unsafe { page_free(pa) };
+    println!("ktest: page_free of {:#010x} again", pa.0);
+    // SAFETY: deliberately wrong: the page is free; page_free panics.
+    unsafe { page_free(pa) };
+}
+
+/// page_decref of a page nobody counts panics.
+pub fn page_decref_at_zero(_: &BootReport, _: &BootInfo) {
+    let pa = a_page();
+    println!("ktest: page_decref of {:#010x}, count 0", pa.0);
+    // SAFETY: deliberately wrong: the count is 0; page_decref panics.
+    unsafe { page_decref(pa) };
+}
+
+/// free_page_tables on a span that does not start on a page table panics.
+pub fn free_page_tables_misaligned(_: &BootReport, _: &BootInfo) {
+    let pgdir = crate::pmap::alloc_counted_table(&mut KernelPages).expect("a directory");
+    // SAFETY: the directory is the test's and maps nothing; the span is
+    // refused before anything is touched.
+    unsafe { free_page_tables(pgdir, VAddr(SCRATCH.0 + PGSIZE as u32), PTSIZE) };
+}
+
+/// kfree of a page a page table maps panics, naming the page and count.
+pub fn kfree_mapped_page(_: &BootReport, _: &BootInfo) {
+    let mem = &mut KernelPages;
+    let pgdir = crate::pmap::alloc_counted_table(mem).expect("a directory");
+    let pa = a_page();
+    // SAFETY: the test owns the page; the directory is never installed.
+    unsafe { page_insert(mem, pgdir, pa, SCRATCH, PTFlags::RW) }.expect("memory for a table");
+    println!(
+        "ktest: kfree of {:#010x}, mapped at {:#010x}",
+        pa.0, SCRATCH.0
+    );
+    // SAFETY: deliberately wrong: the page is mapped; kfree panics.
+    unsafe { kfree_addr(p2v(pa)) };
+}
+
+/// A write to a read-only page that is not copy-on-write is a real
+/// protection fault: the page-fault handler panics instead of copying.
+pub fn write_to_read_only_page(_: &BootReport, _: &BootInfo) {
+    let kpgdir = vm::kpgdir().expect("kvmalloc ran");
+    let pa = a_page();
+    // SAFETY: the test owns the page; nothing else uses SCRATCH.
+    unsafe { page_insert(&mut KernelPages, kpgdir, pa, SCRATCH, PTFlags::empty()) }
+        .expect("memory for a table");
+    println!("ktest: writing {:#010x}, mapped read-only", SCRATCH.0);
+    // SAFETY: deliberately faults; the page-fault handler panics.
+    unsafe { (SCRATCH.0 as *mut u32).write_volatile(1) };
+    unreachable!("the write to a read-only page did not fault");
+}

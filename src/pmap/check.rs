@@ -1,0 +1,262 @@
+//! JOS lab 2's self-checks, written for this kernel's layout, and
+//! `check_cow`. Each prints `<name>() succeeded!` or panics naming the
+//! invariant it found broken. They need the other CPUs idle (they are,
+//! between monitor commands) because some of them take every free page.
+
+use super::kernel::rcr3;
+use crate::kalloc::{self, KfreeError};
+use crate::memlayout::{DEVSPACE, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
+use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, pgaddr};
+use crate::pageinfo::kernel::{area, count, page_alloc, page_free};
+use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
+use crate::vm;
+use crate::{image, println};
+
+mod page;
+
+/// The checks in the order `checks` runs them.
+pub const CHECKS: [Check; 6] = [
+    ("check_page_free_list", |_| check_page_free_list()),
+    ("check_page_alloc", |_| check_page_alloc()),
+    ("check_page", |_| page::check_page()),
+    ("check_kern_pgdir", check_kern_pgdir),
+    ("check_page_installed_pgdir", |_| {
+        page::check_page_installed_pgdir()
+    }),
+    ("check_cow", |phystop| super::cow::cow(phystop, false)),
+];
+
+/// A check's name, and the check given the effective PHYSTOP.
+type Check = (&'static str, fn(PAddr));
+
+/// Run every check (`phystop` is the effective PHYSTOP).
+pub fn check_all(phystop: PAddr) {
+    for (name, check) in CHECKS {
+        check(phystop);
+        println!("{name}() succeeded!");
+    }
+}
+
+/// Whether the page at `pa` is on a free list.
+fn is_free(pa: PAddr) -> bool {
+    matches!(
+        kalloc::check_free(p2v(pa)),
+        Err(KfreeError::DoubleFree { .. })
+    )
+}
+
+/// The word at virtual address `va`, through whatever maps it.
+fn read(va: VAddr) -> u32 {
+    // SAFETY: the callers read only addresses they just mapped.
+    unsafe { (va.0 as *const u32).read_volatile() }
+}
+
+/// Write `value` at virtual address `va`, through whatever maps it.
+fn write(va: VAddr, value: u32) {
+    // SAFETY: the callers write only pages they own, mapped writable (or
+    // copy-on-write, which the page-fault handler resolves).
+    unsafe { (va.0 as *mut u32).write_volatile(value) }
+}
+
+/// Every free page, taken off the free lists and chained through its first
+/// word, so that a check can run with memory exhausted (JOS's checks empty
+/// `page_free_list` for this). Dropping it gives the pages back.
+struct Hoard {
+    head: Option<PAddr>,
+    pages: usize,
+}
+
+impl Hoard {
+    fn take_all() -> Hoard {
+        let mut hoard = Hoard {
+            head: None,
+            pages: 0,
+        };
+        while let Some(pa) = page_alloc(AllocFlags::default()) {
+            write(p2v(pa), hoard.head.map_or(0, |h| h.0));
+            hoard.head = Some(pa);
+            hoard.pages += 1;
+        }
+        assert_eq!(kalloc::nfree(), 0, "page_alloc said None with pages free");
+        hoard
+    }
+}
+
+impl Drop for Hoard {
+    fn drop(&mut self) {
+        while let Some(pa) = self.head.take() {
+            let next = read(p2v(pa));
+            self.head = (next != 0).then_some(PAddr(next));
+            // SAFETY: the hoard took the page and nothing else uses it.
+            unsafe { page_free(pa) };
+        }
+    }
+}
+
+/// `N` pages from `page_alloc`.
+fn pages<const N: usize>(check: &str) -> [PAddr; N] {
+    core::array::from_fn(|i| {
+        page_alloc(AllocFlags::default())
+            .unwrap_or_else(|| panic!("{check}: no page for pp{i} (memory exhausted)"))
+    })
+}
+
+/// Every free page is a page kfree accepts (the audit), has count 0, and
+/// lies above the kernel image and the page counts; the counts' pages are
+/// never free.
+fn check_page_free_list() {
+    let counts = area().expect("check_page_free_list: no page counts (pageinit did not run)");
+    let n = kalloc::audit();
+    assert!(n > 0, "check_page_free_list: the free lists are empty");
+    let mut seen = 0;
+    kalloc::first_free(usize::MAX, |list, _, _, va| {
+        assert!(
+            va >= counts.end,
+            "check_page_free_list: {list}: free page {:#010x} is below {:#010x}, the end of the kernel image and the page counts",
+            va.0,
+            counts.end.0
+        );
+        let c = count(v2p(va));
+        assert_eq!(
+            c, 0,
+            "check_page_free_list: {list}: free page {:#010x} has count {c}",
+            va.0
+        );
+        seen += 1;
+    });
+    assert_eq!(seen, n, "check_page_free_list: the walk and the audit");
+    for va in (counts.start.0..counts.end.0).step_by(PGSIZE) {
+        assert!(
+            kalloc::check_free(VAddr(va)).is_err(),
+            "check_page_free_list: kfree would take {va:#010x}, a page of the counts"
+        );
+    }
+}
+
+/// page_alloc hands out distinct pages with count 0, runs out only when
+/// every page is taken, gives back what page_free returned, and zeroes
+/// with ALLOC_ZERO.
+fn check_page_alloc() {
+    const NAME: &str = "check_page_alloc";
+    let before = kalloc::nfree();
+    let pp: [PAddr; 3] = pages(NAME);
+    assert!(
+        pp[0] != pp[1] && pp[1] != pp[2] && pp[0] != pp[2],
+        "{NAME}: page_alloc handed out one page twice: {pp:x?}"
+    );
+    for pa in pp {
+        assert_eq!(count(pa), 0, "{NAME}: new page {:#010x} has a count", pa.0);
+        assert!(!is_free(pa), "{NAME}: page {:#010x} is out and free", pa.0);
+    }
+    assert_eq!(kalloc::nfree(), before - 3, "{NAME}: three pages taken");
+
+    let hoard = Hoard::take_all();
+    assert_eq!(page_alloc(ALLOC_ZERO), None, "{NAME}: a page from nowhere");
+    for pa in pp {
+        // SAFETY: the check owns the page and keeps no pointer into it.
+        unsafe { page_free(pa) };
+    }
+    let mut again: [PAddr; 3] = pages(NAME);
+    again.sort_unstable_by_key(|p| p.0);
+    let mut pp_sorted = pp;
+    pp_sorted.sort_unstable_by_key(|p| p.0);
+    assert_eq!(again, pp_sorted, "{NAME}: the freed pages come back");
+    assert_eq!(page_alloc(ALLOC_ZERO), None, "{NAME}: only those three");
+
+    // ALLOC_ZERO: dirty a page, free it, and get it back zeroed.
+    let dirty = pp[0];
+    // SAFETY: the check owns the page, which is in the direct map.
+    unsafe { core::ptr::write_bytes(p2v(dirty).0 as *mut u8, 0xA5, PGSIZE) };
+    // SAFETY: as above.
+    unsafe { page_free(dirty) };
+    assert_eq!(
+        page_alloc(ALLOC_ZERO),
+        Some(dirty),
+        "{NAME}: the only free page"
+    );
+    // SAFETY: the check owns the page.
+    let words = unsafe { &*(p2v(dirty).0 as *const [u32; PGSIZE / 4]) };
+    if let Some(i) = words.iter().position(|&w| w != 0) {
+        panic!(
+            "{NAME}: ALLOC_ZERO left word {i} of {:#010x} as {:#x}",
+            dirty.0, words[i]
+        );
+    }
+    for pa in pp {
+        // SAFETY: as above.
+        unsafe { page_free(pa) };
+    }
+    drop(hoard);
+    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
+}
+
+/// The kernel page directory maps exactly this kernel's layout: nothing
+/// below KERNBASE; KERNBASE+pa to pa up to PHYSTOP, read-only for text and
+/// rodata and writable elsewhere (the page counts included); DEVSPACE to
+/// itself; nothing in between; and nothing with the user bit.
+fn check_kern_pgdir(phystop: PAddr) {
+    const NAME: &str = "check_kern_pgdir";
+    let pd = vm::kpgdir_entries();
+    let top = p2v_end(phystop);
+    let data = image::data_addr();
+    let expected = |va: u32| -> Option<(PAddr, bool)> {
+        if (KERNBASE.0..top.0).contains(&va) {
+            let read_only = (KERNLINK.0..data.0).contains(&va);
+            Some((v2p(VAddr(va)), !read_only))
+        } else if va >= DEVSPACE.0 {
+            Some((PAddr(va), true))
+        } else {
+            None
+        }
+    };
+    let mut mapped = 0usize;
+    for (i, pde) in pd.iter().enumerate() {
+        let base = pgaddr(i, 0, 0).0;
+        if !pde.is_present() {
+            let want = (0..NPDENTRIES as u32).find_map(|j| expected(base + j * PGSIZE as u32));
+            assert!(
+                want.is_none(),
+                "{NAME}: no page table for {base:#010x}, which must be mapped"
+            );
+            continue;
+        }
+        assert!(
+            base >= KERNBASE.0,
+            "{NAME}: PDE {i} maps {base:#010x}, below KERNBASE"
+        );
+        assert!(
+            !pde.flags().intersects(PDFlags::US | PDFlags::PS),
+            "{NAME}: PDE {i} ({base:#010x}) has flags {:?}",
+            pde.flags()
+        );
+        for (j, pte) in vm::page_table(pde.address()).iter().enumerate() {
+            let va = base + (j * PGSIZE) as u32;
+            match (expected(va), pte.is_present()) {
+                (None, false) => {}
+                (None, true) => panic!("{NAME}: {va:#010x} is mapped, outside the layout"),
+                (Some(_), false) => panic!("{NAME}: {va:#010x} is not mapped"),
+                (Some((pa, writable)), true) => {
+                    assert_eq!(pte.address(), pa, "{NAME}: {va:#010x} maps the wrong page");
+                    assert_eq!(
+                        pte.flags().contains(PTFlags::RW),
+                        writable,
+                        "{NAME}: {va:#010x}'s write bit"
+                    );
+                    assert!(
+                        !pte.flags().contains(PTFlags::US),
+                        "{NAME}: {va:#010x} is user"
+                    );
+                    mapped += 1;
+                }
+            }
+        }
+    }
+    let devspace = ((1u64 << 32) - u64::from(DEVSPACE.0)) as usize;
+    let want = (top.0 - KERNBASE.0) as usize / PGSIZE + devspace / PGSIZE;
+    assert_eq!(mapped, want, "{NAME}: pages mapped");
+    assert_eq!(
+        rcr3(),
+        vm::kpgdir().expect("kvmalloc ran"),
+        "{NAME}: CR3 does not hold the kernel page directory"
+    );
+}

@@ -1,0 +1,209 @@
+//! JOS's `check_page` and `check_page_installed_pgdir`: the page-table
+//! API's rules, on a directory of the check's own and on the kernel's.
+
+use super::{Hoard, is_free, pages, read, write};
+use crate::kalloc;
+use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
+use crate::mmu::{PDE_USER_TABLE_FLAGS, PGSIZE, PTEntry, PTFlags, pdx, ptx};
+use crate::pageinfo::AllocFlags;
+use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_free};
+use crate::pmap::kernel::{KernelPages, cow_faults, free_page_tables, rcr3};
+use crate::pmap::{
+    PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup, page_remove, pgdir_walk,
+};
+use crate::vm::{self, OutOfMemory, PageTableMemory};
+
+/// A directory the checks map their own pages in, at SCRATCH.
+#[derive(Clone, Copy)]
+struct Space {
+    pgdir: PAddr,
+}
+
+// SAFETY (of `insert` and `remove`): the checks own every page they map,
+// and nothing but the check uses SCRATCH in the directory (its own, never
+// installed, or the kernel's, whose user half is otherwise empty); so a
+// page whose last mapping goes is used by no one.
+impl Space {
+    fn insert(self, pa: PAddr, va: VAddr, perm: PTFlags) -> Result<(), OutOfMemory> {
+        // SAFETY: see the comment on the impl.
+        unsafe { page_insert(&mut KernelPages, self.pgdir, pa, va, perm) }
+    }
+
+    fn remove(self, va: VAddr) {
+        // SAFETY: see the comment on the impl.
+        unsafe { page_remove(&mut KernelPages, self.pgdir, va) }
+    }
+
+    fn lookup(self, va: VAddr) -> Option<(PAddr, PTFlags)> {
+        page_lookup(&mut KernelPages, self.pgdir, va)
+    }
+}
+
+/// SCRATCH + `offset`.
+fn at(offset: u32) -> VAddr {
+    VAddr(SCRATCH.0 + offset)
+}
+
+const PG: u32 = PGSIZE as u32;
+
+/// JOS's page-table rules on a directory of the check's own, with memory
+/// exhausted: a missing page table is an error that changes nothing;
+/// insert counts, re-insert keeps the count, replace drops the old page
+/// (freeing it), remove drops the count; boot_map_region counts nothing.
+pub fn check_page() {
+    const NAME: &str = "check_page";
+    let mem = &mut KernelPages;
+    let before = kalloc::nfree();
+    let pgdir = alloc_counted_table(mem).expect("check_page: a page for the directory");
+    let s = Space { pgdir };
+    let [pp0, pp1, pp2]: [PAddr; 3] = pages(NAME);
+    let hoard = Hoard::take_all();
+    let w = PTFlags::RW;
+    let page_at = |va| s.lookup(va).map(|(pa, _)| pa);
+
+    assert_eq!(page_at(at(0)), None, "{NAME}: a new directory maps nothing");
+    let r = s.insert(pp1, at(0), w);
+    assert_eq!(r, Err(OutOfMemory), "{NAME}: a page table from nowhere");
+    assert_eq!(count(pp1), 0, "{NAME}: a failed insert counted the page");
+
+    // SAFETY: the check owns pp0.
+    unsafe { page_free(pp0) };
+    s.insert(pp1, at(0), w).expect("pp0 is free for the table");
+    // SAFETY: the directory is the check's.
+    let pde = unsafe { mem.pd(pgdir) }[pdx(SCRATCH)];
+    assert_eq!(
+        pde.address(),
+        pp0,
+        "{NAME}: the table is pp0, the only free page"
+    );
+    // The low 12 bits: `flags()` also reads bit 12 (PAT for a 4 MiB page).
+    let pde_flags = pde.0 & (PG - 1);
+    assert_eq!(
+        pde_flags,
+        PDE_USER_TABLE_FLAGS.bits(),
+        "{NAME}: the PDE's flags"
+    );
+    assert_eq!((count(pp0), count(pp1)), (1, 1), "{NAME}: table and page");
+    assert_eq!(page_at(at(0)), Some(pp1));
+
+    s.insert(pp2, at(PG), w).expect("the table exists");
+    assert_eq!(count(pp2), 1);
+    s.insert(pp2, at(PG), w).expect("the same page again");
+    assert_eq!(count(pp2), 1, "{NAME}: re-inserting changed the count");
+    let none = page_alloc(AllocFlags::default());
+    assert_eq!(none, None, "{NAME}: re-inserting freed a page");
+
+    let pte = pgdir_walk(mem, pgdir, at(PG), false).expect("no new table");
+    let pte_addr = pte.expect("the table exists") as *mut PTEntry as u32;
+    let want = p2v(pp0).0 + (ptx(at(PG)) * size_of::<PTEntry>()) as u32;
+    assert_eq!(pte_addr, want, "{NAME}: pgdir_walk's entry is in pp0");
+    s.insert(pp2, at(PG), w | PTFlags::US).expect("same page");
+    let flags = s.lookup(at(PG)).expect("mapped").1;
+    assert!(
+        flags.contains(w | PTFlags::US),
+        "{NAME}: new perm {flags:?}"
+    );
+    s.insert(pp2, at(PG), PTFlags::empty()).expect("same page");
+    let flags = s.lookup(at(PG)).expect("mapped").1;
+    assert!(!flags.contains(w), "{NAME}: read-only again, {flags:?}");
+    assert_eq!(count(pp2), 1, "{NAME}: changing perm changed the count");
+
+    let r = s.insert(pp2, at(PTSIZE), w);
+    assert_eq!(r, Err(OutOfMemory), "{NAME}: a second table from nowhere");
+    assert_eq!(count(pp2), 1, "{NAME}: the failed insert changed the count");
+    assert_eq!(page_at(at(PTSIZE)), None);
+
+    // Replacing pp2 with pp1 drops pp2's only mapping: it is freed.
+    s.insert(pp1, at(PG), w).expect("the table exists");
+    assert_eq!((count(pp1), count(pp2)), (2, 0), "{NAME}: after replacing");
+    assert!(is_free(pp2), "{NAME}: the replaced page was not freed");
+    let back = page_alloc(AllocFlags::default());
+    assert_eq!(
+        back,
+        Some(pp2),
+        "{NAME}: pp2, the only free page, comes back"
+    );
+
+    s.remove(at(0));
+    assert_eq!(count(pp1), 1, "{NAME}: page_remove dropped the count");
+    assert_eq!((page_at(at(0)), page_at(at(PG))), (None, Some(pp1)));
+    s.remove(at(PG));
+    assert_eq!(count(pp1), 0);
+    assert!(
+        is_free(pp1),
+        "{NAME}: the last mapping went, the page stayed out"
+    );
+    s.remove(at(PG));
+    assert_eq!(count(pp1), 0, "{NAME}: removing nothing changed a count");
+    let back = page_alloc(AllocFlags::default());
+    assert_eq!(back, Some(pp1), "{NAME}: pp1 comes back");
+
+    // boot_map_region maps without counting (for mappings that last as
+    // long as the directory, like the kernel's own).
+    let region = at(4 * PG);
+    boot_map_region(mem, pgdir, region, 2 * PG, pp1, w).expect("the table exists");
+    for k in 0..2 {
+        let va = VAddr(region.0 + k * PG);
+        let (pa, flags) = s.lookup(va).expect("boot_map_region mapped it");
+        assert_eq!(pa.0, pp1.0 + k * PG, "{NAME}: boot_map_region at {va:x?}");
+        assert!(flags.contains(w), "{NAME}: boot_map_region's perm");
+        // Unmapped by hand: free_page_tables would drop counts never taken.
+        let pte = pgdir_walk(mem, pgdir, va, false).expect("no new table");
+        *pte.expect("the table exists") = PTEntry(0);
+    }
+    assert_eq!(count(pp1), 0, "{NAME}: boot_map_region counted a page");
+
+    // Tear down: the page table (pp0) goes, then the directory.
+    // SAFETY: the directory is the check's and maps nothing now.
+    unsafe { free_page_tables(pgdir, SCRATCH, PTSIZE) };
+    assert!(is_free(pp0), "{NAME}: free_page_tables kept the table");
+    // SAFETY: the check owns these pages; nothing maps them.
+    unsafe {
+        page_free(pp1);
+        page_free(pp2);
+        page_decref(pgdir);
+    }
+    drop(hoard);
+    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
+}
+
+/// page_insert and page_remove on the installed kernel directory: the CPU
+/// sees each change at once (the TLB forgets the old translation).
+pub fn check_page_installed_pgdir() {
+    const NAME: &str = "check_page_installed_pgdir";
+    let kpgdir = vm::kpgdir().expect("kvmalloc ran");
+    assert_eq!(rcr3(), kpgdir, "{NAME}: the kernel directory is not in CR3");
+    let s = Space { pgdir: kpgdir };
+    let before = kalloc::nfree();
+    let faults = cow_faults().0;
+    let [pp1, pp2] = pages(NAME);
+    // SAFETY: the check owns both pages, which are in the direct map.
+    unsafe {
+        core::ptr::write_bytes(p2v(pp1).0 as *mut u8, 1, PGSIZE);
+        core::ptr::write_bytes(p2v(pp2).0 as *mut u8, 2, PGSIZE);
+    }
+    s.insert(pp1, SCRATCH, PTFlags::RW)
+        .expect("a page for the table");
+    assert_eq!(
+        read(SCRATCH),
+        0x0101_0101,
+        "{NAME}: pp1 through its mapping"
+    );
+    s.insert(pp2, SCRATCH, PTFlags::RW)
+        .expect("the table exists");
+    assert_eq!(read(SCRATCH), 0x0202_0202, "{NAME}: the TLB still had pp1");
+    assert_eq!((count(pp1), count(pp2)), (0, 1), "{NAME}: after replacing");
+    assert!(is_free(pp1), "{NAME}: the replaced page was not freed");
+    write(SCRATCH, 0x0303_0303);
+    assert_eq!(read(p2v(pp2)), 0x0303_0303, "{NAME}: the write reached pp2");
+    s.remove(SCRATCH);
+    assert_eq!(count(pp2), 0);
+    assert!(is_free(pp2), "{NAME}: the removed page was not freed");
+    // SAFETY: SCRATCH's table is all the kernel directory has below
+    // KERNBASE, and nothing maps through it any more.
+    unsafe { free_page_tables(kpgdir, SCRATCH, PTSIZE) };
+    let kept = vm::kpgdir_entries()[pdx(SCRATCH)].is_present();
+    assert!(!kept, "{NAME}: the kernel directory kept the scratch table");
+    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
+    assert_eq!(cow_faults().0, faults, "{NAME}: a fault on a writable page");
+}

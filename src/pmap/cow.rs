@@ -1,0 +1,230 @@
+//! Copy-on-write on two address spaces the kernel builds itself (there are
+//! no user programs): a parent maps two pages at SCRATCH, `fork`'s
+//! `copy_page_tables` shares them with a child, and each side then writes.
+//! The monitor's `cow` prints every step with its counts; `check_cow` runs
+//! the same steps silently. Every step asserts what it shows.
+
+use super::kernel::{KernelPages, copy_page_tables, cow_faults, free_page_tables};
+use super::{CowStep, PTSIZE, page_insert, page_lookup};
+use crate::kalloc;
+use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
+use crate::mmu::{PGSIZE, PTE_COW, PTFlags};
+use crate::pageinfo::ALLOC_ZERO;
+use crate::pageinfo::kernel::{count, page_alloc};
+use crate::println;
+use crate::vm::{self, walkpgdir};
+
+/// What the pages hold: the parent's data, the child's write, the parent's
+/// write, and the read-only page's contents.
+const PARENT_DATA: u32 = 0x0000_0AAA;
+const CHILD_WRITE: u32 = 0x0000_0CCC;
+const PARENT_WRITE: u32 = 0x0000_0BBB;
+const SHARED_TEXT: u32 = 0x0000_0777;
+
+/// A directory of the demonstration in CR3 while this lives; the kernel's
+/// directory again when it goes.
+struct Installed;
+
+impl Installed {
+    fn new(pgdir: PAddr) -> Installed {
+        // SAFETY: `pgdir` was built by setupkvm, so it maps the kernel (code,
+        // stack, data, devices) exactly as the kernel directory does; only
+        // the user half differs.
+        unsafe { x86::controlregs::cr3_write(u64::from(pgdir.0)) };
+        Installed
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        vm::switchkvm();
+    }
+}
+
+fn read(va: VAddr) -> u32 {
+    // SAFETY: only addresses the demonstration mapped are read.
+    unsafe { (va.0 as *const u32).read_volatile() }
+}
+
+fn write(va: VAddr, value: u32) {
+    // SAFETY: only pages the demonstration owns are written, through
+    // mappings that are writable or copy-on-write (the page-fault handler
+    // resolves those).
+    unsafe { (va.0 as *mut u32).write_volatile(value) }
+}
+
+/// The entry mapping `va` in `pgdir`, raw (software bits included).
+fn pte(pgdir: PAddr, va: VAddr) -> u32 {
+    walkpgdir(&mut KernelPages, pgdir, va, false)
+        .ok()
+        .flatten()
+        .map_or(0, |e| e.0)
+}
+
+/// Write `value` at `va` in the directory in CR3 and return what the
+/// page-fault handler did, if the write faulted.
+fn write_and_watch(va: VAddr, value: u32) -> Option<CowStep> {
+    let before = cow_faults().0;
+    write(va, value);
+    let (after, last) = cow_faults();
+    match after - before {
+        0 => None,
+        1 => {
+            let (at, step) = last.expect("a fault was recorded");
+            assert_eq!(at, va, "cow: the fault was at {:#010x}", at.0);
+            Some(step)
+        }
+        n => panic!("cow: one write took {n} copy-on-write faults"),
+    }
+}
+
+/// Run the demonstration on the machine whose PHYSTOP is `phystop`,
+/// printing each step when `narrate`.
+pub fn cow(phystop: PAddr, narrate: bool) {
+    let say = |args: core::fmt::Arguments| {
+        if narrate {
+            println!("cow: {args}");
+        }
+    };
+    let mem = &mut KernelPages;
+    let before = kalloc::nfree();
+    let data = SCRATCH;
+    let text = VAddr(SCRATCH.0 + PGSIZE as u32);
+    let (parent, _) = vm::setupkvm_kalloc(phystop).expect("cow: a parent directory");
+    let (child, _) = vm::setupkvm_kalloc(phystop).expect("cow: a child directory");
+    let a = page_alloc(ALLOC_ZERO).expect("cow: page A");
+    let b = page_alloc(ALLOC_ZERO).expect("cow: page B");
+    write(p2v(a), PARENT_DATA);
+    write(p2v(b), SHARED_TEXT);
+    let user = PTFlags::US;
+    // SAFETY: the demonstration owns both pages; the parent is not in use.
+    unsafe {
+        page_insert(mem, parent, a, data, user | PTFlags::RW).expect("cow: memory for a table");
+        page_insert(mem, parent, b, text, user).expect("the table exists");
+    }
+    assert_eq!((count(a), count(b)), (1, 1), "cow: one mapping each");
+    say(format_args!(
+        "parent maps page A {:#010x} at {:#010x} writable, page B {:#010x} at {:#010x} read-only: counts A {}, B {}",
+        a.0,
+        data.0,
+        b.0,
+        text.0,
+        count(a),
+        count(b)
+    ));
+
+    copy_page_tables(parent, child, SCRATCH, PTSIZE).expect("cow: memory for the child's table");
+    assert_eq!((count(a), count(b)), (2, 2), "cow: both pages shared");
+    for side in [parent, child] {
+        let (pa, flags) = page_lookup(mem, side, data).expect("cow: A is mapped on both sides");
+        assert!(
+            pa == a && !flags.contains(PTFlags::RW),
+            "cow: A is read-only on both sides"
+        );
+        assert_ne!(
+            pte(side, data) & PTE_COW,
+            0,
+            "cow: A is marked copy-on-write"
+        );
+        assert_eq!(
+            pte(side, text) & (PTE_COW | PTFlags::RW.bits()),
+            0,
+            "cow: B stays read-only"
+        );
+    }
+    say(format_args!(
+        "copy_page_tables(parent -> child): both map A and B read-only, A marked copy-on-write: counts A {}, B {}",
+        count(a),
+        count(b)
+    ));
+
+    let on_child = Installed::new(child);
+    let step = write_and_watch(data, CHILD_WRITE).expect("cow: the child's write faulted");
+    let CowStep::Copied { old, new: a2 } = step else {
+        panic!("cow: the child's write on a shared page: {step}");
+    };
+    assert_eq!(old, a, "cow: the child copied A");
+    assert_eq!(read(data), CHILD_WRITE, "cow: the child sees its write");
+    assert_eq!(read(text), SHARED_TEXT, "cow: the child reads B");
+    drop(on_child);
+    assert_eq!(
+        read(p2v(a)),
+        PARENT_DATA,
+        "cow: the child's write reached A"
+    );
+    assert_eq!((count(a), count(a2)), (1, 1), "cow: A and the child's copy");
+    say(format_args!(
+        "child writes {:#010x}: page fault, un_wp_page: {step}: counts A {}, A' {}",
+        data.0,
+        count(a),
+        count(a2)
+    ));
+
+    let on_parent = Installed::new(parent);
+    let step = write_and_watch(data, PARENT_WRITE).expect("cow: the parent's write faulted");
+    assert_eq!(
+        step,
+        CowStep::MadeWritable { pa: a },
+        "cow: A has one mapping left"
+    );
+    assert_eq!(count(a), 1, "cow: making A writable changed its count");
+    say(format_args!(
+        "parent writes {:#010x}: page fault, un_wp_page: {step}: count A {}",
+        data.0,
+        count(a)
+    ));
+    assert_eq!(
+        write_and_watch(data, PARENT_WRITE + 1),
+        None,
+        "cow: A is writable now"
+    );
+    assert_eq!(read(data), PARENT_WRITE + 1);
+    assert_eq!(read(text), SHARED_TEXT, "cow: the parent reads B");
+    drop(on_parent);
+    assert_eq!(
+        read(p2v(a2)),
+        CHILD_WRITE,
+        "cow: the parent's writes reached A'"
+    );
+    say(format_args!(
+        "parent writes again: no fault; A holds {:#x}, A' holds {:#x}",
+        read(p2v(a)),
+        read(p2v(a2))
+    ));
+
+    // SAFETY: neither directory is in CR3 any more, and nothing else uses
+    // the pages they map.
+    unsafe { free_page_tables(child, SCRATCH, PTSIZE) };
+    assert_eq!(
+        (count(a2), count(b)),
+        (0, 1),
+        "cow: the child's pages let go"
+    );
+    say(format_args!(
+        "free_page_tables(child): counts A' {} (freed), B {}",
+        count(a2),
+        count(b)
+    ));
+    // SAFETY: as above.
+    unsafe { free_page_tables(parent, SCRATCH, PTSIZE) };
+    assert_eq!(
+        (count(a), count(b)),
+        (0, 0),
+        "cow: the parent's pages let go"
+    );
+    // SAFETY: both directories map only the kernel now and are not in CR3.
+    unsafe {
+        vm::freekvm(child);
+        vm::freekvm(parent);
+    }
+    let after = kalloc::nfree();
+    assert_eq!(
+        after, before,
+        "cow: the free count is back where it started"
+    );
+    say(format_args!(
+        "free_page_tables(parent): counts A {}, B {}; {after} pages free, as before",
+        count(a),
+        count(b)
+    ));
+}
