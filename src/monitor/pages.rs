@@ -2,7 +2,7 @@
 //! and `cow`.
 
 use crate::kalloc::{self, KfreeError};
-use crate::memlayout::{KERNBASE, PAddr, VAddr};
+use crate::memlayout::{KERNBASE, PAddr, VAddr, v2p};
 use crate::mmu::{PGSIZE, pgaddr};
 use crate::pageinfo::PageError;
 use crate::pageinfo::kernel::{area, infos};
@@ -108,8 +108,8 @@ pub fn counts_line() {
         println!(
             "page counts:  {} pages [{:#010x}, {:#010x}) from boot_alloc, one byte for each of {} pages",
             (a.end.0 - a.start.0) as usize / PGSIZE,
-            a.start.0,
-            a.end.0,
+            v2p(a.start).0,
+            v2p(a.end).0,
             infos().npages()
         );
     }
