@@ -18,7 +18,7 @@
 
 use core::fmt;
 
-use crate::memlayout::{VAddr, v2p};
+use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
 use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
 
@@ -89,19 +89,40 @@ impl Pool {
     /// Check the rules xv6's `kfree` checks (page-aligned, not below the
     /// kernel's end, below P2V(PHYSTOP)), then that the page is RAM.
     pub fn check(&self, va: VAddr) -> Result<(), KfreeError> {
+        self.check_bounds(va)?;
+        match self.ram {
+            Some(ram) => ram
+                .check_page(u64::from(v2p(va).0))
+                .map_err(|why| KfreeError::NotRam { va, why }),
+            None => Ok(()),
+        }
+    }
+
+    /// xv6's own rules: page-aligned, not below the kernel's end, below
+    /// P2V(PHYSTOP).
+    fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
         if !is_page_aligned(va.0) {
             Err(KfreeError::Misaligned { va })
         } else if va < self.end {
             Err(KfreeError::BelowEnd { va, end: self.end })
         } else if va >= self.top {
             Err(KfreeError::AtOrAboveTop { va, top: self.top })
-        } else if let Some(ram) = self.ram {
-            let pa = u64::from(v2p(va).0);
-            ram.check_page(pa)
-                .map_err(|why| KfreeError::NotRam { va, why })
         } else {
             Ok(())
         }
+    }
+
+    /// The RAM pages of `[start, end)` (page-aligned kernel addresses), as
+    /// runs `(first page, end)`, lowest first: the whole range when the
+    /// pool has no map (the host's tests).
+    fn ram_runs(&self, start: u32, end: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let to_pa = |va: u32| v2p(VAddr(va)).0;
+        let to_va = |(a, b): (u32, u32)| (p2v(PAddr(a)).0, p2v_end(PAddr(b)).0);
+        let mapped = self
+            .ram
+            .map(|ram| ram.usable_within(to_pa(start), to_pa(end)).map(to_va));
+        let whole = self.ram.is_none().then_some((start, end));
+        mapped.into_iter().flatten().chain(whole)
     }
 }
 
@@ -352,32 +373,32 @@ impl<M: PageMemory> FreeList<M> {
     /// # Safety
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
-        let Some(first) = pgroundup(start.0) else {
+        let first = pgroundup(start.0).filter(|&f| f < end.0);
+        let Some(first) = first.filter(|&f| end.0 - f >= PGSIZE as u32) else {
+            let at = VAddr(pgroundup(start.0).unwrap_or(start.0));
             return Ok(Freed {
-                start,
-                end: start,
+                start: at,
+                end: at,
                 pages: 0,
             });
         };
-        let mut p = first;
+        let last = first + (end.0 - first) / PGSIZE as u32 * PGSIZE as u32;
+        // The pool's bounds hold for every page if they hold for the first
+        // and the last; then only RAM is asked, a run at a time.
+        self.pool.check_bounds(VAddr(first))?;
+        self.pool.check_bounds(VAddr(last - PGSIZE as u32))?;
         let mut pages = 0;
-        while let Some(next) = p.checked_add(PGSIZE as u32)
-            && next <= end.0
-        {
-            match self.pool.check(VAddr(p)) {
-                Err(KfreeError::NotRam { .. }) => {}
-                Err(e) => return Err(e),
-                Ok(()) => {
-                    // SAFETY: the caller gives up every RAM page of the range.
-                    unsafe { self.push(VAddr(p))? };
-                    pages += 1;
-                }
+        let pool = self.pool;
+        for (a, b) in pool.ram_runs(first, last) {
+            for p in (a..b).step_by(PGSIZE) {
+                // SAFETY: the caller gives up every RAM page of the range.
+                unsafe { self.push(VAddr(p))? };
+                pages += 1;
             }
-            p = next;
         }
         Ok(Freed {
             start: VAddr(first),
-            end: VAddr(p),
+            end: VAddr(last),
             pages,
         })
     }

@@ -15,6 +15,9 @@ use multiboot2::BootInformation;
 use crate::memlayout::EXTMEM;
 use crate::mmu::PGSIZE;
 
+mod runs;
+use runs::Runs;
+
 /// The region types of the Multiboot2 memory map (spec 3.6.8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -330,6 +333,8 @@ pub struct Ram {
     pub map: MemMap,
     reserved: [Reserved; MAX_RESERVED],
     nreserved: usize,
+    /// What `check_page` answers, worked out again at each change.
+    runs: Runs,
 }
 
 impl Ram {
@@ -345,9 +350,19 @@ impl Ram {
             map,
             reserved: [none; MAX_RESERVED],
             nreserved: 0,
+            runs: Runs::build([], |_| false),
         };
         ram.reserve(0, PGSIZE as u64, "page 0");
         ram
+    }
+
+    /// Work the runs of usable pages out again from the map and the
+    /// reservations.
+    fn update_runs(&mut self) {
+        let ranges = self.map.regions().iter().map(|r| (r.start, r.end));
+        let ranges = ranges.chain(self.reserved().iter().map(|r| (r.start, r.end)));
+        let points = ranges.flat_map(|(start, end)| runs::boundaries(start, end));
+        self.runs = Runs::build(points, |pa| self.why_not_ram(pa).is_ok());
     }
 
     /// Keep `[start, end)` off the free list. Panics when full: the kernel
@@ -359,6 +374,7 @@ impl Ram {
         );
         self.reserved[self.nreserved] = Reserved { start, end, what };
         self.nreserved += 1;
+        self.update_runs();
     }
 
     pub fn reserved(&self) -> &[Reserved] {
@@ -367,6 +383,21 @@ impl Ram {
 
     /// Whether the page at `pa` may go on the free list, and if not why.
     pub fn check_page(&self, pa: u64) -> Result<(), NotRam> {
+        match u32::try_from(pa) {
+            Ok(pa32) if self.runs.contains(pa32) => Ok(()),
+            _ => self.why_not_ram(pa),
+        }
+    }
+
+    /// The runs of usable pages in `[start, end)` (page-aligned physical
+    /// addresses), lowest first: `(first page, end)`.
+    pub fn usable_within(&self, start: u32, end: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.runs.within(start, end)
+    }
+
+    /// `check_page` the long way, region by region: the truth the runs are
+    /// worked out from, and the reason given for a page that is not RAM.
+    fn why_not_ram(&self, pa: u64) -> Result<(), NotRam> {
         let end = pa + PGSIZE as u64;
         if let Some(r) = self.reserved().iter().find(|r| r.start < end && pa < r.end) {
             return Err(NotRam::Reserved(*r));

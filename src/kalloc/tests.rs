@@ -233,11 +233,22 @@ fn every_kfree_rule_is_enforced_with_its_message() {
 }
 
 #[test]
-fn free_range_reports_the_first_bad_page() {
+fn free_range_refuses_a_range_outside_the_pool_and_frees_nothing() {
     let mut l = list(false);
     let e = free_range(&mut l, 0x8EFF_E000, 0x8F00_2000);
-    assert_eq!(e, Err(KfreeError::AtOrAboveTop { va: TOP, top: TOP }));
-    assert_eq!(l.nfree(), 2, "pages below the bad one were freed");
+    let last = VAddr(0x8F00_1000);
+    assert_eq!(e, Err(KfreeError::AtOrAboveTop { va: last, top: TOP }));
+    let below = VAddr(END.0 - PGSIZE as u32);
+    let e = free_range(&mut l, below.0, END.0 + PGSIZE as u32);
+    assert_eq!(
+        e,
+        Err(KfreeError::BelowEnd {
+            va: below,
+            end: END
+        })
+    );
+    assert_eq!(l.nfree(), 0, "nothing was freed");
+    assert!(l.mem.pages.is_empty(), "nothing was touched");
 }
 
 #[test]

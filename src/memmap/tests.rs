@@ -300,3 +300,61 @@ mod from_bootinfo {
         assert_eq!((regions.len(), dropped), (MAX_REGIONS, 3));
     }
 }
+
+/// Every page below `limit`, and the last page below 4 GiB: the runs
+/// answer exactly what the region-by-region walk answers, and
+/// `usable_within` lists exactly the usable pages of a range.
+fn runs_agree_with_the_walk(ram: &Ram, limit: u64) {
+    let pg = PGSIZE as u64;
+    let pages = (0..limit).step_by(PGSIZE).chain([(1 << 32) - pg]);
+    for pa in pages {
+        assert_eq!(ram.check_page(pa), ram.why_not_ram(pa), "page {pa:#x}");
+    }
+    let (lo, hi) = (0x1000u32, limit as u32 - 0x3000);
+    let runs: Vec<(u32, u32)> = ram.usable_within(lo, hi).collect();
+    for &(a, b) in &runs {
+        let aligned = a % PGSIZE as u32 == 0 && b % PGSIZE as u32 == 0;
+        assert!(
+            aligned && lo <= a && a < b && b <= hi,
+            "run [{a:#x}, {b:#x})"
+        );
+    }
+    let listed: Vec<u32> = runs
+        .iter()
+        .flat_map(|&(a, b)| (a..b).step_by(PGSIZE))
+        .collect();
+    let walked: Vec<u32> = (lo..hi)
+        .step_by(PGSIZE)
+        .filter(|&p| ram.why_not_ram(u64::from(p)).is_ok())
+        .collect();
+    assert_eq!(listed, walked, "usable_within({lo:#x}, {hi:#x})");
+}
+
+#[test]
+fn the_runs_of_usable_pages_answer_as_the_map_does() {
+    // QEMU's map with the kernel's reservations, one straddling two pages
+    let mut ram = Ram::new(qemu_map(64));
+    ram.reserve(0x10_0000, 0x16_4f3c, "the kernel image");
+    ram.reserve(0x17_ffc8, 0x18_02c0, "the boot information");
+    ram.reserve(0x78_A000, 0xA8_A000, "a GRUB module");
+    runs_agree_with_the_walk(&ram, 64 * MIB + 0x10_0000);
+
+    // unsorted, overlapping, mid-page ends, a hole, a region inside another
+    let mut m = MemMap::empty();
+    m.push(0x20_0000, 0x20_0000, Kind::Available);
+    m.push(0x10_0000, 0x18_0123, Kind::Available);
+    m.push(0x30_0800, 0x1000, Kind::AcpiNvs);
+    m.push(0x50_0000, 0x1_0000, Kind::Available); // after a hole
+    m.push(0x50_8000, 0x0, Kind::Reserved);
+    let mut ram = Ram::new(m);
+    ram.reserve(0x20_0000, 0x20_0001, "one byte");
+    runs_agree_with_the_walk(&ram, 0x60_0000);
+
+    // RAM up to the end of 32 bits and beyond: the last page counts
+    let mut m = MemMap::empty();
+    m.push(0, 0x2_0000_0000, Kind::Available);
+    let ram = Ram::new(m);
+    assert!(ram.check_page((1 << 32) - PGSIZE as u64).is_ok());
+    assert!(ram.check_page(1 << 32).is_ok(), "above 4 GiB, by the walk");
+    assert_eq!(ram.usable_within(0xFFFF_E000, 0xFFFF_F000).count(), 1);
+}
