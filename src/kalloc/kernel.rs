@@ -187,15 +187,29 @@ fn home() -> (Option<NoInterrupts>, usize) {
 /// Run `f` on list `i`, under its lock once `kinit2` has turned the locks
 /// on, and note its new count for thieves.
 fn with_list<R>(i: usize, f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    with_list_on(i, None, f)
+}
+
+/// `with_list` for a caller that keeps this CPU pinned (`pinned`, from
+/// `home`): the lock then takes no second `pushcli`.
+fn with_list_on<R>(
+    i: usize,
+    pinned: Option<&NoInterrupts>,
+    f: impl FnOnce(&mut FreeList<DirectMap>) -> R,
+) -> R {
     let run = |l: &mut FreeList<DirectMap>| {
         let r = f(l);
-        if let Some(c) = KMEM.counts.get(i) {
-            c.store(l.nfree(), Ordering::Relaxed);
+        if mode() == Mode::PerCpu {
+            KMEM.counts[i].store(l.nfree(), Ordering::Relaxed);
         }
         r
     };
     if KMEM.use_lock.load(Ordering::Acquire) {
-        run(&mut lists()[i].lock())
+        let list = &lists()[i];
+        match pinned {
+            Some(p) => run(&mut list.lock_pinned(p)),
+            None => run(&mut list.lock()),
+        }
     } else {
         // SAFETY: before kinit2 turns the locks on, only the boot CPU uses
         // the allocator, with interrupts off, and `f` never re-enters it:
@@ -319,8 +333,8 @@ fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
 /// `percpu` mode from the running CPU's list, stealing a batch from the
 /// fullest other list when it is empty.
 pub fn kalloc() -> Option<Page> {
-    let (_pinned, me) = home();
-    if let Some(va) = with_list(me, |l| l.alloc()) {
+    let (pinned, me) = home();
+    if let Some(va) = with_list_on(me, pinned.as_ref(), |l| l.alloc()) {
         return Some(Page(va));
     }
     if mode() == Mode::Global {
@@ -342,8 +356,8 @@ pub fn kalloc() -> Option<Page> {
 /// Run `f` on the running CPU's list (the one list in `global` mode), for
 /// the counted page API, whose `page_free` checks and frees under the lock.
 pub fn with_home_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
-    let (_pinned, me) = home();
-    with_list(me, f)
+    let (pinned, me) = home();
+    with_list_on(me, pinned.as_ref(), f)
 }
 
 /// Give a page back.
@@ -369,9 +383,9 @@ pub unsafe fn kfree_addr(va: VAddr) {
             v2p(va).0
         );
     }
-    let (_pinned, me) = home();
+    let (pinned, me) = home();
     // SAFETY: the caller gives the page up.
-    if let Err(e) = with_list(me, |l| unsafe { l.free(va) }) {
+    if let Err(e) = with_list_on(me, pinned.as_ref(), |l| unsafe { l.free(va) }) {
         panic!("{e}");
     }
 }
