@@ -117,11 +117,20 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     });
     println!(
         "boot_alloc: {} pages [{:#010x}, {:#010x}) for the counts of {} pages",
-        boot_alloc.used() as usize / mmu::PGSIZE,
-        boot_alloc.start().0,
+        (counts.end.0 - counts.start.0) as usize / mmu::PGSIZE,
+        counts.start.0,
         counts.end.0,
         pageinfo::kernel::infos().npages()
     );
+    if counts.start > boot_alloc.start() {
+        println!(
+            "boot_alloc: skipped {} pages [{:#010x}, {:#010x}): GRUB left data there",
+            boot_alloc.used() as usize / mmu::PGSIZE
+                - (counts.end.0 - counts.start.0) as usize / mmu::PGSIZE,
+            boot_alloc.start().0,
+            counts.start.0
+        );
+    }
     let mode = kalloc_mode(boot.cmdline());
     let start = bench::now();
     let k1 = kalloc::kinit1(ram, boot_alloc.finish(), boot_top, p2v_end(phystop), mode);

@@ -3,7 +3,7 @@
 
 use crate::bootinfo::BootInfo;
 use crate::kalloc::{self, kfree_addr};
-use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
+use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::mmu::{PGSIZE, PTFlags, pgroundup};
 use crate::pageinfo::kernel::{infos, page_alloc, page_decref, page_free, page_incref};
 use crate::pageinfo::{AllocFlags, AtomicCount};
@@ -21,10 +21,21 @@ pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
     let npages = r.phystop.0 as usize / PGSIZE;
     assert_eq!(infos().npages(), npages, "one count per page below PHYSTOP");
     let image_end = pgroundup(image::end_addr().0).expect("the image ends below 4 GiB");
-    assert_eq!(
-        area.start.0, image_end,
-        "the counts start at the image's end"
+    // From the image's end, unless GRUB left something in the way: then
+    // right after the last page it used.
+    let ram = kalloc::ram();
+    let usable = |va: u32| ram.check_page(u64::from(v2p(VAddr(va)).0)).is_ok();
+    assert!(
+        area.start.0 >= image_end,
+        "the counts start below the image's end"
     );
+    assert!(
+        area.start.0 == image_end || !usable(area.start.0 - PGSIZE as u32),
+        "boot_alloc skipped to {:#010x}, past usable pages",
+        area.start.0
+    );
+    let all_usable = (area.start.0..area.end.0).step_by(PGSIZE).all(usable);
+    assert!(all_usable, "the counts lie on pages GRUB left data in");
     let bytes = (npages * size_of::<AtomicCount>()) as u32;
     let end = pgroundup(area.start.0 + bytes).expect("below 4 GiB");
     assert_eq!(area.end.0, end, "the counts take whole pages");
