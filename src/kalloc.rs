@@ -373,16 +373,16 @@ impl<M: PageMemory> FreeList<M> {
     /// # Safety
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
-        let first = pgroundup(start.0).filter(|&f| f < end.0);
-        let Some(first) = first.filter(|&f| end.0 - f >= PGSIZE as u32) else {
-            let at = VAddr(pgroundup(start.0).unwrap_or(start.0));
+        let first = pgroundup(start.0).unwrap_or(start.0);
+        let whole_pages = end.0.saturating_sub(first) / PGSIZE as u32;
+        let last = first + whole_pages * PGSIZE as u32;
+        if whole_pages == 0 {
             return Ok(Freed {
-                start: at,
-                end: at,
+                start: VAddr(first),
+                end: VAddr(first),
                 pages: 0,
             });
-        };
-        let last = first + (end.0 - first) / PGSIZE as u32 * PGSIZE as u32;
+        }
         // The pool's bounds hold for every page if they hold for the first
         // and the last; then only RAM is asked, a run at a time.
         self.pool.check_bounds(VAddr(first))?;

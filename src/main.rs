@@ -125,8 +125,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     if counts.start > boot_alloc.start() {
         println!(
             "boot_alloc: skipped {} pages [{:#010x}, {:#010x}): GRUB left data there",
-            boot_alloc.used() as usize / mmu::PGSIZE
-                - (counts.end.0 - counts.start.0) as usize / mmu::PGSIZE,
+            (counts.start.0 - boot_alloc.start().0) as usize / mmu::PGSIZE,
             boot_alloc.start().0,
             counts.start.0
         );

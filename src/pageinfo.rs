@@ -401,11 +401,6 @@ impl BootAlloc {
     pub fn finish(self) -> VAddr {
         self.next
     }
-
-    /// Bytes handed out, in whole pages.
-    pub fn used(&self) -> u32 {
-        self.next.0 - self.start.0
-    }
 }
 
 #[cfg(kernel)]
