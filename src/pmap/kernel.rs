@@ -5,14 +5,14 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{CowStep, PhysPages, alloc_counted_table, un_wp_page};
+use super::{CowError, CowStep, PhysPages, alloc_counted_table, un_wp_page};
 use crate::memlayout::{KERNBASE, PAddr, VAddr, p2v};
-use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT, PTE_COW};
+use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
 use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_incref};
 use crate::pageinfo::{AllocFlags, Count};
 use crate::spinlock::Spinlock;
 use crate::traps::PageFaultCode;
-use crate::vm::{PageTableMemory, walkpgdir};
+use crate::vm::PageTableMemory;
 
 /// Counted pages of physical memory, as [`PhysPages`] describes them. It
 /// holds nothing: the counts are atomic and kalloc locks its own lists, so
@@ -122,14 +122,11 @@ pub fn cow_fault(err: u32, va: VAddr) -> bool {
     if !pde.is_present() || pde.flags().contains(PDFlags::PS) {
         return false;
     }
-    let is_cow = walkpgdir(&mut mem, pgdir, va, false)
-        .ok()
-        .flatten()
-        .is_some_and(|pte| pte.0 & PTE_COW != 0);
-    if !is_cow {
-        return false;
-    }
-    let step = un_wp_page(&mut mem, pgdir, va).unwrap_or_else(|e| panic!("{e}"));
+    let step = match un_wp_page(&mut mem, pgdir, va) {
+        Ok(step) => step,
+        Err(CowError::NotMapped { .. } | CowError::NotCopyOnWrite { .. }) => return false,
+        Err(e @ CowError::OutOfMemory { .. }) => panic!("{e}"),
+    };
     COW_FAULTS.fetch_add(1, Ordering::Relaxed);
     *LAST_COW.lock() = Some((va, step));
     true
