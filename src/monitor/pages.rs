@@ -33,7 +33,8 @@ pub fn page<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
         Err(e) => unreachable!("a lookup fails only on the address: {e}"),
     };
     let pa = ppn.pa();
-    let state = match kalloc::check_free(ppn.kva()) {
+    let kfree_says = kalloc::check_free(ppn.kva());
+    let state = match kfree_says {
         Err(KfreeError::DoubleFree { .. }) => "free (on a free list)",
         Ok(()) => "in use (allocated)",
         Err(_) if area().is_some_and(|a| ppn.kva() >= a.start && ppn.kva() < a.end) => {
@@ -48,7 +49,7 @@ pub fn page<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
         ppn.index(),
         ppn.kva().0
     );
-    if let Err(e) = kalloc::check_free(ppn.kva())
+    if let Err(e) = kfree_says
         && !matches!(e, KfreeError::DoubleFree { .. })
     {
         println!("  kfree would refuse it: {e}");

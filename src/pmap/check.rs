@@ -46,13 +46,14 @@ fn is_free(pa: PAddr) -> bool {
 }
 
 /// The word at virtual address `va`, through whatever maps it.
-fn read(va: VAddr) -> u32 {
-    // SAFETY: the callers read only addresses they just mapped.
+pub(super) fn read(va: VAddr) -> u32 {
+    // SAFETY: the callers (the checks and `cow`) read only addresses they
+    // just mapped.
     unsafe { (va.0 as *const u32).read_volatile() }
 }
 
 /// Write `value` at virtual address `va`, through whatever maps it.
-fn write(va: VAddr, value: u32) {
+pub(super) fn write(va: VAddr, value: u32) {
     // SAFETY: the callers write only pages they own, mapped writable (or
     // copy-on-write, which the page-fault handler resolves).
     unsafe { (va.0 as *mut u32).write_volatile(value) }

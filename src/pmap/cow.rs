@@ -4,6 +4,7 @@
 //! The monitor's `cow` prints every step with its counts; `check_cow` runs
 //! the same steps silently. Every step asserts what it shows.
 
+use super::check::{read, write};
 use super::kernel::{KernelPages, copy_page_tables, cow_faults, free_page_tables};
 use super::{CowStep, PTSIZE, page_insert, page_lookup};
 use crate::kalloc;
@@ -39,18 +40,6 @@ impl Drop for Installed {
     fn drop(&mut self) {
         vm::switchkvm();
     }
-}
-
-fn read(va: VAddr) -> u32 {
-    // SAFETY: only addresses the demonstration mapped are read.
-    unsafe { (va.0 as *const u32).read_volatile() }
-}
-
-fn write(va: VAddr, value: u32) {
-    // SAFETY: only pages the demonstration owns are written, through
-    // mappings that are writable or copy-on-write (the page-fault handler
-    // resolves those).
-    unsafe { (va.0 as *mut u32).write_volatile(value) }
 }
 
 /// The entry mapping `va` in `pgdir`, raw (software bits included).
