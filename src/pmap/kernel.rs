@@ -12,7 +12,7 @@ use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_incref};
 use crate::pageinfo::{AllocFlags, Count};
 use crate::spinlock::Spinlock;
 use crate::traps::PageFaultCode;
-use crate::vm::PageTableMemory;
+use crate::vm::{PageTableMemory, direct_pd, direct_pt};
 
 /// Counted pages of physical memory, as [`PhysPages`] describes them. It
 /// holds nothing: the counts are atomic and kalloc locks its own lists, so
@@ -39,14 +39,13 @@ impl PageTableMemory for KernelPages {
     }
 
     unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
-        // SAFETY: `pa` is a directory (below PHYSTOP, so in the direct map,
-        // and page-aligned); the caller keeps the reference unique.
-        unsafe { &mut *(p2v(pa).0 as *mut PD) }
+        // SAFETY: passed on from the caller (a directory of ours, unique).
+        unsafe { direct_pd(pa) }
     }
 
     unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
         // SAFETY: as for `pd`.
-        unsafe { &mut *(p2v(pa).0 as *mut PT) }
+        unsafe { direct_pt(pa) }
     }
 }
 

@@ -30,15 +30,35 @@ impl PageTableMemory for KallocTables {
     }
 
     unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
-        // SAFETY: `pa` is a page from `alloc_table`, so it is in the direct
-        // map, page-aligned, and used only as this directory.
-        unsafe { &mut *(p2v(pa).0 as *mut PD) }
+        // SAFETY: `pa` is a page from `alloc_table`, used only as this
+        // directory.
+        unsafe { direct_pd(pa) }
     }
 
     unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
         // SAFETY: as for `pd`.
-        unsafe { &mut *(p2v(pa).0 as *mut PT) }
+        unsafe { direct_pt(pa) }
     }
+}
+
+/// The page directory at `pa`, through the direct map.
+///
+/// # Safety
+/// `pa` is a page-aligned page below PHYSTOP holding a directory, and the
+/// caller keeps the reference unique while it lives.
+pub unsafe fn direct_pd<'a>(pa: PAddr) -> &'a mut PD {
+    // SAFETY: the direct map maps every page below PHYSTOP at P2V(pa);
+    // the rest is the caller's promise.
+    unsafe { &mut *(p2v(pa).0 as *mut PD) }
+}
+
+/// The page table at `pa`, through the direct map.
+///
+/// # Safety
+/// As for [`direct_pd`], for a page table.
+pub unsafe fn direct_pt<'a>(pa: PAddr) -> &'a mut PT {
+    // SAFETY: as for `direct_pd`.
+    unsafe { &mut *(p2v(pa).0 as *mut PT) }
 }
 
 /// What `kvmalloc` built.
