@@ -115,6 +115,9 @@ static TESTS: &[KTest] = &[
         pages::page_counts_from_boot_alloc,
     ),
     t("checks", |r, _| crate::pmap::check::check_all(r.phystop)),
+    must_panic("pa2page_at_phystop", |r, _| {
+        crate::pageinfo::kernel::count(r.phystop);
+    }),
     must_panic("page_free_in_use", pages::page_free_in_use),
     must_panic("page_free_twice", pages::page_free_twice),
     must_panic("page_decref_at_zero", pages::page_decref_at_zero),

@@ -277,6 +277,11 @@ fn expect_panic(name: &str, want: impl Fn(u32) -> String) {
 
 #[test]
 fn each_misuse_of_the_counted_api_panics_with_its_message() {
+    expect_panic("pa2page_at_phystop", |_| {
+        format!(
+            "pa2page: invalid physical address {PHYSTOP:#010x} (at or above PHYSTOP {PHYSTOP:#010x})"
+        )
+    });
     expect_panic("page_free_in_use", |pa| {
         format!("page_free: page {pa:#010x} has count 1")
     });
