@@ -1,10 +1,16 @@
 //! Per-CPU state (xv6's `struct cpu`, `cpus[]`, `mycpu()` and `cpuid()`
 //! from proc.h/proc.c).
 //!
-//! Each CPU has an entry in `CPUS`, found by its APIC id. `mpinit` fills in
-//! the ids from the MP table, the boot CPU first, so the boot CPU is `cpu0`
-//! both before and after: until then it is the only CPU running and every
-//! lookup gives 0.
+//! Each CPU has an entry in `CPUS`. `mpinit` fills in the APIC ids from
+//! the MP table, the boot CPU first, so the boot CPU is `cpu0`.
+//!
+//! How a CPU knows which entry is its own: as in the original (2011) xv6,
+//! each CPU's GDT has a segment whose base is its entry, loaded into `%gs`
+//! by `seginit`, so `cpuid()` is one load (`mov %gs:0, ...`). The C xv6
+//! today asks the local APIC for its id and searches the table instead, on
+//! every `mycpu()`; that lookup, with the CPUID instruction in place of the
+//! APIC, remains here for the one moment before `%gs` is set up: an
+//! application processor's first steps in `mpenter`.
 
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
@@ -16,7 +22,13 @@ use crate::param::NCPU;
 /// no `unsafe`: `ncli` and `intena` are only touched by their own CPU with
 /// interrupts off; the others are written once, before the CPU starts, or
 /// read by other CPUs for reports (`cpus`).
+///
+/// `repr(C)` with `index` first: `cpuid()` reads it at offset 0 of the
+/// CPU's `%gs` segment.
+#[repr(C)]
 pub struct Cpu {
+    /// Its place in `CPUS`.
+    index: usize,
     /// Depth of `pushcli` nesting.
     pub ncli: AtomicU32,
     /// Were interrupts enabled before the outermost `pushcli`?
@@ -31,8 +43,9 @@ pub struct Cpu {
 }
 
 impl Cpu {
-    const fn new() -> Cpu {
+    const fn new(index: usize) -> Cpu {
         Cpu {
+            index,
             ncli: AtomicU32::new(0),
             intena: AtomicBool::new(false),
             apicid: AtomicU8::new(0),
@@ -53,7 +66,15 @@ impl Cpu {
     }
 }
 
-static CPUS: [Cpu; NCPU] = [const { Cpu::new() }; NCPU];
+static CPUS: [Cpu; NCPU] = {
+    let mut cpus = [const { Cpu::new(0) }; NCPU];
+    let mut i = 1;
+    while i < NCPU {
+        cpus[i] = Cpu::new(i);
+        i += 1;
+    }
+    cpus
+};
 /// Number of CPUs in `CPUS` (xv6's `ncpu`); 0 until `set_cpus`.
 static NCPUS: AtomicUsize = AtomicUsize::new(0);
 /// `CPU_OF_APIC[id]` is the index of the CPU whose APIC id is `id`, or
@@ -126,6 +147,39 @@ pub fn cpuid() -> usize {
         !interrupts_enabled(),
         "cpuid called with interrupts enabled"
     );
+    cpuid_unchecked()
+}
+
+/// `cpuid` for a caller that has just turned interrupts off itself
+/// (`pushcli`): the same load, without asking EFLAGS again.
+pub fn cpuid_unchecked() -> usize {
+    let index: usize;
+    // SAFETY: `seginit` loaded %gs with this CPU's segment, whose base is
+    // its `Cpu` (main and mpenter call it before anything takes a lock),
+    // and `index`, at offset 0, never changes. The load writes nothing.
+    unsafe {
+        core::arch::asm!(
+            "mov {index}, gs:[{offset}]",
+            index = out(reg) index,
+            offset = const core::mem::offset_of!(Cpu, index),
+            options(nostack, readonly, preserves_flags)
+        )
+    };
+    index
+}
+
+/// Where CPU `i`'s `%gs` segment starts and how many bytes it has: its
+/// entry in `CPUS`.
+pub fn segment(i: usize) -> (u32, u32) {
+    let cpu = &CPUS[i];
+    (cpu as *const Cpu as u32, core::mem::size_of::<Cpu>() as u32)
+}
+
+/// The running CPU's index found the slow way, by its APIC id (what
+/// `seginit` uses to pick the CPU's GDT, before `%gs` points at it): 0
+/// before `set_cpus`, when only the boot CPU runs. Panics on an APIC id the
+/// MP table did not list.
+pub fn cpuid_by_apic() -> usize {
     if NCPUS.load(Ordering::Acquire) == 0 {
         return 0;
     }

@@ -5,6 +5,10 @@
 //! load theirs in `mpenter`. Each CPU has a table of its own, as in xv6,
 //! where it will also hold that CPU's task-state segment once there are
 //! user processes.
+//!
+//! The table also holds the CPU's own segment (`SEG_KCPU`, as in the 2011
+//! xv6): its base is the CPU's entry in the CPU table, and `%gs` holds it,
+//! so that `cpuid()` is a single load from `%gs:0`.
 
 use spin::Once;
 use x86::Ring;
@@ -14,7 +18,7 @@ use x86::segmentation::{
     SegmentDescriptorBuilder, SegmentSelector, load_ds, load_es, load_fs, load_gs, load_ss,
 };
 
-use crate::mmu::{NSEGS, SEG_KCODE, SEG_KDATA};
+use crate::mmu::{NSEGS, SEG_KCODE, SEG_KCPU, SEG_KDATA};
 use crate::param::NCPU;
 
 /// Largest segment limit, counted in 4 KiB units: 4 GiB.
@@ -26,6 +30,8 @@ static GDTS: [Once<[Descriptor; NSEGS]>; NCPU] = [const { Once::new() }; NCPU];
 pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
 /// The kernel data segment's selector.
 pub const KDATA: SegmentSelector = SegmentSelector::new(SEG_KDATA, Ring::Ring0);
+/// The selector of the running CPU's own segment (in every CPU's table).
+pub const KCPU: SegmentSelector = SegmentSelector::new(SEG_KCPU, Ring::Ring0);
 
 fn flat(b: DescriptorBuilder) -> Descriptor {
     b.present()
@@ -35,9 +41,12 @@ fn flat(b: DescriptorBuilder) -> Descriptor {
         .finish()
 }
 
-/// Load the running CPU's GDT and reload every segment register from it.
-pub fn seginit() {
-    let gdt = GDTS[crate::cpu::cpuid()].call_once(|| {
+/// Load CPU `cpu`'s GDT and reload every segment register from it; `%gs`
+/// then reaches the CPU's own entry. Each CPU calls it first thing (main,
+/// mpenter), before anything asks `cpuid()`: until then `%gs` is the boot
+/// loader's or the trampoline's.
+pub fn seginit(cpu: usize) {
+    let gdt = GDTS[cpu].call_once(|| {
         let mut gdt = [Descriptor::NULL; NSEGS];
         gdt[SEG_KCODE as usize] = flat(DescriptorBuilder::code_descriptor(
             0,
@@ -49,10 +58,20 @@ pub fn seginit() {
             LIMIT_4GIB,
             DataSegmentType::ReadWrite,
         ));
+        let (base, size) = crate::cpu::segment(cpu);
+        // Byte-granular: the limit is the segment's last byte.
+        gdt[SEG_KCPU as usize] =
+            DescriptorBuilder::data_descriptor(base, size - 1, DataSegmentType::ReadWrite)
+                .present()
+                .dpl(Ring::Ring0)
+                .db()
+                .finish();
         gdt
     });
     // SAFETY: the table is 'static and holds flat segments equal to the ones
-    // in use, so reloading the registers changes no address the kernel uses.
+    // in use, so reloading the registers changes no address the kernel uses;
+    // %gs, which the kernel addresses only through `cpuid`, gets the CPU's
+    // own segment.
     unsafe {
         lgdt(&DescriptorTablePointer::new(gdt));
         x86::bits32::segmentation::load_cs(KCODE);
@@ -60,6 +79,6 @@ pub fn seginit() {
         load_es(KDATA);
         load_ss(KDATA);
         load_fs(KDATA);
-        load_gs(KDATA);
+        load_gs(KCPU);
     }
 }

@@ -128,6 +128,7 @@ static TESTS: &[KTest] = &[
     must_panic("kfree_mapped_page", pages::kfree_mapped_page),
     must_panic("write_to_read_only_page", pages::write_to_read_only_page),
     t("every_cpu_started", smp::every_cpu_started),
+    t("cpuid_reads_own_segment", smp::cpuid_reads_own_segment),
     t("kalloctest", smp::kalloctest),
     alone("steal", smp::steal),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),

@@ -82,6 +82,9 @@ macro_rules! bochs_break {
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     use memlayout::{BOOT_MAPPED, p2v, p2v_end};
 
+    // Its own segments first: the console's lock asks `cpuid()`, which
+    // reads the CPU's segment (the boot CPU is cpu 0).
+    gdt::seginit(0);
     console::consoleinit();
     println!("xv6-rs: booting");
     let boot = bootinfo::load(magic, bootinfo_pa).unwrap_or_else(|e| {
@@ -99,10 +102,8 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
         boot.original.0,
         boot.copy_addr()
     );
-    // xv6 sets up segments and traps later; here they come first, so that a
-    // fault anywhere in the memory set-up is reported instead of triple
-    // faulting.
-    gdt::seginit();
+    // xv6 sets up traps later; here they come first, so that a fault
+    // anywhere in the memory set-up is reported instead of triple faulting.
     trap::idtinit();
 
     let (ram, phystop) = machine_memory(&boot);

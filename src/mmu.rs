@@ -93,11 +93,14 @@ pub const CR4_BOOT: u32 = Cr4::CR4_ENABLE_PSE.bits() as u32;
 /// that the kernel itself faults on a write to a read-only page.
 pub const CR0_BOOT: u32 = (Cr0::CR0_ENABLE_PAGING.bits() | Cr0::CR0_WRITE_PROTECT.bits()) as u32;
 
-/// GDT slots (xv6's `SEG_*`): the null descriptor, then kernel code and data.
+/// GDT slots (xv6's `SEG_*`): the null descriptor, kernel code and data,
+/// then the CPU's own segment, which `%gs` holds (the 2011 xv6's
+/// `SEG_KCPU`).
 pub const SEG_KCODE: u16 = 1;
 pub const SEG_KDATA: u16 = 2;
+pub const SEG_KCPU: u16 = 3;
 /// Number of GDT entries the kernel uses.
-pub const NSEGS: usize = 3;
+pub const NSEGS: usize = 4;
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,9 @@
 //! starts each other CPU there with INIT and STARTUP IPIs, one at a time.
 //! The new CPU enters protected mode, turns paging on with entrypgdir as
 //! the boot CPU did, and calls `mpenter` on the stack it was given; that
-//! switches to the kernel's page directory, loads its own GDT and the IDT,
-//! sets up its local APIC and says `cpu<N>: started`. It then waits, halted,
-//! for work from `on_every_cpu`.
+//! loads its own GDT (and with it `%gs`), switches to the kernel's page
+//! directory, loads the IDT, sets up its local APIC and says
+//! `cpu<N>: started`. It then waits, halted, for work from `on_every_cpu`.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -102,8 +102,8 @@ pub fn startothers() -> usize {
 /// Where each other CPU enters the kernel, from the trampoline, with
 /// entrypgdir and its own stack (xv6's `mpenter`).
 extern "C" fn mpenter() -> ! {
+    crate::gdt::seginit(crate::cpu::cpuid_by_apic());
     crate::vm::switchkvm();
-    crate::gdt::seginit();
     crate::trap::idtinit();
     lapic::lapicinit(lapic::base());
     let me = cpuid();

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
-use crate::cpu::{cpu, cpuid, interrupts_enabled};
+use crate::cpu::{cpu, cpuid, cpuid_unchecked, interrupts_enabled};
 
 /// Turn interrupts off, remembering (at the outermost level) whether they
 /// were on. Every `pushcli` needs a matching `popcli`. Returns the running
@@ -24,7 +24,7 @@ pub fn pushcli() -> usize {
     let was_on = interrupts_enabled();
     // SAFETY: turning interrupts off cannot break memory safety.
     unsafe { x86::irq::disable() };
-    let id = cpuid();
+    let id = cpuid_unchecked();
     let cpu = cpu(id);
     if cpu.ncli.fetch_add(1, Ordering::Relaxed) == 0 {
         cpu.intena.store(was_on, Ordering::Relaxed);

@@ -113,7 +113,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 15] = [
+const IN_KERNEL_TESTS: [&str; 16] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -126,6 +126,7 @@ const IN_KERNEL_TESTS: [&str; 15] = [
     "page_counts_from_boot_alloc",
     "checks",
     "every_cpu_started",
+    "cpuid_reads_own_segment",
     "kalloctest",
     "pushcli_nests",
     "timer_ticks",

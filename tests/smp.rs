@@ -189,6 +189,7 @@ fn the_in_kernel_suite_passes_on_several_cpus_in_both_modes() {
         run.expect_status(0);
         for name in [
             "every_cpu_started",
+            "cpuid_reads_own_segment",
             "kalloctest",
             "audit_after_boot",
             "drain_and_refill",

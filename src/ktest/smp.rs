@@ -1,6 +1,6 @@
 //! In-kernel tests of the other CPUs and of the per-CPU allocator.
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::bootinfo::BootInfo;
 use crate::cpu::{cpu, ncpu};
@@ -37,6 +37,31 @@ pub fn every_cpu_started(r: &BootReport, _: &BootInfo) {
             );
         }
     }
+}
+
+/// Every CPU's `%gs` segment is its own: `cpuid()` (one load through
+/// `%gs`) agrees with the slow lookup by APIC id on each CPU, and each CPU
+/// answers once.
+pub fn cpuid_reads_own_segment(_: &BootReport, _: &BootInfo) {
+    /// Bit i: cpu i answered.
+    static SEEN: AtomicU32 = AtomicU32::new(0);
+    SEEN.store(0, Ordering::Relaxed);
+    crate::smp::on_every_cpu(
+        |_| {
+            let _pinned = crate::spinlock::NoInterrupts::new();
+            let (fast, slow) = (crate::cpu::cpuid(), crate::cpu::cpuid_by_apic());
+            assert_eq!(fast, slow, "%gs says cpu{fast}, the APIC id says cpu{slow}");
+            let before = SEEN.fetch_or(1 << fast, Ordering::Relaxed);
+            assert_eq!(before & (1 << fast), 0, "cpu{fast} answered twice");
+        },
+        0,
+    );
+    let all = (1u32 << ncpu()) - 1;
+    assert_eq!(
+        SEEN.load(Ordering::Relaxed),
+        all,
+        "every CPU answered with its own index"
+    );
 }
 
 /// kalloctest passes: no double allocation, no page lost.
