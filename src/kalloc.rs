@@ -71,7 +71,7 @@ impl fmt::Display for KfreeError {
             }
             KfreeError::BelowEnd { va, end } => write!(
                 f,
-                "kfree: {:#010x} is below the kernel's end {:#010x} (its image and boot_alloc's pages)",
+                "kfree: {:#010x} is below the kernel's end {:#010x}",
                 va.0, end.0
             ),
             KfreeError::AtOrAboveTop { va, top } => write!(

@@ -106,11 +106,12 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // anywhere in the memory set-up is reported instead of triple faulting.
     trap::idtinit();
 
-    let (ram, phystop) = machine_memory(&boot);
+    let (mut ram, phystop) = machine_memory(&boot);
 
     // Stage 1: only the first 4 MiB are mapped (entrypgdir). First
-    // boot_alloc takes the page counts from the end of the kernel image;
-    // kinit1 frees from where it stopped.
+    // boot_alloc takes the page counts from the end of the kernel image
+    // (past anything GRUB left there); they are reserved like GRUB's data,
+    // and kinit1 frees every other RAM page from the image's end on.
     let boot_top = p2v(BOOT_MAPPED.min(phystop));
     let mut boot_alloc = pageinfo::BootAlloc::new(image::end_addr(), boot_top);
     let counts = pageinfo::kernel::pageinit(&mut boot_alloc, phystop, |va| {
@@ -123,17 +124,15 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
         counts.end.0,
         pageinfo::kernel::infos().npages()
     );
-    if counts.start > boot_alloc.start() {
-        println!(
-            "boot_alloc: skipped {} pages [{:#010x}, {:#010x}): GRUB left data there",
-            (counts.start.0 - boot_alloc.start().0) as usize / mmu::PGSIZE,
-            boot_alloc.start().0,
-            counts.start.0
-        );
-    }
+    let counts_pa = |va| u64::from(memlayout::v2p(va).0);
+    ram.reserve(
+        counts_pa(counts.start),
+        counts_pa(boot_alloc.finish()),
+        "the page counts",
+    );
     let mode = kalloc_mode(boot.cmdline());
     let start = bench::now();
-    let k1 = kalloc::kinit1(ram, boot_alloc.finish(), boot_top, p2v_end(phystop), mode);
+    let k1 = kalloc::kinit1(ram, image::end_addr(), boot_top, p2v_end(phystop), mode);
     bench::record(bench::Stage::Kinit1, start, k1.pages);
     println!(
         "kinit1: freed {} pages [{:#010x}, {:#010x})",

@@ -318,7 +318,7 @@ impl fmt::Display for BootAllocError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "boot_alloc: {:#x} bytes from {:#010x} would pass the limit {:#010x}",
+            "boot_alloc: no {:#x} bytes of usable pages in a row from {:#010x} up to the limit {:#010x}",
             self.bytes, self.next.0, self.limit.0
         )
     }
@@ -329,7 +329,6 @@ impl fmt::Display for BootAllocError {
 /// is ever given back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootAlloc {
-    start: VAddr,
     next: VAddr,
     limit: VAddr,
 }
@@ -338,10 +337,8 @@ impl BootAlloc {
     /// Take memory from the first page boundary at or above `end` (the end
     /// of the kernel image) up to `limit` (the end of what is mapped).
     pub fn new(end: VAddr, limit: VAddr) -> Self {
-        let start = VAddr(pgroundup(end.0).unwrap_or(limit.0));
         BootAlloc {
-            start,
-            next: start,
+            next: VAddr(pgroundup(end.0).unwrap_or(limit.0)),
             limit,
         }
     }
@@ -352,7 +349,7 @@ impl BootAlloc {
     /// module); the allocator moves on to the page boundary after them, so
     /// the unusable pages skipped are never handed out. `alloc(0, _)` says
     /// where the next allocation would start, taking nothing. Refuses,
-    /// changing nothing, when the pages would pass the limit.
+    /// changing nothing, when no such pages lie below the limit.
     pub fn alloc(
         &mut self,
         bytes: u32,
@@ -390,14 +387,10 @@ impl BootAlloc {
         self.next
     }
 
-    /// The first page taken (the page boundary at or above `end`).
-    pub fn start(&self) -> VAddr {
-        self.start
-    }
-
-    /// Stop allocating, for good: the free list takes over from
-    /// [`BootAlloc::next`], which this returns. Consuming the allocator is
-    /// what keeps it "usable only before kinit1".
+    /// Stop allocating, for good, and say where what it handed out ends
+    /// ([`BootAlloc::next`]): the caller reserves it, and kinit1 frees the
+    /// rest. Consuming the allocator is what keeps it "usable only before
+    /// kinit1".
     pub fn finish(self) -> VAddr {
         self.next
     }

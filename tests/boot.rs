@@ -18,12 +18,9 @@ fn pgroundup(a: u32) -> u32 {
     a.div_ceil(PGSIZE) * PGSIZE
 }
 
-/// Where boot_alloc stops, so kinit1 starts, at the default PHYSTOP: the
-/// page counts (one byte per page below PHYSTOP) fill whole pages from the
-/// first page boundary after the image.
-fn boot_alloc_end() -> u32 {
-    pgroundup(pgroundup(symbol("end")) + PHYSTOP / PGSIZE)
-}
+/// Pages the page counts take at the default PHYSTOP: one byte per page
+/// below PHYSTOP, in whole pages.
+const COUNTS_PAGES: u32 = (PHYSTOP / PGSIZE).div_ceil(PGSIZE);
 
 /// (pages, start, end) of a `kinitN: freed N pages [0x.., 0x..)` line.
 fn freed(line: &str) -> (u32, u32, u32) {
@@ -40,40 +37,52 @@ fn freed(line: &str) -> (u32, u32, u32) {
 fn boot_report_agrees_with_the_elf_and_the_layout() {
     let run = run_qemu(&[]);
     run.expect_status(0);
-    let counts_start = pgroundup(symbol("end"));
-    let kinit1_start = boot_alloc_end();
-    let counts = words(run.line("boot_alloc:"));
-    assert_eq!(
-        counts[1..].join(" "),
-        format!(
-            "{} pages [{counts_start:#010x}, {kinit1_start:#010x}) for the counts of {} pages",
-            (kinit1_start - counts_start) / PGSIZE,
-            PHYSTOP / PGSIZE
-        ),
-        "boot_alloc takes one byte per page from the image's end"
-    );
     // GRUB's own copy of the boot information stays reserved (the kernel
     // reads its copy in .bss): its pages are not freed by either stage.
     let info = run.line(" bytes at pa ");
     let info_size: u32 = words(info)[1].parse().unwrap();
     let info_pa = bootinfo_pa(&run);
+    let overlaps_info = |p: u32| p < info_pa + info_size && info_pa < p + PGSIZE;
     let info_pages = |lo: u32, hi: u32| {
         (lo..hi)
             .step_by(PGSIZE as usize)
-            .filter(|&p| p < info_pa + info_size && info_pa < p + PGSIZE)
+            .filter(|&p| overlaps_info(p))
             .count() as u32
     };
 
+    // The counts start at the image's end, or after the boot information
+    // if GRUB put it where they would go.
+    let image_end = pgroundup(symbol("end"));
+    let mut counts_start = image_end;
+    if info_pages(
+        counts_start - KERNBASE,
+        counts_start - KERNBASE + COUNTS_PAGES * PGSIZE,
+    ) > 0
+    {
+        counts_start = pgroundup(info_pa + info_size) + KERNBASE;
+    }
+    let counts_end = counts_start + COUNTS_PAGES * PGSIZE;
+    let counts = words(run.line("boot_alloc:"));
+    assert_eq!(
+        counts[1..].join(" "),
+        format!(
+            "{COUNTS_PAGES} pages [{counts_start:#010x}, {counts_end:#010x}) for the counts of {} pages",
+            PHYSTOP / PGSIZE
+        ),
+        "boot_alloc takes one byte per page from the image's end"
+    );
+
+    // kinit1 frees from the image's end, around the counts and GRUB's block.
     let (n1, s1, e1) = freed(run.line("kinit1: freed"));
     assert_eq!(
         (s1, e1),
-        (kinit1_start, KERNBASE + BOOT_MAPPED),
-        "kinit1 frees boot_alloc's end..P2V(4MB)"
+        (image_end, KERNBASE + BOOT_MAPPED),
+        "kinit1 frees the image's end..P2V(4MB)"
     );
-    let k1_pages = (KERNBASE + BOOT_MAPPED - kinit1_start) / PGSIZE;
+    let k1_pages = (KERNBASE + BOOT_MAPPED - image_end) / PGSIZE;
     assert_eq!(
         n1,
-        k1_pages - info_pages(kinit1_start - KERNBASE, BOOT_MAPPED)
+        k1_pages - COUNTS_PAGES - info_pages(image_end - KERNBASE, BOOT_MAPPED)
     );
 
     let kvm = words(run.line("kvmalloc:"));
@@ -83,7 +92,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert_eq!(m, want_m, "page-table pages");
     let kpgdir = hex(kvm[5]);
     assert!(
-        (kinit1_start..KERNBASE + BOOT_MAPPED).contains(&kpgdir),
+        (image_end..KERNBASE + BOOT_MAPPED).contains(&kpgdir),
         "kpgdir {kpgdir:#x} comes from kinit1's pages"
     );
 
@@ -176,16 +185,13 @@ fn expect_panic(name: &str, message: &str) -> common::Run {
 #[test]
 fn each_bad_kfree_panics_with_its_message() {
     let end = symbol("end");
-    let pool_end = boot_alloc_end();
     expect_panic(
         "kfree_misaligned",
         &format!("kfree: {:#010x} is not page-aligned", end + 0x2004),
     );
     expect_panic(
         "kfree_below_end",
-        &format!(
-            "kfree: 0x80100000 is below the kernel's end {pool_end:#010x} (its image and boot_alloc's pages)"
-        ),
+        &format!("kfree: 0x80100000 is below the kernel's end {end:#010x}"),
     );
     expect_panic(
         "kfree_at_phystop",
@@ -289,8 +295,9 @@ fn bootinfo_pa(run: &common::Run) -> u32 {
 
 #[test]
 fn boot_information_below_4mib_in_kinit1s_range() {
-    // a kernel without debug info is small: GRUB puts the block just above it
-    let run = run_qemu(&["--strip", "--cmdline", "ktest=all marker=below"]);
+    // the ISO's kernel has no debug info (the default): it is small, and
+    // GRUB puts the block just above it
+    let run = run_qemu(&["--cmdline", "ktest=all marker=below"]);
     run.expect_status(0);
     let pa = bootinfo_pa(&run);
     let end_pa = symbol("end") - KERNBASE;
@@ -304,8 +311,8 @@ fn boot_information_below_4mib_in_kinit1s_range() {
 
 #[test]
 fn boot_information_above_4mib_outside_entrypgdir() {
-    // the kernel with debug info is large: GRUB puts the block above it
-    let run = run_qemu(&["--cmdline", "ktest=all marker=above"]);
+    // with its debug info the kernel is large: GRUB puts the block above it
+    let run = run_qemu(&["--no-strip", "--cmdline", "ktest=all marker=above"]);
     run.expect_status(0);
     let pa = bootinfo_pa(&run);
     assert!(

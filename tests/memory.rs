@@ -78,9 +78,9 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
         (top, "ram")
     };
     let boot_top = BOOT_MAPPED.min(phystop);
-    let count = |a: u64, b: u64| (a..b).step_by(PG as usize).filter(|&p| usable(p)).count() as u64;
     // boot_alloc's page counts, one byte a page, on the first run of usable
-    // pages after the image; kinit1 starts after them.
+    // pages after the image; they are reserved, and kinit1 frees the rest
+    // from the image's end.
     let counts_pages = (phystop / PG).div_ceil(PG);
     let mut counts_start = end_pa.div_ceil(PG) * PG;
     while let Some(bad) = (0..counts_pages)
@@ -89,7 +89,14 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
     {
         counts_start = bad + PG;
     }
-    let kinit1_start = counts_start + counts_pages * PG;
+    let counts_end = counts_start + counts_pages * PG;
+    let count = |a: u64, b: u64| {
+        (a..b)
+            .step_by(PG as usize)
+            .filter(|&p| usable(p) && !(counts_start..counts_end).contains(&p))
+            .count() as u64
+    };
+    let kinit1_start = end_pa.div_ceil(PG) * PG;
     Expect {
         phystop,
         why,
@@ -211,7 +218,10 @@ fn bad_phystop_values_are_refused_and_the_default_kept() {
 
 #[test]
 fn freeing_a_reserved_page_names_the_region() {
-    let run = run_qemu(&["--cmdline", "ktest=kfree_reserved"]);
+    // With the stripped kernel GRUB may put the boot information in the
+    // image's last page, where kfree refuses it as below `end`: the full
+    // ELF has GRUB put it above 4 MiB, on pages of its own.
+    let run = run_qemu(&["--no-strip", "--cmdline", "ktest=kfree_reserved"]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: kfree:");
     assert!(
@@ -233,8 +243,9 @@ fn bochs_boots_the_same_iso_with_64_and_256_mib() {
 #[test]
 fn below_the_minimum_the_kernel_says_how_much_it_needs() {
     // QEMU's BIOS keeps the top 128 KiB of a 4 MiB machine: less than the
-    // 4 MiB the kernel needs. (A stripped kernel, so that GRUB fits too.)
-    let run = run_qemu(&["--strip", "--mem", "4"]);
+    // 4 MiB the kernel needs. (The ISO's kernel is stripped, so that GRUB
+    // fits too.)
+    let run = run_qemu(&["--mem", "4"]);
     run.expect_status(EXIT_PANIC);
     let top = run
         .out
@@ -251,12 +262,40 @@ fn below_the_minimum_the_kernel_says_how_much_it_needs() {
     assert!(!run.has("kinit1:"));
 }
 
-#[test]
-fn grub_modules_are_reserved() {
-    let module = std::env::temp_dir().join(format!("xv6-module-{}.bin", std::process::id()));
-    std::fs::write(&module, vec![0x5A; 3 * 1024 * 1024]).unwrap();
-    let path = module.to_str().unwrap();
-    let run = run_qemu(&["--module", path, "--cmdline", "ktest=all"]);
+/// A module file for GRUB, removed when dropped.
+struct Module(std::path::PathBuf);
+
+impl Module {
+    /// `mib` MiB.
+    fn new(mib: usize) -> Module {
+        Module::of_bytes(mib << 20)
+    }
+
+    fn of_bytes(bytes: usize) -> Module {
+        let name = format!("xv6-module-{}-{bytes}.bin", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, vec![0x5A; bytes]).unwrap();
+        Module(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Boot with module `m` (and `extra` options); check that it is reserved:
+/// both stages freed exactly the RAM pages around it, and kfree refuses
+/// it, naming it. Returns where GRUB put it.
+fn module_is_reserved(m: &Module, mib: u64, extra: &[&str]) -> (u64, u64) {
+    let mut args = vec!["--module", m.path(), "--cmdline", "ktest=all"];
+    args.extend_from_slice(extra);
+    let run = run_qemu(&args);
     run.expect_status(0);
     let want = expect(&run, PHYSTOP);
     let (start, end) = {
@@ -264,13 +303,14 @@ fn grub_modules_are_reserved() {
         (hex(w[1].trim_start_matches('[')), hex(w[2]))
     };
     assert!(
-        end - start >= 3 * 1024 * 1024,
+        u64::from(end - start) >= mib << 20,
         "the module's size: [{start:#x}, {end:#x})"
     );
     assert_eq!(number(run.line("kinit1: freed"), 2), want.kinit1);
     assert_eq!(number(run.line("kinit2: freed"), 2), want.kinit2);
     run.line("ktest: drain_and_refill ok");
-    let run = run_qemu(&["--module", path, "--cmdline", "ktest=kfree_module"]);
+    args[3] = "ktest=kfree_module";
+    let run = run_qemu(&args);
     run.expect_status(EXIT_PANIC);
     assert!(
         run.line("panic: kfree:")
@@ -278,5 +318,69 @@ fn grub_modules_are_reserved() {
         "{}",
         run.out
     );
-    let _ = std::fs::remove_file(&module);
+    (u64::from(start), u64::from(end))
+}
+
+#[test]
+fn a_grub_module_below_4mib_is_reserved_and_kinit1_frees_around_it() {
+    // the ISO's kernel is stripped (the default): GRUB puts the module
+    // right after it, inside the range kinit1 frees
+    let (start, end) = module_is_reserved(&Module::new(1), 1, &[]);
+    assert!(
+        start < BOOT_MAPPED && end < BOOT_MAPPED,
+        "module at [{start:#x}, {end:#x}): not below 4 MiB, the case under test"
+    );
+}
+
+#[test]
+fn a_grub_module_above_4mib_is_reserved() {
+    // with its debug info the kernel is large, and GRUB puts the module
+    // above what it loaded
+    let (start, _) = module_is_reserved(&Module::new(3), 3, &["--no-strip"]);
+    assert!(
+        start >= BOOT_MAPPED,
+        "module at {start:#x}: not above 4 MiB, the case under test"
+    );
+}
+
+#[test]
+fn a_module_filling_the_first_4mib_is_a_clear_panic() {
+    // 3 MiB right after the stripped kernel leave no room below 4 MiB for
+    // the page counts
+    let m = Module::new(3);
+    let run = run_qemu(&["--module", m.path()]);
+    run.expect_status(EXIT_PANIC);
+    let line = run.line("panic: pageinit:");
+    assert!(
+        line.contains("boot_alloc: no 0xf000 bytes of usable pages in a row from 0x")
+            && line.contains("up to the limit 0x80400000")
+            && line.contains("the boot information and module lines above"),
+        "{line}"
+    );
+    assert!(!run.has("kinit1:"));
+}
+
+#[test]
+fn a_module_leaving_too_few_pages_for_kvmalloc_is_a_clear_panic() {
+    // room for the page counts after the module, but not for the page
+    // tables as well
+    let counts = (PHYSTOP / PG).div_ceil(PG);
+    let room = (BOOT_MAPPED - (u64::from(symbol("end")) - KERNBASE).div_ceil(PG) * PG) / PG;
+    let left = counts + 8;
+    let m = Module::of_bytes(((room - left) * PG) as usize);
+    let run = run_qemu(&["--module", m.path()]);
+    run.expect_status(EXIT_PANIC);
+    let freed = number(run.line("kinit1: freed"), 2);
+    let tables = 1 + PHYSTOP.div_ceil(PDE_SPAN) + ((1u64 << 32) - DEVSPACE) / PDE_SPAN;
+    assert!(
+        freed < tables,
+        "kinit1 freed {freed} pages: enough for kvmalloc's {tables}"
+    );
+    assert_eq!(
+        run.line("panic: kvmalloc:"),
+        format!(
+            "panic: kvmalloc: out of memory for a page-table page: the page tables for PHYSTOP {PHYSTOP:#x} come from \
+             the {freed} pages kinit1 freed below 4 MiB (it gave back what it had taken)"
+        )
+    );
 }

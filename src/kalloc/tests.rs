@@ -203,7 +203,7 @@ fn every_kfree_rule_is_enforced_with_its_message() {
                 va: VAddr(0x8011_7000),
                 end: END,
             },
-            "kfree: 0x80117000 is below the kernel's end 0x80118000 (its image and boot_alloc's pages)",
+            "kfree: 0x80117000 is below the kernel's end 0x80118000",
         ),
         (
             0x8F00_0000,

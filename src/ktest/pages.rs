@@ -4,6 +4,7 @@
 use crate::bootinfo::BootInfo;
 use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
+use crate::memmap::NotRam;
 use crate::mmu::{PGSIZE, PTFlags, pgroundup};
 use crate::pageinfo::kernel::{infos, page_alloc, page_decref, page_free, page_incref};
 use crate::pageinfo::{AllocFlags, AtomicCount};
@@ -14,17 +15,19 @@ use crate::{image, println, vm};
 use super::{BootReport, counts_area};
 
 /// boot_alloc took one count per page below PHYSTOP, in whole pages right
-/// after the kernel image; kinit1 started after them; kfree refuses them;
-/// and nothing is counted once the checks are done.
+/// after the kernel image (or past what GRUB left there), on pages nothing
+/// else holds; they are reserved in the RAM map, kinit1 started at the
+/// image's end (freeing around them), kfree refuses them; and nothing is
+/// counted once the checks are done.
 pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
+    const COUNTS: &str = "the page counts";
     let area = counts_area();
     let npages = r.phystop.0 as usize / PGSIZE;
     assert_eq!(infos().npages(), npages, "one count per page below PHYSTOP");
     let image_end = pgroundup(image::end_addr().0).expect("the image ends below 4 GiB");
-    // From the image's end, unless GRUB left something in the way: then
-    // right after the last page it used.
     let ram = kalloc::ram();
-    let usable = |va: u32| ram.check_page(u64::from(v2p(VAddr(va)).0)).is_ok();
+    let pa = |va: u32| u64::from(v2p(VAddr(va)).0);
+    let usable = |va: u32| ram.check_page(pa(va)).is_ok();
     assert!(
         area.start.0 >= image_end,
         "the counts start below the image's end"
@@ -34,12 +37,22 @@ pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
         "boot_alloc skipped to {:#010x}, past usable pages",
         area.start.0
     );
-    let all_usable = (area.start.0..area.end.0).step_by(PGSIZE).all(usable);
-    assert!(all_usable, "the counts lie on pages GRUB left data in");
+    // The counts' own reservation is the only one on their pages (the
+    // first that overlaps is the one named), and the map calls them RAM.
+    for va in (area.start.0..area.end.0).step_by(PGSIZE) {
+        match ram.check_page(pa(va)) {
+            Err(NotRam::Reserved(res)) if res.what == COUNTS => {}
+            other => panic!("count page {va:#010x}: {other:?}, not only {COUNTS}"),
+        }
+        assert!(ram.map.check_page(pa(va)).is_ok(), "{va:#010x} is not RAM");
+    }
     let bytes = (npages * size_of::<AtomicCount>()) as u32;
     let end = pgroundup(area.start.0 + bytes).expect("below 4 GiB");
     assert_eq!(area.end.0, end, "the counts take whole pages");
-    assert_eq!(r.kinit1.start, area.end, "kinit1 starts after the counts");
+    assert_eq!(
+        r.kinit1.start.0, image_end,
+        "kinit1 starts at the image's end"
+    );
     for va in (area.start.0..area.end.0).step_by(PGSIZE) {
         assert!(
             kalloc::check_free(VAddr(va)).is_err(),

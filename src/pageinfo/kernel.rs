@@ -1,7 +1,8 @@
 //! The page counts on the machine: one byte per page below PHYSTOP, taken by
-//! `boot_alloc` right after the kernel image before kinit1 runs, and the
-//! counted page API over kalloc's free lists. A broken rule is a kernel bug:
-//! these functions panic with [`PageError`]'s message.
+//! `boot_alloc` right after the kernel image before kinit1 runs (and
+//! reserved, so kinit1 frees around them), and the counted page API over
+//! kalloc's free lists. A broken rule is a kernel bug: these functions
+//! panic with [`PageError`]'s message.
 
 use spin::Once;
 
@@ -24,8 +25,9 @@ static AREA: Once<CountsArea> = Once::new();
 
 /// Take zeroed counts for every page below `phystop` from `boot`, on
 /// pages that `usable` says hold nothing the boot loader left. Runs once,
-/// before kinit1 (which then starts freeing after them); panics if they do
-/// not fit below the end of the memory entrypgdir maps.
+/// before kinit1 (main reserves them in the RAM map, so kinit1 frees around
+/// them); panics if they do not fit below the end of the memory entrypgdir
+/// maps.
 pub fn pageinit(
     boot: &mut BootAlloc,
     phystop: PAddr,
@@ -33,13 +35,16 @@ pub fn pageinit(
 ) -> CountsArea {
     let npages = phystop.0 as usize / PGSIZE;
     let bytes = (npages * size_of::<AtomicCount>()) as u32;
-    let start = boot
-        .alloc(bytes, usable)
-        .unwrap_or_else(|e| panic!("pageinit: counts for {npages} pages: {e}"));
+    let start = boot.alloc(bytes, usable).unwrap_or_else(|e| {
+        panic!(
+            "pageinit: counts for {npages} pages: {e} (what entrypgdir maps; \
+                 the boot information and module lines above say what GRUB put there)"
+        )
+    });
     // SAFETY: boot_alloc handed these bytes to us alone; they are mapped
     // (below the limit entrypgdir maps) and aligned for single bytes.
     // Zeroing them makes valid atomics holding count 0, and nothing frees
-    // them (kinit1 starts after them), so the slice lives for ever.
+    // them (main reserves them before kinit1), so the slice lives for ever.
     let counts = unsafe {
         core::ptr::write_bytes(start.0 as *mut u8, 0, bytes as usize);
         core::slice::from_raw_parts(start.0 as *const AtomicCount, npages)

@@ -79,8 +79,14 @@ static KVM: Once<Kvm> = Once::new();
 #[inline(never)]
 pub fn kvmalloc(phystop: PAddr) -> Kvm {
     let kvm = KVM.call_once(|| {
-        let (pgdir, pages) = setupkvm_kalloc(phystop)
-            .unwrap_or_else(|e| panic!("kvmalloc: {e} (it gave back what it had taken)"));
+        let free = crate::kalloc::nfree();
+        let (pgdir, pages) = setupkvm_kalloc(phystop).unwrap_or_else(|e| {
+            panic!(
+                "kvmalloc: {e}: the page tables for PHYSTOP {:#x} come from the {free} pages \
+                 kinit1 freed below 4 MiB (it gave back what it had taken)",
+                phystop.0
+            )
+        });
         Kvm { pgdir, pages }
     });
     switchkvm();
