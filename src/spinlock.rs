@@ -20,6 +20,7 @@ use crate::cpu::{cpu, cpuid, cpuid_unchecked, interrupts_enabled};
 /// Turn interrupts off, remembering (at the outermost level) whether they
 /// were on. Every `pushcli` needs a matching `popcli`. Returns the running
 /// CPU's index, which cannot change until the `popcli`.
+#[inline]
 pub fn pushcli() -> usize {
     let was_on = interrupts_enabled();
     // SAFETY: turning interrupts off cannot break memory safety.
@@ -36,6 +37,7 @@ pub fn pushcli() -> usize {
 /// interrupts back on if they were on before it. Panics on a `popcli`
 /// without `pushcli`, or with interrupts on (someone turned them on inside
 /// a critical section).
+#[inline]
 pub fn popcli(id: usize) {
     assert!(!interrupts_enabled(), "popcli: interrupts are on");
     let cpu = cpu(id);
@@ -57,6 +59,7 @@ pub struct NoInterrupts {
 }
 
 impl NoInterrupts {
+    #[inline]
     pub fn new() -> NoInterrupts {
         NoInterrupts { cpu: pushcli() }
     }
@@ -68,6 +71,7 @@ impl NoInterrupts {
 }
 
 impl Drop for NoInterrupts {
+    #[inline]
     fn drop(&mut self) {
         popcli(self.cpu);
     }
@@ -121,6 +125,7 @@ impl<T> Spinlock<T> {
     /// Acquire the lock, spinning until it is free, with interrupts off
     /// until the guard is dropped. Panics if this CPU already holds it (it
     /// would spin forever).
+    #[inline]
     pub fn lock(&self) -> SpinlockGuard<'_, T> {
         let cli = NoInterrupts::new();
         self.acquire(cli.cpu(), Some(cli), None)
@@ -130,6 +135,7 @@ impl<T> Spinlock<T> {
     /// As `lock`, on a CPU the caller keeps pinned with interrupts off for
     /// longer than the lock is held (`pinned` outlives the guard): no
     /// second `pushcli` is needed (kalloc's per-CPU path saves one a call).
+    #[inline]
     pub fn lock_pinned<'a>(&'a self, pinned: &'a NoInterrupts) -> SpinlockGuard<'a, T> {
         self.acquire(pinned.cpu(), None, None)
             .expect("an unbounded acquire always gets the lock")
@@ -144,6 +150,7 @@ impl<T> Spinlock<T> {
 
     /// Spin for the lock on CPU `cpu` (pinned by `cli`, or by the caller),
     /// at most `max_spins` failed attempts if given.
+    #[inline]
     fn acquire(
         &self,
         cpu: usize,
@@ -195,6 +202,7 @@ impl<T> Spinlock<T> {
         self.held_by(cpuid())
     }
 
+    #[inline]
     fn held_by(&self, cpu: usize) -> bool {
         self.inner.is_locked() && self.holder.load(Ordering::Relaxed) == cpu
     }
@@ -212,6 +220,7 @@ impl<T> Spinlock<T> {
 }
 
 impl<T> Drop for SpinlockGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // Runs before the fields drop: the holder is cleared while the lock
         // is still held.
