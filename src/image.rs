@@ -35,6 +35,12 @@ pub fn end_addr() -> VAddr {
     VAddr(&raw const end as u32)
 }
 
+/// The first page boundary at or after `end`: the first page kinit1 may
+/// free, and where boot_alloc starts.
+pub fn end_page() -> VAddr {
+    VAddr(crate::mmu::pgroundup(end_addr().0).expect("the image ends below 4 GiB"))
+}
+
 /// The entry point GRUB jumps to (its link address).
 pub fn entry_addr() -> VAddr {
     VAddr(_start as *const () as u32)

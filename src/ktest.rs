@@ -9,7 +9,7 @@ use crate::entry::ENTRYPGDIR;
 use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
-use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr, pgroundup};
+use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
@@ -314,8 +314,10 @@ fn ram_pages(start: VAddr, end: VAddr) -> usize {
 fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     let boot_top = p2v(BOOT_MAPPED.min(r.phystop));
     // From the image's end: the page counts are reserved, not skipped.
-    let end = VAddr(pgroundup(image::end_addr().0).expect("below 4 GiB"));
-    assert_eq!((r.kinit1.start, r.kinit1.end), (end, boot_top));
+    assert_eq!(
+        (r.kinit1.start, r.kinit1.end),
+        (image::end_page(), boot_top)
+    );
     assert_eq!(r.kinit1.pages, ram_pages(r.kinit1.start, boot_top));
     assert_eq!(
         (r.kinit2.start, r.kinit2.end),

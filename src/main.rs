@@ -128,7 +128,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     ram.reserve(
         counts_pa(counts.start),
         counts_pa(boot_alloc.finish()),
-        "the page counts",
+        pageinfo::kernel::RESERVED_AS,
     );
     let mode = kalloc_mode(boot.cmdline());
     let start = bench::now();

@@ -102,8 +102,14 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
         why,
         kinit1: count(kinit1_start, boot_top),
         kinit2: count(boot_top, phystop),
-        tables: 1 + phystop.div_ceil(PDE_SPAN) + (1u64 << 32).wrapping_sub(DEVSPACE) / PDE_SPAN,
+        tables: kvm_tables(phystop),
     }
+}
+
+/// kvmalloc's pages at `phystop`: the directory, the tables for
+/// KERNBASE..P2V(PHYSTOP), and those for DEVSPACE..4 GiB.
+fn kvm_tables(phystop: u64) -> u64 {
+    1 + phystop.div_ceil(PDE_SPAN) + ((1u64 << 32) - DEVSPACE) / PDE_SPAN
 }
 
 fn number(line: &str, word: usize) -> u64 {
@@ -263,7 +269,10 @@ fn below_the_minimum_the_kernel_says_how_much_it_needs() {
 }
 
 /// A module file for GRUB, removed when dropped.
-struct Module(std::path::PathBuf);
+struct Module {
+    path: std::path::PathBuf,
+    bytes: usize,
+}
 
 impl Module {
     /// `mib` MiB.
@@ -275,24 +284,24 @@ impl Module {
         let name = format!("xv6-module-{}-{bytes}.bin", std::process::id());
         let path = std::env::temp_dir().join(name);
         std::fs::write(&path, vec![0x5A; bytes]).unwrap();
-        Module(path)
+        Module { path, bytes }
     }
 
     fn path(&self) -> &str {
-        self.0.to_str().unwrap()
+        self.path.to_str().unwrap()
     }
 }
 
 impl Drop for Module {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
 /// Boot with module `m` (and `extra` options); check that it is reserved:
 /// both stages freed exactly the RAM pages around it, and kfree refuses
 /// it, naming it. Returns where GRUB put it.
-fn module_is_reserved(m: &Module, mib: u64, extra: &[&str]) -> (u64, u64) {
+fn module_is_reserved(m: &Module, extra: &[&str]) -> (u64, u64) {
     let mut args = vec!["--module", m.path(), "--cmdline", "ktest=all"];
     args.extend_from_slice(extra);
     let run = run_qemu(&args);
@@ -303,7 +312,7 @@ fn module_is_reserved(m: &Module, mib: u64, extra: &[&str]) -> (u64, u64) {
         (hex(w[1].trim_start_matches('[')), hex(w[2]))
     };
     assert!(
-        u64::from(end - start) >= mib << 20,
+        (end - start) as usize >= m.bytes,
         "the module's size: [{start:#x}, {end:#x})"
     );
     assert_eq!(number(run.line("kinit1: freed"), 2), want.kinit1);
@@ -325,7 +334,7 @@ fn module_is_reserved(m: &Module, mib: u64, extra: &[&str]) -> (u64, u64) {
 fn a_grub_module_below_4mib_is_reserved_and_kinit1_frees_around_it() {
     // the ISO's kernel is stripped (the default): GRUB puts the module
     // right after it, inside the range kinit1 frees
-    let (start, end) = module_is_reserved(&Module::new(1), 1, &[]);
+    let (start, end) = module_is_reserved(&Module::new(1), &[]);
     assert!(
         start < BOOT_MAPPED && end < BOOT_MAPPED,
         "module at [{start:#x}, {end:#x}): not below 4 MiB, the case under test"
@@ -336,7 +345,7 @@ fn a_grub_module_below_4mib_is_reserved_and_kinit1_frees_around_it() {
 fn a_grub_module_above_4mib_is_reserved() {
     // with its debug info the kernel is large, and GRUB puts the module
     // above what it loaded
-    let (start, _) = module_is_reserved(&Module::new(3), 3, &["--no-strip"]);
+    let (start, _) = module_is_reserved(&Module::new(3), &["--no-strip"]);
     assert!(
         start >= BOOT_MAPPED,
         "module at {start:#x}: not above 4 MiB, the case under test"
@@ -366,12 +375,14 @@ fn a_module_leaving_too_few_pages_for_kvmalloc_is_a_clear_panic() {
     // tables as well
     let counts = (PHYSTOP / PG).div_ceil(PG);
     let room = (BOOT_MAPPED - (u64::from(symbol("end")) - KERNBASE).div_ceil(PG) * PG) / PG;
-    let left = counts + 8;
+    /// Pages left after the counts: far fewer than the page tables need.
+    const SPARE: u64 = 8;
+    let left = counts + SPARE;
     let m = Module::of_bytes(((room - left) * PG) as usize);
     let run = run_qemu(&["--module", m.path()]);
     run.expect_status(EXIT_PANIC);
     let freed = number(run.line("kinit1: freed"), 2);
-    let tables = 1 + PHYSTOP.div_ceil(PDE_SPAN) + ((1u64 << 32) - DEVSPACE) / PDE_SPAN;
+    let tables = kvm_tables(PHYSTOP);
     assert!(
         freed < tables,
         "kinit1 freed {freed} pages: enough for kvmalloc's {tables}"

@@ -6,7 +6,9 @@ use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::memmap::NotRam;
 use crate::mmu::{PGSIZE, PTFlags, pgroundup};
-use crate::pageinfo::kernel::{infos, page_alloc, page_decref, page_free, page_incref};
+use crate::pageinfo::kernel::{
+    RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref,
+};
 use crate::pageinfo::{AllocFlags, AtomicCount};
 use crate::pmap::kernel::{KernelPages, free_page_tables};
 use crate::pmap::{PTSIZE, page_insert};
@@ -20,11 +22,10 @@ use super::{BootReport, counts_area};
 /// image's end (freeing around them), kfree refuses them; and nothing is
 /// counted once the checks are done.
 pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
-    const COUNTS: &str = "the page counts";
     let area = counts_area();
     let npages = r.phystop.0 as usize / PGSIZE;
     assert_eq!(infos().npages(), npages, "one count per page below PHYSTOP");
-    let image_end = pgroundup(image::end_addr().0).expect("the image ends below 4 GiB");
+    let image_end = image::end_page().0;
     let ram = kalloc::ram();
     let pa = |va: u32| u64::from(v2p(VAddr(va)).0);
     let usable = |va: u32| ram.check_page(pa(va)).is_ok();
@@ -41,8 +42,8 @@ pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
     // first that overlaps is the one named), and the map calls them RAM.
     for va in (area.start.0..area.end.0).step_by(PGSIZE) {
         match ram.check_page(pa(va)) {
-            Err(NotRam::Reserved(res)) if res.what == COUNTS => {}
-            other => panic!("count page {va:#010x}: {other:?}, not only {COUNTS}"),
+            Err(NotRam::Reserved(res)) if res.what == RESERVED_AS => {}
+            other => panic!("count page {va:#010x}: {other:?}, not only {RESERVED_AS}"),
         }
         assert!(ram.map.check_page(pa(va)).is_ok(), "{va:#010x} is not RAM");
     }

@@ -20,6 +20,10 @@ pub struct CountsArea {
     pub end: VAddr,
 }
 
+/// What the RAM map calls the counts' pages once `main` has reserved them
+/// (kfree's message for one of them names it).
+pub const RESERVED_AS: &str = "the page counts";
+
 static INFOS: Once<PageInfos<'static>> = Once::new();
 static AREA: Once<CountsArea> = Once::new();
 
