@@ -4,6 +4,8 @@
 # (--test). Run ./run-qemu.sh --help for the options.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The Bochs configuration (XV6_BOCHSRC to try another one).
+BOCHSRC=${XV6_BOCHSRC:-boot/bochsrc}
 # Never fail without saying where.
 trap 'echo "run-qemu.sh: line $LINENO: \"$BASH_COMMAND\" failed (status $?)" >&2' ERR
 
@@ -43,7 +45,8 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --time-boot N   launch QEMU N times and print the milliseconds from each
                   launch to the monitor's first line (used by --bench; add
                   --monitor halt so that each run ends by itself)
-  --setup         only install what is missing
+  --setup         only install what is missing, then check that QEMU,
+                  Bochs and GDB start on this machine
 
 With no options the kernel boots into its monitor (prompt K>). Input may be
 piped: printf 'meminfo\nhalt\n' | ./run-qemu.sh. The end of piped input
@@ -106,6 +109,81 @@ ensure_prereqs() {
     fi
 }
 
+# ---- smoke check ----------------------------------------------------------
+# Start each emulator and the debugger for a moment, headless and with no
+# host devices, so that a tool that cannot run on this machine is named here
+# rather than deep inside the tests. Each check is bounded in time.
+smoke_check() {
+    local dir failed=0 out status snd
+    dir=$(mktemp -d)
+    status=0
+    out=$(echo quit | timeout 20 qemu-system-i386 -machine none -display none \
+        -nodefaults -serial none -monitor stdio 2>&1) || status=$?
+    if [ "$status" != 0 ]; then
+        echo "run-qemu.sh: QEMU does not start on this machine (status $status); it printed:" >&2
+        tail -5 <<<"$out" >&2
+        failed=1
+    fi
+    # Bochs with the project's own bochsrc (no disk): it initialises every
+    # device, stops at its debugger's first prompt and quits there.
+    echo q > "$dir/quit.rc"; : > "$dir/empty.syms"
+    status=0
+    out=$(BOCHS_ISO=/dev/null BOCHS_MEGS=32 BOCHS_SERIAL=/dev/null \
+        BOCHS_LOG="$dir/bochs.log" BOCHS_SYMS="$dir/empty.syms" \
+        timeout 20 bochs -q -f "$BOCHSRC" -rc "$dir/quit.rc" \
+        'ata0-master: type=none' 'boot: floppy' </dev/null 2>&1) || status=$?
+    # A host sound driver aborts Debian's Bochs where there is no sound
+    # card, and works where there is one: name it either way (Bochs's log
+    # file lists the plugins it loaded once it has read the bochsrc).
+    snd=$(grep -h -o -E 'libbx_sound(alsa|oss|pulse|sdl|file)\.so' "$dir/bochs.log" 2>/dev/null | head -1) || true
+    if [ "$status" != 0 ]; then
+        echo "run-qemu.sh: Bochs does not start on this machine ($BOCHSRC, status $status); it printed:" >&2
+        # Its info lines, banner and frame say nothing about why.
+        grep -v -E '^[0-9]+i\[|^=+$|Bochs x86 Emulator|Built from SVN|Timestamp:|notify called' \
+            <<<"$out" | tail -5 >&2
+        failed=1
+    fi
+    if [ -n "$snd" ]; then
+        echo "run-qemu.sh: Bochs loaded the host sound driver $snd, which aborts it on a machine without a sound card; $BOCHSRC needs 'speaker: enabled=0' and 'sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy'" >&2
+        failed=1
+    fi
+    status=0
+    out=$(timeout 20 gdb -batch -nx -ex 'set architecture i386' </dev/null 2>&1) || status=$?
+    if [ "$status" != 0 ]; then
+        echo "run-qemu.sh: GDB does not start or has no i386 support (status $status); it printed:" >&2
+        tail -5 <<<"$out" >&2
+        failed=1
+    fi
+    rm -rf "$dir"
+    [ "$failed" = 0 ] || exit 1
+    echo "run-qemu.sh: QEMU, Bochs and GDB start" >&2
+}
+
+# ---- test command ------------------------------------------------------------
+# Every step runs, so one failure does not hide another; the summary names
+# each step that failed.
+run_tests() {
+    local failed=() step
+    local steps=(
+        "cargo fmt --all -- --check"
+        "cargo clippy --all-targets -- -D warnings"
+        "cargo kclippy -- -D warnings"
+        "cargo kclippy --no-default-features -- -D warnings"
+        "cargo test --no-fail-fast -- --test-threads=2"
+    )
+    set +e; trap - ERR
+    for step in "${steps[@]}"; do
+        echo "run-qemu.sh --test: $step" >&2
+        $step || failed+=("$step")
+    done
+    if [ "${#failed[@]}" -gt 0 ]; then
+        echo "run-qemu.sh --test: ${#failed[@]} of ${#steps[@]} steps failed:" >&2
+        printf '  %s\n' "${failed[@]}" >&2
+        exit 1
+    fi
+    echo "run-qemu.sh --test: all ${#steps[@]} steps passed" >&2
+}
+
 # ---- benchmarks --------------------------------------------------------------
 # The median of the numbers on standard input, one per line.
 median() {
@@ -165,14 +243,8 @@ while [ $# -gt 0 ]; do
         --no-strip) STRIP=0; shift ;;
         --module) MODULE=${2:?--module needs a file}; shift 2 ;;
         --multiboot1) LOADER=multiboot; shift ;;
-        --setup) ensure_prereqs; exit 0 ;;
-        --test)
-            ensure_prereqs
-            cargo fmt --all -- --check
-            cargo clippy --all-targets -- -D warnings
-            cargo kclippy -- -D warnings
-            cargo kclippy --no-default-features -- -D warnings
-            exec cargo test -- --test-threads=2 ;;
+        --setup) ensure_prereqs; smoke_check; exit 0 ;;
+        --test) ensure_prereqs; run_tests; exit 0 ;;
         --bench) ensure_prereqs; run_bench; exit 0 ;;
         --time-boot) TIME_BOOT=${2:?--time-boot needs a number of runs}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -302,9 +374,9 @@ if [ "$BOCHS" = 1 ]; then
     if [ "$BOCHS_DEBUG" = 1 ]; then
         # No -rc: Bochs stops at its <bochs:1> prompt before the BIOS runs.
         echo "run-qemu.sh: Bochs stops in its debugger; docs/debugging.md has recipes" >&2
-        exec bochs -q -f boot/bochsrc
+        exec bochs -q -f "$BOCHSRC"
     fi
-    exec bochs -q -f boot/bochsrc -rc boot/bochs-continue
+    exec bochs -q -f "$BOCHSRC" -rc boot/bochs-continue
 fi
 
 # ---- QEMU ------------------------------------------------------------------

@@ -189,3 +189,74 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
         out.status
     );
 }
+
+/// `./run-qemu.sh --setup` with `XV6_BOCHSRC` set (and nothing else to
+/// install): its status and what it printed on standard error.
+fn setup_with_bochsrc(bochsrc: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/run-qemu.sh"))
+        .arg("--setup")
+        .env("XV6_BOCHSRC", bochsrc)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run ./run-qemu.sh --setup");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// boot/bochsrc with `extra` lines appended, or with the lines that start
+/// with `drop` left out, in a file of this test's own.
+fn bochsrc_variant(name: &str, drop: &[&str], extra: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("boot/bochsrc")).expect("read boot/bochsrc");
+    let kept: String = text
+        .lines()
+        .filter(|l| !drop.iter().any(|d| l.starts_with(d)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = root.join("target/test-bochsrc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, kept + extra).unwrap();
+    path
+}
+
+#[test]
+fn setup_checks_that_qemu_bochs_and_gdb_start() {
+    let rc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("boot/bochsrc");
+    let (status, err) = setup_with_bochsrc(&rc);
+    assert_eq!(status, Some(0), "--setup failed:\n{err}");
+    assert!(
+        err.contains("QEMU, Bochs and GDB start"),
+        "--setup says the tools start:\n{err}"
+    );
+}
+
+#[test]
+fn setup_names_a_bochs_that_cannot_start() {
+    let rc = bochsrc_variant("bad-cpu", &[], "cpu: model=no_such_cpu\n");
+    let (status, err) = setup_with_bochsrc(&rc);
+    assert_eq!(status, Some(1), "--setup must fail:\n{err}");
+    assert!(
+        err.contains("Bochs does not start on this machine") && err.contains("cpu directive"),
+        "--setup names Bochs and shows its reason:\n{err}"
+    );
+    assert!(!err.contains("QEMU, Bochs and GDB start"), "{err}");
+}
+
+/// The bochsrc without its sound lines loads Bochs's ALSA driver: on a
+/// machine without a sound card Bochs aborts, on one with a card it starts.
+/// --setup must name the driver either way, so the check does not depend on
+/// the machine it runs on.
+#[test]
+fn setup_names_a_bochs_that_uses_the_host_sound() {
+    let rc = bochsrc_variant("with-sound", &["speaker:", "sound:"], "");
+    let (status, err) = setup_with_bochsrc(&rc);
+    assert_eq!(status, Some(1), "--setup must fail:\n{err}");
+    assert!(
+        err.contains("Bochs loaded the host sound driver libbx_sound")
+            && err.contains("speaker: enabled=0"),
+        "--setup names the sound driver and the fix:\n{err}"
+    );
+}
