@@ -74,7 +74,7 @@ _start:
     xorl %ebp, %ebp                         # frame-pointer chain ends here
     pushl %ebx                              # main's 2nd argument: boot info PA
     pushl %eax                              # main's 1st argument: loader magic
-    movl ${main}, %ecx                      # main's high (KERNBASE) address:
+    movl $main, %ecx                        # main's high (KERNBASE) address:
     call *%ecx                              #   an absolute jump leaves the low half
     # main never returns; if it did, stop here rather than run off.
 2:

@@ -3,10 +3,10 @@
 
 use core::cell::UnsafeCell;
 
+use crate::bootinfo;
 use crate::memlayout::KERNBASE;
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT};
 use crate::param::KSTACKSIZE;
-use crate::{bootinfo, main};
 
 /// Multiboot2 header magic (Multiboot2 spec, 3.1.2).
 const MB2_HEADER_MAGIC: u32 = 0xE852_50D6;
@@ -29,7 +29,6 @@ core::arch::global_asm!(
     entrypgdir = sym ENTRYPGDIR,
     boot_stack = sym BOOT_STACK,
     KSTACKSIZE = const KSTACKSIZE,
-    main = sym main,
     options(att_syntax)
 );
 

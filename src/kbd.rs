@@ -90,6 +90,12 @@ pub struct Kbd {
     e0: bool,
 }
 
+impl Default for Kbd {
+    fn default() -> Kbd {
+        Kbd::new()
+    }
+}
+
 impl Kbd {
     /// No modifier held, Caps Lock off (as the keyboard starts).
     pub const fn new() -> Kbd {

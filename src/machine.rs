@@ -4,14 +4,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use x86::io::{outb, outw};
 
-/// QEMU's `isa-debug-exit` device (run-qemu.sh adds it at this port): a write
-/// of `v` ends QEMU with exit status `(v << 1) | 1`.
-pub const QEMU_EXIT_PORT: u16 = 0xF4;
-/// Written to the exit port on a panic: QEMU exits with status 3.
-pub const QEMU_EXIT_PANIC: u8 = 1;
-/// Written to the exit port when the machine cannot be booted (wrong boot
-/// loader): QEMU exits with status 5.
-pub const QEMU_EXIT_BAD_BOOT: u8 = 2;
+pub use crate::protocol::{EXIT_BAD_BOOT, EXIT_PANIC, QEMU_EXIT_PORT, QemuExit};
 
 /// ACPI PM1a control register of QEMU's PIIX4 (`-M pc`) and of Bochs, and
 /// the value that requests soft-off (SLP_TYP=5, SLP_EN).
@@ -65,9 +58,9 @@ pub fn halt() -> ! {
 
 /// Make QEMU exit with a failing status, then halt (on real hardware or in
 /// Bochs the port write does nothing and the halt is what stops us).
-pub fn fail(code: u8) -> ! {
+pub fn fail(code: QemuExit) -> ! {
     // SAFETY: a write to an unused I/O port, or QEMU's exit device.
-    unsafe { outb(QEMU_EXIT_PORT, code) };
+    unsafe { outb(QEMU_EXIT_PORT, code.0) };
     halt()
 }
 

@@ -1,84 +1,19 @@
-//! xv6 for 32-bit x86, in Rust: the kernel's crate root and `main`.
+//! xv6 for 32-bit x86, in Rust: the kernel's entry and `main` (the modules
+//! are in the library, `lib.rs`).
 #![cfg_attr(kernel, no_std, no_main)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
-// On the host only the pure logic is built (for its unit tests), so much of
-// it looks unused there.
-#![cfg_attr(not(kernel), allow(dead_code))]
-
-mod backtrace;
-mod cmdline;
-mod input;
-mod kalloc;
-mod kbd;
-mod ksyms;
-mod memlayout;
-mod memmap;
-mod mmu;
-mod monitor;
-mod mp;
-mod pageinfo;
-mod param;
-mod pmap;
-mod traps;
-mod vm;
 
 #[cfg(kernel)]
-mod bench;
-#[cfg(kernel)]
-mod bootinfo;
-#[cfg(kernel)]
-mod console;
-#[cfg(kernel)]
-mod cpu;
-#[cfg(kernel)]
-mod entry;
-#[cfg(kernel)]
-mod gdt;
-#[cfg(kernel)]
-mod image;
-#[cfg(kernel)]
-mod ioapic;
-#[cfg(kernel)]
-mod kalloctest;
-#[cfg(kernel)]
-mod ktest;
-#[cfg(kernel)]
-mod lapic;
-#[cfg(kernel)]
-mod lockstat;
-#[cfg(kernel)]
-mod machine;
-#[cfg(kernel)]
-mod picirq;
-#[cfg(kernel)]
-mod smp;
-#[cfg(kernel)]
-mod spinlock;
-#[cfg(kernel)]
-mod timer;
-#[cfg(kernel)]
-mod trap;
-#[cfg(kernel)]
-mod uart;
-#[cfg(kernel)]
-mod vga;
-
-/// Stop in the Bochs debugger here: `xchg bx, bx` is Bochs's "magic
-/// breakpoint" (bochsrc has `magic_break: enabled=1`); anywhere else it is
-/// an instruction that does nothing.
-#[macro_export]
-macro_rules! bochs_break {
-    () => {
-        // SAFETY: exchanging BX with itself changes no state.
-        unsafe { core::arch::asm!("xchg bx, bx", options(nomem, nostack, preserves_flags)) }
-    };
-}
+use xv6::*;
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
 /// the boot loader left in EAX and EBX.
+/// Its symbol is `main`, which `boot/entry.S` calls by name.
 #[cfg(kernel)]
+// SAFETY: no other symbol of the kernel is called main (a no_main crate).
+#[unsafe(no_mangle)]
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     use memlayout::{BOOT_MAPPED, p2v, p2v_end};
 
@@ -89,7 +24,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     println!("xv6-rs: booting");
     let boot = bootinfo::load(magic, bootinfo_pa).unwrap_or_else(|e| {
         println!("{e}");
-        machine::fail(machine::QEMU_EXIT_BAD_BOOT)
+        machine::fail(machine::EXIT_BAD_BOOT)
     });
     println!(
         "bootinfo: loader {:?}, cmdline {:?}",
@@ -300,7 +235,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     // SAFETY: no interrupt may run on a kernel that has given up.
     unsafe { x86::irq::disable() };
     if machine::begin_panic() {
-        machine::fail(machine::QEMU_EXIT_PANIC);
+        machine::fail(machine::EXIT_PANIC);
     }
     if lapic::lapic_ready() {
         // Stop the other CPUs (their NMI handler halts once a panic is
@@ -319,7 +254,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     }
     console::panic_print(format_args!("backtrace:\n"));
     backtrace::print_backtrace(console::panic_print);
-    machine::fail(machine::QEMU_EXIT_PANIC)
+    machine::fail(machine::EXIT_PANIC)
 }
 
 /// On the host this crate is only a test bed for the pure logic.

@@ -59,7 +59,12 @@ pub struct NoInterrupts {
 }
 
 impl NoInterrupts {
+    /// Interrupts off on this CPU until the guard is dropped.
     #[inline]
+    #[allow(
+        clippy::new_without_default,
+        reason = "new() turns interrupts off: not a default value"
+    )]
     pub fn new() -> NoInterrupts {
         NoInterrupts { cpu: pushcli() }
     }

@@ -94,7 +94,7 @@ fn the_build_writes_a_bochs_symbol_file() {
         })
         .collect();
     for name in [
-        "xv6::main",
+        "main",
         "xv6::trap::trap",
         "xv6::console::readline",
         "_start",

@@ -5,13 +5,12 @@ use crate::kalloc::{self, Page, kalloc, kfree};
 use crate::machine;
 use crate::memlayout::{KERNLINK, PAddr, VAddr, p2v, v2p};
 use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, pdx, pgrounddown, pgroundup};
+use crate::protocol::{MONITOR_READY, PROMPT};
 use crate::vm::{self, Kvm};
 use crate::{backtrace, image, print, println, timer};
 
 use super::{ArgError, Args, mapping, pde_runs};
 
-/// The prompt.
-const PROMPT: &str = "K> ";
 /// The longest line the monitor reads (the console's buffer is as long).
 const LINE_MAX: usize = crate::input::INPUT_BUF;
 /// Pages `alloc` can hand out before some are freed: the monitor keeps each
@@ -190,7 +189,7 @@ pub fn monitor(machine: Machine, script: Option<&str>) -> ! {
         machine,
         held: [const { None }; MAX_HELD],
     };
-    println!("monitor: type 'help' for the commands; 'halt' or Ctrl-D powers off");
+    println!("{MONITOR_READY}");
     for command in script.into_iter().flat_map(super::script) {
         println!("{PROMPT}{command}");
         m.run(command);

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 /// in-kernel tests about 40 s.
 const BOOT_LIMIT: Duration = Duration::from_secs(300);
 
-/// Exit status of run-qemu.sh after a kernel panic (isa-debug-exit, 1).
-pub const EXIT_PANIC: i32 = 3;
-/// Exit status when the kernel refuses the boot loader (isa-debug-exit, 2).
-pub const EXIT_BAD_BOOT: i32 = 5;
+/// Exit status of run-qemu.sh after a kernel panic.
+pub const EXIT_PANIC: i32 = xv6::protocol::EXIT_PANIC.status();
+/// Exit status when the kernel refuses the boot loader.
+pub const EXIT_BAD_BOOT: i32 = xv6::protocol::EXIT_BAD_BOOT.status();
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -176,8 +176,7 @@ pub fn words(line: &str) -> Vec<&str> {
 /// How long an interactive session waits for one answer.
 const ANSWER_LIMIT: Duration = Duration::from_secs(120);
 
-/// The kernel monitor's prompt.
-pub const PROMPT: &str = "K> ";
+pub use xv6::protocol::PROMPT;
 
 /// An interactive monitor session: `./run-qemu.sh ARGS` with its standard
 /// input a pipe the test writes commands into, as a student types them.

@@ -1,0 +1,43 @@
+//! What the host reads from the kernel: the exit statuses QEMU ends with and
+//! the monitor's ready line and prompt. The kernel, `xtask` and the tests
+//! all take them from here.
+
+/// QEMU's `isa-debug-exit` device (the runner adds it at this port): a
+/// write of `v` ends QEMU with exit status `(v << 1) | 1`.
+pub const QEMU_EXIT_PORT: u16 = 0xF4;
+
+/// A way the kernel ends QEMU through the exit port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QemuExit(pub u8);
+
+impl QemuExit {
+    /// The exit status QEMU ends with when the kernel writes this code.
+    pub const fn status(self) -> i32 {
+        ((self.0 as i32) << 1) | 1
+    }
+}
+
+/// A kernel panic: QEMU exits with status 3.
+pub const EXIT_PANIC: QemuExit = QemuExit(1);
+/// The kernel was not started by a Multiboot2 loader: status 5.
+pub const EXIT_BAD_BOOT: QemuExit = QemuExit(2);
+
+/// The monitor's first line: the kernel is up and reads its input from here
+/// on (the runner holds piped input back until it appears).
+pub const MONITOR_READY: &str =
+    "monitor: type 'help' for the commands; 'halt' or Ctrl-D powers off";
+
+/// The monitor's prompt.
+pub const PROMPT: &str = "K> ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_follow_isa_debug_exit() {
+        assert_eq!(EXIT_PANIC.status(), 3);
+        assert_eq!(EXIT_BAD_BOOT.status(), 5);
+        assert_ne!(EXIT_PANIC, EXIT_BAD_BOOT);
+    }
+}
