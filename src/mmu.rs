@@ -15,7 +15,7 @@ use x86::bits32::paging::{BASE_PAGE_SHIFT, BASE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE
 pub use x86::bits32::paging::{PD, PDEntry, PDFlags, PT, PTEntry, PTFlags};
 use x86::controlregs::{Cr0, Cr4};
 
-use crate::memlayout::VAddr;
+use crate::memlayout::{PAddr, VAddr};
 
 /// Bytes in a page.
 pub const PGSIZE: usize = BASE_PAGE_SIZE;
@@ -44,7 +44,7 @@ pub fn pgaddr(pdx: usize, ptx: usize, offset: usize) -> VAddr {
     VAddr(((pdx << PDXSHIFT) | (ptx << PGSHIFT) | offset) as u32)
 }
 
-const PGMASK: u32 = PGSIZE as u32 - 1;
+const PGMASK: u32 = PGSIZE_U32 - 1;
 
 /// Round `a` down to the start of its page (xv6's `PGROUNDDOWN`).
 pub const fn pgrounddown(a: u32) -> u32 {
@@ -63,6 +63,86 @@ pub const fn pgroundup(a: u32) -> Option<u32> {
 /// Whether `a` is the first byte of a page.
 pub const fn is_page_aligned(a: u32) -> bool {
     a & PGMASK == 0
+}
+
+/// Bytes in a page, as an address offset (addresses are 32-bit).
+pub const PGSIZE_U32: u32 = PGSIZE as u32;
+
+/// Page arithmetic on either kind of address, so that code steps through
+/// memory in pages instead of adding `PGSIZE` to raw `.0` fields. Each
+/// panics (naming the address) where the step would leave the 32-bit space.
+pub trait PageStep: Copy + Sized {
+    /// The address as a number.
+    fn addr(self) -> u32;
+    /// The address `a` as this kind of address.
+    fn at(a: u32) -> Self;
+
+    /// The address `n` pages further on.
+    fn add_pages(self, n: usize) -> Self {
+        let step = u32::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(PGSIZE_U32));
+        match step.and_then(|s| self.addr().checked_add(s)) {
+            Some(a) => Self::at(a),
+            None => panic!("{:#010x} + {n} pages is past 4 GiB", self.addr()),
+        }
+    }
+
+    /// The address `n` pages back.
+    fn sub_pages(self, n: usize) -> Self {
+        let step = u32::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(PGSIZE_U32));
+        match step.and_then(|s| self.addr().checked_sub(s)) {
+            Some(a) => Self::at(a),
+            None => panic!("{:#010x} - {n} pages is below 0", self.addr()),
+        }
+    }
+
+    /// Whole pages from `self` up to `end` (0 when `end` is not above).
+    fn pages_to(self, end: Self) -> usize {
+        (end.addr().saturating_sub(self.addr()) / PGSIZE_U32) as usize
+    }
+
+    /// The start of the page holding this address (xv6's `PGROUNDDOWN`).
+    fn page_down(self) -> Self {
+        Self::at(pgrounddown(self.addr()))
+    }
+
+    /// The next page boundary at or above this address (`PGROUNDUP`), or
+    /// `None` when there is none below 4 GiB.
+    fn page_up(self) -> Option<Self> {
+        pgroundup(self.addr()).map(Self::at)
+    }
+
+    /// Whether this is the first byte of a page.
+    fn is_page_start(self) -> bool {
+        is_page_aligned(self.addr())
+    }
+
+    /// The start of every page that begins in `[self, end)`, `self` being
+    /// page-aligned.
+    fn pages_until(self, end: Self) -> impl Iterator<Item = Self> {
+        (0..self.pages_to(end)).map(move |i| self.add_pages(i))
+    }
+}
+
+impl PageStep for VAddr {
+    fn addr(self) -> u32 {
+        self.0
+    }
+    fn at(a: u32) -> VAddr {
+        VAddr(a)
+    }
+}
+
+impl PageStep for PAddr {
+    fn addr(self) -> u32 {
+        self.0
+    }
+    fn at(a: u32) -> PAddr {
+        PAddr(a)
+    }
 }
 
 /// Flags of a kernel page-directory entry that points to a page table:
@@ -105,6 +185,37 @@ pub const NSEGS: usize = 4;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_step_in_whole_pages() {
+        let va = VAddr(0x8010_0000);
+        assert_eq!(va.add_pages(3), VAddr(0x8010_3000));
+        assert_eq!(va.add_pages(3).sub_pages(3), va);
+        assert_eq!(va.pages_to(VAddr(0x8010_3fff)), 3);
+        assert_eq!(
+            VAddr(0x8010_3000).pages_to(va),
+            0,
+            "an end below counts no page"
+        );
+        assert_eq!(PAddr(0x1234).page_down(), PAddr(0x1000));
+        assert_eq!(PAddr(0x1234).page_up(), Some(PAddr(0x2000)));
+        assert_eq!(PAddr(0xFFFF_F001).page_up(), None);
+        assert!(PAddr(0x2000).is_page_start() && !PAddr(0x2001).is_page_start());
+        let pages: Vec<_> = PAddr(0x1000).pages_until(PAddr(0x3800)).collect();
+        assert_eq!(pages, [PAddr(0x1000), PAddr(0x2000)]);
+    }
+
+    #[test]
+    #[should_panic(expected = "0xfffff000 + 1 pages is past 4 GiB")]
+    fn stepping_past_4_gib_panics_naming_the_address() {
+        let _ = VAddr(0xFFFF_F000).add_pages(1);
+    }
+
+    #[test]
+    #[should_panic(expected = "0x00001000 - 2 pages is below 0")]
+    fn stepping_below_0_panics_naming_the_address() {
+        let _ = PAddr(0x1000).sub_pages(2);
+    }
 
     #[test]
     fn rounding_goes_to_page_boundaries() {
