@@ -37,6 +37,10 @@ mb2_header_end:
 .section .text.entry, "ax"
 .globl _start
 _start:
+    # A stack for the CPU check's calls: the boot stack, by its physical
+    # address while paging is off.
+    movl $({boot_stack} + {KSTACKSIZE} - {KERNBASE}), %esp
+    call cpu_check                          # returns only if the CPU will do
     # Only a Multiboot2 loader gives EBX a meaning. With any other magic skip
     # the copy; main prints the magic it got and halts.
     cmpl ${MB2_BOOTLOADER_MAGIC}, %eax      # booted by a Multiboot2 loader?
@@ -77,7 +81,106 @@ _start:
     movl $main, %ecx                        # main's high (KERNBASE) address:
     call *%ecx                              #   an absolute jump leaves the low half
     # main never returns; if it did, stop here rather than run off.
-2:
+halt_forever:
     cli                                     # no interrupts can wake us
     hlt                                     # stop the CPU
-    jmp 2b                                  # (an NMI could: stop again)
+    jmp halt_forever                        # (an NMI could: stop again)
+
+# ---------------------------------------------------------------------------
+# cpu_check: does this CPU have what the kernel uses (CPUID, then the
+# features in cpu_needs, src/cpufeature.rs)? Return if so. If not,
+# print one line for each feature it lacks on COM1 and end QEMU with
+# EXIT_NO_CPU_FEATURE (elsewhere, halt): without PSE the CPU would reset the
+# instant paging turns on, without an APIC the kernel would hang silently.
+# Keeps EAX and EBX (the loader's magic and boot information).
+cpu_check:
+    pushl %eax                              # keep the loader's magic
+    pushl %ebx                              #   and its boot information
+    # CPUID exists if software can flip EFLAGS.ID.
+    pushfl                                  # EFLAGS ...
+    popl %eax                               #   ... into EAX
+    movl %eax, %ecx                         # keep the original
+    xorl ${EFLAGS_ID}, %eax                 # flip ID
+    pushl %eax
+    popfl                                   # try to write it
+    pushfl
+    popl %eax                               # read it back
+    pushl %ecx
+    popfl                                   # put the original back
+    xorl %ecx, %eax                         # which bits changed?
+    testl ${EFLAGS_ID}, %eax
+    jz 1f                                   # ID did not flip: no CPUID
+    movl ${CPUID_MAX_LEAF}, %eax
+    cpuid                                   # EAX = highest leaf
+    cmpl ${CPUID_FEATURES}, %eax
+    jb 1f                                   # no feature leaf: as good as none
+    movl ${CPUID_FEATURES}, %eax
+    cpuid                                   # EDX = the feature bits
+    movl %edx, %ebx                         # keep them (cpu_missing uses EDX)
+    xorl %edi, %edi                         # EDI = features missing so far
+    movl $(cpu_needs - {KERNBASE}), %ebp    # EBP walks the table below
+2:  movl (%ebp), %ecx                       # the next feature's bit
+    testl %ecx, %ecx
+    jz 3f                                   # 0: the end of the table
+    testl %ecx, %ebx
+    jnz 4f                                  # the CPU has it
+    movl 4(%ebp), %esi                      # it has not: its line
+    subl ${KERNBASE}, %esi                  #   (physical address)
+    call cpu_missing                        #   said on COM1
+4:  addl $8, %ebp                           # next entry
+    jmp 2b
+3:  testl %edi, %edi
+    jnz cpu_fail                            # something was missing
+    popl %ebx                               # the loader's registers back
+    popl %eax
+    ret
+1:  movl $({no_cpuid} - {KERNBASE}), %esi   # no CPUID at all
+    call cpu_missing
+cpu_fail:
+    movb ${EXIT_NO_CPU_FEATURE}, %al
+    movw ${QEMU_EXIT_PORT}, %dx
+    outb %al, %dx                           # QEMU's isa-debug-exit ends here
+    jmp halt_forever                        # anywhere else: stop
+
+# What the kernel needs in CPUID leaf 1's EDX: (bit, line to say if it is
+# missing) for each feature, then 0.
+.balign 4
+cpu_needs:
+    .long {PSE_BIT}, {no_pse}               # entrypgdir's 4 MiB pages
+    .long {TSC_BIT}, {no_tsc}               # rdtsc (the boot's stage timing)
+    .long {CX8_BIT}, {no_cx8}               # cmpxchg8b (64-bit atomics)
+    .long {CMOV_BIT}, {no_cmov}             # cmov (the compiled code)
+    .long {APIC_BIT}, {no_apic}             # the local APIC
+    .long 0
+
+# cpu_missing: print the NUL-terminated line at physical ESI on COM1 and
+# count it in EDI; the first one sets the UART up (8N1, as uart.rs does).
+cpu_missing:
+    testl %edi, %edi
+    jnz 2f                                  # the UART is set up already
+    movw $({COM1} + {LCR}), %dx
+    movb ${LCR_DLAB}, %al
+    outb %al, %dx                           # LCR: reach the divisor latch
+    movw $({COM1} + {DLL}), %dx
+    movb $({DIVISOR} & 0xff), %al
+    outb %al, %dx                           # divisor, low byte
+    movw $({COM1} + {DLM}), %dx
+    movb $({DIVISOR} >> 8), %al
+    outb %al, %dx                           # divisor, high byte
+    movw $({COM1} + {LCR}), %dx
+    movb ${LCR_8N1}, %al
+    outb %al, %dx                           # LCR: 8N1, latch closed
+2:  incl %edi                               # one more feature missing
+3:  movb (%esi), %cl                        # next byte of the line
+    testb %cl, %cl
+    jz 5f                                   # NUL: the line is out
+    movw $({COM1} + {LSR}), %dx
+4:  inb %dx, %al                            # wait for the transmitter
+    testb $(1 << {LSR_THR_EMPTY}), %al
+    jz 4b
+    movw $({COM1} + {THR}), %dx
+    movb %cl, %al
+    outb %al, %dx                           # send the byte
+    incl %esi
+    jmp 3b
+5:  ret

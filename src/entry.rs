@@ -3,10 +3,12 @@
 
 use core::cell::UnsafeCell;
 
-use crate::bootinfo;
+use crate::cpufeature::{self, APIC, CMOV, CX8, NO_CPUID, PSE, TSC, asciz_line};
 use crate::memlayout::KERNBASE;
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT};
 use crate::param::KSTACKSIZE;
+use crate::protocol::QEMU_EXIT_PORT;
+use crate::{bootinfo, uart};
 
 /// Multiboot2 header magic (Multiboot2 spec, 3.1.2).
 const MB2_HEADER_MAGIC: u32 = 0xE852_50D6;
@@ -29,8 +31,43 @@ core::arch::global_asm!(
     entrypgdir = sym ENTRYPGDIR,
     boot_stack = sym BOOT_STACK,
     KSTACKSIZE = const KSTACKSIZE,
+    EFLAGS_ID = const cpufeature::EFLAGS_ID,
+    CPUID_MAX_LEAF = const cpufeature::CPUID_MAX_LEAF,
+    CPUID_FEATURES = const cpufeature::CPUID_FEATURES,
+    PSE_BIT = const PSE.edx_bit,
+    TSC_BIT = const TSC.edx_bit,
+    APIC_BIT = const APIC.edx_bit,
+    CX8_BIT = const CX8.edx_bit,
+    CMOV_BIT = const CMOV.edx_bit,
+    no_cx8 = sym NO_CX8_LINE,
+    no_cmov = sym NO_CMOV_LINE,
+    no_cpuid = sym NO_CPUID_LINE,
+    no_pse = sym NO_PSE_LINE,
+    no_tsc = sym NO_TSC_LINE,
+    no_apic = sym NO_APIC_LINE,
+    EXIT_NO_CPU_FEATURE = const cpufeature::EXIT_NO_CPU_FEATURE.0,
+    QEMU_EXIT_PORT = const QEMU_EXIT_PORT,
+    COM1 = const uart::COM1,
+    THR = const uart::THR,
+    DLL = const uart::DLL,
+    DLM = const uart::DLM,
+    LCR = const uart::LCR,
+    LSR = const uart::LSR,
+    LCR_DLAB = const uart::LCR_DLAB,
+    LCR_8N1 = const uart::LCR_8N1,
+    LSR_THR_EMPTY = const uart::LSR_THR_EMPTY,
+    DIVISOR = const uart::DIVISOR,
     options(att_syntax)
 );
+
+/// The lines `cpu_check` in entry.S prints for a missing feature, as it
+/// reads them (physical addresses, NUL-terminated).
+static NO_CPUID_LINE: [u8; NO_CPUID.len() + 3] = asciz_line(NO_CPUID);
+static NO_PSE_LINE: [u8; PSE.missing.len() + 3] = asciz_line(PSE.missing);
+static NO_TSC_LINE: [u8; TSC.missing.len() + 3] = asciz_line(TSC.missing);
+static NO_APIC_LINE: [u8; APIC.missing.len() + 3] = asciz_line(APIC.missing);
+static NO_CX8_LINE: [u8; CX8.missing.len() + 3] = asciz_line(CX8.missing);
+static NO_CMOV_LINE: [u8; CMOV.missing.len() + 3] = asciz_line(CMOV.missing);
 
 /// A page directory that the CPU may write to. The CPU sets the Accessed and
 /// Dirty bits in the entries it uses, so it must not live in read-only data:

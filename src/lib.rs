@@ -18,6 +18,7 @@ pub mod cmdline;
 pub mod console;
 #[cfg(kernel)]
 pub mod cpu;
+pub mod cpufeature;
 #[cfg(kernel)]
 pub mod entry;
 #[cfg(kernel)]

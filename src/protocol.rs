@@ -21,6 +21,8 @@ impl QemuExit {
 pub const EXIT_PANIC: QemuExit = QemuExit(1);
 /// The kernel was not started by a Multiboot2 loader: status 5.
 pub const EXIT_BAD_BOOT: QemuExit = QemuExit(2);
+/// The CPU lacks a feature the boot path needs (`cpufeature`): status 7.
+pub const EXIT_NO_CPU_FEATURE: QemuExit = QemuExit(3);
 
 /// The monitor's first line: the kernel is up and reads its input from here
 /// on (the runner holds piped input back until it appears).
@@ -38,6 +40,8 @@ mod tests {
     fn exit_statuses_follow_isa_debug_exit() {
         assert_eq!(EXIT_PANIC.status(), 3);
         assert_eq!(EXIT_BAD_BOOT.status(), 5);
+        assert_eq!(EXIT_NO_CPU_FEATURE.status(), 7);
         assert_ne!(EXIT_PANIC, EXIT_BAD_BOOT);
+        assert_ne!(EXIT_BAD_BOOT, EXIT_NO_CPU_FEATURE);
     }
 }
