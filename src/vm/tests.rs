@@ -2,13 +2,13 @@
 
 use super::*;
 use crate::memlayout::PHYSTOP;
-use crate::mmu::{NPDENTRIES, PDFlags};
+use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE};
 use std::collections::BTreeMap;
 
 /// Page-table pages in a map from physical address to contents, handed out
 /// from a fake physical address upwards, at most `limit` of them.
 struct SimTables {
-    next: u32,
+    next: PAddr,
     limit: usize,
     pages: BTreeMap<u32, Box<[u32; NPDENTRIES]>>,
 }
@@ -16,7 +16,7 @@ struct SimTables {
 impl SimTables {
     fn new(limit: usize) -> Self {
         SimTables {
-            next: 0x0030_0000,
+            next: PAddr(0x0030_0000),
             limit,
             pages: BTreeMap::new(),
         }
@@ -35,9 +35,9 @@ impl PageTableMemory for SimTables {
             return None;
         }
         let pa = self.next;
-        self.next += PGSIZE as u32;
-        self.pages.insert(pa, Box::new([0; NPDENTRIES]));
-        Some(PAddr(pa))
+        self.next = pa.add_pages(1);
+        self.pages.insert(pa.0, Box::new([0; NPDENTRIES]));
+        Some(pa)
     }
     unsafe fn free_table(&mut self, pa: PAddr) {
         assert!(
@@ -63,7 +63,7 @@ const DATA: VAddr = VAddr(0x8010_6000);
 fn translate(mem: &mut SimTables, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
     let pte = *walkpgdir(mem, pgdir, va, false).unwrap()?;
     pte.is_present()
-        .then(|| (PAddr(pte.address().0 | (va.0 & 0xFFF)), pte.flags()))
+        .then(|| (pte.address() + va.base_page_offset(), pte.flags()))
 }
 
 #[test]
