@@ -42,6 +42,7 @@ pub mod lockstat;
 pub mod machine;
 pub mod memlayout;
 pub mod memmap;
+pub mod memory;
 pub mod mmu;
 pub mod monitor;
 pub mod mp;

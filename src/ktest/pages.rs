@@ -5,13 +5,12 @@ use crate::bootinfo::BootInfo;
 use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::memmap::NotRam;
-use crate::mmu::{PGSIZE, PTFlags, pgroundup};
+use crate::mmu::{PGSIZE, PTFlags, PageStep, pgroundup};
 use crate::pageinfo::kernel::{
     RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref,
 };
 use crate::pageinfo::{AllocFlags, AtomicCount};
-use crate::pmap::kernel::{KernelPages, free_page_tables};
-use crate::pmap::{PTSIZE, page_insert};
+use crate::pmap::{KernelPages, PTSIZE, page_insert};
 use crate::{image, println, vm};
 
 use super::{BootReport, counts_area};
@@ -108,7 +107,7 @@ pub fn free_page_tables_misaligned(_: &BootReport, _: &BootInfo) {
     let pgdir = crate::pmap::alloc_counted_table(&mut KernelPages).expect("a directory");
     // SAFETY: the directory is the test's and maps nothing; the span is
     // refused before anything is touched.
-    unsafe { free_page_tables(pgdir, VAddr(SCRATCH.0 + PGSIZE as u32), PTSIZE) };
+    unsafe { KernelPages.free_page_tables(pgdir, SCRATCH.add_pages(1), PTSIZE) };
 }
 
 /// kfree of a page a page table maps panics, naming the page and count.

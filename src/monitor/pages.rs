@@ -3,11 +3,11 @@
 
 use crate::kalloc::{self, KfreeError};
 use crate::memlayout::{KERNBASE, PAddr, VAddr, v2p};
+use crate::memory::cow_demo::cow;
 use crate::mmu::{PGSIZE, pgaddr};
 use crate::pageinfo::PageError;
 use crate::pageinfo::kernel::{area, infos};
 use crate::pmap::check::check_all;
-use crate::pmap::cow::cow;
 use crate::{println, vm};
 
 use super::kernel::{Monitor, Result};
