@@ -272,7 +272,7 @@ pub fn kvmalloc(phystop: PAddr) -> Kvm {
 /// took.
 #[cfg(kernel)]
 pub fn setupkvm_kalloc(phystop: PAddr) -> Result<(PAddr, usize), OutOfMemory> {
-    let mut mem = KallocTables { allocated: 0 };
+    let mut mem = KallocTables::default();
     setupkvm(&mut mem, image::data_addr(), phystop).map(|pgdir| (pgdir, mem.allocated))
 }
 
@@ -283,7 +283,7 @@ pub fn setupkvm_kalloc(phystop: PAddr) -> Result<(PAddr, usize), OutOfMemory> {
 #[cfg(kernel)]
 pub unsafe fn freekvm(pgdir: PAddr) {
     // SAFETY: the caller guarantees the directory is unused.
-    unsafe { freevm(&mut KallocTables { allocated: 0 }, pgdir) };
+    unsafe { freevm(&mut KallocTables::default(), pgdir) };
 }
 
 /// The kernel page directory, once `kvmalloc` has built it.
@@ -319,22 +319,11 @@ pub fn page_table(pa: PAddr) -> PT {
     unsafe { core::ptr::read(p2v(pa).0 as *const PT) }
 }
 
-/// The kernel page directory's entry for `va`, found by `walkpgdir` (it
-/// makes no table), or `None` where the directory has no page table.
-#[cfg(kernel)]
-pub fn kpgdir_walk(va: VAddr) -> Option<PTEntry> {
-    let pgdir = kpgdir().expect("kpgdir_walk before kvmalloc");
-    let mut mem = KallocTables { allocated: 0 };
-    walkpgdir(&mut mem, pgdir, va, false)
-        .ok()
-        .flatten()
-        .copied()
-}
-
 /// Page-table pages from `kalloc`, reached through the direct map; counts
-/// the pages taken.
+/// the pages taken. The kernel page directory is one of its directories.
 #[cfg(kernel)]
-struct KallocTables {
+#[derive(Default)]
+pub struct KallocTables {
     allocated: usize,
 }
 
@@ -387,5 +376,7 @@ pub unsafe fn direct_pt<'a>(pa: PAddr) -> &'a mut PT {
     unsafe { &mut *(p2v(pa).0 as *mut PT) }
 }
 
+#[cfg(test)]
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;
