@@ -5,9 +5,7 @@
 use crate::kalloc::FreeList;
 use crate::memlayout::{PAddr, VAddr};
 use crate::memory::{CowStep, un_wp_page};
-use crate::mmu::{
-    PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PGSIZE_U32, PT, PTFlags, pdx,
-};
+use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTFlags, pdx};
 use crate::pageinfo::sim::{SimRam, WORDS, counts, free_list};
 use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages};
 use crate::pmap::{
@@ -183,7 +181,7 @@ pub(crate) const USER_RW: PTFlags =
 pub(crate) const VA: VAddr = VAddr(0x0040_3000);
 
 /// The page after [`VA`], in the same page table.
-pub(crate) const OTHER: VAddr = VAddr(VA.0 + PGSIZE_U32);
+pub(crate) const OTHER: VAddr = VAddr(0x0040_4000);
 
 /// A directory mapping one page holding `value`, writable at [`VA`]:
 /// (memory, directory, page).
