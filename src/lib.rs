@@ -43,6 +43,7 @@ pub mod lockstat;
 pub mod machine;
 pub mod memlayout;
 pub mod memmap;
+pub mod memory;
 pub mod mmu;
 pub mod monitor;
 pub mod mp;

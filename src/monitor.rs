@@ -1,267 +1,600 @@
-//! The kernel monitor (JOS's `monitor.c`): a prompt, `K> `, on the serial
-//! console and the screen, where a student inspects and pokes the memory
-//! system. This file is the pure part, unit-tested on the host: reading
-//! arguments, and describing page-table entries. The commands themselves
-//! are in `monitor/kernel.rs`.
+//! The kernel monitor, as JOS's `monitor.c`: a prompt, `K> `, on the serial
+//! console and the screen, and the commands a student inspects and pokes
+//! the memory system with. Reading arguments and describing page-table
+//! entries are pure code, host-tested, in the submodules.
 
-use core::fmt;
+pub mod args;
+pub mod describe;
 
-use crate::memlayout::VAddr;
-use crate::mmu::{LARGE_PGSIZE, NPDENTRIES, PDFlags, PDXSHIFT, PGSIZE, PTFlags};
+#[cfg(kernel)]
+use crate::{
+    backtrace,
+    console::readline,
+    image,
+    kalloc::{self, KfreeError, Page, kalloc, kfree},
+    machine,
+    memlayout::{KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p},
+    memory::cow_demo::cow,
+    mmu::{NPDENTRIES, PDFlags, PGSIZE, PageStep, pgaddr},
+    pageinfo::{
+        PageError,
+        kernel::{area, infos},
+    },
+    pmap::check::check_all,
+    print, println,
+    protocol::{MONITOR_READY, PROMPT},
+    timer,
+    vm::{self, KallocTables, Kvm},
+};
+#[cfg(kernel)]
+use args::{ArgError, Args};
+#[cfg(kernel)]
+use describe::{mapping, pde_runs};
 
-/// Why an argument was refused; shown with the command's usage line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArgError<'a> {
-    /// A required argument is missing.
-    Missing(&'static str),
-    /// Not a number: decimal, or hex with `0x`.
-    NotANumber(&'static str, &'a str),
-    /// Below the least value allowed.
-    TooSmall(&'static str, u32, u32),
-    /// More arguments than the command takes.
-    Extra(&'a str),
+/// The longest line the monitor reads (the console's buffer is as long).
+#[cfg(kernel)]
+const LINE_MAX: usize = crate::input::INPUT_BUF;
+/// Pages `alloc` can hand out before some are freed: the monitor keeps each
+/// one, so `free` can refuse addresses it never handed out.
+#[cfg(kernel)]
+const MAX_HELD: usize = 1024;
+/// Default counts of `freelist` and `alloc`.
+#[cfg(kernel)]
+const FREELIST_DEFAULT: u32 = 8;
+/// Where `help` starts the descriptions.
+#[cfg(kernel)]
+const HELP_COLUMN: usize = 26;
+/// Most pages one `showmappings` prints.
+#[cfg(kernel)]
+const SHOWMAPPINGS_MAX: usize = 512;
+
+/// What the boot found, for the commands to show.
+#[cfg(kernel)]
+pub struct Machine {
+    /// The effective PHYSTOP.
+    pub phystop: PAddr,
+    /// The kernel page directory and its page count.
+    pub kvm: Kvm,
 }
 
-impl fmt::Display for ArgError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            ArgError::Missing(what) => write!(f, "missing <{what}>"),
-            ArgError::NotANumber(what, s) => write!(
-                f,
-                "<{what}> {s:?} is not a number (decimal, or hex starting 0x)"
-            ),
-            ArgError::TooSmall(what, v, min) => write!(f, "<{what}> {v} is below {min}"),
-            ArgError::Extra(s) => write!(f, "unexpected argument {s:?}"),
-        }
-    }
+/// The monitor's own state.
+#[cfg(kernel)]
+struct Monitor {
+    machine: Machine,
+    /// Pages handed out by `alloc` and not yet freed.
+    held: [Option<Page>; MAX_HELD],
 }
 
-/// Parse a 32-bit number: `0x` hex or decimal.
-pub fn parse_number(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
+#[cfg(kernel)]
+type Result<'a> = core::result::Result<(), ArgError<'a>>;
+
+#[cfg(kernel)]
+struct Command {
+    name: &'static str,
+    args: &'static str,
+    help: &'static str,
+    run: for<'a> fn(&mut Monitor, Args<'a>) -> Result<'a>,
 }
 
-/// The words after a command's name, taken one by one.
-pub struct Args<'a> {
-    words: core::str::SplitAsciiWhitespace<'a>,
-}
+#[cfg(kernel)]
+static COMMANDS: &[Command] = &[
+    Command {
+        name: "help",
+        args: "",
+        help: "list the commands",
+        run: help,
+    },
+    Command {
+        name: "kerninfo",
+        args: "",
+        help: "the kernel image: entry point, sections, sizes; uptime",
+        run: kerninfo,
+    },
+    Command {
+        name: "meminfo",
+        args: "",
+        help: "free pages, PHYSTOP, pages in page tables and in the kernel",
+        run: meminfo,
+    },
+    Command {
+        name: "freelist",
+        args: "[N]",
+        help: "the first N free pages, head first (default 8)",
+        run: freelist,
+    },
+    Command {
+        name: "alloc",
+        args: "[N]",
+        help: "allocate N pages (default 1) and print their addresses",
+        run: alloc,
+    },
+    Command {
+        name: "free",
+        args: "<va>",
+        help: "give back a page `alloc` handed out (anything else is refused)",
+        run: free,
+    },
+    Command {
+        name: "showmappings",
+        args: "<va> [<va2>]",
+        help: "PDE, PTE, physical address and P/W/U/PS bits of each page",
+        run: showmappings,
+    },
+    Command {
+        name: "pgdir",
+        args: "",
+        help: "the present entries of the kernel page directory",
+        run: pgdir,
+    },
+    Command {
+        name: "page",
+        args: "<addr>",
+        help: "a page's count, free or not, and its mappings (pa, or kernel va)",
+        run: page,
+    },
+    Command {
+        name: "checks",
+        args: "",
+        help: "JOS's self-checks of pages and page tables, and check_cow",
+        run: checks,
+    },
+    Command {
+        name: "cow",
+        args: "",
+        help: "copy-on-write shown step by step on two address spaces",
+        run: cow_demo,
+    },
+    Command {
+        name: "backtrace",
+        args: "",
+        help: "the calls that led here, with function names",
+        run: |_, args| {
+            args.done()?;
+            backtrace::backtrace();
+            Ok(())
+        },
+    },
+    Command {
+        name: "cpus",
+        args: "",
+        help: "each CPU: APIC id, started, pages on its free list (percpu)",
+        run: cpus,
+    },
+    Command {
+        name: "lockstat",
+        args: "",
+        help: "each spin lock's acquisitions and failed spins; tot= on kmem",
+        run: |_, args| {
+            args.done()?;
+            crate::lockstat::lockstat();
+            Ok(())
+        },
+    },
+    Command {
+        name: "kalloctest",
+        args: "[rounds]",
+        help: "kalloc/check/kfree on every CPU (default 100000 rounds each)",
+        run: |_, mut args| {
+            let rounds = args.count("rounds", crate::kalloctest::DEFAULT_ROUNDS, 1)?;
+            args.done()?;
+            crate::kalloctest::kalloctest(rounds);
+            Ok(())
+        },
+    },
+    Command {
+        name: "bench",
+        args: "",
+        help: "boot stages' and kalloc+kfree's cost in TSC ticks (see --bench)",
+        run: |_, args| {
+            args.done()?;
+            crate::bench::bench();
+            Ok(())
+        },
+    },
+    Command {
+        name: "halt",
+        args: "",
+        help: "power the machine off (run-qemu.sh exits with status 0)",
+        run: |_, args| {
+            args.done()?;
+            machine::poweroff()
+        },
+    },
+    Command {
+        name: "reboot",
+        args: "",
+        help: "restart the machine",
+        run: |_, args| {
+            args.done()?;
+            machine::reboot()
+        },
+    },
+];
 
-impl<'a> Args<'a> {
-    pub fn new(words: core::str::SplitAsciiWhitespace<'a>) -> Args<'a> {
-        Args { words }
-    }
-
-    /// The next argument as a number, if there is one.
-    pub fn optional(&mut self, what: &'static str) -> Result<Option<u32>, ArgError<'a>> {
-        self.words
-            .next()
-            .map(|w| parse_number(w).ok_or(ArgError::NotANumber(what, w)))
-            .transpose()
-    }
-
-    /// The next argument as a number; it must be there.
-    pub fn required(&mut self, what: &'static str) -> Result<u32, ArgError<'a>> {
-        self.optional(what)?.ok_or(ArgError::Missing(what))
-    }
-
-    /// An optional count: `default` when absent, at least `min`.
-    pub fn count(
-        &mut self,
-        what: &'static str,
-        default: u32,
-        min: u32,
-    ) -> Result<u32, ArgError<'a>> {
-        let n = self.optional(what)?.unwrap_or(default);
-        if n < min {
-            return Err(ArgError::TooSmall(what, n, min));
-        }
-        Ok(n)
-    }
-
-    /// Refuse anything left over.
-    pub fn done(mut self) -> Result<(), ArgError<'a>> {
-        match self.words.next() {
-            Some(w) => Err(ArgError::Extra(w)),
-            None => Ok(()),
-        }
-    }
-}
-
-/// The `monitor=` option's commands: separated by `;`, blank ones skipped.
-pub fn script(option: &str) -> impl Iterator<Item = &str> {
-    option.split(';').map(str::trim).filter(|c| !c.is_empty())
-}
-
-/// The present/write/user/large-page bits of an entry, as `P W U PS` with a
-/// `-` for each bit that is clear.
-pub struct Bits {
-    present: bool,
-    write: bool,
-    user: bool,
-    large: bool,
-}
-
-impl fmt::Display for Bits {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let bit = |on: bool, name: &'static str| if on { name } else { "-" };
-        write!(
-            f,
-            "{} {} {} {}",
-            bit(self.present, "P"),
-            bit(self.write, "W"),
-            bit(self.user, "U"),
-            bit(self.large, "PS")
-        )
-    }
-}
-
-/// How one virtual page is mapped: the raw directory entry, the raw table
-/// entry (none for a 4 MiB page or a missing table), and the result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mapping {
-    pub va: VAddr,
-    pub pde: u32,
-    pub pte: Option<u32>,
-    /// The physical address `va` reaches, if it is mapped.
-    pub pa: Option<u32>,
-    /// The bits that decide access: the PTE's, or the PDE's for a 4 MiB page.
-    pub present: bool,
-    pub write: bool,
-    pub user: bool,
-    pub large: bool,
-}
-
-/// Walk the two levels by hand for `va` (what the MMU does): `pde` is the
-/// directory entry for `va`, `read_pte(table_pa, index)` reads a table entry.
-/// The effective write and user bits need both levels to allow them.
-pub fn mapping(va: VAddr, pde: u32, read_pte: impl FnOnce(u32, usize) -> u32) -> Mapping {
-    let d = PDFlags::from_bits_truncate(pde);
-    let mut m = Mapping {
-        va,
-        pde,
-        pte: None,
-        pa: None,
-        present: d.contains(PDFlags::P),
-        write: d.contains(PDFlags::RW),
-        user: d.contains(PDFlags::US),
-        large: d.contains(PDFlags::PS),
+/// Run the monitor: first the commands of the `monitor=` option (`script`),
+/// then those typed on the console, until `halt`, `reboot` or the end of the
+/// input (Ctrl-D), which powers off. Interrupts must be on.
+#[cfg(kernel)]
+pub fn monitor(machine: Machine, script: Option<&str>) -> ! {
+    let mut m = Monitor {
+        machine,
+        held: [const { None }; MAX_HELD],
     };
-    if !m.present {
-        return m;
+    println!("{MONITOR_READY}");
+    for command in script.into_iter().flat_map(args::script) {
+        println!("{PROMPT}{command}");
+        m.run(command);
     }
-    if m.large {
-        let offset = va.0 & (LARGE_PGSIZE as u32 - 1);
-        m.pa = Some((pde & !(LARGE_PGSIZE as u32 - 1)) + offset);
-        return m;
-    }
-    let pte = read_pte(pde & !(PGSIZE as u32 - 1), crate::mmu::ptx(va));
-    let t = PTFlags::from_bits_truncate(pte);
-    m.pte = Some(pte);
-    m.present = t.contains(PTFlags::P);
-    m.write &= t.contains(PTFlags::RW);
-    m.user &= t.contains(PTFlags::US);
-    if m.present {
-        m.pa = Some((pte & !(PGSIZE as u32 - 1)) + (va.0 & (PGSIZE as u32 - 1)));
-    }
-    m
-}
-
-impl Mapping {
-    pub fn bits(&self) -> Bits {
-        Bits {
-            present: self.present,
-            write: self.write,
-            user: self.user,
-            large: self.large,
+    let mut buf = [0u8; LINE_MAX];
+    loop {
+        print!("{PROMPT}");
+        let Some(n) = readline(&mut buf) else {
+            println!("monitor: end of input");
+            machine::poweroff();
+        };
+        match core::str::from_utf8(&buf[..n]) {
+            Ok(line) => m.run(line),
+            Err(_) => println!("monitor: the line is not text"),
         }
     }
 }
 
-impl fmt::Display for Mapping {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{:#010x}  pde {:#010x}  ", self.va.0, self.pde)?;
-        match self.pte {
-            Some(pte) => write!(f, "pte {pte:#010x}  ")?,
-            None => write!(f, "pte {:<10}  ", "-")?,
+#[cfg(kernel)]
+impl Monitor {
+    /// Run one command line; errors are printed with the usage line.
+    fn run(&mut self, line: &str) {
+        let mut words = line.split_ascii_whitespace();
+        let Some(name) = words.next() else {
+            return;
+        };
+        let Some(cmd) = COMMANDS.iter().find(|c| c.name == name) else {
+            println!("unknown command {name:?}; 'help' lists the commands");
+            return;
+        };
+        if let Err(e) = (cmd.run)(self, Args::new(words)) {
+            println!("{name}: {e}");
+            println!("usage: {} {}", cmd.name, cmd.args);
         }
-        match self.pa {
-            Some(pa) => write!(f, "pa {pa:#010x}  {}", self.bits()),
-            None if self.pte.is_none() && !self.large => {
-                write!(f, "not mapped (no page table)")
+    }
+}
+
+#[cfg(kernel)]
+fn help<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    for c in COMMANDS {
+        let width = c.name.len() + 1 + c.args.len();
+        let pad = HELP_COLUMN.saturating_sub(width);
+        println!("  {} {}{:pad$}  {}", c.name, c.args, "", c.help);
+    }
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn kerninfo<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    let entry = image::entry_addr();
+    println!(
+        "kernel entry point: {:#010x} (pa {:#010x})",
+        entry.0,
+        v2p(entry).0
+    );
+    let sections = [
+        ("text", KERNLINK, image::etext_addr()),
+        ("rodata", image::etext_addr(), image::data_addr()),
+        ("data", image::data_addr(), image::edata_addr()),
+        ("bss", image::edata_addr(), image::end_addr()),
+    ];
+    for (name, start, end) in sections {
+        println!(
+            "  {name:6} [{:#010x}, {:#010x})  {} bytes",
+            start.0,
+            end.0,
+            end.0 - start.0
+        );
+    }
+    let end = image::end_addr();
+    println!(
+        "  end    {:#010x} (pa {:#010x}): the image takes {} KiB",
+        end.0,
+        v2p(end).0,
+        (end.0 - KERNLINK.0).div_ceil(1024)
+    );
+    println!(
+        "uptime: {} ticks ({} per second)",
+        timer::ticks(),
+        timer::TICKS_PER_SEC
+    );
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn meminfo<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    let free = kalloc::nfree();
+    let phystop = m.machine.phystop.0;
+    let image_end = v2p(image::end_addr())
+        .page_up()
+        .expect("the image ends below 4 MiB");
+    let image_start = v2p(KERNLINK);
+    println!("free pages:   {free} ({} KiB)", free * PGSIZE / 1024);
+    println!("phystop:      {phystop:#010x} ({} MiB)", phystop >> 20);
+    println!(
+        "page tables:  {} pages (the kernel page directory and its tables)",
+        m.machine.kvm.pages
+    );
+    println!(
+        "kernel image: {} pages [{:#010x}, {:#010x})",
+        image_start.pages_to(image_end),
+        image_start.0,
+        image_end.0
+    );
+    counts_line();
+    println!("held by alloc: {} pages", m.held.iter().flatten().count());
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
+    let n = args.count("N", FREELIST_DEFAULT, 1)?;
+    args.done()?;
+    // Each list is printed under its lock, so it cannot change meanwhile.
+    kalloc::first_free(n as usize, |list, nfree, i, va| {
+        if i == 0 {
+            println!(
+                "freelist: {list}: {nfree} pages free; the first {}, head first:",
+                n.min(nfree as u32)
+            );
+        }
+        println!("  {:#010x} (pa {:#010x})", va.0, v2p(va).0);
+    });
+    if kalloc::nfree() == 0 {
+        println!("freelist: no free pages");
+    }
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn cpus<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    use core::sync::atomic::Ordering;
+    args.done()?;
+    println!(
+        "cpu  apic id  started  free pages ({} mode)",
+        kalloc::mode().name()
+    );
+    for i in 0..crate::cpu::ncpu() {
+        let c = crate::cpu::cpu(i);
+        let started = if c.started.load(Ordering::Acquire) {
+            "yes"
+        } else {
+            "no"
+        };
+        print!("{i:3}  {:7}  {started:7}", c.apicid.load(Ordering::Relaxed));
+        match kalloc::cpu_nfree(i) {
+            Some(n) => println!("  {n}"),
+            None => println!("  - (one list for all: {})", kalloc::nfree()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn alloc<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
+    let n = args.count("N", 1, 1)? as usize;
+    args.done()?;
+    let room = m.held.iter().filter(|p| p.is_none()).count();
+    if n > room {
+        println!(
+            "alloc: refused: the monitor holds at most {MAX_HELD} pages and has room for {room}; free some first"
+        );
+        return Ok(());
+    }
+    for i in 0..n {
+        let Some(page) = kalloc() else {
+            println!("alloc: out of memory after {i} of {n} pages");
+            return Ok(());
+        };
+        println!(
+            "alloc: {:#010x} (pa {:#010x})",
+            page.va().0,
+            v2p(page.va()).0
+        );
+        let slot = m.held.iter_mut().find(|p| p.is_none());
+        *slot.expect("room was counted above") = Some(page);
+    }
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn free<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
+    let va = VAddr(args.required("va")?);
+    args.done()?;
+    // First the rules kfree panics on, so the student learns which one the
+    // address breaks; then the monitor's own: only pages it handed out.
+    if let Err(e) = kalloc::check_free(va) {
+        println!("free: refused: {e}");
+        return Ok(());
+    }
+    let Some(slot) = m
+        .held
+        .iter_mut()
+        .find(|p| p.as_ref().is_some_and(|p| p.va() == va))
+    else {
+        println!(
+            "free: refused: {:#010x} was not handed out by `alloc` (the kernel may be using it)",
+            va.0
+        );
+        return Ok(());
+    };
+    kfree(slot.take().expect("found above"));
+    println!("free: {:#010x} is back on the free list", va.0);
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn showmappings<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
+    let first = VAddr(args.required("va")?).page_down();
+    let last = args.optional("va2")?.map_or(first, VAddr).page_down();
+    args.done()?;
+    if last < first {
+        println!(
+            "showmappings: <va2> {:#010x} is below <va> {:#010x}",
+            last.0, first.0
+        );
+        return Ok(());
+    }
+    let pages = first.pages_to(last) + 1;
+    println!("showmappings: in the kernel page directory (bits: P W U PS)");
+    for va in (0..pages.min(SHOWMAPPINGS_MAX)).map(|i| first.add_pages(i)) {
+        println!("  {}", kernel_mapping(m, va));
+    }
+    if pages > SHOWMAPPINGS_MAX {
+        println!(
+            "showmappings: {} more pages not shown; ask for a smaller range",
+            pages - SHOWMAPPINGS_MAX
+        );
+    }
+    Ok(())
+}
+
+#[cfg(kernel)]
+fn pgdir<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    let pd = vm::kpgdir_entries();
+    let pgdir = m.machine.kvm.pgdir;
+    println!(
+        "pgdir: kernel page directory at {:#010x} (pa {:#010x}), {} present entries of {NPDENTRIES}",
+        p2v(pgdir).0,
+        pgdir.0,
+        pde_runs(&pd).map(|r| r.last - r.first + 1).sum::<usize>()
+    );
+    for r in pde_runs(&pd) {
+        let (start, end) = r.span();
+        let last = (end - 1) as u32;
+        let what = if r.flags.contains(PDFlags::PS) {
+            "4 MiB pages"
+        } else {
+            "page tables"
+        };
+        println!(
+            "  PDE {:4}-{:<4}  va {start:#010x}-{last:#010x}  {}  {what}",
+            r.first,
+            r.last,
+            r.bits()
+        );
+    }
+    Ok(())
+}
+
+/// `page <addr>`: the page holding a physical address, or a kernel virtual
+/// address (at or above KERNBASE): its count, whether it is free, and where
+/// the kernel page directory maps it.
+#[cfg(kernel)]
+fn page<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
+    let addr = args.required("addr")?;
+    args.done()?;
+    let found = if addr >= KERNBASE.0 {
+        infos().kva2page(VAddr(addr))
+    } else {
+        infos().pa2page(PAddr(addr))
+    };
+    let ppn = match found {
+        Ok(ppn) => ppn,
+        Err(e @ (PageError::InvalidPa { .. } | PageError::NotKernelVa { .. })) => {
+            println!("page: refused: {e}");
+            return Ok(());
+        }
+        Err(e) => unreachable!("a lookup fails only on the address: {e}"),
+    };
+    let pa = ppn.pa();
+    let kfree_says = kalloc::check_free(ppn.kva());
+    let state = match kfree_says {
+        Err(KfreeError::DoubleFree { .. }) => "free (on a free list)",
+        Ok(()) => "in use (allocated)",
+        Err(_) if area().is_some_and(|a| ppn.kva() >= a.start && ppn.kva() < a.end) => {
+            "never free: the page counts (boot_alloc)"
+        }
+        Err(_) => "never free: the allocator does not manage it",
+    };
+    let count = infos().count(pa).expect("pa2page found the page");
+    println!(
+        "page {:#010x} (page number {}, kva {:#010x}): count {count}, {state}",
+        pa.0,
+        ppn.index(),
+        ppn.kva().0
+    );
+    if let Err(e) = kfree_says
+        && !matches!(e, KfreeError::DoubleFree { .. })
+    {
+        println!("  kfree would refuse it: {e}");
+    }
+    let mut n = 0;
+    for_each_mapping(pa, |va| {
+        let mapped = kernel_mapping(m, va);
+        println!("  mapped in the kernel page directory: {mapped}");
+        n += 1;
+    });
+    if n == 0 {
+        println!("  not mapped in the kernel page directory");
+    }
+    Ok(())
+}
+
+/// How the kernel page directory maps `va`.
+#[cfg(kernel)]
+fn kernel_mapping(m: &Monitor, va: VAddr) -> describe::Mapping {
+    mapping(&mut KallocTables::default(), m.machine.kvm.pgdir, va)
+}
+
+/// Call `f` with each virtual address the kernel page directory maps to
+/// the page at `pa` through a page table.
+#[cfg(kernel)]
+fn for_each_mapping(pa: PAddr, mut f: impl FnMut(VAddr)) {
+    let pd = vm::kpgdir_entries();
+    for (i, pde) in pd.iter().enumerate().filter(|(_, e)| e.is_present()) {
+        let table = vm::page_table(pde.address());
+        for (j, pte) in table.iter().enumerate() {
+            if pte.is_present() && pte.address() == pa {
+                f(pgaddr(i, j, 0));
             }
-            None => write!(f, "not mapped"),
         }
     }
 }
 
-/// Consecutive present directory entries that look alike: the same P, W,
-/// U and PS bits (each a page table, or each a 4 MiB page).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PdeRun {
-    pub first: usize,
-    pub last: usize,
-    pub flags: PDFlags,
-}
-
-impl PdeRun {
-    /// Virtual addresses the run covers: `[start, end)`, `end` as u64 so the
-    /// run ending at 4 GiB can say so.
-    pub fn span(&self) -> (u32, u64) {
-        (
-            (self.first << PDXSHIFT) as u32,
-            ((self.last + 1) as u64) << PDXSHIFT,
-        )
-    }
-
-    pub fn bits(&self) -> Bits {
-        Bits {
-            present: true,
-            write: self.flags.contains(PDFlags::RW),
-            user: self.flags.contains(PDFlags::US),
-            large: self.flags.contains(PDFlags::PS),
-        }
-    }
-}
-
-/// Group the present entries of a directory (`entries[i]` is PDE i) into runs.
-pub fn pde_runs(entries: &[u32; NPDENTRIES]) -> impl Iterator<Item = PdeRun> + '_ {
-    // Accessed and dirty bits differ from entry to entry as the CPU sets
-    // them: they do not split a run.
-    fn flags_of(e: u32) -> PDFlags {
-        PDFlags::from_bits_truncate(e) & (PDFlags::P | PDFlags::RW | PDFlags::US | PDFlags::PS)
-    }
-    let present = |e: u32| flags_of(e).contains(PDFlags::P);
-    let mut i = 0;
-    core::iter::from_fn(move || {
-        while i < NPDENTRIES && !present(entries[i]) {
-            i += 1;
-        }
-        if i == NPDENTRIES {
-            return None;
-        }
-        let first = i;
-        let flags = flags_of(entries[i]);
-        while i + 1 < NPDENTRIES && present(entries[i + 1]) && flags_of(entries[i + 1]) == flags {
-            i += 1;
-        }
-        i += 1;
-        Some(PdeRun {
-            first,
-            last: i - 1,
-            flags,
-        })
-    })
-}
-
+/// `checks`: JOS's self-checks and check_cow.
 #[cfg(kernel)]
-mod kernel;
+fn checks<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    let before = kalloc::nfree();
+    check_all(m.machine.phystop);
+    println!(
+        "checks: all passed; {} pages free, as before",
+        kalloc::nfree()
+    );
+    assert_eq!(kalloc::nfree(), before, "checks: the checks leaked pages");
+    Ok(())
+}
+
+/// `cow`: the copy-on-write demonstration, step by step.
 #[cfg(kernel)]
-mod pages;
+fn cow_demo<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
+    args.done()?;
+    cow(m.machine.phystop, true);
+    Ok(())
+}
+
+/// `meminfo`'s line for the memory boot_alloc took for the counts.
 #[cfg(kernel)]
-pub use kernel::{Machine, monitor};
+fn counts_line() {
+    if let Some(a) = area() {
+        println!(
+            "page counts:  {} pages [{:#010x}, {:#010x}) from boot_alloc, one byte for each of {} pages",
+            a.start.pages_to(a.end),
+            v2p(a.start).0,
+            v2p(a.end).0,
+            infos().npages()
+        );
+    }
+}
 
 #[cfg(test)]
 mod tests;

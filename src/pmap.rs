@@ -1,47 +1,21 @@
-//! Counted mappings of physical pages: JOS lab 2's page-table API
-//! (`pgdir_walk`, `page_insert`, `page_lookup`, `page_remove`,
-//! `boot_map_region`) and Linux 0.01's whole-table operations
-//! (`free_page_tables`, `copy_page_tables` with copy-on-write, and
-//! `un_wp_page` for the write fault that follows).
-//!
-//! Every page a directory maps through these functions is counted: its
-//! count is the number of page-table entries that map it (JOS's `pp_ref`),
-//! and the page goes back to the free list when the last one goes. Page
-//! tables are counted pages too, with count 1: the directory entry that
-//! points at them. The counts and the page contents are reached through a
-//! [`PhysPages`], so the same code runs on the machine and, in the host's
-//! unit tests, on simulated pages.
-//!
-//! # What the kernel implements
-//!
-//! A `PhysPages` made, under the allocator's lock, from a
-//! [`crate::pageinfo::Pages`] over the kernel's free list:
-//!
-//! - `PDE_FLAGS` = [`PDE_USER_TABLE_FLAGS`]; `alloc_table` is
-//!   [`alloc_counted_table`], `free_table` is `decref`; `pd`/`pt` reach the
-//!   page through the direct map (`P2V`).
-//! - `alloc_page`, `count`, `incref`, `decref` are `Pages::page_alloc`,
-//!   `count`, `page_incref`, `page_decref`, panicking with the error.
-//! - `copy_page` copies 4096 bytes through the direct map; `invlpg` and
-//!   `flush_tlb` act only when `pgdir` is the directory in CR3 (JOS's
-//!   `tlb_invalidate`): `invlpg` for one page, a reload of CR3 for all.
-//!
-//! The directories passed here have no 4 MiB pages, and every page they map
-//! below KERNBASE was mapped by `page_insert` or `copy_page_tables` (so it
-//! is counted). `boot_map_region`'s pages are not counted: it is for
-//! mappings that last as long as the directory, outside the spans given to
-//! `free_page_tables` and `copy_page_tables`.
+//! JOS lab 2's page-table API over counted pages, as in JOS's `pmap.c`:
+//! `pgdir_walk`, `page_insert`, `page_lookup`, `page_remove`,
+//! `boot_map_region`, on a [`PhysPages`] memory (on the machine
+//! `KernelPages`; in the host's tests simulated pages). docs/pages.md
+//! says what is counted and why.
 
-use core::fmt;
-use core::ops::Range;
-
-use crate::memlayout::{KERNBASE, PAddr, VAddr};
-use crate::mmu::{
-    LARGE_PGSIZE, NPDENTRIES, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTE_COW, PTEntry, PTFlags,
-    pdx, pgaddr, pgrounddown,
-};
+#[cfg(kernel)]
+use crate::memlayout::p2v;
+use crate::memlayout::{PAddr, VAddr};
+use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags, PageStep};
+#[cfg(kernel)]
+use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
+#[cfg(kernel)]
+use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_incref};
 use crate::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
 use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
+#[cfg(kernel)]
+use crate::vm::{direct_pd, direct_pt};
 
 /// Physical pages with reference counts, and the MMU's TLB.
 ///
@@ -104,7 +78,7 @@ pub fn pgdir_walk<M: PhysPages>(
 }
 
 /// The present entry that maps `va`, if any.
-fn mapped<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<&mut PTEntry> {
+pub(crate) fn mapped<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<&mut PTEntry> {
     let pte = walkpgdir(mem, pgdir, va, false).ok().flatten()?;
     pte.is_present().then_some(pte)
 }
@@ -128,7 +102,7 @@ pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     };
     let pa = pte.address();
     *pte = PTEntry(0);
-    mem.invlpg(pgdir, VAddr(pgrounddown(va.0)));
+    mem.invlpg(pgdir, va.page_down());
     // SAFETY: the entry is gone; the caller vouches for other uses.
     unsafe { mem.decref(pa) };
 }
@@ -181,385 +155,90 @@ pub fn boot_map_region<M: PhysPages>(
 /// `free_page_tables` and `copy_page_tables`.
 pub const PTSIZE: u32 = LARGE_PGSIZE as u32;
 
-/// The rule a span of whole page tables broke.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpanRule {
-    StartNotAligned,
-    SizeNotAligned,
-    /// The span reaches KERNBASE (or past 4 GiB): the kernel's mappings are
-    /// not counted, so they are never freed or shared this way.
-    ReachesKernel,
+/// Counted pages of physical memory, as [`PhysPages`] describes them. It
+/// holds nothing: the counts are atomic and kalloc locks its own lists, so
+/// any number of `KernelPages` may be in use at once (on different
+/// directories: one directory is changed by one CPU at a time).
+#[cfg(kernel)]
+pub struct KernelPages;
+
+/// The directory in this CPU's CR3.
+#[cfg(kernel)]
+pub fn rcr3() -> PAddr {
+    // SAFETY: reading CR3 has no side effects.
+    PAddr(unsafe { x86::controlregs::cr3() } as u32)
 }
 
-/// A span given to `free_page_tables` or `copy_page_tables` (named by
-/// `op`) that is not whole page tables of user space. The kernel panics
-/// with the message (Linux: "free_page_tables called with wrong
-/// alignment").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SpanError {
-    pub op: &'static str,
-    pub from: VAddr,
-    pub size: u32,
-    pub rule: SpanRule,
+#[cfg(kernel)]
+impl PageTableMemory for KernelPages {
+    const PDE_FLAGS: PDFlags = PDE_USER_TABLE_FLAGS;
+
+    fn alloc_table(&mut self) -> Option<PAddr> {
+        alloc_counted_table(self)
+    }
+
+    unsafe fn free_table(&mut self, pa: PAddr) {
+        // SAFETY: passed on from the caller: nothing refers to the table.
+        unsafe { self.decref(pa) };
+    }
+
+    unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
+        // SAFETY: passed on from the caller (a directory of ours, unique).
+        unsafe { direct_pd(pa) }
+    }
+
+    unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
+        // SAFETY: as for `pd`.
+        unsafe { direct_pt(pa) }
+    }
 }
 
-impl fmt::Display for SpanError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        let SpanError {
-            op,
-            from,
-            size,
-            rule,
-        } = *self;
-        match rule {
-            SpanRule::StartNotAligned => write!(
-                f,
-                "{op}: start {:#010x} is not a multiple of 4 MiB: a span is whole page tables",
-                from.0
-            ),
-            SpanRule::SizeNotAligned => write!(
-                f,
-                "{op}: size {size:#x} is not a multiple of 4 MiB: a span is whole page tables"
-            ),
-            SpanRule::ReachesKernel => write!(
-                f,
-                "{op}: span {:#010x}+{size:#x} reaches KERNBASE {:#010x}: only user mappings are counted",
-                from.0, KERNBASE.0
-            ),
+#[cfg(kernel)]
+impl PhysPages for KernelPages {
+    fn alloc_page(&mut self, flags: AllocFlags) -> Option<PAddr> {
+        page_alloc(flags)
+    }
+
+    fn count(&self, pa: PAddr) -> Count {
+        count(pa)
+    }
+
+    fn incref(&mut self, pa: PAddr) {
+        page_incref(pa);
+    }
+
+    unsafe fn decref(&mut self, pa: PAddr) -> bool {
+        // SAFETY: passed on from the caller.
+        unsafe { page_decref(pa) }
+    }
+
+    unsafe fn copy_page(&mut self, from: PAddr, to: PAddr) {
+        // SAFETY: both pages are in the direct map; the caller owns `to`,
+        // which is not `from` (it was just allocated).
+        unsafe {
+            core::ptr::copy_nonoverlapping(p2v(from).0 as *const u8, p2v(to).0 as *mut u8, PGSIZE)
+        };
+    }
+
+    fn invlpg(&mut self, pgdir: PAddr, va: VAddr) {
+        if rcr3() == pgdir {
+            // SAFETY: forgetting a translation only costs a walk later.
+            unsafe { x86::tlb::flush(va.0 as usize) };
         }
     }
-}
 
-/// The directory indices of the span `[from, from+size)`, checked.
-fn span(op: &'static str, from: VAddr, size: u32) -> Result<Range<usize>, SpanError> {
-    let rule = if !from.0.is_multiple_of(PTSIZE) {
-        Some(SpanRule::StartNotAligned)
-    } else if !size.is_multiple_of(PTSIZE) {
-        Some(SpanRule::SizeNotAligned)
-    } else if from.0.checked_add(size).is_none_or(|end| end > KERNBASE.0) {
-        Some(SpanRule::ReachesKernel)
-    } else {
-        None
-    };
-    match rule {
-        Some(rule) => Err(SpanError {
-            op,
-            from,
-            size,
-            rule,
-        }),
-        None => Ok(pdx(from)..pdx(from) + (size / PTSIZE) as usize),
-    }
-}
-
-/// Entry `i` of the directory at `pgdir`.
-fn pde_mut<M: PhysPages>(mem: &mut M, pgdir: PAddr, i: usize) -> &mut PDEntry {
-    // SAFETY: `pgdir` is a directory this memory handed out.
-    let pd = unsafe { mem.pd(pgdir) };
-    &mut pd[i]
-}
-
-/// Entry `j` of the page table at `table`.
-fn pte_mut<M: PhysPages>(mem: &mut M, table: PAddr, j: usize) -> &mut PTEntry {
-    // SAFETY: `table` comes from a present entry of one of our directories.
-    let pt = unsafe { mem.pt(table) };
-    &mut pt[j]
-}
-
-/// Unmap every page of the span `[from, from+size)` and free its page
-/// tables (Linux 0.01's `free_page_tables`, run on exit): each mapped
-/// page's count drops (freeing the pages nobody else maps), each table is
-/// freed, its directory entry cleared, then the TLB flushed. The span must
-/// be whole page tables (4 MiB-aligned start and size) below KERNBASE;
-/// otherwise nothing changes and the error says which rule broke.
-///
-/// # Safety
-/// Nothing uses the span's addresses while this runs, and nothing else
-/// uses the pages whose last mapping goes.
-pub unsafe fn free_page_tables<M: PhysPages>(
-    mem: &mut M,
-    pgdir: PAddr,
-    from: VAddr,
-    size: u32,
-) -> Result<(), SpanError> {
-    for i in span("free_page_tables", from, size)? {
-        let pde = core::mem::replace(pde_mut(mem, pgdir, i), PDEntry(0));
-        if pde.is_present() {
-            // SAFETY: the directory no longer points at the table; the
-            // caller vouches for the pages.
-            unsafe { free_table(mem, pde.address()) };
+    fn flush_tlb(&mut self, pgdir: PAddr) {
+        if rcr3() == pgdir {
+            // SAFETY: reloading CR3 with its own value keeps every mapping.
+            unsafe { x86::tlb::flush_all() };
         }
     }
-    mem.flush_tlb(pgdir);
-    Ok(())
-}
-
-/// Drop the count of every page the table at `table` maps, then the
-/// table's own.
-///
-/// # Safety
-/// As for [`free_page_tables`]; no directory points at the table.
-unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
-    for j in 0..NPDENTRIES {
-        let pte = core::mem::replace(pte_mut(mem, table, j), PTEntry(0));
-        if pte.is_present() {
-            // SAFETY: passed on from the caller.
-            unsafe { mem.decref(pte.address()) };
-        }
-    }
-    // SAFETY: passed on from the caller.
-    unsafe { mem.free_table(table) };
-}
-
-/// Why `copy_page_tables` copied nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CopyError {
-    Span(SpanError),
-    /// The destination already has a page table in the span (Linux:
-    /// "copy_page_tables: already exist").
-    AlreadyMapped {
-        va: VAddr,
-    },
-    /// No page for a new page table; what was copied was undone.
-    OutOfMemory,
-}
-
-impl fmt::Display for CopyError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            CopyError::Span(e) => e.fmt(f),
-            CopyError::AlreadyMapped { va } => write!(
-                f,
-                "copy_page_tables: the destination already has a page table at {:#010x}",
-                va.0
-            ),
-            CopyError::OutOfMemory => f.write_str(
-                "copy_page_tables: out of memory for a page-table page (the copy was undone)",
-            ),
-        }
-    }
-}
-
-/// Share the span `[from, from+size)` of the directory `from_pgdir` with
-/// `to_pgdir`, copy-on-write (Linux 0.01's `copy_page_tables`, run by
-/// `fork`): the destination gets page tables of its own whose entries map
-/// the same pages; a writable page loses its write bit on both sides and
-/// gets the [`PTE_COW`] mark, and every shared page's count goes up by one.
-/// The first write on either side then faults into [`un_wp_page`]. The
-/// source's TLB is flushed (its pages just became read-only).
-///
-/// The span's rules are `free_page_tables`'s; the destination must have no
-/// page table in it. If a page table cannot be allocated, everything copied
-/// is undone (counts and the free list as before; the source's pages stay
-/// write-protected, and `un_wp_page` gives the write bit back).
-pub fn copy_page_tables<M: PhysPages>(
-    mem: &mut M,
-    from_pgdir: PAddr,
-    to_pgdir: PAddr,
-    from: VAddr,
-    size: u32,
-) -> Result<(), CopyError> {
-    let pdes = span("copy_page_tables", from, size).map_err(CopyError::Span)?;
-    if let Some(i) = pdes
-        .clone()
-        .find(|&i| pde_mut(mem, to_pgdir, i).is_present())
-    {
-        return Err(CopyError::AlreadyMapped {
-            va: pgaddr(i, 0, 0),
-        });
-    }
-    let shared = share_tables(mem, from_pgdir, to_pgdir, pdes);
-    mem.flush_tlb(from_pgdir);
-    if shared.is_err() {
-        // SAFETY: the destination's span was empty, so it holds only what
-        // share_tables made: tables nobody has used, and pages whose counts
-        // it raised (so none drops to 0).
-        unsafe { free_page_tables(mem, to_pgdir, from, size) }.expect("the span passed above");
-        return Err(CopyError::OutOfMemory);
-    }
-    Ok(())
-}
-
-/// Give `to_pgdir` a copy of each present page table of `from_pgdir` among
-/// the directory entries `pdes`.
-fn share_tables<M: PhysPages>(
-    mem: &mut M,
-    from_pgdir: PAddr,
-    to_pgdir: PAddr,
-    pdes: Range<usize>,
-) -> Result<(), OutOfMemory> {
-    for i in pdes {
-        let src = *pde_mut(mem, from_pgdir, i);
-        if !src.is_present() {
-            continue;
-        }
-        let table = mem.alloc_table().ok_or(OutOfMemory)?;
-        *pde_mut(mem, to_pgdir, i) = PDEntry::new(table, user_pde_flags::<M>());
-        share_table(mem, src.address(), table);
-    }
-    Ok(())
-}
-
-/// The directory-entry flags of a counted memory's tables, checked when
-/// the kernel compiles: a user address space's directory lets the
-/// page-table entries decide, so it has the user bit.
-const fn user_pde_flags<M: PhysPages>() -> PDFlags {
-    const {
-        assert!(
-            M::PDE_FLAGS.bits() == PDE_USER_TABLE_FLAGS.bits(),
-            "a PhysPages memory makes user page tables (PDE_USER_TABLE_FLAGS)"
-        )
-    };
-    M::PDE_FLAGS
-}
-
-/// Fill the empty table `dst` with the present entries of `src`, both
-/// write-protected, counting each page once more.
-fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
-    for j in 0..NPDENTRIES {
-        let pte = *pte_mut(mem, src, j);
-        if pte.is_present() {
-            let shared = write_protect(pte);
-            *pte_mut(mem, src, j) = shared;
-            *pte_mut(mem, dst, j) = shared;
-            mem.incref(pte.address());
-        }
-    }
-}
-
-/// The entry both sides keep after a copy: a writable page becomes
-/// read-only and copy-on-write; a read-only page stays as it was.
-fn write_protect(pte: PTEntry) -> PTEntry {
-    if pte.is_writeable() {
-        PTEntry((pte.0 & !PTFlags::RW.bits()) | PTE_COW)
-    } else {
-        pte
-    }
-}
-
-/// What [`un_wp_page`] did, for the kernel monitor to show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CowStep {
-    /// No other entry maps the page any more: it is writable again.
-    MadeWritable { pa: PAddr },
-    /// The page is still shared: the faulting side now maps a private copy.
-    Copied { old: PAddr, new: PAddr },
-}
-
-impl CowStep {
-    /// The page mapped writable now.
-    pub fn page(self) -> PAddr {
-        match self {
-            CowStep::MadeWritable { pa } => pa,
-            CowStep::Copied { new, .. } => new,
-        }
-    }
-}
-
-impl fmt::Display for CowStep {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            CowStep::MadeWritable { pa } => write!(
-                f,
-                "page {:#010x} has no other mapping: writable again",
-                pa.0
-            ),
-            CowStep::Copied { old, new } => write!(
-                f,
-                "page {:#010x} is shared: copied to {:#010x}, mapped writable",
-                old.0, new.0
-            ),
-        }
-    }
-}
-
-/// A write fault `un_wp_page` cannot resolve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CowError {
-    NotMapped {
-        va: VAddr,
-    },
-    /// The page was read-only before any copy: the write is a real
-    /// protection fault.
-    NotCopyOnWrite {
-        va: VAddr,
-        /// The raw entry, its software bits included.
-        pte: u32,
-    },
-    /// No page for the private copy; nothing changed.
-    OutOfMemory {
-        va: VAddr,
-        pa: PAddr,
-    },
-}
-
-impl fmt::Display for CowError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            CowError::NotMapped { va } => {
-                write!(f, "un_wp_page: nothing is mapped at {:#010x}", va.0)
-            }
-            CowError::NotCopyOnWrite { va, pte } => write!(
-                f,
-                "un_wp_page: {:#010x} is not copy-on-write (pte {:#010x}): a real protection fault",
-                va.0, pte
-            ),
-            CowError::OutOfMemory { va, pa } => write!(
-                f,
-                "un_wp_page: out of memory for a private copy of page {:#010x} at {:#010x}",
-                pa.0, va.0
-            ),
-        }
-    }
-}
-
-/// Resolve a write fault at `va` on a copy-on-write page (Linux 0.01's
-/// `un_wp_page`, called by `do_wp_page`). If no other entry maps the page
-/// (count 1), it just gets its write bit back; otherwise the faulting side
-/// gets a private copy, mapped writable, and the shared page's count drops
-/// by one (never to 0). Either way the TLB forgets `va`, and the
-/// copy-on-write mark goes. Refuses a page that is not mapped or not
-/// copy-on-write, and changes nothing when there is no page for the copy.
-pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<CowStep, CowError> {
-    let va = VAddr(pgrounddown(va.0));
-    let pte = *mapped(mem, pgdir, va).ok_or(CowError::NotMapped { va })?;
-    if pte.0 & PTE_COW == 0 {
-        return Err(CowError::NotCopyOnWrite { va, pte: pte.0 });
-    }
-    let old = pte.address();
-    let step = match mem.count(old) {
-        0 => panic!(
-            "un_wp_page: page {:#010x} mapped at {:#010x} has count 0",
-            old.0, va.0
-        ),
-        1 => CowStep::MadeWritable { pa: old },
-        _ => {
-            let new = mem
-                .alloc_page(AllocFlags::default())
-                .ok_or(CowError::OutOfMemory { va, pa: old })?;
-            // SAFETY: `new` was just allocated, so only we use it.
-            unsafe { mem.copy_page(old, new) };
-            mem.incref(new);
-            CowStep::Copied { old, new }
-        }
-    };
-    // `flags()` keeps only the hardware bits, so the COW mark goes.
-    *mapped(mem, pgdir, va).expect("mapped above") =
-        PTEntry::new(step.page(), pte.flags() | PTFlags::RW);
-    mem.invlpg(pgdir, va);
-    if let CowStep::Copied { old, .. } = step {
-        // SAFETY: the count was at least 2, so the page is not freed.
-        unsafe { mem.decref(old) };
-    }
-    Ok(step)
 }
 
 #[cfg(kernel)]
 pub mod check;
-#[cfg(kernel)]
-pub mod cow;
-#[cfg(kernel)]
-pub mod kernel;
 
+#[cfg(test)]
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;

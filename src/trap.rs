@@ -134,7 +134,7 @@ extern "C" fn trap(tf: &mut TrapFrame) {
 fn copy_on_write(tf: &TrapFrame) -> bool {
     // SAFETY: reading CR2 has no side effects.
     let cr2 = unsafe { x86::controlregs::cr2() };
-    crate::pmap::kernel::cow_fault(tf.err, crate::memlayout::VAddr(cr2 as u32))
+    crate::memory::do_wp_page(tf.err, crate::memlayout::VAddr(cr2 as u32))
 }
 
 /// Describe a CPU exception in the kernel and panic.

@@ -1,15 +1,20 @@
-//! The kernel's page directory (the kernel half of xv6's `vm.c`): the `kmap`
-//! table of what maps where, `walkpgdir`, `mappages` and `setupkvm`.
-//!
-//! Page-table pages are reached through a [`PageTableMemory`]: in the kernel
-//! the direct map and `kalloc`, in the host's unit tests a simulation, so the
-//! same code builds and checks the tables in both.
+//! The kernel's page directory, as xv6's `vm.c`: the `kmap` table,
+//! `walkpgdir`, `mappages`, `setupkvm`, and on the machine `kvmalloc` and
+//! `switchkvm`. Tables are reached through a [`PageTableMemory`], so the
+//! host's unit tests run the same code on simulated pages.
 
 use core::fmt;
 
-use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr};
-use crate::mmu::{
-    PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTEntry, PTFlags, pdx, pgrounddown, ptx,
+#[cfg(kernel)]
+use spin::Once;
+
+use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr, v2p};
+use crate::mmu::{PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PT, PTEntry, PTFlags, PageStep, pdx, ptx};
+#[cfg(kernel)]
+use crate::{
+    image,
+    kalloc::{kalloc, kfree_addr},
+    memlayout::p2v,
 };
 
 /// Where page-table pages come from and how to reach them.
@@ -74,7 +79,7 @@ pub struct Kmap {
 /// | data..P2V(phystop)         | data, free memory | W    |
 /// | DEVSPACE..4 GiB            | same (devices)    | W    |
 pub fn kmap(data: VAddr, phystop: PAddr) -> [Kmap; 4] {
-    let data_pa = PAddr(data.0 - KERNBASE.0);
+    let data_pa = v2p(data);
     [
         Kmap {
             name: "I/O space",
@@ -109,9 +114,10 @@ pub fn kmap(data: VAddr, phystop: PAddr) -> [Kmap; 4] {
 
 /// Where `va` maps according to `map`, and with what permission.
 pub fn kmap_lookup(map: &[Kmap], va: VAddr) -> Option<(PAddr, PTFlags)> {
-    map.iter()
-        .find(|k| va.0 >= k.virt.0 && va.0 - k.virt.0 < k.size)
-        .map(|k| (PAddr(k.phys.0 + (va.0 - k.virt.0)), k.perm))
+    map.iter().find_map(|k| {
+        let offset = va.0.checked_sub(k.virt.0).filter(|&o| o < k.size)?;
+        Some((k.phys + offset, k.perm))
+    })
 }
 
 /// The page-table entry for `va` in the directory at `pgdir` (xv6's
@@ -153,27 +159,27 @@ pub fn mappages<M: PageTableMemory>(
     perm: PTFlags,
 ) -> Result<(), OutOfMemory> {
     assert!(size > 0, "mappages: empty range at {:#010x}", va.0);
-    let first = pgrounddown(va.0);
-    let last = pgrounddown(
+    let last =
         va.0.checked_add(size - 1)
-            .unwrap_or_else(|| panic!("mappages: {:#010x} + {:#x} runs past 4 GiB", va.0, size)),
-    );
-    let mut pa = pgrounddown(pa.0);
-    let mut a = first;
+            .map(VAddr)
+            .unwrap_or_else(|| panic!("mappages: {:#010x} + {:#x} runs past 4 GiB", va.0, size));
+    let last = last.page_down();
+    let mut pa = pa.page_down();
+    let mut a = va.page_down();
     loop {
-        let pte = walkpgdir(mem, pgdir, VAddr(a), true)?.expect("walkpgdir allocates");
+        let pte = walkpgdir(mem, pgdir, a, true)?.expect("walkpgdir allocates");
         assert!(
             !pte.is_present(),
             "mappages: remap of va {:#010x} (already maps pa {:#010x})",
-            a,
+            a.0,
             pte.address().0
         );
-        *pte = PTEntry::new(PAddr(pa), perm | PTFlags::P);
+        *pte = PTEntry::new(pa, perm | PTFlags::P);
         if a == last {
             return Ok(());
         }
-        a += PGSIZE as u32;
-        pa += PGSIZE as u32;
+        a = a.add_pages(1);
+        pa = pa.add_pages(1);
     }
 }
 
@@ -225,10 +231,152 @@ pub fn setupkvm<M: PageTableMemory>(
     Ok(pgdir)
 }
 
+/// What `kvmalloc` built.
 #[cfg(kernel)]
-mod kernel;
-#[cfg(kernel)]
-pub use kernel::*;
+#[derive(Clone, Copy, Debug)]
+pub struct Kvm {
+    /// Physical address of the kernel page directory.
+    pub pgdir: PAddr,
+    /// Page-table pages taken from kalloc, the directory included.
+    pub pages: usize,
+}
 
+#[cfg(kernel)]
+static KVM: Once<Kvm> = Once::new();
+
+/// Build the kernel page directory, mapping physical memory up to
+/// `phystop`, and switch to it (xv6's `kvmalloc`). Runs between kinit1 and
+/// kinit2, so every page-table page comes from the first 4 MiB.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[cfg(kernel)]
+#[inline(never)]
+pub fn kvmalloc(phystop: PAddr) -> Kvm {
+    let kvm = KVM.call_once(|| {
+        let free = crate::kalloc::nfree();
+        let (pgdir, pages) = setupkvm_kalloc(phystop).unwrap_or_else(|e| {
+            panic!(
+                "kvmalloc: {e}: the page tables for PHYSTOP {:#x} come from the {free} pages \
+                 kinit1 freed below 4 MiB (it gave back what it had taken)",
+                phystop.0
+            )
+        });
+        Kvm { pgdir, pages }
+    });
+    switchkvm();
+    *kvm
+}
+
+/// Build a directory holding the kernel's map from kalloc pages, without
+/// installing it (kvmalloc installs the one it builds; the tests build
+/// extra ones to run out of memory). Returns the directory and the pages it
+/// took.
+#[cfg(kernel)]
+pub fn setupkvm_kalloc(phystop: PAddr) -> Result<(PAddr, usize), OutOfMemory> {
+    let mut mem = KallocTables::default();
+    setupkvm(&mut mem, image::data_addr(), phystop).map(|pgdir| (pgdir, mem.allocated))
+}
+
+/// Free a directory built by [`setupkvm_kalloc`].
+///
+/// # Safety
+/// The directory is not in use (not in CR3).
+#[cfg(kernel)]
+pub unsafe fn freekvm(pgdir: PAddr) {
+    // SAFETY: the caller guarantees the directory is unused.
+    unsafe { freevm(&mut KallocTables::default(), pgdir) };
+}
+
+/// The kernel page directory, once `kvmalloc` has built it.
+#[cfg(kernel)]
+pub fn kpgdir() -> Option<PAddr> {
+    KVM.get().map(|k| k.pgdir)
+}
+
+/// Load the kernel page directory into CR3 (xv6's `switchkvm`).
+#[cfg(kernel)]
+pub fn switchkvm() {
+    let pgdir = kpgdir().expect("switchkvm before kvmalloc");
+    // SAFETY: the directory maps the kernel's text, data, stack and every
+    // page in use exactly where entrypgdir did (KERNBASE + pa), so the code
+    // running now keeps running; only the low identity mapping goes away.
+    unsafe { x86::controlregs::cr3_write(u64::from(pgdir.0)) };
+}
+
+/// A snapshot of the kernel page directory's entries.
+#[cfg(kernel)]
+pub fn kpgdir_entries() -> PD {
+    let pa = kpgdir().expect("kpgdir_entries before kvmalloc");
+    // SAFETY: the kernel page directory is mapped and only written by
+    // kvmalloc, which has finished.
+    unsafe { core::ptr::read(p2v(pa).0 as *const PD) }
+}
+
+/// A snapshot of the page table at `pa` (from a present kernel PDE).
+#[cfg(kernel)]
+pub fn page_table(pa: PAddr) -> PT {
+    // SAFETY: `pa` is a page table of the kernel page directory, mapped and
+    // no longer written.
+    unsafe { core::ptr::read(p2v(pa).0 as *const PT) }
+}
+
+/// Page-table pages from `kalloc`, reached through the direct map; counts
+/// the pages taken. The kernel page directory is one of its directories.
+#[cfg(kernel)]
+#[derive(Default)]
+pub struct KallocTables {
+    allocated: usize,
+}
+
+#[cfg(kernel)]
+impl PageTableMemory for KallocTables {
+    fn alloc_table(&mut self) -> Option<PAddr> {
+        let mut page = kalloc()?;
+        page.zero();
+        self.allocated += 1;
+        Some(page.into_pa())
+    }
+
+    unsafe fn free_table(&mut self, pa: PAddr) {
+        // SAFETY: the caller no longer refers to the page, which came from
+        // kalloc through `alloc_table`.
+        unsafe { kfree_addr(p2v(pa)) };
+    }
+
+    unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
+        // SAFETY: `pa` is a page from `alloc_table`, used only as this
+        // directory.
+        unsafe { direct_pd(pa) }
+    }
+
+    unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
+        // SAFETY: as for `pd`.
+        unsafe { direct_pt(pa) }
+    }
+}
+
+/// The page directory at `pa`, through the direct map.
+///
+/// # Safety
+/// `pa` is a page-aligned page below PHYSTOP holding a directory, and the
+/// caller keeps the reference unique while it lives.
+#[cfg(kernel)]
+pub unsafe fn direct_pd<'a>(pa: PAddr) -> &'a mut PD {
+    // SAFETY: the direct map maps every page below PHYSTOP at P2V(pa);
+    // the rest is the caller's promise.
+    unsafe { &mut *(p2v(pa).0 as *mut PD) }
+}
+
+/// The page table at `pa`, through the direct map.
+///
+/// # Safety
+/// As for [`direct_pd`], for a page table.
+#[cfg(kernel)]
+pub unsafe fn direct_pt<'a>(pa: PAddr) -> &'a mut PT {
+    // SAFETY: as for `direct_pd`.
+    unsafe { &mut *(p2v(pa).0 as *mut PT) }
+}
+
+#[cfg(test)]
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;

@@ -260,7 +260,7 @@ fn every_command_answers_from_the_kernels_own_state() {
 
     // backtrace: names, innermost first
     let bt = s.command("backtrace");
-    let monitor = bt.find("in xv6::monitor::kernel::monitor+").expect(&bt);
+    let monitor = bt.find("in xv6::monitor::monitor+").expect(&bt);
     let main = bt.find("in main+").expect(&bt);
     assert!(monitor < main, "{bt}");
 

@@ -5,13 +5,12 @@ use crate::bootinfo::BootInfo;
 use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::memmap::NotRam;
-use crate::mmu::{PGSIZE, PTFlags, pgroundup};
+use crate::mmu::{PTFlags, PageStep, pgroundup};
 use crate::pageinfo::kernel::{
     RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref,
 };
 use crate::pageinfo::{AllocFlags, AtomicCount};
-use crate::pmap::kernel::{KernelPages, free_page_tables};
-use crate::pmap::{PTSIZE, page_insert};
+use crate::pmap::{KernelPages, PTSIZE, page_insert};
 use crate::{image, println, vm};
 
 use super::{BootReport, counts_area};
@@ -23,51 +22,59 @@ use super::{BootReport, counts_area};
 /// counted once the checks are done.
 pub fn page_counts_from_boot_alloc(r: &BootReport, _: &BootInfo) {
     let area = counts_area();
-    let npages = r.phystop.0 as usize / PGSIZE;
+    let npages = PAddr(0).pages_to(r.phystop);
     assert_eq!(infos().npages(), npages, "one count per page below PHYSTOP");
-    let image_end = image::end_page().0;
+    let image_end = image::end_page();
     let ram = kalloc::ram();
-    let pa = |va: u32| u64::from(v2p(VAddr(va)).0);
-    let usable = |va: u32| ram.check_page(pa(va)).is_ok();
+    let pa = |va: VAddr| u64::from(v2p(va).0);
+    let usable = |va: VAddr| ram.check_page(pa(va)).is_ok();
     assert!(
-        area.start.0 >= image_end,
+        area.start >= image_end,
         "the counts start below the image's end"
     );
     assert!(
-        area.start.0 == image_end || !usable(area.start.0 - PGSIZE as u32),
+        area.start == image_end || !usable(area.start.sub_pages(1)),
         "boot_alloc skipped to {:#010x}, past usable pages",
         area.start.0
     );
     // The counts' own reservation is the only one on their pages (the
     // first that overlaps is the one named), and the map calls them RAM.
-    for va in (area.start.0..area.end.0).step_by(PGSIZE) {
+    for va in area.start.pages_until(area.end) {
         match ram.check_page(pa(va)) {
             Err(NotRam::Reserved(res)) if res.what == RESERVED_AS => {}
-            other => panic!("count page {va:#010x}: {other:?}, not only {RESERVED_AS}"),
+            other => panic!(
+                "count page {:#010x}: {other:?}, not only {RESERVED_AS}",
+                va.0
+            ),
         }
-        assert!(ram.map.check_page(pa(va)).is_ok(), "{va:#010x} is not RAM");
+        assert!(
+            ram.map.check_page(pa(va)).is_ok(),
+            "{:#010x} is not RAM",
+            va.0
+        );
     }
     let bytes = (npages * size_of::<AtomicCount>()) as u32;
     let end = pgroundup(area.start.0 + bytes).expect("below 4 GiB");
     assert_eq!(area.end.0, end, "the counts take whole pages");
     assert_eq!(
-        r.kinit1.start.0, image_end,
+        r.kinit1.start, image_end,
         "kinit1 starts at the image's end"
     );
-    for va in (area.start.0..area.end.0).step_by(PGSIZE) {
+    for va in area.start.pages_until(area.end) {
         assert!(
-            kalloc::check_free(VAddr(va)).is_err(),
-            "kfree would take {va:#010x}, a page of the counts"
+            kalloc::check_free(va).is_err(),
+            "kfree would take {:#010x}, a page of the counts",
+            va.0
         );
     }
     let counted = (0..npages)
-        .map(|n| PAddr((n * PGSIZE) as u32))
+        .map(|n| PAddr(0).add_pages(n))
         .filter(|&pa| infos().count(pa) != Ok(0))
         .count();
     assert_eq!(counted, 0, "pages with a count after boot");
     println!(
         "ktest: page counts: {} pages at {:#010x} for {npages} pages",
-        (area.end.0 - area.start.0) as usize / PGSIZE,
+        area.start.pages_to(area.end),
         area.start.0
     );
 }
@@ -108,7 +115,7 @@ pub fn free_page_tables_misaligned(_: &BootReport, _: &BootInfo) {
     let pgdir = crate::pmap::alloc_counted_table(&mut KernelPages).expect("a directory");
     // SAFETY: the directory is the test's and maps nothing; the span is
     // refused before anything is touched.
-    unsafe { free_page_tables(pgdir, VAddr(SCRATCH.0 + PGSIZE as u32), PTSIZE) };
+    unsafe { KernelPages.free_page_tables(pgdir, SCRATCH.add_pages(1), PTSIZE) };
 }
 
 /// kfree of a page a page table maps panics, naming the page and count.

@@ -1,4 +1,9 @@
-use super::*;
+use super::args::{ArgError, Args, parse_number, script};
+use super::describe::{mapping, pde_runs};
+use crate::memlayout::{PAddr, VAddr};
+use crate::mmu::{NPDENTRIES, PD, PDEntry, PTEntry, pdx, ptx};
+use crate::vm::PageTableMemory;
+use crate::vm::sim::SimTables;
 
 fn args(s: &str) -> Args<'_> {
     Args::new(s.split_ascii_whitespace())
@@ -47,16 +52,33 @@ const W: u32 = 0x2;
 const U: u32 = 0x4;
 const PS: u32 = 0x80;
 
+/// A simulated directory whose entry for `va` is `pde_flags`, plus, when
+/// `pte` is given, the address of a new page table holding `pte` at
+/// `ptx(va)`: (memory, directory, table).
+fn one_entry(va: VAddr, pde_flags: u32, pte: Option<u32>) -> (SimTables, PAddr, Option<PAddr>) {
+    let mut mem = SimTables::new(2);
+    let pgdir = mem.alloc_table().unwrap();
+    let table = pte.map(|pte| {
+        let table = mem.alloc_table().unwrap();
+        // SAFETY: the table came from this memory's alloc_table.
+        let pt = unsafe { mem.pt(table) };
+        pt[ptx(va)] = PTEntry(pte);
+        table
+    });
+    // SAFETY: as above, for the directory.
+    let pd = unsafe { mem.pd(pgdir) };
+    pd[pdx(va)] = PDEntry(table.map_or(0, |t| t.0) | pde_flags);
+    (mem, pgdir, table)
+}
+
 #[test]
 fn a_page_through_a_table_shows_both_entries() {
     let va = VAddr(0x8010_3abc);
-    let pde = 0x0030_0000 | P | W;
-    let m = mapping(va, pde, |table, index| {
-        assert_eq!((table, index), (0x0030_0000, 0x103));
-        0x0010_3000 | P
-    });
+    let (mut mem, pgdir, table) = one_entry(va, P | W, Some(0x0010_3000 | P));
+    let m = mapping(&mut mem, pgdir, va);
+    assert_eq!(m.pde, table.unwrap().0 | P | W);
     assert_eq!(m.pte, Some(0x0010_3000 | P));
-    assert_eq!(m.pa, Some(0x0010_3abc));
+    assert_eq!(m.pa, Some(PAddr(0x0010_3abc)));
     assert!(m.present && !m.write && !m.user && !m.large);
     let text = m.to_string();
     assert!(text.contains("pa 0x00103abc  P - - -"), "{text}");
@@ -65,39 +87,44 @@ fn a_page_through_a_table_shows_both_entries() {
 #[test]
 fn write_and_user_need_both_levels() {
     let va = VAddr(0x0040_0000);
-    let m = mapping(va, 0x5000 | P | U, |_, _| 0x9000 | P | W | U);
+    let (mut mem, pgdir, _) = one_entry(va, P | U, Some(0x9000 | P | W | U));
+    let m = mapping(&mut mem, pgdir, va);
     assert!(!m.write && m.user);
 }
 
 #[test]
 fn a_large_page_has_no_pte() {
-    let m = mapping(VAddr(0x8012_3456), P | W | PS, |_, _| {
-        panic!("a 4 MiB page has no table to read")
-    });
-    assert_eq!((m.pte, m.pa), (None, Some(0x0012_3456)));
+    // The simulated memory panics on a read of a table it never made.
+    let va = VAddr(0x8012_3456);
+    let (mut mem, pgdir, _) = one_entry(va, P | W | PS, None);
+    let m = mapping(&mut mem, pgdir, va);
+    assert_eq!((m.pte, m.pa), (None, Some(PAddr(0x0012_3456))));
     assert!(m.to_string().contains("P W - PS"));
 }
 
 #[test]
 fn unmapped_pages_say_why() {
-    let no_table = mapping(VAddr(0x1000), 0, |_, _| unreachable!());
+    let va = VAddr(0x1000);
+    let (mut mem, pgdir, _) = one_entry(va, 0, None);
+    let no_table = mapping(&mut mem, pgdir, va);
     assert_eq!(no_table.pa, None);
     assert!(no_table.to_string().contains("not mapped (no page table)"));
-    let no_page = mapping(VAddr(0x1000), 0x5000 | P | W, |_, _| 0);
+    let (mut mem, pgdir, _) = one_entry(va, P | W, Some(0));
+    let no_page = mapping(&mut mem, pgdir, va);
     assert_eq!(no_page.pa, None);
     assert!(no_page.to_string().ends_with("not mapped"));
 }
 
 #[test]
 fn directory_runs_group_alike_entries() {
-    let mut pd = [0u32; NPDENTRIES];
+    let mut pd: PD = [PDEntry(0); NPDENTRIES];
     for (i, e) in pd.iter_mut().enumerate().skip(512).take(60) {
         // the accessed bit (0x20) differs from entry to entry
-        *e = (i as u32) << 12 | P | W | if i % 2 == 0 { 0x20 } else { 0 };
+        *e = PDEntry((i as u32) << 12 | P | W | if i % 2 == 0 { 0x20 } else { 0 });
     }
-    pd[600] = P | W | PS;
+    pd[600] = PDEntry(P | W | PS);
     for e in &mut pd[1016..] {
-        *e = 0x7000 | P | W;
+        *e = PDEntry(0x7000 | P | W);
     }
     let runs: Vec<_> = pde_runs(&pd).collect();
     let firsts: Vec<_> = runs.iter().map(|r| (r.first, r.last)).collect();
@@ -105,5 +132,5 @@ fn directory_runs_group_alike_entries() {
     assert_eq!(runs[0].span(), (0x8000_0000, 0x8F00_0000));
     assert_eq!(runs[2].span(), (0xFE00_0000, 1 << 32));
     assert_eq!(runs[1].bits().to_string(), "P W - PS");
-    assert_eq!(pde_runs(&[0; NPDENTRIES]).count(), 0);
+    assert_eq!(pde_runs(&[PDEntry(0); NPDENTRIES]).count(), 0);
 }

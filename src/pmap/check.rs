@@ -3,10 +3,10 @@
 //! invariant it found broken. They need the other CPUs idle (they are,
 //! between monitor commands) because some of them take every free page.
 
-use super::kernel::rcr3;
+use super::rcr3;
 use crate::kalloc::{self, KfreeError};
 use crate::memlayout::{DEVSPACE, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
-use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, pgaddr};
+use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, PageStep, pdx, pgaddr};
 use crate::pageinfo::kernel::{area, count, page_alloc, page_free};
 use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
 use crate::vm;
@@ -23,7 +23,9 @@ pub const CHECKS: [Check; 6] = [
     ("check_page_installed_pgdir", |_| {
         page::check_page_installed_pgdir()
     }),
-    ("check_cow", |phystop| super::cow::cow(phystop, false)),
+    ("check_cow", |phystop| {
+        crate::memory::cow_demo::cow(phystop, false)
+    }),
 ];
 
 /// A check's name, and the check given the effective PHYSTOP.
@@ -46,14 +48,14 @@ fn is_free(pa: PAddr) -> bool {
 }
 
 /// The word at virtual address `va`, through whatever maps it.
-pub(super) fn read(va: VAddr) -> u32 {
+pub(crate) fn read(va: VAddr) -> u32 {
     // SAFETY: the callers (the checks and `cow`) read only addresses they
     // just mapped.
     unsafe { (va.0 as *const u32).read_volatile() }
 }
 
 /// Write `value` at virtual address `va`, through whatever maps it.
-pub(super) fn write(va: VAddr, value: u32) {
+pub(crate) fn write(va: VAddr, value: u32) {
     // SAFETY: the callers write only pages they own, mapped writable (or
     // copy-on-write, which the page-fault handler resolves).
     unsafe { (va.0 as *mut u32).write_volatile(value) }
@@ -133,10 +135,11 @@ fn check_page_free_list() {
         seen += 1;
     });
     assert_eq!(seen, n, "check_page_free_list: the walk and the audit");
-    for va in (counts.start.0..counts.end.0).step_by(PGSIZE) {
+    for va in counts.start.pages_until(counts.end) {
         assert!(
-            kalloc::check_free(VAddr(va)).is_err(),
-            "check_page_free_list: kfree would take {va:#010x}, a page of the counts"
+            kalloc::check_free(va).is_err(),
+            "check_page_free_list: kfree would take {:#010x}, a page of the counts",
+            va.0
         );
     }
 }
@@ -221,7 +224,7 @@ fn check_kern_pgdir(phystop: PAddr) {
     for (i, pde) in pd.iter().enumerate() {
         let base = pgaddr(i, 0, 0).0;
         if !pde.is_present() {
-            let want = (0..NPDENTRIES as u32).find_map(|j| expected(base + j * PGSIZE as u32));
+            let want = (0..NPDENTRIES).find_map(|j| expected(pgaddr(i, j, 0).0));
             assert!(
                 want.is_none(),
                 "{NAME}: no page table for {base:#010x}, which must be mapped"
@@ -238,7 +241,7 @@ fn check_kern_pgdir(phystop: PAddr) {
             pde.flags()
         );
         for (j, pte) in vm::page_table(pde.address()).iter().enumerate() {
-            let va = base + (j * PGSIZE) as u32;
+            let va = pgaddr(i, j, 0).0;
             match (expected(va), pte.is_present()) {
                 (None, false) => {}
                 (None, true) => panic!("{NAME}: {va:#010x} is mapped, outside the layout"),
@@ -259,8 +262,9 @@ fn check_kern_pgdir(phystop: PAddr) {
             }
         }
     }
-    let devspace = ((1u64 << 32) - u64::from(DEVSPACE.0)) as usize;
-    let want = (top.0 - KERNBASE.0) as usize / PGSIZE + devspace / PGSIZE;
+    // DEVSPACE up to 4 GiB is whole page tables.
+    let devspace = (NPDENTRIES - pdx(DEVSPACE)) * NPDENTRIES;
+    let want = KERNBASE.pages_to(top) + devspace;
     assert_eq!(mapped, want, "{NAME}: pages mapped");
     assert_eq!(
         rcr3(),

@@ -1,61 +1,9 @@
 //! Host tests of the kernel map and the page-table code on simulated pages.
 
+use super::sim::SimTables;
 use super::*;
 use crate::memlayout::PHYSTOP;
-use crate::mmu::{NPDENTRIES, PDFlags};
-use std::collections::BTreeMap;
-
-/// Page-table pages in a map from physical address to contents, handed out
-/// from a fake physical address upwards, at most `limit` of them.
-struct SimTables {
-    next: u32,
-    limit: usize,
-    pages: BTreeMap<u32, Box<[u32; NPDENTRIES]>>,
-}
-
-impl SimTables {
-    fn new(limit: usize) -> Self {
-        SimTables {
-            next: 0x0030_0000,
-            limit,
-            pages: BTreeMap::new(),
-        }
-    }
-    fn page(&mut self, pa: PAddr) -> *mut [u32; NPDENTRIES] {
-        self.pages
-            .get_mut(&pa.0)
-            .expect("access to a page never allocated")
-            .as_mut()
-    }
-}
-
-impl PageTableMemory for SimTables {
-    fn alloc_table(&mut self) -> Option<PAddr> {
-        if self.pages.len() == self.limit {
-            return None;
-        }
-        let pa = self.next;
-        self.next += PGSIZE as u32;
-        self.pages.insert(pa, Box::new([0; NPDENTRIES]));
-        Some(PAddr(pa))
-    }
-    unsafe fn free_table(&mut self, pa: PAddr) {
-        assert!(
-            self.pages.remove(&pa.0).is_some(),
-            "free of {:#x}, never allocated or freed twice",
-            pa.0
-        );
-    }
-    unsafe fn pd(&mut self, pa: PAddr) -> &mut PD {
-        // SAFETY: the page is a live boxed array of 1024 u32s, and PDEntry
-        // is a repr(transparent) u32; `&mut self` keeps the borrow unique.
-        unsafe { &mut *self.page(pa).cast::<PD>() }
-    }
-    unsafe fn pt(&mut self, pa: PAddr) -> &mut PT {
-        // SAFETY: as for `pd` (PTEntry is a repr(transparent) u32).
-        unsafe { &mut *self.page(pa).cast::<PT>() }
-    }
-}
+use crate::mmu::{PDFlags, PGSIZE};
 
 const DATA: VAddr = VAddr(0x8010_6000);
 
@@ -63,7 +11,7 @@ const DATA: VAddr = VAddr(0x8010_6000);
 fn translate(mem: &mut SimTables, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
     let pte = *walkpgdir(mem, pgdir, va, false).unwrap()?;
     pte.is_present()
-        .then(|| (PAddr(pte.address().0 | (va.0 & 0xFFF)), pte.flags()))
+        .then(|| (pte.address() + va.base_page_offset(), pte.flags()))
 }
 
 #[test]

@@ -4,12 +4,15 @@
 use super::{Hoard, is_free, pages, read, write};
 use crate::kalloc;
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
-use crate::mmu::{PDE_USER_TABLE_FLAGS, PGSIZE, PTEntry, PTFlags, pdx, ptx};
+use crate::memory::cow_faults;
+use crate::mmu::{
+    NPDENTRIES, PDE_USER_TABLE_FLAGS, PGSIZE, PGSIZE_U32, PTEntry, PTFlags, PageStep, pdx, ptx,
+};
 use crate::pageinfo::AllocFlags;
 use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_free};
-use crate::pmap::kernel::{KernelPages, cow_faults, free_page_tables, rcr3};
 use crate::pmap::{
-    PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup, page_remove, pgdir_walk,
+    KernelPages, PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup,
+    page_remove, pgdir_walk, rcr3,
 };
 use crate::vm::{self, OutOfMemory, PageTableMemory};
 
@@ -39,12 +42,13 @@ impl Space {
     }
 }
 
-/// SCRATCH + `offset`.
-fn at(offset: u32) -> VAddr {
-    VAddr(SCRATCH.0 + offset)
+/// The page `n` pages after SCRATCH.
+fn at(n: usize) -> VAddr {
+    SCRATCH.add_pages(n)
 }
 
-const PG: u32 = PGSIZE as u32;
+/// The first page of the page table after SCRATCH's.
+const NEXT_TABLE: usize = NPDENTRIES;
 
 /// JOS's page-table rules on a directory of the check's own, with memory
 /// exhausted: a missing page table is an error that changes nothing;
@@ -77,7 +81,7 @@ pub fn check_page() {
         "{NAME}: the table is pp0, the only free page"
     );
     // The low 12 bits: `flags()` also reads bit 12 (PAT for a 4 MiB page).
-    let pde_flags = pde.0 & (PG - 1);
+    let pde_flags = pde.0 & (PGSIZE_U32 - 1);
     assert_eq!(
         pde_flags,
         PDE_USER_TABLE_FLAGS.bits(),
@@ -86,35 +90,35 @@ pub fn check_page() {
     assert_eq!((count(pp0), count(pp1)), (1, 1), "{NAME}: table and page");
     assert_eq!(page_at(at(0)), Some(pp1));
 
-    s.insert(pp2, at(PG), w).expect("the table exists");
+    s.insert(pp2, at(1), w).expect("the table exists");
     assert_eq!(count(pp2), 1);
-    s.insert(pp2, at(PG), w).expect("the same page again");
+    s.insert(pp2, at(1), w).expect("the same page again");
     assert_eq!(count(pp2), 1, "{NAME}: re-inserting changed the count");
     let none = page_alloc(AllocFlags::default());
     assert_eq!(none, None, "{NAME}: re-inserting freed a page");
 
-    let pte = pgdir_walk(mem, pgdir, at(PG), false).expect("no new table");
+    let pte = pgdir_walk(mem, pgdir, at(1), false).expect("no new table");
     let pte_addr = pte.expect("the table exists") as *mut PTEntry as u32;
-    let want = p2v(pp0).0 + (ptx(at(PG)) * size_of::<PTEntry>()) as u32;
+    let want = p2v(pp0).0 + (ptx(at(1)) * size_of::<PTEntry>()) as u32;
     assert_eq!(pte_addr, want, "{NAME}: pgdir_walk's entry is in pp0");
-    s.insert(pp2, at(PG), w | PTFlags::US).expect("same page");
-    let flags = s.lookup(at(PG)).expect("mapped").1;
+    s.insert(pp2, at(1), w | PTFlags::US).expect("same page");
+    let flags = s.lookup(at(1)).expect("mapped").1;
     assert!(
         flags.contains(w | PTFlags::US),
         "{NAME}: new perm {flags:?}"
     );
-    s.insert(pp2, at(PG), PTFlags::empty()).expect("same page");
-    let flags = s.lookup(at(PG)).expect("mapped").1;
+    s.insert(pp2, at(1), PTFlags::empty()).expect("same page");
+    let flags = s.lookup(at(1)).expect("mapped").1;
     assert!(!flags.contains(w), "{NAME}: read-only again, {flags:?}");
     assert_eq!(count(pp2), 1, "{NAME}: changing perm changed the count");
 
-    let r = s.insert(pp2, at(PTSIZE), w);
+    let r = s.insert(pp2, at(NEXT_TABLE), w);
     assert_eq!(r, Err(OutOfMemory), "{NAME}: a second table from nowhere");
     assert_eq!(count(pp2), 1, "{NAME}: the failed insert changed the count");
-    assert_eq!(page_at(at(PTSIZE)), None);
+    assert_eq!(page_at(at(NEXT_TABLE)), None);
 
     // Replacing pp2 with pp1 drops pp2's only mapping: it is freed.
-    s.insert(pp1, at(PG), w).expect("the table exists");
+    s.insert(pp1, at(1), w).expect("the table exists");
     assert_eq!((count(pp1), count(pp2)), (2, 0), "{NAME}: after replacing");
     assert!(is_free(pp2), "{NAME}: the replaced page was not freed");
     let back = page_alloc(AllocFlags::default());
@@ -126,26 +130,26 @@ pub fn check_page() {
 
     s.remove(at(0));
     assert_eq!(count(pp1), 1, "{NAME}: page_remove dropped the count");
-    assert_eq!((page_at(at(0)), page_at(at(PG))), (None, Some(pp1)));
-    s.remove(at(PG));
+    assert_eq!((page_at(at(0)), page_at(at(1))), (None, Some(pp1)));
+    s.remove(at(1));
     assert_eq!(count(pp1), 0);
     assert!(
         is_free(pp1),
         "{NAME}: the last mapping went, the page stayed out"
     );
-    s.remove(at(PG));
+    s.remove(at(1));
     assert_eq!(count(pp1), 0, "{NAME}: removing nothing changed a count");
     let back = page_alloc(AllocFlags::default());
     assert_eq!(back, Some(pp1), "{NAME}: pp1 comes back");
 
     // boot_map_region maps without counting (for mappings that last as
     // long as the directory, like the kernel's own).
-    let region = at(4 * PG);
-    boot_map_region(mem, pgdir, region, 2 * PG, pp1, w).expect("the table exists");
+    let region = at(4);
+    boot_map_region(mem, pgdir, region, 2 * PGSIZE_U32, pp1, w).expect("the table exists");
     for k in 0..2 {
-        let va = VAddr(region.0 + k * PG);
+        let va = region.add_pages(k);
         let (pa, flags) = s.lookup(va).expect("boot_map_region mapped it");
-        assert_eq!(pa.0, pp1.0 + k * PG, "{NAME}: boot_map_region at {va:x?}");
+        assert_eq!(pa, pp1.add_pages(k), "{NAME}: boot_map_region at {va:x?}");
         assert!(flags.contains(w), "{NAME}: boot_map_region's perm");
         // Unmapped by hand: free_page_tables would drop counts never taken.
         let pte = pgdir_walk(mem, pgdir, va, false).expect("no new table");
@@ -155,7 +159,7 @@ pub fn check_page() {
 
     // Tear down: the page table (pp0) goes, then the directory.
     // SAFETY: the directory is the check's and maps nothing now.
-    unsafe { free_page_tables(pgdir, SCRATCH, PTSIZE) };
+    unsafe { mem.free_page_tables(pgdir, SCRATCH, PTSIZE) };
     assert!(is_free(pp0), "{NAME}: free_page_tables kept the table");
     // SAFETY: the check owns these pages; nothing maps them.
     unsafe {
@@ -201,7 +205,7 @@ pub fn check_page_installed_pgdir() {
     assert!(is_free(pp2), "{NAME}: the removed page was not freed");
     // SAFETY: SCRATCH's table is all the kernel directory has below
     // KERNBASE, and nothing maps through it any more.
-    unsafe { free_page_tables(kpgdir, SCRATCH, PTSIZE) };
+    unsafe { KernelPages.free_page_tables(kpgdir, SCRATCH, PTSIZE) };
     let kept = vm::kpgdir_entries()[pdx(SCRATCH)].is_present();
     assert!(!kept, "{NAME}: the kernel directory kept the scratch table");
     assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");

@@ -1,17 +1,16 @@
-//! Copy-on-write on two address spaces the kernel builds itself (there are
-//! no user programs): a parent maps two pages at SCRATCH, `fork`'s
-//! `copy_page_tables` shares them with a child, and each side then writes.
-//! The monitor's `cow` prints every step with its counts; `check_cow` runs
-//! the same steps silently. Every step asserts what it shows.
+//! Copy-on-write shown on two address spaces the kernel builds itself: a
+//! parent's pages shared with a child by `copy_page_tables`, then written
+//! by each side. The monitor's `cow` prints each step; `check_cow` runs them
+//! silently. Every step asserts what it shows.
 
-use super::check::{read, write};
-use super::kernel::{KernelPages, copy_page_tables, cow_faults, free_page_tables};
-use super::{CowStep, PTSIZE, page_insert, page_lookup};
+use super::{CowStep, cow_faults};
 use crate::kalloc;
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
-use crate::mmu::{PGSIZE, PTE_COW, PTFlags};
+use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::pageinfo::ALLOC_ZERO;
 use crate::pageinfo::kernel::{count, page_alloc};
+use crate::pmap::check::{read, write};
+use crate::pmap::{KernelPages, PTSIZE, page_insert, page_lookup};
 use crate::println;
 use crate::vm::{self, walkpgdir};
 
@@ -78,7 +77,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     let mem = &mut KernelPages;
     let before = kalloc::nfree();
     let data = SCRATCH;
-    let text = VAddr(SCRATCH.0 + PGSIZE as u32);
+    let text = SCRATCH.add_pages(1);
     let (parent, _) = vm::setupkvm_kalloc(phystop).expect("cow: a parent directory");
     let (child, _) = vm::setupkvm_kalloc(phystop).expect("cow: a child directory");
     let a = page_alloc(ALLOC_ZERO).expect("cow: page A");
@@ -102,7 +101,8 @@ pub fn cow(phystop: PAddr, narrate: bool) {
         count(b)
     ));
 
-    copy_page_tables(parent, child, SCRATCH, PTSIZE).expect("cow: memory for the child's table");
+    mem.copy_page_tables(parent, child, SCRATCH, PTSIZE)
+        .expect("cow: memory for the child's table");
     assert_eq!((count(a), count(b)), (2, 2), "cow: both pages shared");
     for side in [parent, child] {
         let (pa, flags) = page_lookup(mem, side, data).expect("cow: A is mapped on both sides");
@@ -183,7 +183,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
 
     // SAFETY: neither directory is in CR3 any more, and nothing else uses
     // the pages they map.
-    unsafe { free_page_tables(child, SCRATCH, PTSIZE) };
+    unsafe { mem.free_page_tables(child, SCRATCH, PTSIZE) };
     assert_eq!(
         (count(a2), count(b)),
         (0, 1),
@@ -195,7 +195,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
         count(b)
     ));
     // SAFETY: as above.
-    unsafe { free_page_tables(parent, SCRATCH, PTSIZE) };
+    unsafe { mem.free_page_tables(parent, SCRATCH, PTSIZE) };
     assert_eq!(
         (count(a), count(b)),
         (0, 0),
