@@ -129,12 +129,17 @@ fn echo(bytes: &[u8]) {
     }
 }
 
+/// A line longer than the input buffer: refused whole (`readline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineTooLong;
+
 /// Wait for a line of input and copy it into `buf` (cut to its length);
-/// returns its length, or `None` at the end of the input (Ctrl-D).
+/// returns its length, `Err` for a line too long for the input buffer, or
+/// `None` at the end of the input (Ctrl-D).
 /// Sleeps (`hlt`) while there is nothing to read, so interrupts must be on
 /// and no spin lock held. Input typed while nobody was reading is echoed
 /// now, after the caller's prompt.
-pub fn readline(buf: &mut [u8]) -> Option<usize> {
+pub fn readline(buf: &mut [u8]) -> Option<Result<usize, LineTooLong>> {
     loop {
         // Interrupts off between the check and `hlt`, or a line finished
         // just after the check would not wake us.
@@ -155,7 +160,13 @@ pub fn readline(buf: &mut [u8]) -> Option<usize> {
                         echo(&buf[echo_from..len]);
                         echo(b"\n");
                     }
-                    Some(len)
+                    Some(Ok(len))
+                }
+                Line::TooLong { echo_newline } => {
+                    if echo_newline {
+                        echo(b"\n");
+                    }
+                    Some(Err(LineTooLong))
                 }
                 Line::End => None,
             };

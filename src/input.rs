@@ -19,6 +19,9 @@ const END_OF_INPUT: u8 = 0x04;
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
 const TAB: u8 = b'\t';
+/// Stands in the ring for a line that was too long: a control byte the
+/// editor never stores from input, so it cannot be typed.
+const CUT_MARK: u8 = 0x18;
 
 /// What the console should show for a byte it received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +40,10 @@ pub enum Line {
     /// bytes from `echo_from` on, and then the newline, were never shown
     /// (`echo_from > len`: all shown, the newline too).
     Text { len: usize, echo_from: usize },
+    /// A line longer than the buffer holds: its bytes are dropped, so that
+    /// no command runs on a cut line. `echo_newline`: its newline was never
+    /// shown.
+    TooLong { echo_newline: bool },
     /// The input ended (Ctrl-D): no more lines will come.
     End,
 }
@@ -63,6 +70,8 @@ pub struct Input {
     /// The last byte was CR, so an LF right after it is the same Enter
     /// (a file with CRLF line ends gives one line per line).
     after_cr: bool,
+    /// The line being edited lost bytes that did not fit.
+    cut: bool,
 }
 
 impl Default for Input {
@@ -82,6 +91,7 @@ impl Input {
             listening: false,
             ended: false,
             after_cr: false,
+            cut: false,
         }
     }
 
@@ -106,8 +116,9 @@ impl Input {
                 self.e -= 1;
                 self.unshow()
             }
-            KILL_LINE if self.e > self.w => {
+            KILL_LINE if self.e > self.w || self.cut => {
                 self.e = self.w;
+                self.cut = false;
                 self.unshow()
             }
             END_OF_INPUT => {
@@ -121,6 +132,10 @@ impl Input {
                 self.buf[self.e % INPUT_BUF] = c;
                 self.e += 1;
                 self.echoed(echo, c)
+            }
+            b' '..=b'~' | TAB => {
+                self.cut = true;
+                Echo::Nothing
             }
             _ => Echo::Nothing,
         }
@@ -148,6 +163,19 @@ impl Input {
     }
 
     fn commit(&mut self) {
+        if self.cut {
+            // Only a mark stays of a line that did not fit.
+            let shown_any = self.shown > self.w;
+            self.e = self.w;
+            self.buf[self.e % INPUT_BUF] = CUT_MARK;
+            self.e += 1;
+            self.shown = if shown_any {
+                self.e
+            } else {
+                self.shown.min(self.e)
+            };
+            self.cut = false;
+        }
         if self.e - self.r < INPUT_BUF {
             self.buf[self.e % INPUT_BUF] = LF;
             self.e += 1;
@@ -156,7 +184,7 @@ impl Input {
     }
 
     fn commit_if_typed(&mut self) {
-        if self.e > self.w {
+        if self.e > self.w || self.cut {
             self.commit();
         }
     }
@@ -179,6 +207,15 @@ impl Input {
             return self.ended.then_some(Line::End);
         }
         self.listening = false;
+        if self.buf[self.r % INPUT_BUF] == CUT_MARK {
+            while self.r < self.w && self.buf[self.r % INPUT_BUF] != LF {
+                self.r += 1;
+            }
+            self.r = (self.r + 1).min(self.w);
+            let echo_newline = self.shown < self.r;
+            self.shown = self.shown.max(self.r);
+            return Some(Line::TooLong { echo_newline });
+        }
         let start = self.r;
         let mut len = 0;
         while self.r < self.w {
@@ -235,6 +272,14 @@ mod tests {
                 }
                 Some((text, echo))
             }
+            Line::TooLong { echo_newline } => Some((
+                "<too long>".into(),
+                if echo_newline {
+                    "\n".into()
+                } else {
+                    String::new()
+                },
+            )),
             Line::End => Some(("<end>".into(), String::new())),
         }
     }
@@ -380,17 +425,51 @@ mod tests {
     }
 
     #[test]
-    fn an_overlong_line_is_cut_but_still_commits() {
+    fn an_overlong_line_is_refused_whole_and_the_next_one_reads() {
         let mut i = listening();
         let long = vec![b'x'; 3 * INPUT_BUF];
         let echoes = feed(&mut i, &long);
         let kept = echoes.iter().filter(|e| **e == Echo::Byte(b'x')).count();
-        assert_eq!(kept, INPUT_BUF - 1);
+        assert_eq!(kept, INPUT_BUF - 1, "what fits is shown as it is typed");
         assert!(i.accepts_more(), "the Enter must still get in");
         assert_eq!(i.push(b'\n'), Echo::Byte(b'\n'));
-        assert!(!i.accepts_more(), "full, and the reader has a line to take");
-        assert_eq!(line(&mut i).map(|l| l.len()), Some(INPUT_BUF - 1));
-        assert!(i.accepts_more());
+        assert!(i.accepts_more(), "only a mark of the cut line stays");
+        assert_eq!(
+            line_echo(&mut i),
+            Some(("<too long>".into(), String::new()))
+        );
+        feed(&mut i, b"meminfo\n");
+        assert_eq!(line(&mut i).as_deref(), Some("meminfo"));
+    }
+
+    #[test]
+    fn an_overlong_line_typed_ahead_echoes_only_its_newline() {
+        let mut i = Input::new();
+        feed(&mut i, &vec![b'y'; 2 * INPUT_BUF]);
+        feed(&mut i, b"\nhelp\n");
+        assert_eq!(line_echo(&mut i), Some(("<too long>".into(), "\n".into())));
+        assert_eq!(line_echo(&mut i), Some(("help".into(), "help\n".into())));
+    }
+
+    #[test]
+    fn ctrl_u_forgets_that_a_line_was_cut() {
+        let mut i = listening();
+        feed(&mut i, &vec![b'z'; 2 * INPUT_BUF]);
+        feed(&mut i, &[KILL_LINE]);
+        feed(&mut i, b"help\n");
+        assert_eq!(line(&mut i).as_deref(), Some("help"));
+    }
+
+    #[test]
+    fn ctrl_d_after_an_overlong_line_refuses_it_then_ends() {
+        let mut i = listening();
+        feed(&mut i, &vec![b'z'; 2 * INPUT_BUF]);
+        feed(&mut i, &[END_OF_INPUT]);
+        assert_eq!(
+            line_echo(&mut i).map(|l| l.0).as_deref(),
+            Some("<too long>")
+        );
+        assert_eq!(line_echo(&mut i).map(|l| l.0).as_deref(), Some("<end>"));
     }
 
     #[test]

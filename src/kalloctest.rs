@@ -14,6 +14,9 @@ use crate::spinlock::NoInterrupts;
 
 /// Rounds per CPU when the command gives none.
 pub const DEFAULT_ROUNDS: u32 = 100_000;
+/// The most rounds one `kalloctest` runs (a hundred times the default): a
+/// mistyped count must not tie the monitor up for hours.
+pub const MAX_ROUNDS: u32 = 10_000_000;
 
 /// `NONE` in a result word: nothing to report.
 const NONE: u32 = u32::MAX;

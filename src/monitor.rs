@@ -9,7 +9,7 @@ pub mod describe;
 #[cfg(kernel)]
 use crate::{
     backtrace,
-    console::readline,
+    console::{LineTooLong, readline},
     image,
     kalloc::{self, KfreeError, Page, kalloc, kfree},
     machine,
@@ -175,7 +175,11 @@ static COMMANDS: &[Command] = &[
         args: "[rounds]",
         help: "kalloc/check/kfree on every CPU (default 100000 rounds each)",
         run: |_, mut args| {
-            let rounds = args.count("rounds", crate::kalloctest::DEFAULT_ROUNDS, 1)?;
+            let rounds = args.count(
+                "rounds",
+                crate::kalloctest::DEFAULT_ROUNDS,
+                1..=crate::kalloctest::MAX_ROUNDS,
+            )?;
             args.done()?;
             crate::kalloctest::kalloctest(rounds);
             Ok(())
@@ -228,9 +232,19 @@ pub fn monitor(machine: Machine, script: Option<&str>) -> ! {
     let mut buf = [0u8; LINE_MAX];
     loop {
         print!("{PROMPT}");
-        let Some(n) = readline(&mut buf) else {
-            println!("monitor: end of input");
-            machine::poweroff();
+        let n = match readline(&mut buf) {
+            Some(Ok(n)) => n,
+            Some(Err(LineTooLong)) => {
+                println!(
+                    "monitor: line too long (at most {} characters): ignored",
+                    LINE_MAX - 1
+                );
+                continue;
+            }
+            None => {
+                println!("monitor: end of input");
+                machine::poweroff();
+            }
         };
         match core::str::from_utf8(&buf[..n]) {
             Ok(line) => m.run(line),
@@ -335,7 +349,7 @@ fn meminfo<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
 
 #[cfg(kernel)]
 fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
-    let n = args.count("N", FREELIST_DEFAULT, 1)?;
+    let n = args.count("N", FREELIST_DEFAULT, 1..=u32::MAX)?;
     args.done()?;
     // Each list is printed under its lock, so it cannot change meanwhile.
     kalloc::first_free(n as usize, |list, nfree, i, va| {
@@ -379,7 +393,7 @@ fn cpus<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
 
 #[cfg(kernel)]
 fn alloc<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
-    let n = args.count("N", 1, 1)? as usize;
+    let n = args.count("N", 1, 1..=u32::MAX)? as usize;
     args.done()?;
     let room = m.held.iter().filter(|p| p.is_none()).count();
     if n > room {

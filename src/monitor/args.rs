@@ -12,6 +12,8 @@ pub enum ArgError<'a> {
     NotANumber(&'static str, &'a str),
     /// Below the least value allowed.
     TooSmall(&'static str, u32, u32),
+    /// Above the most allowed.
+    TooLarge(&'static str, u32, u32),
     /// More arguments than the command takes.
     Extra(&'a str),
 }
@@ -25,6 +27,7 @@ impl fmt::Display for ArgError<'_> {
                 "<{what}> {s:?} is not a number (decimal, or hex starting 0x)"
             ),
             ArgError::TooSmall(what, v, min) => write!(f, "<{what}> {v} is below {min}"),
+            ArgError::TooLarge(what, v, max) => write!(f, "<{what}> {v} is above {max}"),
             ArgError::Extra(s) => write!(f, "unexpected argument {s:?}"),
         }
     }
@@ -61,16 +64,19 @@ impl<'a> Args<'a> {
         self.optional(what)?.ok_or(ArgError::Missing(what))
     }
 
-    /// An optional count: `default` when absent, at least `min`.
+    /// An optional count: `default` when absent, else within `allowed`.
     pub fn count(
         &mut self,
         what: &'static str,
         default: u32,
-        min: u32,
+        allowed: core::ops::RangeInclusive<u32>,
     ) -> Result<u32, ArgError<'a>> {
         let n = self.optional(what)?.unwrap_or(default);
-        if n < min {
-            return Err(ArgError::TooSmall(what, n, min));
+        if n < *allowed.start() {
+            return Err(ArgError::TooSmall(what, n, *allowed.start()));
+        }
+        if n > *allowed.end() {
+            return Err(ArgError::TooLarge(what, n, *allowed.end()));
         }
         Ok(n)
     }

@@ -23,14 +23,17 @@ fn numbers_are_decimal_or_0x_hex() {
 #[test]
 fn arguments_are_checked_and_errors_name_them() {
     let mut a = args("3");
-    assert_eq!(a.count("N", 8, 1), Ok(3));
+    assert_eq!(a.count("N", 8, 1..=10), Ok(3));
     assert_eq!(a.done(), Ok(()));
 
-    assert_eq!(args("").count("N", 8, 1), Ok(8));
+    assert_eq!(args("").count("N", 8, 1..=10), Ok(8));
     assert_eq!(
-        args("0").count("N", 8, 1),
+        args("0").count("N", 8, 1..=10),
         Err(ArgError::TooSmall("N", 0, 1))
     );
+    let e = args("11").count("N", 8, 1..=10).unwrap_err();
+    assert_eq!(e, ArgError::TooLarge("N", 11, 10));
+    assert_eq!(e.to_string(), "<N> 11 is above 10");
     let e = args("zz").required("va").unwrap_err();
     assert_eq!(e, ArgError::NotANumber("va", "zz"));
     assert!(e.to_string().contains("<va> \"zz\" is not a number"));
