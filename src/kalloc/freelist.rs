@@ -1,26 +1,15 @@
-//! Physical page allocator (xv6's `kalloc.c`).
-//!
-//! Free pages form a singly linked list threaded through the pages
-//! themselves: the first word of each free page holds the address of the
-//! next. Freeing pushes on the head, allocating pops it (LIFO), both O(1),
-//! and a counter keeps the number of free pages so nobody has to walk the
-//! list to know it.
-//!
-//! The pages are named by kernel virtual addresses (`P2V(pa)`), because the
-//! kernel reaches every physical page through its KERNBASE mapping. Boot
-//! fills the list in two stages: `kinit1` frees `end..P2V(4 MiB)`, the only
-//! memory entrypgdir maps; once `kvmalloc` has mapped all of physical memory,
-//! `kinit2` frees `P2V(4 MiB)..P2V(PHYSTOP)` and turns the lock on.
-//!
-//! The bookkeeping ([`FreeList`]) is pure logic over a [`PageMemory`], so the
-//! host's unit tests run it on simulated pages; the kernel's memory is
-//! [`DirectMap`].
+//! The free list's bookkeeping (xv6's `kmem.freelist`): a list threaded
+//! through the free pages, kfree's rules, `free_range`, stealing between
+//! lists and an audit. Pure logic over a [`PageMemory`], so the host's unit
+//! tests run it on simulated pages; the kernel's memory is `DirectMap`.
 
 use core::fmt;
+use core::sync::atomic::{AtomicU8, Ordering};
 
+use super::steal::steal_batch;
 use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
-use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
+use crate::mmu::{PGSIZE, PageStep};
 
 /// What `kfree` writes over a freed page (catches use after free).
 pub const JUNK_FREE: u8 = 0x01;
@@ -30,12 +19,15 @@ pub const JUNK_ALLOC: u8 = 0x05;
 
 /// The pages the allocator accepts back: those in `[end, top)`, where `end`
 /// is the end of the kernel image and `top` is `P2V(PHYSTOP)`, that are RAM
-/// the kernel may use according to `ram` (every page, when `None`).
+/// the kernel may use according to `ram` (every page, when `None`), and
+/// that no page table maps according to `counts` (the page counts, one a
+/// page from physical page 0; empty: none kept).
 #[derive(Clone, Copy)]
 pub struct Pool {
     pub end: VAddr,
     pub top: VAddr,
     pub ram: Option<&'static Ram>,
+    pub counts: &'static [AtomicU8],
 }
 
 /// A rule `kfree` found broken (xv6 has one `panic("kfree")` for them all).
@@ -61,6 +53,11 @@ pub enum KfreeError {
     DoubleFree {
         va: VAddr,
     },
+    /// A page table maps the page still: its count is not 0.
+    Mapped {
+        va: VAddr,
+        count: u8,
+    },
 }
 
 impl fmt::Display for KfreeError {
@@ -81,6 +78,11 @@ impl fmt::Display for KfreeError {
             ),
             KfreeError::NotRam { va, why } => write!(f, "kfree: {:#010x} is {why}", va.0),
             KfreeError::DoubleFree { va } => write!(f, "kfree: double free of page {:#010x}", va.0),
+            KfreeError::Mapped { va, count } => write!(
+                f,
+                "kfree: page {:#010x} has count {count}: a page table maps it (page_decref frees it)",
+                v2p(va).0
+            ),
         }
     }
 }
@@ -101,7 +103,7 @@ impl Pool {
     /// xv6's own rules: page-aligned, not below the kernel's end, below
     /// P2V(PHYSTOP).
     fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
-        if !is_page_aligned(va.0) {
+        if !va.is_page_start() {
             Err(KfreeError::Misaligned { va })
         } else if va < self.end {
             Err(KfreeError::BelowEnd { va, end: self.end })
@@ -112,15 +114,28 @@ impl Pool {
         }
     }
 
+    /// Whether a page table maps the page at `va` (its count is not 0):
+    /// kfree's first rule. Pages without a count (none kept, or at or above
+    /// PHYSTOP) are not mapped.
+    fn check_unmapped(&self, va: VAddr) -> Result<(), KfreeError> {
+        if self.counts.is_empty() {
+            return Ok(());
+        }
+        let page = v2p(va).0 as usize / PGSIZE;
+        match self.counts.get(page).map(|c| c.load(Ordering::Relaxed)) {
+            Some(count) if count != 0 => Err(KfreeError::Mapped { va, count }),
+            _ => Ok(()),
+        }
+    }
+
     /// The RAM pages of `[start, end)` (page-aligned kernel addresses), as
     /// runs `(first page, end)`, lowest first: the whole range when the
     /// pool has no map (the host's tests).
-    fn ram_runs(&self, start: u32, end: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let to_pa = |va: u32| v2p(VAddr(va)).0;
-        let to_va = |(a, b): (u32, u32)| (p2v(PAddr(a)).0, p2v_end(PAddr(b)).0);
+    fn ram_runs(&self, start: VAddr, end: VAddr) -> impl Iterator<Item = (VAddr, VAddr)> + '_ {
+        let to_va = |(a, b): (u32, u32)| (p2v(PAddr(a)), p2v_end(PAddr(b)));
         let mapped = self
             .ram
-            .map(|ram| ram.usable_within(to_pa(start), to_pa(end)).map(to_va));
+            .map(|ram| ram.usable_within(v2p(start).0, v2p(end).0).map(to_va));
         let whole = self.ram.is_none().then_some((start, end));
         mapped.into_iter().flatten().chain(whole)
     }
@@ -212,13 +227,26 @@ pub trait PageMemory {
     fn count_marked(&self) -> usize;
 }
 
-/// Pages freed by one call of [`FreeList::free_range`]: `pages` pages from
+/// Pages freed by one call of [`FreeList::free_range`] (or by one boot
+/// stage, `stage`, which the boot report names): `pages` pages from
 /// `start` up to (not including) `end`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Freed {
+    pub stage: &'static str,
     pub start: VAddr,
     pub end: VAddr,
     pub pages: usize,
+}
+
+impl fmt::Display for Freed {
+    /// The boot report's line, e.g. `kinit1: freed 636 pages [0x80175000, 0x80400000)`.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{}: freed {} pages [{:#010x}, {:#010x})",
+            self.stage, self.pages, self.start.0, self.end.0
+        )
+    }
 }
 
 /// The free list (xv6's `kmem.freelist`) and its page counter.
@@ -258,12 +286,14 @@ impl<M: PageMemory> FreeList<M> {
     }
 
     /// Put the page at `va` on the list (xv6's `kfree`), after filling it
-    /// with [`JUNK_FREE`]. Refuses, touching nothing, a page that breaks one
-    /// of [`Pool::check`]'s rules.
+    /// with [`JUNK_FREE`]. Refuses, touching nothing, a page a page table
+    /// maps (its count is not 0), or that breaks one of [`Pool::check`]'s
+    /// rules.
     ///
     /// # Safety
     /// The page is no longer used by anyone: from now on the list owns it.
     pub unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
+        self.pool.check_unmapped(va)?;
         self.pool.check(va)?;
         // SAFETY: passed on from the caller.
         unsafe { self.push(va) }
@@ -302,6 +332,7 @@ impl<M: PageMemory> FreeList<M> {
 
     /// Take the most recently freed page off the list (xv6's `kalloc`),
     /// filled with [`JUNK_ALLOC`]; `None` when the list is empty.
+    #[inline]
     pub fn alloc(&mut self) -> Option<VAddr> {
         let va = self.head?;
         // SAFETY: every page on the list was handed over by `free`'s caller
@@ -373,34 +404,31 @@ impl<M: PageMemory> FreeList<M> {
     /// # Safety
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
-        let first = pgroundup(start.0).unwrap_or(start.0);
-        let whole_pages = end.0.saturating_sub(first) / PGSIZE as u32;
-        let last = first + whole_pages * PGSIZE as u32;
-        if whole_pages == 0 {
-            return Ok(Freed {
-                start: VAddr(first),
-                end: VAddr(first),
-                pages: 0,
-            });
+        let first = start.page_up().unwrap_or(start);
+        let last = first.add_pages(first.pages_to(end));
+        let freed = |pages| Freed {
+            stage: "free_range",
+            start: first,
+            end: last,
+            pages,
+        };
+        if first == last {
+            return Ok(freed(0));
         }
         // The pool's bounds hold for every page if they hold for the first
         // and the last; then only RAM is asked, a run at a time.
-        self.pool.check_bounds(VAddr(first))?;
-        self.pool.check_bounds(VAddr(last - PGSIZE as u32))?;
+        self.pool.check_bounds(first)?;
+        self.pool.check_bounds(last.sub_pages(1))?;
         let mut pages = 0;
         let pool = self.pool;
         for (a, b) in pool.ram_runs(first, last) {
-            for p in (a..b).step_by(PGSIZE) {
+            for page in a.pages_until(b) {
                 // SAFETY: the caller gives up every RAM page of the range.
-                unsafe { self.push(VAddr(p))? };
+                unsafe { self.push(page)? };
                 pages += 1;
             }
         }
-        Ok(Freed {
-            start: VAddr(first),
-            end: VAddr(last),
-            pages,
-        })
+        Ok(freed(pages))
     }
 
     /// The free pages, head first (the next `alloc` returns the first).
@@ -413,73 +441,6 @@ impl<M: PageMemory> FreeList<M> {
             Some(va)
         })
     }
-}
-
-/// How the free pages are kept, chosen by the `kalloc=` boot option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// One list and one lock for every CPU (xv6's `kmem`), the default.
-    Global,
-    /// A list and a lock per CPU; a CPU whose list is empty steals a batch
-    /// from another's (the lock lab's cure for a contended `kmem`).
-    PerCpu,
-}
-
-/// A `kalloc=` value that names no mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadMode<'a>(pub &'a str);
-
-impl fmt::Display for BadMode<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "kalloc={}: the allocator mode is global or percpu",
-            self.0
-        )
-    }
-}
-
-impl Mode {
-    /// The mode the `kalloc=` option's value names (`None`: no option).
-    pub fn parse(value: Option<&str>) -> Result<Mode, BadMode<'_>> {
-        match value {
-            None | Some("global") => Ok(Mode::Global),
-            Some("percpu") => Ok(Mode::PerCpu),
-            Some(other) => Err(BadMode(other)),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Global => "global",
-            Mode::PerCpu => "percpu",
-        }
-    }
-}
-
-/// Most pages one steal moves: a bound on how long the thief holds the
-/// victim's lock while it walks to the end of the batch.
-pub const STEAL_MAX: usize = 1024;
-
-/// How many pages a CPU whose list is empty takes from a victim holding
-/// `victim_nfree`: half, rounded up (so a last single page can be taken),
-/// at most [`STEAL_MAX`]. A batch rather than one page means a CPU that
-/// allocates a lot steals once per batch, not on every call.
-pub fn steal_batch(victim_nfree: usize) -> usize {
-    victim_nfree.div_ceil(2).min(STEAL_MAX)
-}
-
-/// The list a CPU whose list `me` is empty steals from: of the `nlists`
-/// lists, the other one with the most pages according to `nfree`, which
-/// may be a stale snapshot (it is read without the locks); `None` when
-/// every other list looks empty, that is, memory is exhausted.
-pub fn pick_victim(me: usize, nlists: usize, nfree: impl Fn(usize) -> usize) -> Option<usize> {
-    (0..nlists)
-        .filter(|&i| i != me)
-        .map(|i| (nfree(i), i))
-        .filter(|&(n, _)| n > 0)
-        .max_by_key(|&(n, i)| (n, core::cmp::Reverse(i)))
-        .map(|(_, i)| i)
 }
 
 /// Walk free lists that share one memory, and so one set of free bits (the
@@ -543,11 +504,6 @@ pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usiz
     }
     Ok(listed)
 }
-
-#[cfg(kernel)]
-mod kernel;
-#[cfg(kernel)]
-pub use kernel::*;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use crate::kalloc::{self, KfreeError};
 use crate::memlayout::{KERNBASE, PAddr, VAddr, v2p};
 use crate::mmu::{PGSIZE, pgaddr};
 use crate::pageinfo::PageError;
-use crate::pageinfo::kernel::{area, infos};
+use crate::pageinfo::{area, infos};
 use crate::pmap::check::check_all;
 use crate::pmap::cow::cow;
 use crate::{println, vm};

@@ -11,7 +11,7 @@ use crate::kalloc;
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
 use crate::mmu::{PGSIZE, PTE_COW, PTFlags};
 use crate::pageinfo::ALLOC_ZERO;
-use crate::pageinfo::kernel::{count, page_alloc};
+use crate::pageinfo::{count, page_alloc};
 use crate::println;
 use crate::vm::{self, walkpgdir};
 

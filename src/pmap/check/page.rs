@@ -6,7 +6,7 @@ use crate::kalloc;
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
 use crate::mmu::{PDE_USER_TABLE_FLAGS, PGSIZE, PTEntry, PTFlags, pdx, ptx};
 use crate::pageinfo::AllocFlags;
-use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_free};
+use crate::pageinfo::{count, page_alloc, page_decref, page_free};
 use crate::pmap::kernel::{KernelPages, cow_faults, free_page_tables, rcr3};
 use crate::pmap::{
     PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup, page_remove, pgdir_walk,
