@@ -111,24 +111,36 @@ const fn list(name: &'static str) -> List {
     )
 }
 
-/// Bytes of the longest per-CPU lock name: `kmem.` and two digits.
+/// What every per-CPU lock's name starts with; the CPU's number follows.
 #[cfg(kernel)]
-const NAME_MAX: usize = 7;
+const PREFIX: &[u8] = b"kmem.";
+/// Bytes of the longest per-CPU lock name: the prefix and two digits.
+#[cfg(kernel)]
+const NAME_MAX: usize = PREFIX.len() + 2;
 #[cfg(kernel)]
 const _: () = assert!(NCPU <= 100, "per-CPU lock names have at most two digits");
 
+/// Bytes of CPU `i`'s lock name.
+#[cfg(kernel)]
+const fn name_len(i: usize) -> usize {
+    PREFIX.len() + if i < 10 { 1 } else { 2 }
+}
+
 /// The per-CPU locks' names, `kmem.0` up to `kmem.<NCPU - 1>`, spelled out
-/// from NCPU at compile time (padded with NULs to NAME_MAX bytes).
+/// from NCPU at compile time (NUL-padded to NAME_MAX bytes).
 #[cfg(kernel)]
 static PERCPU_NAMES: [[u8; NAME_MAX]; NCPU] = {
-    let mut names = [*b"kmem.\0\0"; NCPU];
+    let mut names = [[0; NAME_MAX]; NCPU];
     let mut i = 0;
     while i < NCPU {
-        let digits = if i < 10 { 1 } else { 2 };
-        if digits == 2 {
-            names[i][5] = b'0' + (i / 10) as u8;
+        names[i]
+            .split_at_mut(PREFIX.len())
+            .0
+            .copy_from_slice(PREFIX);
+        if i >= 10 {
+            names[i][PREFIX.len()] = b'0' + (i / 10) as u8;
         }
-        names[i][4 + digits] = b'0' + (i % 10) as u8;
+        names[i][name_len(i) - 1] = b'0' + (i % 10) as u8;
         i += 1;
     }
     names
@@ -140,8 +152,7 @@ const fn percpu_lists() -> [List; NCPU] {
     let mut lists = [const { list("") }; NCPU];
     let mut i = 0;
     while i < NCPU {
-        let len = if i < 10 { NAME_MAX - 1 } else { NAME_MAX };
-        let Ok(name) = core::str::from_utf8(PERCPU_NAMES[i].split_at(len).0) else {
+        let Ok(name) = core::str::from_utf8(PERCPU_NAMES[i].split_at(name_len(i)).0) else {
             panic!("a lock name is ASCII");
         };
         lists[i] = list(name);
