@@ -8,8 +8,8 @@
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::kalloc::{self, kalloc, kfree};
-use crate::println;
+use crate::kalloc::{self, Freed, kalloc, kfree};
+use crate::{println, vm};
 
 /// Pairs of kalloc + kfree to average over.
 pub const PAIRS: u32 = 100_000;
@@ -39,11 +39,34 @@ pub fn now() -> u64 {
     unsafe { x86::time::rdtsc() }
 }
 
-/// Note that `stage`, which began at TSC `start`, has just ended, having
-/// handled `pages` pages.
-pub fn record(stage: Stage, start: u64, pages: usize) {
-    TICKS[stage as usize].store(now() - start, Ordering::Relaxed);
-    PAGES[stage as usize].store(pages, Ordering::Relaxed);
+/// What a timed stage returns: it says how many pages it handled.
+pub trait Handled {
+    /// The pages the stage freed or took.
+    fn pages(&self) -> usize;
+}
+
+impl Handled for Freed {
+    fn pages(&self) -> usize {
+        self.pages
+    }
+}
+
+impl Handled for vm::Kvm {
+    fn pages(&self) -> usize {
+        self.pages
+    }
+}
+
+impl Stage {
+    /// Run this boot stage (`f`), noting its TSC ticks and the pages it
+    /// handled for the `bench` table; returns what it returned.
+    pub fn timed<R: Handled>(self, f: impl FnOnce() -> R) -> R {
+        let start = now();
+        let done = f();
+        TICKS[self as usize].store(now() - start, Ordering::Relaxed);
+        PAGES[self as usize].store(done.pages(), Ordering::Relaxed);
+        done
+    }
 }
 
 /// TSC ticks of `pairs` kalloc + kfree pairs (after one pair to warm up),

@@ -69,11 +69,21 @@ impl core::fmt::Display for BootInfoError {
     }
 }
 
+/// The boot information: [`parse`]'s, or, for a kernel that a Multiboot2
+/// loader did not start, a stop saying why (QEMU exits with
+/// `EXIT_BAD_BOOT`).
+pub fn load(magic: u32, pa: u32) -> BootInfo {
+    parse(magic, pa).unwrap_or_else(|e| {
+        println!("{e}");
+        crate::machine::fail(crate::machine::EXIT_BAD_BOOT)
+    })
+}
+
 /// Check the loader's magic and parse the copy `boot/entry.S` made of the
 /// block GRUB left at physical address `pa`.
 ///
 /// Panics if the block was too big to copy, or if it does not parse.
-pub fn load(magic: u32, pa: u32) -> Result<BootInfo, BootInfoError> {
+pub fn parse(magic: u32, pa: u32) -> Result<BootInfo, BootInfoError> {
     if magic != MB2_BOOTLOADER_MAGIC {
         return Err(BootInfoError::WrongMagic(magic));
     }
@@ -146,5 +156,25 @@ impl BootInfo {
     /// Kernel virtual address of the copy.
     pub fn copy_addr(&self) -> usize {
         BOOTINFO_COPY.0.get() as usize
+    }
+}
+
+impl core::fmt::Display for BootInfo {
+    /// The boot report's two lines: the loader and command line, then
+    /// where the block was and where the kernel copied it.
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        writeln!(
+            f,
+            "bootinfo: loader {:?}, cmdline {:?}",
+            self.loader_name(),
+            self.cmdline()
+        )?;
+        write!(
+            f,
+            "bootinfo: {} bytes at pa {:#010x}, copied to {:#010x}",
+            self.size(),
+            self.original.0,
+            self.copy_addr()
+        )
     }
 }

@@ -1,419 +1,18 @@
-//! Physical page allocator (xv6's `kalloc.c`).
-//!
-//! Free pages form a singly linked list threaded through the pages
-//! themselves: the first word of each free page holds the address of the
-//! next. Freeing pushes on the head, allocating pops it (LIFO), both O(1),
-//! and a counter keeps the number of free pages so nobody has to walk the
-//! list to know it.
-//!
-//! The pages are named by kernel virtual addresses (`P2V(pa)`), because the
-//! kernel reaches every physical page through its KERNBASE mapping. Boot
-//! fills the list in two stages: `kinit1` frees `end..P2V(4 MiB)`, the only
-//! memory entrypgdir maps; once `kvmalloc` has mapped all of physical memory,
-//! `kinit2` frees `P2V(4 MiB)..P2V(PHYSTOP)` and turns the lock on.
-//!
-//! The bookkeeping ([`FreeList`]) is pure logic over a [`PageMemory`], so the
-//! host's unit tests run it on simulated pages; the kernel's memory is
-//! [`DirectMap`].
+//! Physical memory allocator (xv6's `kalloc.c`): `kinit1` and `kinit2` free
+//! the boot stages' ranges, `kalloc` and `kfree` take and give back one
+//! 4096-byte page. `kalloc=global` keeps xv6's one list and lock, `kmem`;
+//! `kalloc=percpu` gives each CPU its own, with stealing (README, "SMP and
+//! the per-CPU allocator"). The lists' bookkeeping is [`FreeList`].
 
 use core::fmt;
 
-use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
-use crate::memmap::{NotRam, Ram};
-use crate::mmu::{PGSIZE, is_page_aligned, pgroundup};
+mod freelist;
+mod steal;
 
-/// What `kfree` writes over a freed page (catches use after free).
-pub const JUNK_FREE: u8 = 0x01;
-/// What `kalloc` writes over an allocated page (catches reads of memory
-/// nobody initialised).
-pub const JUNK_ALLOC: u8 = 0x05;
-
-/// The pages the allocator accepts back: those in `[end, top)`, where `end`
-/// is the end of the kernel image and `top` is `P2V(PHYSTOP)`, that are RAM
-/// the kernel may use according to `ram` (every page, when `None`).
-#[derive(Clone, Copy)]
-pub struct Pool {
-    pub end: VAddr,
-    pub top: VAddr,
-    pub ram: Option<&'static Ram>,
-}
-
-/// A rule `kfree` found broken (xv6 has one `panic("kfree")` for them all).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KfreeError {
-    Misaligned {
-        va: VAddr,
-    },
-    BelowEnd {
-        va: VAddr,
-        end: VAddr,
-    },
-    AtOrAboveTop {
-        va: VAddr,
-        top: VAddr,
-    },
-    /// The page is not RAM the kernel may use (a hole, a reserved region).
-    NotRam {
-        va: VAddr,
-        why: NotRam,
-    },
-    /// The page is already on the free list.
-    DoubleFree {
-        va: VAddr,
-    },
-}
-
-impl fmt::Display for KfreeError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            KfreeError::Misaligned { va } => {
-                write!(f, "kfree: {:#010x} is not page-aligned", va.0)
-            }
-            KfreeError::BelowEnd { va, end } => write!(
-                f,
-                "kfree: {:#010x} is below the kernel's end {:#010x}",
-                va.0, end.0
-            ),
-            KfreeError::AtOrAboveTop { va, top } => write!(
-                f,
-                "kfree: {:#010x} is at or above P2V(PHYSTOP) {:#010x}",
-                va.0, top.0
-            ),
-            KfreeError::NotRam { va, why } => write!(f, "kfree: {:#010x} is {why}", va.0),
-            KfreeError::DoubleFree { va } => write!(f, "kfree: double free of page {:#010x}", va.0),
-        }
-    }
-}
-
-impl Pool {
-    /// Check the rules xv6's `kfree` checks (page-aligned, not below the
-    /// kernel's end, below P2V(PHYSTOP)), then that the page is RAM.
-    pub fn check(&self, va: VAddr) -> Result<(), KfreeError> {
-        self.check_bounds(va)?;
-        match self.ram {
-            Some(ram) => ram
-                .check_page(u64::from(v2p(va).0))
-                .map_err(|why| KfreeError::NotRam { va, why }),
-            None => Ok(()),
-        }
-    }
-
-    /// xv6's own rules: page-aligned, not below the kernel's end, below
-    /// P2V(PHYSTOP).
-    fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
-        if !is_page_aligned(va.0) {
-            Err(KfreeError::Misaligned { va })
-        } else if va < self.end {
-            Err(KfreeError::BelowEnd { va, end: self.end })
-        } else if va >= self.top {
-            Err(KfreeError::AtOrAboveTop { va, top: self.top })
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The RAM pages of `[start, end)` (page-aligned kernel addresses), as
-    /// runs `(first page, end)`, lowest first: the whole range when the
-    /// pool has no map (the host's tests).
-    fn ram_runs(&self, start: u32, end: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let to_pa = |va: u32| v2p(VAddr(va)).0;
-        let to_va = |(a, b): (u32, u32)| (p2v(PAddr(a)).0, p2v_end(PAddr(b)).0);
-        let mapped = self
-            .ram
-            .map(|ram| ram.usable_within(to_pa(start), to_pa(end)).map(to_va));
-        let whole = self.ram.is_none().then_some((start, end));
-        mapped.into_iter().flatten().chain(whole)
-    }
-}
-
-/// What the free-list audit found wrong.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditError {
-    /// A page on the list breaks a rule (named as kfree would name it).
-    BadPage(KfreeError),
-    /// A page is on the list twice, or is on it but not marked free.
-    TwiceOrUnmarked {
-        va: VAddr,
-    },
-    /// The list goes on past the counter (a cycle, or a lost count).
-    LongerThanCount {
-        count: usize,
-    },
-    ShorterThanCount {
-        walked: usize,
-        count: usize,
-    },
-    /// Pages marked free that are not on the list.
-    MarkedNotListed {
-        marked: usize,
-        listed: usize,
-    },
-}
-
-impl fmt::Display for AuditError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            AuditError::BadPage(e) => write!(f, "audit: a free page breaks a rule: {e}"),
-            AuditError::TwiceOrUnmarked { va } => {
-                write!(
-                    f,
-                    "audit: page {:#010x} is on the free list twice or is not marked free",
-                    va.0
-                )
-            }
-            AuditError::LongerThanCount { count } => {
-                write!(f, "audit: the free list is longer than its count {count}")
-            }
-            AuditError::ShorterThanCount { walked, count } => {
-                write!(
-                    f,
-                    "audit: the free list has {walked} pages but its count says {count}"
-                )
-            }
-            AuditError::MarkedNotListed { marked, listed } => {
-                write!(
-                    f,
-                    "audit: {marked} pages are marked free but {listed} are on the list"
-                )
-            }
-        }
-    }
-}
-
-/// Where the free list's links and junk live: the pages themselves in the
-/// kernel, a simulation in the host's unit tests.
-pub trait PageMemory {
-    /// Fill the page at `page` with `byte`.
-    ///
-    /// # Safety
-    /// `page` is a whole page that nobody else uses.
-    unsafe fn fill(&mut self, page: VAddr, byte: u8);
-
-    /// Store `next` as the link in the first word of `page`.
-    ///
-    /// # Safety
-    /// As for [`PageMemory::fill`].
-    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>);
-
-    /// Read the link stored in `page`.
-    ///
-    /// # Safety
-    /// `page` is a free page whose link was set by [`PageMemory::set_link`].
-    unsafe fn link(&self, page: VAddr) -> Option<VAddr>;
-
-    /// Record whether `page` is on the free list; return what was recorded
-    /// before. One bit per page, so that a double free is caught in O(1).
-    fn mark_free(&mut self, page: VAddr, free: bool) -> bool;
-
-    /// Whether `page` is recorded as free.
-    fn is_marked(&self, page: VAddr) -> bool;
-
-    /// How many pages are recorded as free.
-    fn count_marked(&self) -> usize;
-}
-
-/// Pages freed by one call of [`FreeList::free_range`]: `pages` pages from
-/// `start` up to (not including) `end`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Freed {
-    pub start: VAddr,
-    pub end: VAddr,
-    pub pages: usize,
-}
-
-/// The free list (xv6's `kmem.freelist`) and its page counter.
-pub struct FreeList<M> {
-    head: Option<VAddr>,
-    nfree: usize,
-    pool: Pool,
-    junk: bool,
-    mem: M,
-}
-
-impl<M: PageMemory> FreeList<M> {
-    /// An empty list that will accept pages in `pool`; `junk` turns the
-    /// [`JUNK_FREE`]/[`JUNK_ALLOC`] fills on.
-    pub const fn new(pool: Pool, junk: bool, mem: M) -> Self {
-        FreeList {
-            head: None,
-            nfree: 0,
-            pool,
-            junk,
-            mem,
-        }
-    }
-
-    /// Number of pages on the list.
-    pub fn nfree(&self) -> usize {
-        self.nfree
-    }
-
-    /// Set the pages the list accepts; only while it is empty (kinit1).
-    pub fn set_pool(&mut self, pool: Pool) {
-        assert_eq!(
-            self.nfree, 0,
-            "kalloc: the pool changes only while the list is empty"
-        );
-        self.pool = pool;
-    }
-
-    /// Put the page at `va` on the list (xv6's `kfree`), after filling it
-    /// with [`JUNK_FREE`]. Refuses, touching nothing, a page that breaks one
-    /// of [`Pool::check`]'s rules.
-    ///
-    /// # Safety
-    /// The page is no longer used by anyone: from now on the list owns it.
-    pub unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
-        self.pool.check(va)?;
-        // SAFETY: passed on from the caller.
-        unsafe { self.push(va) }
-    }
-
-    /// Whether [`FreeList::free`] would take the page at `va`: every rule of
-    /// [`Pool::check`], and not free already. Changes nothing (the monitor
-    /// asks before it frees, so that a typo is refused instead of a panic).
-    pub fn check_free(&self, va: VAddr) -> Result<(), KfreeError> {
-        self.pool.check(va)?;
-        if self.mem.is_marked(va) {
-            return Err(KfreeError::DoubleFree { va });
-        }
-        Ok(())
-    }
-
-    /// Link a page that passed [`Pool::check`], unless it is already free.
-    ///
-    /// # Safety
-    /// As for [`FreeList::free`].
-    unsafe fn push(&mut self, va: VAddr) -> Result<(), KfreeError> {
-        if self.mem.mark_free(va, true) {
-            return Err(KfreeError::DoubleFree { va });
-        }
-        // SAFETY: the caller hands the whole page over to the list.
-        unsafe {
-            if self.junk {
-                self.mem.fill(va, JUNK_FREE);
-            }
-            self.mem.set_link(va, self.head);
-        }
-        self.head = Some(va);
-        self.nfree += 1;
-        Ok(())
-    }
-
-    /// Take the most recently freed page off the list (xv6's `kalloc`),
-    /// filled with [`JUNK_ALLOC`]; `None` when the list is empty.
-    pub fn alloc(&mut self) -> Option<VAddr> {
-        let va = self.head?;
-        // SAFETY: every page on the list was handed over by `free`'s caller
-        // and its link was set there; after this the caller owns it.
-        unsafe {
-            self.head = self.mem.link(va);
-            if self.junk {
-                self.mem.fill(va, JUNK_ALLOC);
-            }
-        }
-        self.mem.mark_free(va, false);
-        self.nfree -= 1;
-        Some(va)
-    }
-
-    /// Take a page off the list like [`FreeList::alloc`], but filled with
-    /// zeroes instead of junk: what a new page table, or JOS's
-    /// `page_alloc(ALLOC_ZERO)`, needs. (The kernel zeroes through its
-    /// `Page` handle instead, after kalloc's stealing.)
-    #[cfg_attr(kernel, allow(dead_code))]
-    pub fn alloc_zeroed(&mut self) -> Option<VAddr> {
-        let va = self.alloc()?;
-        // SAFETY: the page has just left the list, so the caller owns it.
-        unsafe { self.mem.fill(va, 0) };
-        Some(va)
-    }
-
-    /// The simulated memory under the list, for host tests whose pages
-    /// also hold page tables and data.
-    #[cfg(test)]
-    pub fn mem_mut(&mut self) -> &mut M {
-        &mut self.mem
-    }
-
-    /// Move a batch of pages ([`steal_batch`] of the victim's count) from
-    /// the head of `victim` to the head of this list, for a CPU whose own
-    /// list is empty; returns how many. The pages only change lists: they
-    /// stay marked free and keep their junk. Both lists must share one
-    /// memory (the free bits are per page, not per list).
-    pub fn steal_from(&mut self, victim: &mut FreeList<M>) -> usize {
-        let Some(first) = victim.head else {
-            return 0;
-        };
-        let n = steal_batch(victim.nfree);
-        // The batch is `first` and the n - 1 pages after it.
-        let mut last = first;
-        for _ in 1..n {
-            // SAFETY: `last` is on the victim's list, so its link was set by
-            // `free`; the count says n pages are there.
-            last = unsafe { victim.mem.link(last) }.expect("the list holds its count of pages");
-        }
-        // SAFETY: `last` is on the victim's list; relinking it onto this
-        // list's head moves the batch without touching another page.
-        unsafe {
-            victim.head = victim.mem.link(last);
-            self.mem.set_link(last, self.head);
-        }
-        self.head = Some(first);
-        victim.nfree -= n;
-        self.nfree += n;
-        n
-    }
-
-    /// Free every whole page in `[PGROUNDUP(start), end)` (xv6's
-    /// `freerange`) that is RAM, lowest address first, skipping holes and
-    /// reserved pages; say how many and from which range. Any other broken
-    /// rule stops it with the error.
-    ///
-    /// # Safety
-    /// Nobody uses any RAM page of the range.
-    pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
-        let first = pgroundup(start.0).unwrap_or(start.0);
-        let whole_pages = end.0.saturating_sub(first) / PGSIZE as u32;
-        let last = first + whole_pages * PGSIZE as u32;
-        if whole_pages == 0 {
-            return Ok(Freed {
-                start: VAddr(first),
-                end: VAddr(first),
-                pages: 0,
-            });
-        }
-        // The pool's bounds hold for every page if they hold for the first
-        // and the last; then only RAM is asked, a run at a time.
-        self.pool.check_bounds(VAddr(first))?;
-        self.pool.check_bounds(VAddr(last - PGSIZE as u32))?;
-        let mut pages = 0;
-        let pool = self.pool;
-        for (a, b) in pool.ram_runs(first, last) {
-            for p in (a..b).step_by(PGSIZE) {
-                // SAFETY: the caller gives up every RAM page of the range.
-                unsafe { self.push(VAddr(p))? };
-                pages += 1;
-            }
-        }
-        Ok(Freed {
-            start: VAddr(first),
-            end: VAddr(last),
-            pages,
-        })
-    }
-
-    /// The free pages, head first (the next `alloc` returns the first).
-    pub fn iter(&self) -> impl Iterator<Item = VAddr> + '_ {
-        let mut next = self.head;
-        core::iter::from_fn(move || {
-            let va = next?;
-            // SAFETY: `va` is on the list, so its link was set by `free`.
-            next = unsafe { self.mem.link(va) };
-            Some(va)
-        })
-    }
-}
+pub use freelist::{
+    AuditError, FreeList, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, PageMemory, Pool, audit_lists,
+};
+pub use steal::{STEAL_MAX, pick_victim, steal_batch};
 
 /// How the free pages are kept, chosen by the `kalloc=` boot option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -457,97 +56,516 @@ impl Mode {
     }
 }
 
-/// Most pages one steal moves: a bound on how long the thief holds the
-/// victim's lock while it walks to the end of the batch.
-pub const STEAL_MAX: usize = 1024;
-
-/// How many pages a CPU whose list is empty takes from a victim holding
-/// `victim_nfree`: half, rounded up (so a last single page can be taken),
-/// at most [`STEAL_MAX`]. A batch rather than one page means a CPU that
-/// allocates a lot steals once per batch, not on every call.
-pub fn steal_batch(victim_nfree: usize) -> usize {
-    victim_nfree.div_ceil(2).min(STEAL_MAX)
-}
-
-/// The list a CPU whose list `me` is empty steals from: of the `nlists`
-/// lists, the other one with the most pages according to `nfree`, which
-/// may be a stale snapshot (it is read without the locks); `None` when
-/// every other list looks empty, that is, memory is exhausted.
-pub fn pick_victim(me: usize, nlists: usize, nfree: impl Fn(usize) -> usize) -> Option<usize> {
-    (0..nlists)
-        .filter(|&i| i != me)
-        .map(|i| (nfree(i), i))
-        .filter(|&(n, _)| n > 0)
-        .max_by_key(|&(n, i)| (n, core::cmp::Reverse(i)))
-        .map(|(_, i)| i)
-}
-
-/// Walk free lists that share one memory, and so one set of free bits (the
-/// one global list, or the per-CPU lists), and check them against their
-/// counters and the bits: every page passes [`Pool::check`] (alignment,
-/// range, RAM), is marked free and appears once (on one list), and the
-/// walks, the counters and the number of marked pages agree. Returns the
-/// number of free pages.
-pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usize, AuditError> {
-    // First walk: clear each page's bit as it is met, so a page met twice
-    // (on one list or two), or never marked, shows up as unmarked. Each
-    // list's walk is bounded by its counter, so a cycle cannot hang it.
-    let mut walked = [0; crate::param::NCPU + 1];
-    assert!(lists.len() <= walked.len(), "audit_lists: too many lists");
-    let mut failure = None;
-    'lists: for (l, walked) in lists.iter_mut().zip(walked.iter_mut()) {
-        let mut next = l.head;
-        while let Some(va) = next {
-            if *walked == l.nfree {
-                failure = Some(AuditError::LongerThanCount { count: l.nfree });
-                break 'lists;
-            }
-            if let Err(e) = l.pool.check(va) {
-                failure = Some(AuditError::BadPage(e));
-                break 'lists;
-            }
-            if !l.mem.mark_free(va, false) {
-                failure = Some(AuditError::TwiceOrUnmarked { va });
-                break 'lists;
-            }
-            *walked += 1;
-            // SAFETY: `va` is on the list, so its link was set by `free`.
-            next = unsafe { l.mem.link(va) };
-        }
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.name())
     }
-    // Second walk: set the bits back on the pages the first one cleared.
-    for (l, &walked) in lists.iter_mut().zip(walked.iter()) {
-        let mut restore = l.head;
-        for _ in 0..walked {
-            let va = restore.expect("the first walk went this far");
-            l.mem.mark_free(va, true);
-            // SAFETY: as above.
-            restore = unsafe { l.mem.link(va) };
-        }
-    }
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    for (l, &walked) in lists.iter().zip(walked.iter()) {
-        if walked != l.nfree {
-            return Err(AuditError::ShorterThanCount {
-                walked,
-                count: l.nfree,
-            });
-        }
-    }
-    let listed = walked.iter().sum();
-    let marked = lists.first().map_or(0, |l| l.mem.count_marked());
-    if marked != listed {
-        return Err(AuditError::MarkedNotListed { marked, listed });
-    }
-    Ok(listed)
 }
 
 #[cfg(kernel)]
-mod kernel;
+mod directmap;
+
 #[cfg(kernel)]
-pub use kernel::*;
+pub use directmap::DirectMap;
+
+#[cfg(kernel)]
+use {
+    crate::memlayout::{PAddr, VAddr, v2p},
+    crate::memmap::Ram,
+    crate::mmu::{PGSIZE, PageStep},
+    crate::param::NCPU,
+    crate::println,
+    crate::spinlock::{LockStats, NoInterrupts, Spinlock, SpinlockGuard},
+    core::ops::{Deref, DerefMut},
+    core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+    spin::Once,
+};
+
+#[cfg(kernel)]
+impl Mode {
+    /// The mode the command line's `kalloc=` option names; a value that
+    /// names none is refused, saying why, and `global` kept.
+    pub fn from_cmdline(cmdline: &str) -> Mode {
+        Mode::parse(crate::cmdline::value(cmdline, "kalloc")).unwrap_or_else(|e| {
+            println!("kalloc: refusing {e}; keeping global");
+            Mode::Global
+        })
+    }
+}
+
+#[cfg(kernel)]
+type List = Spinlock<FreeList<DirectMap>>;
+
+/// An empty list under a lock called `name`; kinit1 sets its pool.
+#[cfg(kernel)]
+const fn list(name: &'static str) -> List {
+    let nowhere = Pool {
+        end: VAddr(0),
+        top: VAddr(0),
+        ram: None,
+        counts: &[],
+    };
+    Spinlock::new(
+        name,
+        FreeList::new(nowhere, cfg!(feature = "junk"), DirectMap),
+    )
+}
+
+/// What every per-CPU lock's name starts with; the CPU's number follows.
+#[cfg(kernel)]
+const PREFIX: &[u8] = b"kmem.";
+/// Bytes of the longest per-CPU lock name: the prefix and two digits.
+#[cfg(kernel)]
+const NAME_MAX: usize = PREFIX.len() + 2;
+#[cfg(kernel)]
+const _: () = assert!(NCPU <= 100, "per-CPU lock names have at most two digits");
+
+/// Bytes of CPU `i`'s lock name.
+#[cfg(kernel)]
+const fn name_len(i: usize) -> usize {
+    PREFIX.len() + if i < 10 { 1 } else { 2 }
+}
+
+/// The per-CPU locks' names, `kmem.0` up to `kmem.<NCPU - 1>`, spelled out
+/// from NCPU at compile time (NUL-padded to NAME_MAX bytes).
+#[cfg(kernel)]
+static PERCPU_NAMES: [[u8; NAME_MAX]; NCPU] = {
+    let mut names = [[0; NAME_MAX]; NCPU];
+    let mut i = 0;
+    while i < NCPU {
+        names[i]
+            .split_at_mut(PREFIX.len())
+            .0
+            .copy_from_slice(PREFIX);
+        if i >= 10 {
+            names[i][PREFIX.len()] = b'0' + (i / 10) as u8;
+        }
+        names[i][name_len(i) - 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    names
+};
+
+/// The per-CPU lists, each under the lock `kmem.<cpu>`.
+#[cfg(kernel)]
+const fn percpu_lists() -> [List; NCPU] {
+    let mut lists = [const { list("") }; NCPU];
+    let mut i = 0;
+    while i < NCPU {
+        let Ok(name) = core::str::from_utf8(PERCPU_NAMES[i].split_at(name_len(i)).0) else {
+            panic!("a lock name is ASCII");
+        };
+        lists[i] = list(name);
+        i += 1;
+    }
+    lists
+}
+
+/// xv6's `struct kmem`, for both modes.
+#[cfg(kernel)]
+struct Kmem {
+    /// Off until the end of `kinit2`, as in xv6: until then only the boot
+    /// CPU allocates (the others, once started, wait for work), with
+    /// interrupts off, so there is no one to exclude.
+    use_lock: AtomicBool,
+    /// Set by kinit1 from the `kalloc=` option.
+    percpu: AtomicBool,
+    /// `global` mode's list.
+    global: List,
+    /// `percpu` mode's lists, one per CPU.
+    percpu_lists: [List; NCPU],
+    /// Each per-CPU list's count as of its last use, read without the
+    /// locks to choose whom to steal from (a stale value only makes a
+    /// thief look at the wrong list first).
+    counts: [AtomicUsize; NCPU],
+}
+
+#[cfg(kernel)]
+static KMEM: Kmem = Kmem {
+    use_lock: AtomicBool::new(false),
+    percpu: AtomicBool::new(false),
+    global: list("kmem"),
+    percpu_lists: percpu_lists(),
+    counts: [const { AtomicUsize::new(0) }; NCPU],
+};
+
+/// The mode kinit1 set.
+#[cfg(kernel)]
+#[inline(always)]
+pub fn mode() -> Mode {
+    if KMEM.percpu.load(Ordering::Relaxed) {
+        Mode::PerCpu
+    } else {
+        Mode::Global
+    }
+}
+
+/// The lists in use: the one global list, or one per CPU.
+#[cfg(kernel)]
+#[inline(always)]
+fn lists() -> &'static [List] {
+    match mode() {
+        Mode::Global => core::slice::from_ref(&KMEM.global),
+        Mode::PerCpu => &KMEM.percpu_lists,
+    }
+}
+
+/// A free list in use, from [`hold`]. Dropping it notes the list's count
+/// for thieves (in `percpu` mode), then lets the lock go.
+#[cfg(kernel)]
+struct Held<'a> {
+    list: &'a mut FreeList<DirectMap>,
+    /// The list's lock, once kinit2 has turned `use_lock` on (its guard is
+    /// only held, never read through: `list` is the way to the list).
+    _lock: Option<SpinlockGuard<'a, FreeList<DirectMap>>>,
+    /// Where thieves read the list's count (`percpu` mode only).
+    count: Option<&'static AtomicUsize>,
+}
+
+/// List `i` (in `global` mode the one list), the one way to a free list:
+/// under its lock if `use_lock` is on (xv6's `if(kmem.use_lock)
+/// acquire(&kmem.lock)`), as it is before. `pinned` is the caller's own
+/// interrupts-off guard when it keeps this CPU pinned ([`pin`]): the lock
+/// then takes no second `pushcli`. This module never holds one list twice
+/// at a time.
+#[cfg(kernel)]
+#[inline(always)]
+fn hold(i: usize, pinned: Option<&NoInterrupts>) -> Held<'_> {
+    let (lock, count) = match mode() {
+        Mode::Global => (&KMEM.global, None),
+        Mode::PerCpu => (&KMEM.percpu_lists[i], Some(&KMEM.counts[i])),
+    };
+    let guard = match (KMEM.use_lock.load(Ordering::Acquire), pinned) {
+        (false, _) => None,
+        (true, Some(p)) => Some(lock.lock_pinned(p)),
+        (true, None) => Some(lock.lock()),
+    };
+    // SAFETY: with the lock held, this is the one reference to the list
+    // (the guard is never read through). Before kinit2 turns the locks on
+    // only the boot CPU uses the allocator, with interrupts off, and this
+    // module holds a list once at a time, so it is the one reference too.
+    let list = unsafe { lock.get_unchecked() };
+    Held {
+        list,
+        _lock: guard,
+        count,
+    }
+}
+
+#[cfg(kernel)]
+impl Deref for Held<'_> {
+    type Target = FreeList<DirectMap>;
+    #[inline(always)]
+    fn deref(&self) -> &Self::Target {
+        self.list
+    }
+}
+
+#[cfg(kernel)]
+impl DerefMut for Held<'_> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.list
+    }
+}
+
+#[cfg(kernel)]
+impl Drop for Held<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Runs before `_lock` drops, so still under the lock.
+        if let Some(count) = self.count {
+            count.store(self.list.nfree(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// In `percpu` mode, interrupts off for as long as the caller uses its own
+/// CPU's list, so that it stays on that CPU; `None` in `global` mode.
+#[cfg(kernel)]
+#[inline(always)]
+fn pin() -> Option<NoInterrupts> {
+    (mode() == Mode::PerCpu).then(NoInterrupts::new)
+}
+
+/// The list of the CPU `pin` keeps the caller on (the one list in `global`
+/// mode).
+#[cfg(kernel)]
+#[inline(always)]
+fn mine(pin: &Option<NoInterrupts>) -> usize {
+    pin.as_ref().map_or(0, NoInterrupts::cpu)
+}
+
+/// Run `f` on the running CPU's list (the one list in `global` mode): the
+/// counted page API's `page_free` checks and frees under its lock.
+#[cfg(kernel)]
+pub fn with_my_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    let pin = pin();
+    f(&mut hold(mine(&pin), pin.as_ref()))
+}
+
+/// A page of physical memory that its holder owns, named by its kernel
+/// virtual address. Only `kalloc` makes one; `kfree` takes it back.
+#[cfg(kernel)]
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a page dropped without kfree is lost for good"]
+pub struct Page(VAddr);
+
+#[cfg(kernel)]
+impl Page {
+    /// Kernel virtual address of the page's first byte.
+    pub fn va(&self) -> VAddr {
+        self.0
+    }
+
+    /// Fill the page with zeroes.
+    pub fn zero(&mut self) {
+        // SAFETY: the holder owns the whole page, which is mapped.
+        unsafe { core::ptr::write_bytes(self.0.0 as *mut u8, 0, PGSIZE) };
+    }
+
+    /// The page's bytes.
+    pub fn bytes(&mut self) -> &mut [u8; PGSIZE] {
+        // SAFETY: the holder owns the whole page; the borrow of `self` keeps
+        // the reference unique.
+        unsafe { &mut *(self.0.0 as *mut [u8; PGSIZE]) }
+    }
+
+    /// Give up the handle, keeping the page in use (e.g. as a page table).
+    #[must_use = "the page is lost unless its address is kept"]
+    pub fn into_pa(self) -> PAddr {
+        v2p(self.0)
+    }
+}
+
+/// The RAM the allocator may use: the memory map less what the kernel
+/// reserves. Set once, by kinit1.
+#[cfg(kernel)]
+static RAM: Once<Ram> = Once::new();
+
+/// The RAM kinit1 was given.
+#[cfg(kernel)]
+pub fn ram() -> &'static Ram {
+    RAM.get().expect("kalloc::ram before kinit1")
+}
+
+/// First boot stage: free the RAM pages of `[vstart, vend)`, the memory
+/// entrypgdir maps, without the lock, onto the boot CPU's list. Sets the
+/// mode and the pool `kfree` accepts: `[vstart, top)`, RAM pages only, and
+/// none that `counts` (the page counts) says a page table maps.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[cfg(kernel)]
+#[inline(never)]
+pub fn kinit1(
+    ram: Ram,
+    counts: &'static [AtomicU8],
+    vstart: VAddr,
+    vend: VAddr,
+    top: VAddr,
+    mode: Mode,
+) -> Freed {
+    KMEM.use_lock.store(false, Ordering::Release);
+    KMEM.percpu.store(mode == Mode::PerCpu, Ordering::Relaxed);
+    let ram = Some(RAM.call_once(|| ram));
+    for i in 0..lists().len() {
+        hold(i, None).set_pool(Pool {
+            end: vstart,
+            top,
+            ram,
+            counts,
+        });
+    }
+    Freed {
+        stage: "kinit1",
+        ..freerange(0, vstart, vend)
+    }
+}
+
+/// Second boot stage: free `[vstart, vend)` (mapped by now by kvmalloc),
+/// in `percpu` mode in one equal slice per started CPU (each starts with
+/// its share and steals only once it has used it up), then turn the locks
+/// on.
+// Never inlined: a function of its own for breakpoints in GDB and Bochs.
+#[cfg(kernel)]
+#[inline(never)]
+pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
+    let n = match mode() {
+        Mode::Global => 1,
+        Mode::PerCpu => crate::cpu::ncpu(),
+    };
+    let pages = vstart.pages_to(vend);
+    let bound = |i: usize| match i == n {
+        true => vend,
+        false => vstart.add_pages(pages * i / n),
+    };
+    let mut freed = Freed {
+        stage: "kinit2",
+        ..freerange(0, bound(0), bound(1))
+    };
+    for i in 1..n {
+        let slice = freerange(i, bound(i), bound(i + 1));
+        freed.end = slice.end;
+        freed.pages += slice.pages;
+    }
+    KMEM.use_lock.store(true, Ordering::Release);
+    freed
+}
+
+/// Free the RAM pages of `[vstart, vend)` onto list `i` (xv6's
+/// `freerange`); any other broken rule is a kernel bug.
+#[cfg(kernel)]
+fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
+    // SAFETY: boot hands over RAM no one has used: above the kernel image
+    // and the boot stack, outside what GRUB left (reserved in the pool's
+    // RAM, which free_range skips).
+    unsafe { hold(i, None).free_range(vstart, vend) }.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Allocate one 4096-byte page, or `None` if memory is exhausted: in
+/// `percpu` mode from the running CPU's list, stealing a batch from the
+/// fullest other list when it is empty.
+#[cfg(kernel)]
+#[must_use = "a page dropped without kfree is lost for good"]
+pub fn kalloc() -> Option<Page> {
+    let pin = pin();
+    let me = mine(&pin);
+    let own = hold(me, pin.as_ref()).alloc();
+    own.or_else(|| steal(me)).map(Page)
+}
+
+/// A page for CPU `me`, whose list is empty, taken with a batch from the
+/// fullest other list (`percpu` mode; `None` in `global` mode).
+#[cfg(kernel)]
+fn steal(me: usize) -> Option<VAddr> {
+    if mode() == Mode::Global {
+        return None;
+    }
+    // A victim may be emptied by its owner between the look and the lock:
+    // then look again. No victim left means every list is empty.
+    while let Some(victim) = pick_victim(me, NCPU, |i| KMEM.counts[i].load(Ordering::Relaxed)) {
+        // The lower-numbered lock first, so that two CPUs stealing from
+        // each other cannot each hold one and wait for the other.
+        let (mut low, mut high) = (hold(me.min(victim), None), hold(me.max(victim), None));
+        let (mine, theirs) = match me < victim {
+            true => (&mut low, &mut high),
+            false => (&mut high, &mut low),
+        };
+        mine.steal_from(theirs);
+        if let Some(va) = mine.alloc() {
+            return Some(va);
+        }
+    }
+    None
+}
+
+/// Give a page back.
+#[cfg(kernel)]
+pub fn kfree(page: Page) {
+    // SAFETY: `Page` owns its page, and consuming it ends the ownership.
+    unsafe { kfree_addr(page.0) }
+}
+
+/// Free the page at `va` (xv6's `kfree(char *v)`), onto the running CPU's
+/// list in `percpu` mode. Panics, naming the address and the rule, if a
+/// page table maps it still (its count is not 0: `page_decref` frees such
+/// a page when its last mapping goes), if `va` is not page-aligned, is
+/// below the kernel's end, is at or above P2V(PHYSTOP), is not RAM the
+/// kernel may use (a hole or a reserved region, which the message names),
+/// or is free already.
+///
+/// # Safety
+/// The page is not used by anyone any more.
+#[cfg(kernel)]
+pub unsafe fn kfree_addr(va: VAddr) {
+    // SAFETY: the caller gives the page up.
+    if let Err(e) = with_my_list(|l| unsafe { l.free(va) }) {
+        panic!("{e}");
+    }
+}
+
+/// Number of free pages, on all lists.
+#[cfg(kernel)]
+pub fn nfree() -> usize {
+    (0..lists().len()).map(|i| hold(i, None).nfree()).sum()
+}
+
+/// Pages on CPU `cpu`'s list in `percpu` mode; `None` in `global` mode.
+#[cfg(kernel)]
+pub fn cpu_nfree(cpu: usize) -> Option<usize> {
+    (mode() == Mode::PerCpu).then(|| hold(cpu, None).nfree())
+}
+
+/// Whether `kfree`/`kalloc` take the locks (true once `kinit2` is done).
+#[cfg(kernel)]
+pub fn uses_lock() -> bool {
+    KMEM.use_lock.load(Ordering::Acquire)
+}
+
+/// Walk the free lists, all held at once (in order) so that nothing moves
+/// between them, and check every page on them: aligned, in the pool, RAM
+/// the kernel may use (so not in its image, the boot information or a
+/// module), marked free, listed once (on one list); and the walks, the
+/// O(1) counters and the free bits agree. Returns the number of free
+/// pages, or panics naming the first thing wrong.
+#[cfg(kernel)]
+pub fn audit() -> usize {
+    let found = match mode() {
+        Mode::Global => audit_lists(&mut [&mut *hold(0, None)]),
+        Mode::PerCpu => {
+            let mut held: [Held; NCPU] = core::array::from_fn(|i| hold(i, None));
+            audit_lists(&mut held.each_mut().map(|l| &mut **l))
+        }
+    };
+    found.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Whether `kfree` would take the page at `va`, or which of the pool's
+/// rules it would panic on (a double free included); changes nothing.
+#[cfg(kernel)]
+pub fn check_free(va: VAddr) -> Result<(), KfreeError> {
+    hold(0, None).check_free(va)
+}
+
+/// For each list in use: call `f(name, nfree, i, va)` on its first `n`
+/// free pages, head first, holding that list so it cannot change
+/// meanwhile (`f` must not allocate or free).
+#[cfg(kernel)]
+pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)) {
+    for (i, lock) in lists().iter().enumerate() {
+        let l = hold(i, None);
+        let nfree = l.nfree();
+        l.iter()
+            .take(n)
+            .enumerate()
+            .for_each(|(k, va)| f(lock.name(), nfree, k, va));
+    }
+}
+
+/// The statistics of the allocator's locks in use (in `percpu` mode, the
+/// started CPUs').
+#[cfg(kernel)]
+pub fn lock_stats(mut f: impl FnMut(LockStats)) {
+    let n = match mode() {
+        Mode::Global => 1,
+        Mode::PerCpu => crate::cpu::ncpu(),
+    };
+    lists().iter().take(n).for_each(|l| f(l.stats()));
+}
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mode_option_is_global_or_percpu() {
+        assert_eq!(Mode::parse(None), Ok(Mode::Global), "global by default");
+        assert_eq!(Mode::parse(Some("global")), Ok(Mode::Global));
+        assert_eq!(Mode::parse(Some("percpu")), Ok(Mode::PerCpu));
+        let e = Mode::parse(Some("per-cpu")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kalloc=per-cpu: the allocator mode is global or percpu"
+        );
+        assert_eq!(Mode::PerCpu.to_string(), "percpu");
+    }
+}

@@ -10,10 +10,11 @@ use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
+use crate::smp::Started;
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
 use crate::vm::{self, Kvm, kmap, kmap_lookup};
-use crate::{bochs_break, println};
+use crate::{bochs_break, machine, println};
 
 mod pages;
 mod smp;
@@ -28,6 +29,28 @@ pub struct BootReport {
     pub stacks: usize,
     pub kinit2: Freed,
     pub nfree: usize,
+}
+
+impl BootReport {
+    /// The report of the boot stages, in the order `main` runs them.
+    pub fn new(
+        phystop: PAddr,
+        kinit1: Freed,
+        kvm: Kvm,
+        others: Started,
+        kinit2: Freed,
+        nfree: usize,
+    ) -> Self {
+        assert_eq!((kinit1.stage, kinit2.stage), ("kinit1", "kinit2"));
+        BootReport {
+            phystop,
+            kinit1,
+            kvm,
+            stacks: others.stacks,
+            kinit2,
+            nfree,
+        }
+    }
 }
 
 struct KTest {
@@ -116,7 +139,7 @@ static TESTS: &[KTest] = &[
     ),
     t("checks", |r, _| crate::pmap::check::check_all(r.phystop)),
     must_panic("pa2page_at_phystop", |r, _| {
-        crate::pageinfo::kernel::count(r.phystop);
+        crate::pageinfo::count(r.phystop);
     }),
     must_panic("page_free_in_use", pages::page_free_in_use),
     must_panic("page_free_twice", pages::page_free_twice),
@@ -160,8 +183,29 @@ static TESTS: &[KTest] = &[
     }),
 ];
 
+/// What the command line asks for once the boot report is out: in-kernel
+/// tests (`ktest=`), measurements (`bench`, for run-qemu.sh --bench) or a
+/// power-off right away (`halt`). Each ends in a power-off; returns only
+/// when none is asked for.
+pub fn boot_options(boot: &BootInfo, report: &BootReport) {
+    let cmdline = boot.cmdline();
+    if let Some(spec) = crate::cmdline::value(cmdline, "ktest") {
+        run(spec, report, boot);
+        println!("main: in-kernel tests done");
+        machine::poweroff();
+    }
+    if crate::cmdline::has_flag(cmdline, "bench") {
+        crate::bench::bench();
+        machine::poweroff();
+    }
+    if crate::cmdline::has_flag(cmdline, "halt") {
+        println!("main: halt");
+        machine::poweroff();
+    }
+}
+
 /// Run the tests `spec` names: `all`, or one test's name.
-pub fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
+fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
     let selected = TESTS.iter().filter(|t| {
         if spec == "all" {
             t.in_all
@@ -300,8 +344,8 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
 }
 
 /// Where boot_alloc put the page counts.
-fn counts_area() -> crate::pageinfo::kernel::CountsArea {
-    crate::pageinfo::kernel::area().expect("pageinit ran at boot")
+fn counts_area() -> crate::pageinfo::CountsArea {
+    crate::pageinfo::area().expect("pageinit ran at boot")
 }
 
 /// RAM pages (per the map and the reservations) in `[start, end)`.

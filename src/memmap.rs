@@ -408,5 +408,60 @@ impl Ram {
     }
 }
 
+/// The machine's memory, printed as the boot report shows it: the map,
+/// PHYSTOP clamped to the top of RAM, and what the allocator must never take
+/// although the map calls it RAM (the kernel image, GRUB's boot information
+/// and modules). Panics below the minimum RAM, so PHYSTOP is at least
+/// MIN_RAM (= BOOT_MAPPED).
+#[cfg(kernel)]
+pub fn machine_memory(boot: &crate::bootinfo::BootInfo) -> (Ram, crate::memlayout::PAddr) {
+    use crate::memlayout::{MIN_RAM, PAddr, v2p};
+    use crate::{image, println};
+
+    let map = boot.memory_map();
+    for r in map.regions() {
+        println!("memory: [{:#010x}, {:#010x}) {}", r.start, r.end, r.kind);
+    }
+    assert!(
+        map.top_of_ram() >= u64::from(MIN_RAM.0),
+        "need at least {} MiB of RAM, found {} MiB",
+        MIN_RAM.0 >> 20,
+        map.top_of_ram() >> 20
+    );
+    let (phystop, why) = effective_phystop(phystop_cap(boot.cmdline()), &map);
+    println!("phystop: {phystop:#010x} ({why})");
+
+    let mut ram = Ram::new(map);
+    let image_end = u64::from(v2p(image::end_addr()).0);
+    ram.reserve(u64::from(EXTMEM.0), image_end, "the kernel image");
+    let info = u64::from(boot.original.0);
+    ram.reserve(info, info + boot.size() as u64, "the boot information");
+    for (start, end) in boot.modules() {
+        println!("module: [{start:#010x}, {end:#010x})");
+        ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
+    }
+    (ram, PAddr(phystop))
+}
+
+/// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP
+/// (saying why the option was refused).
+#[cfg(kernel)]
+fn phystop_cap(cmdline: &str) -> u32 {
+    use crate::memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_MAX};
+    let Some(value) = crate::cmdline::value(cmdline, "phystop") else {
+        return PHYSTOP.0;
+    };
+    parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_MAX.0).unwrap_or_else(|e| {
+        crate::println!(
+            "phystop: refusing phystop={value}: {e}; allowed: page-aligned sizes from {:#x} to {:#x} \
+             (P2V(PHYSTOP) must not pass DEVSPACE); keeping {:#x}",
+            BOOT_MAPPED.0,
+            PHYSTOP_MAX.0,
+            PHYSTOP.0
+        );
+        PHYSTOP.0
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -122,8 +122,12 @@ pub trait PageStep: Copy + Sized {
 
     /// The start of every page that begins in `[self, end)`, `self` being
     /// page-aligned.
+    #[inline]
     fn pages_until(self, end: Self) -> impl Iterator<Item = Self> {
-        (0..self.pages_to(end)).map(move |i| self.add_pages(i))
+        // One checked step to the last whole page's end, then plain steps
+        // (kinit2 walks 60,000 pages through this).
+        let last = self.add_pages(self.pages_to(end));
+        (self.addr()..last.addr()).step_by(PGSIZE).map(Self::at)
     }
 }
 

@@ -16,10 +16,7 @@ use crate::{
     memlayout::{KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p},
     memory::cow_demo::cow,
     mmu::{NPDENTRIES, PDFlags, PGSIZE, PageStep, pgaddr},
-    pageinfo::{
-        PageError,
-        kernel::{area, infos},
-    },
+    pageinfo::{PageError, area, infos},
     pmap::check::check_all,
     print, println,
     protocol::{MONITOR_READY, PROMPT},

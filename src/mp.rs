@@ -113,6 +113,27 @@ impl MpConfig {
     }
 }
 
+impl fmt::Display for MpConfig {
+    /// The boot report's line, and a second one for CPUs past NCPU.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "mp: {} CPUs (APIC ids", self.ncpu)?;
+        self.apicids().try_for_each(|id| write!(f, " {id}"))?;
+        write!(
+            f,
+            "), local APICs at {:#010x}, I/O APIC {} at {:#010x}",
+            self.lapic.0, self.ioapic_id, self.ioapic.0
+        )?;
+        if self.ignored_cpus > 0 {
+            write!(
+                f,
+                "\nmp: ignoring {} more CPUs (NCPU is {NCPU})",
+                self.ignored_cpus
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Why the tables could not be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MpError {

@@ -1,56 +1,24 @@
 //! Reference counts of physical pages (JOS lab 2's `struct PageInfo` and its
-//! `pp_ref`, Linux 0.01's `mem_map`), the counted page API on top of
-//! `kalloc`, and JOS's `boot_alloc`.
-//!
-//! A page that several page tables map (a page shared copy-on-write after
-//! `fork`, say) may be freed only when the last mapping goes. So every
-//! physical page below PHYSTOP gets a count of the page-table entries that
-//! map it; page `n` (physical address `n * PGSIZE`) has `counts[n]`.
-//!
-//! # One allocator, one free list, one truth
-//!
-//! The counts are not a second allocator. `kalloc`/`kfree` keep the one free
-//! list, and its free bit per page says whether a page is free. The counted
-//! API is a thin layer over them ([`Pages`]):
-//!
-//! - `page_alloc(flags)` is `kalloc` (zero-filled with [`ALLOC_ZERO`]) and
-//!   hands the page out with count 0: the caller's first mapping
-//!   (`page_insert`) makes it 1.
-//! - `page_free(pa)` refuses a page whose count is not 0 or that is already
-//!   free, and otherwise is `kfree`.
-//! - `page_decref(pa)` drops one reference and calls `page_free` when the
-//!   count reaches 0.
-//!
-//! So a free page always has count 0, and a counted page goes back to the
-//! free list only through `page_decref`/`page_free`. Pages nobody counts
-//! (the kernel's own page tables, kernel stacks) keep using `kalloc`/`kfree`
-//! directly.
-//!
-//! # In the kernel
-//!
-//! JOS puts its `pages` array right after the kernel image with
-//! `boot_alloc`; so does this kernel ([`BootAlloc`]): before `kinit1`, it
-//! takes one byte per page from `end` (below `P2V(BOOT_MAPPED)`, the memory
-//! entrypgdir maps), zeroes them, wraps them in a [`PageInfos`], and starts
-//! `kinit1` at [`BootAlloc::next`].
-//!
-//! A count is one byte ([`Count`]), as in Linux 0.01's `mem_map` (JOS uses
-//! two): at the largest PHYSTOP two bytes a page would take 1008 KiB of the
-//! 4 MiB that kinit1 frees from, leaving too few pages for the 513 page
-//! tables kvmalloc then needs. The counts are atomic: in `kalloc=percpu`
-//! mode each CPU's free list has a lock of its own, so no one lock could
-//! cover the counts, and an atomic decrement tells exactly one CPU that it
-//! dropped the last reference. A [`Pages`] pairs a free list with the
-//! counts, so that `page_free`'s checks and its `kfree` happen under that
-//! list's lock. Errors are returned here; the kernel panics with their
-//! messages.
+//! `pp_ref`, Linux 0.01's `mem_map`): a byte per page below PHYSTOP, taken
+//! by JOS's `boot_alloc` before kinit1, and the counted page API on top of
+//! `kalloc` (`page_alloc`, `page_free`, `page_decref`). docs/pages.md says
+//! why and how.
 
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::kalloc::{FreeList, KfreeError, PageMemory};
 use crate::memlayout::{KERNBASE, PAddr, PHYSTOP_MAX, VAddr, p2v, v2p};
-use crate::mmu::{PGSHIFT, PGSIZE, pgroundup};
+use crate::mmu::{PGSHIFT, PGSIZE};
+#[cfg(kernel)]
+use {
+    crate::kalloc::with_my_list, crate::memlayout::BOOT_MAPPED, crate::memmap::Ram,
+    crate::mmu::PageStep, spin::Once,
+};
+
+mod boot_alloc;
+
+pub use boot_alloc::{BootAlloc, BootAllocError};
 
 /// A broken rule of the page counts or of the counted API, naming the page
 /// (by physical address) and the rule. The kernel panics with the message.
@@ -232,12 +200,12 @@ pub struct Pages<'a, 'b, M> {
     pub infos: &'a PageInfos<'b>,
 }
 
-// The kernel's own `page_alloc`, `page_incref` and counts are in
-// `pageinfo/kernel.rs`: its page_alloc is kalloc, which in percpu mode may
-// steal from another CPU's list, something one list cannot do. So the
-// kernel uses only `page_free` and `page_decref` from here (the rules that
-// need a list and the counts together); the rest is the one-list model the
-// host tests drive the page-table code with.
+// The kernel's own `page_alloc` and `page_incref` are below: its
+// page_alloc is kalloc, which in percpu mode may steal from another CPU's
+// list, something one list cannot do. So the kernel uses only `page_free`
+// and `page_decref` from here (the rules that need a list and the counts
+// together); the rest is the one-list model the host tests drive the
+// page-table code with.
 impl<M: PageMemory> Pages<'_, '_, M> {
     /// A page from the free list with count 0 (JOS's `page_alloc`), or
     /// `None` when memory is exhausted.
@@ -306,98 +274,152 @@ impl<M: PageMemory> Pages<'_, '_, M> {
     }
 }
 
-/// `boot_alloc` could not fit a request below its limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BootAllocError {
-    pub bytes: u32,
-    pub next: VAddr,
-    pub limit: VAddr,
+/// What the RAM map calls the counts' pages once `pageinit` has reserved
+/// them (kfree's message for one of them names it).
+pub const RESERVED_AS: &str = "the page counts";
+
+/// What `pageinit` took from `boot_alloc`.
+#[cfg(kernel)]
+#[derive(Clone, Copy, Debug)]
+pub struct CountsArea {
+    /// Kernel virtual address of the first count (page 0's).
+    pub start: VAddr,
+    /// The page boundary after the last count.
+    pub end: VAddr,
+    /// The counts, one per page below PHYSTOP.
+    pub counts: &'static [AtomicCount],
 }
 
-impl fmt::Display for BootAllocError {
+#[cfg(kernel)]
+impl fmt::Display for CountsArea {
+    /// The boot report's line.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "boot_alloc: no {:#x} bytes of usable pages in a row from {:#010x} up to the limit {:#010x}",
-            self.bytes, self.next.0, self.limit.0
+            "boot_alloc: {} pages [{:#010x}, {:#010x}) for the counts of {} pages",
+            self.start.pages_to(self.end),
+            self.start.0,
+            self.end.0,
+            self.counts.len()
         )
     }
 }
 
-/// JOS's `boot_alloc`: before the free list exists, take memory right after
-/// the kernel image by moving a pointer up, whole pages at a time. Nothing
-/// is ever given back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BootAlloc {
-    next: VAddr,
-    limit: VAddr,
-}
-
-impl BootAlloc {
-    /// Take memory from the first page boundary at or above `end` (the end
-    /// of the kernel image) up to `limit` (the end of what is mapped).
-    pub fn new(end: VAddr, limit: VAddr) -> Self {
-        BootAlloc {
-            next: VAddr(pgroundup(end.0).unwrap_or(limit.0)),
-            limit,
-        }
-    }
-
-    /// `bytes` bytes at the first page boundary at or after the next free
-    /// one from which all the pages they need are `usable` (not holding
-    /// something the boot loader left, such as its boot information or a
-    /// module); the allocator moves on to the page boundary after them, so
-    /// the unusable pages skipped are never handed out. `alloc(0, _)` says
-    /// where the next allocation would start, taking nothing. Refuses,
-    /// changing nothing, when no such pages lie below the limit.
-    pub fn alloc(
-        &mut self,
-        bytes: u32,
-        usable: impl Fn(VAddr) -> bool,
-    ) -> Result<VAddr, BootAllocError> {
-        let refused = BootAllocError {
-            bytes,
-            next: self.next,
-            limit: self.limit,
-        };
-        let mut at = self.next.0;
-        loop {
-            let after = at
-                .checked_add(bytes)
-                .and_then(pgroundup)
-                .filter(|&after| after <= self.limit.0)
-                .ok_or(refused)?;
-            // The last unusable page in the run, if any: start after it.
-            match (at..after)
-                .step_by(PGSIZE)
-                .rev()
-                .find(|&p| !usable(VAddr(p)))
-            {
-                Some(bad) => at = bad + PGSIZE as u32,
-                None => {
-                    self.next = VAddr(after);
-                    return Ok(VAddr(at));
-                }
-            }
-        }
-    }
-
-    /// The first page not taken: where `kinit1` may start.
-    pub fn next(&self) -> VAddr {
-        self.next
-    }
-
-    /// Stop allocating, for good, and say where what it handed out ends
-    /// ([`BootAlloc::next`]): the caller reserves it, and kinit1 frees the
-    /// rest. Consuming the allocator is what keeps it "usable only before
-    /// kinit1".
-    pub fn finish(self) -> VAddr {
-        self.next
-    }
-}
-
 #[cfg(kernel)]
-pub mod kernel;
+static INFOS: Once<PageInfos<'static>> = Once::new();
+#[cfg(kernel)]
+static AREA: Once<CountsArea> = Once::new();
+
+/// Take zeroed counts for every page below `phystop` from a `boot_alloc`
+/// that starts at the kernel image's end, on the first pages in a row that
+/// `ram` says hold nothing the boot loader left, and reserve them in `ram`
+/// so that kinit1 frees around them. Runs once, before kinit1; panics if
+/// they do not fit in the memory entrypgdir maps.
+#[cfg(kernel)]
+pub fn pageinit(ram: &mut Ram, phystop: PAddr) -> CountsArea {
+    let mut boot = BootAlloc::new(crate::image::end_addr(), p2v(BOOT_MAPPED));
+    let npages = phystop.0 as usize / PGSIZE;
+    let bytes = (npages * size_of::<AtomicCount>()) as u32;
+    let usable = |va| ram.check_page(u64::from(v2p(va).0)).is_ok();
+    let start = boot.alloc(bytes, usable).unwrap_or_else(|e| {
+        panic!(
+            "pageinit: counts for {npages} pages: {e} (what entrypgdir maps; \
+                 the boot information and module lines above say what GRUB put there)"
+        )
+    });
+    // SAFETY: boot_alloc handed these bytes to us alone; they are mapped
+    // (below the limit entrypgdir maps) and aligned for single bytes.
+    // Zeroing them makes valid atomics holding count 0, and nothing frees
+    // them (they are reserved below, before kinit1), so the slice lives for
+    // ever.
+    let counts = unsafe {
+        core::ptr::write_bytes(start.0 as *mut u8, 0, bytes as usize);
+        core::slice::from_raw_parts(start.0 as *const AtomicCount, npages)
+    };
+    let end = boot.finish();
+    let pa = |va| u64::from(v2p(va).0);
+    ram.reserve(pa(start), pa(end), RESERVED_AS);
+    INFOS.call_once(|| PageInfos::new(counts));
+    *AREA.call_once(|| CountsArea { start, end, counts })
+}
+
+/// The counts, once `pageinit` has made them.
+#[cfg(kernel)]
+pub fn infos() -> &'static PageInfos<'static> {
+    INFOS.get().expect("page counts used before pageinit")
+}
+
+/// Where the counts are, once `pageinit` has made them.
+#[cfg(kernel)]
+pub fn area() -> Option<CountsArea> {
+    AREA.get().copied()
+}
+
+/// The kernel panics on a broken rule of the counts: a kernel bug.
+#[cfg(kernel)]
+fn or_panic<T>(r: Result<T, PageError>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// How many mappings refer to the page at `pa`; panics naming an address
+/// at or above PHYSTOP.
+#[cfg(kernel)]
+pub fn count(pa: PAddr) -> Count {
+    or_panic(infos().count(pa))
+}
+
+/// A page off the free list with count 0 (JOS's `page_alloc`), zeroed with
+/// `ALLOC_ZERO`; `None` when memory is exhausted. In `percpu` mode this is
+/// `kalloc`, stealing included.
+#[cfg(kernel)]
+#[must_use = "a page dropped without page_free is lost for good"]
+pub fn page_alloc(flags: AllocFlags) -> Option<PAddr> {
+    let mut page = crate::kalloc::kalloc()?;
+    if flags.zero {
+        page.zero();
+    }
+    Some(page.into_pa())
+}
+
+/// Give back a page nobody maps (JOS's `page_free`). Panics if its count is
+/// not 0, or if it is free already.
+///
+/// # Safety
+/// Nothing the counts do not see (a kernel pointer into the page) uses it.
+#[cfg(kernel)]
+pub unsafe fn page_free(pa: PAddr) {
+    // SAFETY: passed on from the caller.
+    or_panic(with_my_list(|list| unsafe {
+        Pages {
+            list,
+            infos: infos(),
+        }
+        .page_free(pa)
+    }))
+}
+
+/// Count one more mapping of the page at `pa`; returns the new count.
+#[cfg(kernel)]
+pub fn page_incref(pa: PAddr) -> Count {
+    or_panic(infos().incref(pa))
+}
+
+/// Drop one mapping of the page at `pa`, freeing it when that was the last
+/// (JOS's `page_decref`); `true` when it was freed. Panics at count 0.
+///
+/// # Safety
+/// As for [`page_free`], should this be the last mapping.
+#[cfg(kernel)]
+pub unsafe fn page_decref(pa: PAddr) -> bool {
+    // SAFETY: passed on from the caller.
+    or_panic(with_my_list(|list| unsafe {
+        Pages {
+            list,
+            infos: infos(),
+        }
+        .page_decref(pa)
+    }))
+}
 
 #[cfg(test)]
 pub mod sim;

@@ -10,9 +10,9 @@ use crate::memlayout::{PAddr, VAddr};
 use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags, PageStep};
 #[cfg(kernel)]
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
-#[cfg(kernel)]
-use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_incref};
 use crate::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
+#[cfg(kernel)]
+use crate::pageinfo::{count, page_alloc, page_decref, page_incref};
 use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
 #[cfg(kernel)]
 use crate::vm::{direct_pd, direct_pt};

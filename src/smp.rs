@@ -52,10 +52,30 @@ const START_WAIT_US: u32 = 10_000_000;
 /// Microseconds between two looks at the `started` flag.
 const START_POLL_US: u32 = 10;
 
-/// Start every CPU but the boot CPU, one at a time (xv6's `startothers`).
-/// Each gets a kernel stack page from `kalloc`, which it keeps for good;
-/// returns how many pages that took.
-pub fn startothers() -> usize {
+/// What `startothers` did: the stack pages it took for the other CPUs.
+#[derive(Clone, Copy, Debug)]
+pub struct Started {
+    pub stacks: usize,
+    pub others: usize,
+}
+
+impl core::fmt::Display for Started {
+    /// The boot report's line.
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(
+            f,
+            "startothers: {} stack pages for {} other CPUs",
+            self.stacks, self.others
+        )
+    }
+}
+
+/// Start every CPU but the boot CPU, one at a time (xv6's `startothers`),
+/// after the boot CPU's own `started` line (the others print theirs in
+/// `mpenter`). Each gets a kernel stack page from `kalloc`, which it keeps
+/// for good.
+pub fn startothers() -> Started {
+    println!("cpu0: started");
     let start = &raw const entryother_start as usize;
     let len = &raw const entryother_end as usize - start;
     let stack_word = &raw const entryother_stack as usize - start;
@@ -96,7 +116,10 @@ pub fn startothers() -> usize {
             waited += START_POLL_US;
         }
     }
-    ncpu() - 1
+    Started {
+        stacks: ncpu() - 1,
+        others: ncpu() - 1,
+    }
 }
 
 /// Where each other CPU enters the kernel, from the trampoline, with

@@ -22,11 +22,11 @@ fn gdb_stops_at_kinit2_and_reads_the_allocator() {
         .env("GDBPORT", &port)
         .args(["-batch", "-nx", "-x", ".gdbinit"])
         .args(["-ex", "set tcp connect-timeout 120"])
-        .args(["-ex", "hbreak xv6::kalloc::kernel::kinit2"])
+        .args(["-ex", "hbreak xv6::kalloc::kinit2"])
         .args(["-ex", "continue"])
         .args([
             "-ex",
-            "print xv6::kalloc::kernel::KMEM.global.inner.data.value.nfree",
+            "print xv6::kalloc::KMEM.global.inner.data.value.nfree",
         ])
         .args(["-ex", "print/x $cr0"])
         .args(["-ex", "detach"])
@@ -35,7 +35,7 @@ fn gdb_stops_at_kinit2_and_reads_the_allocator() {
     let out =
         String::from_utf8_lossy(&gdb.stdout).into_owned() + &String::from_utf8_lossy(&gdb.stderr);
     assert!(
-        out.contains("Breakpoint 1, xv6::kalloc::kernel::kinit2"),
+        out.contains("Breakpoint 1, xv6::kalloc::kinit2"),
         "gdb stopped at kinit2:\n{out}"
     );
     let value = |n: &str| {
@@ -119,7 +119,7 @@ fn the_build_writes_a_bochs_symbol_file() {
 /// Bochs's debugger commands for the test: a breakpoint on kinit2 by name
 /// (from the symbol file), run to it, show the control registers, run to
 /// the magic breakpoint, run on to the end.
-const BOCHS_RC: &str = "lb \"xv6::kalloc::kernel::kinit2\"\nc\ncreg\nc\nc\n";
+const BOCHS_RC: &str = "lb \"xv6::kalloc::kinit2\"\nc\ncreg\nc\nc\n";
 
 #[test]
 fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
@@ -168,7 +168,7 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
             .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
     };
     // The breakpoint by name: at kinit2's first instruction, paging on.
-    let kinit2 = at("(xv6::kalloc::kernel::kinit2+0)");
+    let kinit2 = at("(xv6::kalloc::kinit2+0)");
     assert!(at("Breakpoint 1") < kinit2, "{text}");
     let cr0 = &text[at("CR0=0x")..];
     let cr0 = cr0.lines().next().unwrap();

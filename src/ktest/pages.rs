@@ -6,10 +6,8 @@ use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::memmap::NotRam;
 use crate::mmu::{PTFlags, PageStep, pgroundup};
-use crate::pageinfo::kernel::{
-    RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref,
-};
 use crate::pageinfo::{AllocFlags, AtomicCount};
+use crate::pageinfo::{RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref};
 use crate::pmap::{KernelPages, PTSIZE, page_insert};
 use crate::{image, println, vm};
 

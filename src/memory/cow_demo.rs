@@ -8,7 +8,7 @@ use crate::kalloc;
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
 use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::pageinfo::ALLOC_ZERO;
-use crate::pageinfo::kernel::{count, page_alloc};
+use crate::pageinfo::{count, page_alloc};
 use crate::pmap::check::{read, write};
 use crate::pmap::{KernelPages, PTSIZE, page_insert, page_lookup};
 use crate::println;

@@ -133,6 +133,10 @@ fn a_qemu_like_table_gives_cpus_apics_and_the_timer_override() {
     assert_eq!(c.isa_pins[1], 1);
     assert_eq!(c.isa_pins[4], 4);
     assert!(!c.imcr);
+    assert_eq!(
+        c.to_string(),
+        "mp: 4 CPUs (APIC ids 0 1 2 3), local APICs at 0xfee00000, I/O APIC 4 at 0xfec00000"
+    );
 }
 
 #[test]
@@ -174,6 +178,11 @@ fn disabled_cpus_are_skipped_and_extra_ones_counted() {
     let c = mpconfig(&machine(&e).read()).unwrap();
     assert_eq!(c.ncpu, NCPU);
     assert_eq!(c.ignored_cpus, 3);
+    let report = c.to_string();
+    assert!(
+        report.ends_with(&format!("\nmp: ignoring 3 more CPUs (NCPU is {NCPU})")),
+        "{report}"
+    );
     assert!(!c.apicids().any(|id| id == 1), "cpu 1 is disabled");
 }
 

@@ -107,6 +107,7 @@ pub fn free_list(npages: usize) -> FreeList<SimRam> {
         end: p2v(SIM_END),
         top: p2v(SIM_PHYSTOP),
         ram: None,
+        counts: &[],
     };
     let mut list = FreeList::new(pool, true, SimRam::default());
     let start = p2v(SIM_FIRST_FREE);

@@ -1,5 +1,5 @@
-//! Host tests of the page counts, the counted API over kalloc's free list,
-//! and boot_alloc.
+//! Host tests of the page counts and the counted API over kalloc's free
+//! list.
 
 use super::sim::{
     SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
@@ -219,97 +219,4 @@ fn the_simulated_pool_starts_where_its_constants_say() {
     let mut list = free_list(1);
     assert_eq!(list.alloc(), Some(p2v(SIM_FIRST_FREE)));
     assert_eq!(list.alloc(), None, "one page, as asked");
-}
-
-const END: VAddr = VAddr(0x8011_8123);
-
-/// Every page is usable.
-fn all(_: VAddr) -> bool {
-    true
-}
-const LIMIT: VAddr = VAddr(0x8040_0000);
-
-#[test]
-fn boot_alloc_hands_out_whole_pages_from_the_end_of_the_kernel() {
-    let mut b = BootAlloc::new(END, LIMIT);
-    let first_page = VAddr(pgroundup(END.0).unwrap());
-    assert_eq!(b.next(), first_page);
-    assert_eq!(b.alloc(0, all), Ok(first_page), "alloc(0) takes nothing");
-    assert_eq!(b.next(), first_page, "and moves nothing");
-    let a = b.alloc(10, all).unwrap();
-    assert_eq!(a, first_page);
-    let c = b.alloc(PGSIZE as u32 + 1, all).unwrap();
-    assert_eq!(c.0, a.0 + PGSIZE as u32, "10 bytes took a whole page");
-    assert_eq!(
-        b.next().0,
-        c.0 + 2 * PGSIZE as u32,
-        "a page and a byte took two"
-    );
-    assert_eq!(b.next().0 - first_page.0, 3 * PGSIZE as u32);
-    let next = b.next();
-    assert_eq!(b.finish(), next, "what it handed out ends where it stopped");
-}
-
-#[test]
-fn boot_alloc_refuses_to_pass_its_limit_and_changes_nothing() {
-    let mut b = BootAlloc::new(END, LIMIT);
-    let room = LIMIT.0 - b.next().0;
-    let before = b;
-    let e = b.alloc(room + 1, all).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "boot_alloc: no {:#x} bytes of usable pages in a row from {:#010x} up to the limit 0x80400000",
-            room + 1,
-            b.next().0
-        )
-    );
-    assert_eq!(b, before);
-    assert!(b.alloc(u32::MAX, all).is_err(), "past 4 GiB");
-    assert_eq!(b, before);
-    assert_eq!(
-        b.alloc(room, all).map(|_| b.next()),
-        Ok(LIMIT),
-        "exactly full"
-    );
-    assert_eq!(
-        b.alloc(1, all),
-        Err(BootAllocError {
-            bytes: 1,
-            next: LIMIT,
-            limit: LIMIT
-        })
-    );
-    assert_eq!(
-        b.alloc(0, all),
-        Ok(LIMIT),
-        "a full allocator still answers alloc(0)"
-    );
-}
-
-#[test]
-fn boot_alloc_skips_pages_the_boot_loader_left() {
-    let mut b = BootAlloc::new(END, LIMIT);
-    let first = b.next().0;
-    let page = |n: u32| first + n * PGSIZE as u32;
-    // the boot information in page 1, a module in pages 3..5
-    let usable = |va: VAddr| ![page(1), page(3), page(4)].contains(&va.0);
-    let one = b.alloc(PGSIZE as u32, usable).unwrap();
-    assert_eq!(one.0, page(0), "page 0 is usable");
-    let two = b.alloc(2 * PGSIZE as u32, usable).unwrap();
-    assert_eq!(
-        two.0,
-        page(5),
-        "pages 1 and 3-4 are skipped, page 2 alone is too small"
-    );
-    assert_eq!(
-        b.next().0,
-        page(7),
-        "it never goes back to a skipped page (kinit1 frees page 2)"
-    );
-    let nothing_usable = |_: VAddr| false;
-    let before = b;
-    let e = b.alloc(1, nothing_usable).unwrap_err();
-    assert_eq!((e.next, e.limit), (before.next(), LIMIT));
-    assert_eq!(b, before, "a refusal changes nothing");
 }

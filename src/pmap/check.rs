@@ -7,8 +7,8 @@ use super::rcr3;
 use crate::kalloc::{self, KfreeError};
 use crate::memlayout::{DEVSPACE, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, PageStep, pdx, pgaddr};
-use crate::pageinfo::kernel::{area, count, page_alloc, page_free};
 use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
+use crate::pageinfo::{area, count, page_alloc, page_free};
 use crate::vm;
 use crate::{image, println};
 

@@ -9,7 +9,7 @@ use crate::mmu::{
     NPDENTRIES, PDE_USER_TABLE_FLAGS, PGSIZE, PGSIZE_U32, PTEntry, PTFlags, PageStep, pdx, ptx,
 };
 use crate::pageinfo::AllocFlags;
-use crate::pageinfo::kernel::{count, page_alloc, page_decref, page_free};
+use crate::pageinfo::{count, page_alloc, page_decref, page_free};
 use crate::pmap::{
     KernelPages, PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup,
     page_remove, pgdir_walk, rcr3,

@@ -14,7 +14,7 @@ struct SimMemory {
 impl SimMemory {
     fn page(&mut self, va: VAddr) -> &mut Vec<u8> {
         assert!(
-            is_page_aligned(va.0),
+            va.is_page_start(),
             "simulated access to unaligned {:#x}",
             va.0
         );
@@ -56,6 +56,7 @@ const POOL: Pool = Pool {
     end: END,
     top: TOP,
     ram: None,
+    counts: &[],
 };
 
 fn list(junk: bool) -> FreeList<SimMemory> {
@@ -113,6 +114,7 @@ fn free_range_frees_only_whole_pages_from_pgroundup_start() {
     assert_eq!(
         f,
         Freed {
+            stage: "free_range",
             start: VAddr(0x8011_9000),
             end: VAddr(0x8011_C000),
             pages: 3
@@ -153,6 +155,7 @@ fn free_range_skips_pages_that_are_not_ram() {
     assert_eq!(
         f,
         Freed {
+            stage: "free_range",
             start: VAddr(0x8011_8000),
             end: VAddr(0x8011_E000),
             pages: 4
@@ -176,6 +179,7 @@ fn free_range_stops_at_the_top_of_the_address_space() {
         end: VAddr(0xFFFF_0000),
         top: VAddr(0xFFFF_FFFF),
         ram: None,
+        counts: &[],
     };
     let mut l = FreeList::new(pool, false, SimMemory::default());
     // the last page, [0xFFFFF000, 4 GiB), has no representable end: xv6's
@@ -230,6 +234,35 @@ fn every_kfree_rule_is_enforced_with_its_message() {
     free(&mut l, END.0).unwrap();
     free(&mut l, TOP.0 - PGSIZE as u32).unwrap();
     assert_eq!(l.nfree(), 2);
+}
+
+#[test]
+fn a_page_a_page_table_maps_is_refused_first_naming_its_count() {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    let npages = v2p(TOP).0 as usize / PGSIZE;
+    let counts: &'static [AtomicU8] = Box::leak((0..npages).map(|_| AtomicU8::new(0)).collect());
+    let mut l = FreeList::new(Pool { counts, ..POOL }, false, SimMemory::default());
+    let va = VAddr(0x8020_0000);
+    counts[v2p(va).0 as usize / PGSIZE].store(2, Ordering::Relaxed);
+    let e = free(&mut l, va.0).unwrap_err();
+    assert_eq!(e, KfreeError::Mapped { va, count: 2 });
+    assert_eq!(
+        e.to_string(),
+        "kfree: page 0x00200000 has count 2: a page table maps it (page_decref frees it)"
+    );
+    assert_eq!(
+        free(&mut l, va.0 + 4),
+        Err(KfreeError::Mapped {
+            va: VAddr(va.0 + 4),
+            count: 2
+        }),
+        "the count is asked before the other rules"
+    );
+    assert_eq!(l.nfree(), 0, "a mapped page is not linked");
+    assert!(l.mem.pages.is_empty(), "nor touched");
+    counts[v2p(va).0 as usize / PGSIZE].store(0, Ordering::Relaxed);
+    free(&mut l, va.0).unwrap();
+    assert_eq!(l.nfree(), 1, "with count 0 it is freed");
 }
 
 #[test]
@@ -485,27 +518,6 @@ fn stealing_repeatedly_drains_the_victim_to_the_last_page() {
 }
 
 #[test]
-fn the_batch_is_half_rounded_up_and_capped() {
-    assert_eq!(steal_batch(0), 0);
-    assert_eq!(steal_batch(1), 1);
-    assert_eq!(steal_batch(2), 1);
-    assert_eq!(steal_batch(9), 5);
-    assert_eq!(steal_batch(2 * STEAL_MAX), STEAL_MAX);
-    assert_eq!(steal_batch(60_000), STEAL_MAX);
-}
-
-#[test]
-fn the_victim_is_the_richest_other_list() {
-    let counts = [0, 5, 9, 9, 2];
-    let nfree = |i: usize| counts[i];
-    assert_eq!(pick_victim(0, 5, nfree), Some(2), "ties go to the lowest");
-    assert_eq!(pick_victim(2, 5, nfree), Some(3), "never the thief itself");
-    assert_eq!(pick_victim(0, 2, nfree), Some(1));
-    assert_eq!(pick_victim(1, 2, nfree), None, "list 0 is empty");
-    assert_eq!(pick_victim(0, 1, |_| 100), None, "one CPU has no victim");
-}
-
-#[test]
 fn the_audit_of_several_lists_finds_a_page_on_two() {
     let mut l = cpu_lists(2);
     let [a, b] = l.get_disjoint_mut([0, 1]).unwrap();
@@ -538,17 +550,5 @@ fn a_page_marked_free_on_no_list_fails_the_audit_of_all_lists() {
             marked: 3,
             listed: 2
         })
-    );
-}
-
-#[test]
-fn the_mode_option_is_global_or_percpu() {
-    assert_eq!(Mode::parse(None), Ok(Mode::Global), "global by default");
-    assert_eq!(Mode::parse(Some("global")), Ok(Mode::Global));
-    assert_eq!(Mode::parse(Some("percpu")), Ok(Mode::PerCpu));
-    let e = Mode::parse(Some("per-cpu")).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "kalloc=per-cpu: the allocator mode is global or percpu"
     );
 }
