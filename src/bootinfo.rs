@@ -25,6 +25,8 @@ pub const MB1_BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
 /// for this kernel (memory map, ELF sections, command line); bigger ones
 /// stop the boot with a message naming this limit.
 pub const BOOTINFO_MAX: usize = 16 * 1024;
+// Room for the longest command line the kernel reads, and the rest.
+const _: () = assert!(BOOTINFO_MAX >= 2 * crate::protocol::CMDLINE_MAX);
 
 /// The buffer `boot/entry.S` copies the block into (8-byte aligned, as the
 /// spec requires of the block).
@@ -109,12 +111,17 @@ pub fn parse(magic: u32, pa: u32) -> Result<BootInfo, BootInfoError> {
 }
 
 impl BootInfo {
-    /// The kernel command line (`""` if GRUB gave none).
-    pub fn cmdline(&self) -> &str {
+    /// The command line as GRUB gave it (`""` if it gave none).
+    pub fn raw_cmdline(&self) -> &str {
         self.info
             .command_line_tag()
             .and_then(|t| t.cmdline().ok())
             .unwrap_or("")
+    }
+
+    /// The command line the kernel acts on (`""` for one too long to trust).
+    pub fn cmdline(&self) -> &str {
+        crate::cmdline::usable(self.raw_cmdline())
     }
 
     /// The boot loader's name (`"?"` if it gave none).
@@ -160,15 +167,19 @@ impl BootInfo {
 }
 
 impl core::fmt::Display for BootInfo {
-    /// The boot report's two lines: the loader and command line, then
-    /// where the block was and where the kernel copied it.
+    /// The boot report's lines: the loader and command line, a line for
+    /// each word of it the kernel does not use as written, then where the
+    /// block was and where the kernel copied it.
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         writeln!(
             f,
             "bootinfo: loader {:?}, cmdline {:?}",
             self.loader_name(),
-            self.cmdline()
+            self.raw_cmdline()
         )?;
+        for remark in crate::cmdline::remarks(self.raw_cmdline()) {
+            writeln!(f, "{remark}")?;
+        }
         write!(
             f,
             "bootinfo: {} bytes at pa {:#010x}, copied to {:#010x}",

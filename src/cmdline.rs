@@ -3,6 +3,26 @@
 //! path on its `multiboot2` line. A word may hold spaces inside double
 //! quotes: GRUB writes an argument that has spaces as `"key=a b"`, and
 //! `key="a b"` works too; either way the value is `a b`.
+//!
+//! Every word the kernel does not use is reported at boot ([`remarks`]):
+//! an unknown word, an option with no value, a repeated option, a command
+//! line too long to trust. Nothing on the command line is dropped silently.
+
+use core::fmt;
+
+pub use crate::protocol::CMDLINE_MAX;
+
+/// Flags: words that stand alone.
+pub const HALT: &str = "halt";
+pub const BENCH: &str = "bench";
+/// Options: `key=value` words.
+pub const KTEST: &str = "ktest";
+pub const KALLOC: &str = "kalloc";
+pub const PHYSTOP: &str = "phystop";
+pub const MONITOR: &str = "monitor";
+
+const FLAGS: [&str; 2] = [HALT, BENCH];
+const OPTIONS: [&str; 4] = [KTEST, KALLOC, PHYSTOP, MONITOR];
 
 /// The words of the command line; quoted spaces do not split a word.
 fn words(cmdline: &str) -> impl Iterator<Item = &str> {
@@ -41,13 +61,102 @@ pub fn has_flag(cmdline: &str, flag: &str) -> bool {
 }
 
 /// The value of the last `key=value` word for `key` (a later word overrides
-/// an earlier one, as on Linux).
+/// an earlier one, as on Linux). An empty value counts as none.
 pub fn value<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
     words(cmdline)
         .filter_map(|w| unquote(w).split_once('='))
         .filter(|(k, _)| *k == key)
         .map(|(_, v)| unquote(v))
+        .filter(|v| !v.is_empty())
         .last()
+}
+
+/// The command line the kernel acts on: all of `raw`, or nothing when it is
+/// longer than [`CMDLINE_MAX`] (the runner never passes such a one).
+pub fn usable(raw: &str) -> &str {
+    if raw.len() > CMDLINE_MAX { "" } else { raw }
+}
+
+/// Something on the command line that the kernel does not use as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remark<'a> {
+    /// More than CMDLINE_MAX bytes: all of it is ignored.
+    TooLong(usize),
+    /// A word that is neither a flag nor an option.
+    Unknown(&'a str),
+    /// `halt=1`: a flag takes no value.
+    FlagWithValue(&'a str),
+    /// `kalloc` or `kalloc=`: an option needs a value.
+    NoValue(&'a str),
+    /// An option or flag given more than once; the last one counts.
+    Repeated { key: &'a str, times: usize },
+}
+
+impl fmt::Display for Remark<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            Remark::TooLong(n) => write!(
+                f,
+                "cmdline: ignoring the whole command line: {n} bytes, more than CMDLINE_MAX ({CMDLINE_MAX})"
+            ),
+            Remark::Unknown(w) => {
+                write!(f, "cmdline: ignoring unknown word {w:?} (known:")?;
+                FLAGS.iter().try_for_each(|k| write!(f, " {k}"))?;
+                OPTIONS.iter().try_for_each(|k| write!(f, " {k}=..."))?;
+                write!(f, ")")
+            }
+            Remark::FlagWithValue(w) => {
+                write!(f, "cmdline: ignoring {w:?}: the flag takes no value")
+            }
+            Remark::NoValue(w) => write!(f, "cmdline: ignoring {w:?}: the option needs a value"),
+            Remark::Repeated { key, times } => {
+                write!(f, "cmdline: {key} given {times} times; the last one counts")
+            }
+        }
+    }
+}
+
+/// What a word is to the kernel: `Ok(key)` for a flag or option it uses as
+/// written, else the remark that says why not.
+fn classify(word: &str) -> Result<&'static str, Remark<'_>> {
+    let w = unquote(word);
+    let (key, value) = match w.split_once('=') {
+        Some((k, v)) => (k, Some(unquote(v))),
+        None => (w, None),
+    };
+    if let Some(flag) = FLAGS.iter().find(|f| **f == key) {
+        return if value.is_none() {
+            Ok(flag)
+        } else {
+            Err(Remark::FlagWithValue(w))
+        };
+    }
+    if let Some(option) = OPTIONS.iter().find(|o| **o == key) {
+        return if value.is_some_and(|v| !v.is_empty()) {
+            Ok(option)
+        } else {
+            Err(Remark::NoValue(w))
+        };
+    }
+    Err(Remark::Unknown(w))
+}
+
+/// Every remark on `raw`, in the order of its words (a repeated key once,
+/// at its first use).
+pub fn remarks(raw: &str) -> impl Iterator<Item = Remark<'_>> {
+    let too_long = (raw.len() > CMDLINE_MAX).then_some(Remark::TooLong(raw.len()));
+    let cmdline = usable(raw);
+    let uses = move |key| words(cmdline).filter(move |w| classify(w) == Ok(key));
+    let word_remarks = words(cmdline).enumerate().filter_map(move |(i, word)| {
+        let key = match classify(word) {
+            Ok(key) => key,
+            Err(remark) => return Some(remark),
+        };
+        let first = words(cmdline).position(|w| classify(w) == Ok(key)) == Some(i);
+        let times = uses(key).count();
+        (first && times > 1).then_some(Remark::Repeated { key, times })
+    });
+    too_long.into_iter().chain(word_remarks)
 }
 
 #[cfg(test)]
@@ -67,9 +176,76 @@ mod tests {
     fn values_are_found_and_later_ones_win() {
         assert_eq!(value("ktest=all halt", "ktest"), Some("all"));
         assert_eq!(value("ktest=a ktest=b", "ktest"), Some("b"));
-        assert_eq!(value("ktest= x", "ktest"), Some(""));
+        assert_eq!(value("ktest= x", "ktest"), None, "an empty value is none");
+        assert_eq!(value("ktest=a ktest=", "ktest"), Some("a"));
         assert_eq!(value("xktest=a", "ktest"), None);
         assert_eq!(value("halt", "halt"), None);
+    }
+
+    fn all(c: &str) -> Vec<String> {
+        remarks(c).map(|r| r.to_string()).collect()
+    }
+
+    #[test]
+    fn known_words_used_once_draw_no_remark() {
+        assert!(all("").is_empty());
+        assert!(all(r#"halt bench ktest=all kalloc=percpu phystop=64M "monitor=a; b""#).is_empty());
+    }
+
+    #[test]
+    fn unknown_empty_and_misused_words_are_named() {
+        assert_eq!(
+            remarks("foo halt=1 kalloc kalloc= x=1").collect::<Vec<_>>(),
+            [
+                Remark::Unknown("foo"),
+                Remark::FlagWithValue("halt=1"),
+                Remark::NoValue("kalloc"),
+                Remark::NoValue("kalloc="),
+                Remark::Unknown("x=1"),
+            ]
+        );
+        let line = &all("frob")[0];
+        assert!(
+            line.starts_with(
+                r#"cmdline: ignoring unknown word "frob" (known: halt bench ktest=..."#
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_is_named_once() {
+        let r: Vec<_> = remarks("kalloc=global halt kalloc=percpu halt kalloc=global").collect();
+        assert_eq!(
+            r,
+            [
+                Remark::Repeated {
+                    key: "kalloc",
+                    times: 3
+                },
+                Remark::Repeated {
+                    key: "halt",
+                    times: 2
+                },
+            ]
+        );
+        assert_eq!(
+            value("kalloc=global kalloc=percpu", "kalloc"),
+            Some("percpu")
+        );
+    }
+
+    #[test]
+    fn a_command_line_past_the_limit_is_ignored_whole() {
+        let long = "halt ".repeat(CMDLINE_MAX / 5 + 1);
+        assert_eq!(usable(&long), "");
+        assert!(!has_flag(usable(&long), "halt"));
+        assert_eq!(
+            remarks(&long).collect::<Vec<_>>(),
+            [Remark::TooLong(long.len())]
+        );
+        let fits = "x".repeat(CMDLINE_MAX);
+        assert_eq!(usable(&fits), fits);
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl Mode {
     /// The mode the command line's `kalloc=` option names; a value that
     /// names none is refused, saying why, and `global` kept.
     pub fn from_cmdline(cmdline: &str) -> Mode {
-        Mode::parse(crate::cmdline::value(cmdline, "kalloc")).unwrap_or_else(|e| {
+        Mode::parse(crate::cmdline::value(cmdline, crate::cmdline::KALLOC)).unwrap_or_else(|e| {
             println!("kalloc: refusing {e}; keeping global");
             Mode::Global
         })

@@ -189,16 +189,16 @@ static TESTS: &[KTest] = &[
 /// when none is asked for.
 pub fn boot_options(boot: &BootInfo, report: &BootReport) {
     let cmdline = boot.cmdline();
-    if let Some(spec) = crate::cmdline::value(cmdline, "ktest") {
+    if let Some(spec) = crate::cmdline::value(cmdline, crate::cmdline::KTEST) {
         run(spec, report, boot);
         println!("main: in-kernel tests done");
         machine::poweroff();
     }
-    if crate::cmdline::has_flag(cmdline, "bench") {
+    if crate::cmdline::has_flag(cmdline, crate::cmdline::BENCH) {
         crate::bench::bench();
         machine::poweroff();
     }
-    if crate::cmdline::has_flag(cmdline, "halt") {
+    if crate::cmdline::has_flag(cmdline, crate::cmdline::HALT) {
         println!("main: halt");
         machine::poweroff();
     }

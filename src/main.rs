@@ -34,11 +34,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let k1 = Stage::Kinit1.timed(|| kinit1(ram, counts.counts, end, low, top, mode));
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table
-    println!(
-        "kvmalloc: {} page-table pages, kpgdir {:#010x}",
-        kvm.pages,
-        p2v(kvm.pgdir).0
-    );
+    println!("{kvm}");
     let mp = mp::mpinit(phystop); // detect other processors
     println!("{mp}");
     lapic::lapicinit(mp.lapic); // interrupt controller
@@ -60,7 +56,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // deliver IRQs above the exception vectors; no spin lock is held here.
     unsafe { x86::irq::enable() };
     let machine = monitor::Machine { phystop, kvm };
-    monitor::monitor(machine, cmdline::value(boot.cmdline(), "monitor")) // K> until halt
+    monitor::monitor(machine, cmdline::value(boot.cmdline(), cmdline::MONITOR)) // K> until halt
 }
 
 #[cfg(kernel)]

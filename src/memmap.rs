@@ -448,7 +448,7 @@ pub fn machine_memory(boot: &crate::bootinfo::BootInfo) -> (Ram, crate::memlayou
 #[cfg(kernel)]
 fn phystop_cap(cmdline: &str) -> u32 {
     use crate::memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_MAX};
-    let Some(value) = crate::cmdline::value(cmdline, "phystop") else {
+    let Some(value) = crate::cmdline::value(cmdline, crate::cmdline::PHYSTOP) else {
         return PHYSTOP.0;
     };
     parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_MAX.0).unwrap_or_else(|e| {

@@ -24,6 +24,10 @@ pub const EXIT_BAD_BOOT: QemuExit = QemuExit(2);
 /// The CPU lacks a feature the boot path needs (`cpufeature`): status 7.
 pub const EXIT_NO_CPU_FEATURE: QemuExit = QemuExit(3);
 
+/// The longest kernel command line the kernel reads (the runner refuses a
+/// longer one; the kernel ignores it whole, saying so).
+pub const CMDLINE_MAX: usize = 8 * 1024;
+
 /// The monitor's first line: the kernel is up and reads its input from here
 /// on (the runner holds piped input back until it appears).
 pub const MONITOR_READY: &str =

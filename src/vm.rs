@@ -241,6 +241,19 @@ pub struct Kvm {
     pub pages: usize,
 }
 
+/// The boot report's line.
+#[cfg(kernel)]
+impl fmt::Display for Kvm {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "kvmalloc: {} page-table pages, kpgdir {:#010x}",
+            self.pages,
+            p2v(self.pgdir).0
+        )
+    }
+}
+
 #[cfg(kernel)]
 static KVM: Once<Kvm> = Once::new();
 

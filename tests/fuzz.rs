@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{PROMPT, Session};
+use common::{PROMPT, Session, run_qemu};
 
 /// A small, fixed PRNG (xorshift64*): the same lines on every run.
 struct Rng(u64);
@@ -230,4 +230,44 @@ fn hostile_monitor_input_is_refused_and_loses_no_page() {
     let test = s.command("kalloctest 1000");
     assert!(test.contains("kalloctest: OK"), "{test}");
     s.finish("halt").expect_status(0);
+}
+
+/// The remark lines a boot with `cmdline` printed, after checking that it
+/// reached the monitor's `halt` option.
+fn cmdline_remarks(cmdline: &str) -> Vec<String> {
+    let run = run_qemu(&["--cmdline", cmdline]);
+    run.expect_status(0);
+    assert!(
+        run.has("main: halt"),
+        "{cmdline:?}: halt still works:\n{}",
+        run.out
+    );
+    run.out
+        .lines()
+        .map(|l| l.trim_matches('\r'))
+        .filter(|l| l.starts_with("cmdline: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn unknown_empty_repeated_and_long_command_line_words_are_named() {
+    let remarks = cmdline_remarks("halt foo kalloc= kalloc=percpu halt=1 phystop kalloc=global");
+    let want = [
+        "cmdline: ignoring unknown word \"foo\" (known: halt bench ktest=... kalloc=... phystop=... monitor=...)",
+        "cmdline: ignoring \"kalloc=\": the option needs a value",
+        "cmdline: kalloc given 2 times; the last one counts",
+        "cmdline: ignoring \"halt=1\": the flag takes no value",
+        "cmdline: ignoring \"phystop\": the option needs a value",
+    ];
+    assert_eq!(remarks, want);
+    // A 4,000-character word (GRUB's script reader takes up to 4,095).
+    let long = format!("halt {}", "w".repeat(4000));
+    let remarks = cmdline_remarks(&long);
+    assert_eq!(remarks.len(), 1, "{remarks:?}");
+    assert!(remarks[0].starts_with("cmdline: ignoring unknown word \"www"));
+    assert!(
+        cmdline_remarks("halt").is_empty(),
+        "a clean command line draws no remark"
+    );
 }
