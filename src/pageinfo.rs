@@ -320,13 +320,17 @@ pub fn pageinit(ram: &mut Ram, phystop: PAddr) -> CountsArea {
     let mut boot = BootAlloc::new(crate::image::end_addr(), p2v(BOOT_MAPPED));
     let npages = phystop.0 as usize / PGSIZE;
     let bytes = (npages * size_of::<AtomicCount>()) as u32;
-    let usable = |va| ram.check_page(u64::from(v2p(va).0)).is_ok();
-    let start = boot.alloc(bytes, usable).unwrap_or_else(|e| {
-        panic!(
-            "pageinit: counts for {npages} pages: {e} (what entrypgdir maps; \
-                 the boot information and module lines above say what GRUB put there)"
-        )
+    let start = boot.alloc(bytes).unwrap_or_else(|e| {
+        panic!("pageinit: counts for {npages} pages: {e} (what entrypgdir maps)")
     });
+    // The counts must lie in RAM nobody else holds: linker.ld keeps GRUB's
+    // data out of the image's 4 MiB, and the firmware leaves them be.
+    let end = boot.next();
+    for va in start.pages_until(end) {
+        if let Err(why) = ram.check_page(u64::from(v2p(va).0)) {
+            panic!("pageinit: the page counts' page {va:#010x} is not free RAM: {why}");
+        }
+    }
     // SAFETY: boot_alloc handed these bytes to us alone; they are mapped
     // (below the limit entrypgdir maps) and aligned for single bytes.
     // Zeroing them makes valid atomics holding count 0, and nothing frees
