@@ -26,6 +26,7 @@ for comp in rust-src rustfmt clippy; do
     fi
 done
 
-# The runner builds in a target directory of its own: the tests, which
-# `cargo test` runs while it holds target/'s lock, call this script too.
-exec cargo run -q -p xtask --target-dir target/xtask -- "$@"
+# `cargo xtask` (.cargo/config.toml) builds the runner in a target directory
+# of its own: the tests, which `cargo test` runs while it holds target/'s
+# lock, call this script too.
+exec cargo xtask "$@"

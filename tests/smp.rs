@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{EXIT_PANIC, Run, run_qemu, words};
+use common::{EXIT_PANIC, Run, launch, words};
 
 const MODES: [&str; 2] = ["global", "percpu"];
 
@@ -15,7 +15,7 @@ fn boot(cpus: usize, extra: &[&str]) -> Run {
     let n = cpus.to_string();
     let mut args = vec!["--smp", &n];
     args.extend_from_slice(extra);
-    run_qemu(&args)
+    launch(&args)
 }
 
 /// The number in column `i` of the first line starting with `prefix`.
