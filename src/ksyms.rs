@@ -3,9 +3,9 @@
 //!
 //! The kernel cannot know its final addresses when it is compiled, so the
 //! image reserves a section, `.ksyms`, of KSYMS_SIZE zero bytes, and
-//! `run-qemu.sh` fills it after linking (`nm` lists the functions,
-//! `objcopy --update-section` writes them in). The table is plain text, one
-//! function per line, sorted by address:
+//! `run-qemu.sh`'s runner fills it after linking (`xtask/src/ksyms.rs`: the
+//! ELF's function symbols, written at the section's file offset). The
+//! table is plain text, one function per line, sorted by address:
 //!
 //! ```text
 //! 80101820 0000004e xv6::trap::trap
@@ -76,7 +76,7 @@ mod kernel {
     /// The table as run-qemu.sh wrote it (all zeroes if it did not).
     pub fn table() -> &'static [u8] {
         // SAFETY: `ksyms` is KSYMS_SIZE bytes of read-only data, written
-        // only by objcopy before boot. It is an extern static, so the
+        // only by the runner before boot. It is an extern static, so the
         // compiler cannot assume the zeroes the assembler put there.
         unsafe { &ksyms }
     }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run_qemu, words};
+use common::{launch, words};
 
 /// The figure after `"key":` in a JSON line (numbers and booleans only).
 fn json<'a>(line: &'a str, key: &str) -> &'a str {
@@ -20,7 +20,7 @@ fn json<'a>(line: &'a str, key: &str) -> &'a str {
 fn the_bench_table_and_json_agree_with_the_boot_report() {
     for mode in ["global", "percpu"] {
         let cmdline = format!("bench kalloc={mode}");
-        let run = run_qemu(&["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
+        let run = launch(&["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
         run.expect_status(0);
         let row = |name: &str| -> (u64, u64, f64) {
             let w = words(run.line(&format!("bench: {name} ")));

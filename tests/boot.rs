@@ -3,24 +3,21 @@
 
 mod common;
 
-use common::{EXIT_BAD_BOOT, EXIT_PANIC, hex, run_qemu, symbol, words};
+use common::{EXIT_BAD_BOOT, EXIT_PANIC, counts_pages, hex, launch, run_script, symbol, words};
+use xv6::memlayout;
 
-// The layout the issue fixes (src/memlayout.rs); the page counts below are
-// computed from these and from the ELF, never copied from a run.
-const KERNBASE: u32 = 0x8000_0000;
-const BOOT_MAPPED: u32 = 0x0040_0000; // 4 MiB
-const PHYSTOP: u32 = 0x0F00_0000; // 240 MiB
-const DEVSPACE: u32 = 0xFE00_0000;
-const PGSIZE: u32 = 4096;
-const PDE_SPAN: u32 = 4 << 20; // what one page table maps
+// The layout (src/memlayout.rs); the page counts below are computed from it
+// and from the ELF, never copied from a run.
+const KERNBASE: u32 = memlayout::KERNBASE.0;
+const BOOT_MAPPED: u32 = memlayout::BOOT_MAPPED.0;
+const PHYSTOP: u32 = memlayout::PHYSTOP.0;
+const DEVSPACE: u32 = memlayout::DEVSPACE.0;
+const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
+const PDE_SPAN: u32 = xv6::mmu::LARGE_PGSIZE as u32; // what one page table maps
 
 fn pgroundup(a: u32) -> u32 {
     a.div_ceil(PGSIZE) * PGSIZE
 }
-
-/// Pages the page counts take at the default PHYSTOP: one byte per page
-/// below PHYSTOP, in whole pages.
-const COUNTS_PAGES: u32 = (PHYSTOP / PGSIZE).div_ceil(PGSIZE);
 
 /// (pages, start, end) of a `kinitN: freed N pages [0x.., 0x..)` line.
 fn freed(line: &str) -> (u32, u32, u32) {
@@ -35,7 +32,7 @@ fn freed(line: &str) -> (u32, u32, u32) {
 
 #[test]
 fn boot_report_agrees_with_the_elf_and_the_layout() {
-    let run = run_qemu(&[]);
+    let run = launch(&[]);
     run.expect_status(0);
     // GRUB's own copy of the boot information stays reserved (the kernel
     // reads its copy in .bss): its pages are not freed by either stage.
@@ -53,20 +50,17 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     // The counts start at the image's end, or after the boot information
     // if GRUB put it where they would go.
     let image_end = pgroundup(symbol("end"));
-    let mut counts_start = image_end;
-    if info_pages(
-        counts_start - KERNBASE,
-        counts_start - KERNBASE + COUNTS_PAGES * PGSIZE,
-    ) > 0
-    {
-        counts_start = pgroundup(info_pa + info_size) + KERNBASE;
-    }
-    let counts_end = counts_start + COUNTS_PAGES * PGSIZE;
+    let n_counts = counts_pages(u64::from(PHYSTOP)) as u32; // at the default PHYSTOP
+    let counts_start = KERNBASE
+        + common::counts_start(u64::from(image_end - KERNBASE), u64::from(n_counts), |p| {
+            !overlaps_info(p as u32)
+        }) as u32;
+    let counts_end = counts_start + n_counts * PGSIZE;
     let counts = words(run.line("boot_alloc:"));
     assert_eq!(
         counts[1..].join(" "),
         format!(
-            "{COUNTS_PAGES} pages [{counts_start:#010x}, {counts_end:#010x}) for the counts of {} pages",
+            "{n_counts} pages [{counts_start:#010x}, {counts_end:#010x}) for the counts of {} pages",
             PHYSTOP / PGSIZE
         ),
         "boot_alloc takes one byte per page from the image's end"
@@ -82,7 +76,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     let k1_pages = (KERNBASE + BOOT_MAPPED - image_end) / PGSIZE;
     assert_eq!(
         n1,
-        k1_pages - COUNTS_PAGES - info_pages(image_end - KERNBASE, BOOT_MAPPED)
+        k1_pages - n_counts - info_pages(image_end - KERNBASE, BOOT_MAPPED)
     );
 
     let kvm = words(run.line("kvmalloc:"));
@@ -144,7 +138,7 @@ const IN_KERNEL_TESTS: [&str; 16] = [
 fn in_kernel_tests_pass(extra: &[&str]) {
     let mut args = vec!["--cmdline", "ktest=all"];
     args.extend_from_slice(extra);
-    let run = run_qemu(&args);
+    let run = launch(&args);
     run.expect_status(0);
     for t in IN_KERNEL_TESTS {
         run.line(&format!("ktest: {t} ok"));
@@ -167,7 +161,7 @@ fn in_kernel_tests_pass_without_junk_fill() {
 
 /// Boot with `ktest=NAME`, expect a panic whose message contains `message`.
 fn expect_panic(name: &str, message: &str) -> common::Run {
-    let run = run_qemu(&["--cmdline", &format!("ktest={name}")]);
+    let run = launch(&["--cmdline", &format!("ktest={name}")]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: ");
     assert!(
@@ -297,7 +291,7 @@ fn bootinfo_pa(run: &common::Run) -> u32 {
 fn boot_information_below_4mib_in_kinit1s_range() {
     // the ISO's kernel has no debug info (the default): it is small, and
     // GRUB puts the block just above it
-    let run = run_qemu(&["--cmdline", "ktest=all marker=below"]);
+    let run = launch(&["--cmdline", "ktest=all marker=below"]);
     run.expect_status(0);
     let pa = bootinfo_pa(&run);
     let end_pa = symbol("end") - KERNBASE;
@@ -312,7 +306,7 @@ fn boot_information_below_4mib_in_kinit1s_range() {
 #[test]
 fn boot_information_above_4mib_outside_entrypgdir() {
     // with its debug info the kernel is large: GRUB puts the block above it
-    let run = run_qemu(&["--no-strip", "--cmdline", "ktest=all marker=above"]);
+    let run = launch(&["--no-strip", "--cmdline", "ktest=all marker=above"]);
     run.expect_status(0);
     let pa = bootinfo_pa(&run);
     assert!(
@@ -325,7 +319,7 @@ fn boot_information_above_4mib_outside_entrypgdir() {
 
 #[test]
 fn a_multiboot1_loader_is_refused_with_a_clear_message() {
-    let run = run_qemu(&["--multiboot1"]);
+    let run = launch(&["--multiboot1"]);
     run.expect_status(EXIT_BAD_BOOT);
     let line = run.line("boot: EAX is");
     assert!(
@@ -341,7 +335,7 @@ fn a_multiboot1_loader_is_refused_with_a_clear_message() {
 
 #[test]
 fn halt_powers_off_after_the_report() {
-    let run = run_qemu(&["--cmdline", "halt"]);
+    let run = launch(&["--cmdline", "halt"]);
     run.expect_status(0);
     let pos = |s| {
         run.out
@@ -369,8 +363,8 @@ fn run_qemu_refuses_bad_options_with_a_reason() {
             "--module '/no/such/file' is not a file",
         ),
     ] {
-        let run = run_qemu(args);
-        run.expect_status(2);
+        let run = run_script(args, "");
+        run.expect_status(xtask::status::BAD_OPTION);
         assert!(
             run.err.contains(says),
             "{args:?}: stderr {:?} lacks {says:?}",

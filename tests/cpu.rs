@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::run_qemu;
+use common::launch as run_qemu;
+use xtask::status::NO_CPU_FEATURE;
 use xv6::cpufeature::{APIC, CMOV, CX8, Feature, NEEDED, NO_CPUID, PSE, TSC};
-use xv6::protocol::EXIT_NO_CPU_FEATURE;
 
 /// QEMU's name for each feature's CPUID flag (`-cpu MODEL,-flag` clears it).
 fn qemu_flag(f: &Feature) -> &'static str {
@@ -28,7 +28,7 @@ fn qemu_flag(f: &Feature) -> &'static str {
 /// main ran.
 fn missing_lines(cpu: &str) -> Vec<String> {
     let run = run_qemu(&["--cmdline", "halt", "--", "-cpu", cpu]);
-    run.expect_status(EXIT_NO_CPU_FEATURE.status());
+    run.expect_status(NO_CPU_FEATURE);
     assert!(
         !run.has("xv6-rs: booting"),
         "-cpu {cpu}: the check runs before main:\n{}",

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{PROMPT, Session, kernel_elf, symbol, words};
+use common::{BOCHS_POWEROFF, PROMPT, Session, kernel_elf, symbol, words};
 
 /// A TCP port nobody listens on now (the tests run in parallel).
 fn free_port() -> u16 {
@@ -116,53 +116,88 @@ fn the_build_writes_a_bochs_symbol_file() {
     );
 }
 
+/// The table the build writes into `.ksyms` (src/ksyms.rs reads it) is
+/// exactly what `nm -n -S -C` lists as functions (`t`, `T`): sorted by
+/// address, with sizes, names demangled.
+#[test]
+fn the_kernel_symbol_table_is_nms_list_of_functions() {
+    use object::{Object, ObjectSection};
+    let kernel = kernel_elf();
+    let nm = Command::new("nm")
+        .args(["-n", "-S", "-C", "--defined-only"])
+        .arg(&kernel)
+        .output()
+        .expect("run nm (Debian package binutils)");
+    assert!(
+        nm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&nm.stderr)
+    );
+    let mut want = String::new();
+    for line in String::from_utf8(nm.stdout).unwrap().lines() {
+        // "start size type name" or, for symbols without a size, "start type name"
+        let f: Vec<&str> = line.splitn(4, ' ').collect();
+        let (start, size, kind, name) = if f.len() == 4 && f[1].len() == 8 && f[2].len() == 1 {
+            (f[0], f[1], f[2], f[3])
+        } else {
+            let f: Vec<&str> = line.splitn(3, ' ').collect();
+            (f[0], "00000000", f[1], f[2])
+        };
+        if kind == "t" || kind == "T" {
+            want.push_str(&format!("{start} {size} {name}\n"));
+        }
+    }
+    let bytes = std::fs::read(&kernel).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let section = elf.section_by_name(".ksyms").expect("a .ksyms section");
+    let data = section.data().unwrap();
+    let end = data
+        .iter()
+        .position(|&b| b == 0)
+        .expect("the table ends with a zero");
+    assert_eq!(std::str::from_utf8(&data[..end]).unwrap(), want);
+    assert!(want.lines().count() > 100, "{want}");
+    assert_eq!(
+        xv6::ksyms::lookup(data, symbol("main")).map(|s| s.name),
+        Some("main"),
+        "the kernel's reader finds main"
+    );
+}
+
 /// Bochs's debugger commands for the test: a breakpoint on kinit2 by name
 /// (from the symbol file), run to it, show the control registers, run to
 /// the magic breakpoint, run on to the end.
 const BOCHS_RC: &str = "lb \"xv6::kalloc::kinit2\"\nc\ncreg\nc\nc\n";
 
+/// Longest the Bochs run may take.
+const BOCHS_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
+
 #[test]
 fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let iso = Command::new(root.join("run-qemu.sh"))
-        .args(["--iso", "--cmdline", "ktest=bochs_break"])
-        .output()
-        .expect("build the ISO");
-    assert!(
-        iso.status.success(),
-        "{}",
-        String::from_utf8_lossy(&iso.stderr)
-    );
-    let iso = String::from_utf8(iso.stdout).unwrap();
     let dir = std::env::temp_dir().join(format!("xv6-bochs-break-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rc = dir.join("rc");
     std::fs::write(&rc, BOCHS_RC).unwrap();
-    let syms = kernel_elf().with_extension("bochs-syms");
-    let child = Command::new("bochs")
-        .current_dir(root)
-        .args(["-q", "-f", "boot/bochsrc", "-rc"])
+    // --bochs-debug's Bochs (no -rc of its own), with the test's commands.
+    let o = xtask::launch::options(
+        &[
+            "--bochs-debug",
+            "--mem",
+            "64",
+            "--cmdline",
+            "ktest=bochs_break",
+        ],
+        &[],
+    );
+    let mut bochs = xtask::launch::prepare(&o).expect("build the ISO");
+    bochs
+        .arg("-rc")
         .arg(&rc)
-        .env("BOCHS_ISO", iso.trim())
-        .env("BOCHS_MEGS", "64")
-        .env("BOCHS_SERIAL", "/dev/stdout")
-        .env("BOCHS_LOG", dir.join("bochs.log"))
-        .env("BOCHS_SYMS", &syms)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run bochs");
-    // Bochs ignores SIGTERM: bound it and kill it by PID if it hangs.
-    let pid = child.id();
-    let guard = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(240));
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    });
-    let out = child.wait_with_output().unwrap();
-    drop(guard);
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        .env("BOCHS_LOG", dir.join("bochs.log"));
+    // Bochs ignores SIGTERM: the bounded run kills it by PID if it hangs.
+    let out =
+        xtask::bounded::capture(&mut bochs, b"", Some(BOCHS_LIMIT), false).expect("run bochs");
+    let text = out.out.clone() + &out.err;
     let at = |s: &str| {
         text.find(s)
             .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
@@ -183,8 +218,8 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
     assert!(at("Magic breakpoint") < at("ktest: bochs_break: past the magic breakpoint"));
     at("ktest: bochs_break ok");
     assert_eq!(
-        out.status.code(),
-        Some(1),
+        out.status,
+        Some(BOCHS_POWEROFF),
         "Bochs's status after an ACPI power-off: {:?}\n{text}",
         out.status
     );

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{PROMPT, Session, run_qemu};
+use common::{PROMPT, Session, launch as run_qemu};
 
 /// A small, fixed PRNG (xorshift64*): the same lines on every run.
 struct Rng(u64);

@@ -4,16 +4,20 @@
 
 mod common;
 
-use common::{EXIT_PANIC, hex, run_qemu, symbol, words};
+use common::{
+    BOCHS_POWEROFF, EXIT_PANIC, PG, counts_pages, counts_start, hex, launch, symbol, words,
+};
+use xv6::memlayout;
 
-const KERNBASE: u64 = 0x8000_0000;
-const EXTMEM: u64 = 0x10_0000;
-const BOOT_MAPPED: u64 = 0x40_0000;
-const PHYSTOP: u64 = 0x0F00_0000;
-const PHYSTOP_MAX: u64 = 0x7E00_0000;
-const DEVSPACE: u64 = 0xFE00_0000;
-const PG: u64 = 4096;
-const PDE_SPAN: u64 = 4 << 20;
+// The layout (src/memlayout.rs), widened for arithmetic up to 4 GiB.
+const KERNBASE: u64 = memlayout::KERNBASE.0 as u64;
+const EXTMEM: u64 = memlayout::EXTMEM.0 as u64;
+const BOOT_MAPPED: u64 = memlayout::BOOT_MAPPED.0 as u64;
+const PHYSTOP: u64 = memlayout::PHYSTOP.0 as u64;
+const PHYSTOP_MAX: u64 = memlayout::PHYSTOP_MAX.0 as u64;
+const DEVSPACE: u64 = memlayout::DEVSPACE.0 as u64;
+/// What one page table maps.
+const PDE_SPAN: u64 = xv6::mmu::LARGE_PGSIZE as u64;
 
 /// What the test expects of one boot.
 struct Expect {
@@ -81,14 +85,8 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
     // boot_alloc's page counts, one byte a page, on the first run of usable
     // pages after the image; they are reserved, and kinit1 frees the rest
     // from the image's end.
-    let counts_pages = (phystop / PG).div_ceil(PG);
-    let mut counts_start = end_pa.div_ceil(PG) * PG;
-    while let Some(bad) = (0..counts_pages)
-        .map(|i| counts_start + i * PG)
-        .rfind(|&p| !usable(p))
-    {
-        counts_start = bad + PG;
-    }
+    let counts_pages = counts_pages(phystop);
+    let counts_start = counts_start(end_pa, counts_pages, usable);
     let counts_end = counts_start + counts_pages * PG;
     let count = |a: u64, b: u64| {
         (a..b)
@@ -127,7 +125,7 @@ fn boot_in(extra: &[&str], status: i32, mem: u32, cmdline: &str, cap: u64) {
     let mem_s = mem.to_string();
     let mut args = vec!["--mem", &mem_s, "--cmdline", &cmd];
     args.extend_from_slice(extra);
-    let run = run_qemu(&args);
+    let run = launch(&args);
     run.expect_status(status);
     let want = expect(&run, cap);
     let ctx = format!("{extra:?} --mem {mem} {cmdline}");
@@ -206,7 +204,7 @@ fn bad_phystop_values_are_refused_and_the_default_kept() {
         ("4G", "out of range"),
         ("0x10000100", "not a multiple of the page size"),
     ] {
-        let run = run_qemu(&["--cmdline", &format!("phystop={value}")]);
+        let run = launch(&["--cmdline", &format!("phystop={value}")]);
         run.expect_status(0);
         let line = run.line("phystop: refusing");
         assert!(line.contains(&format!("phystop={value}: {why}")), "{line}");
@@ -227,7 +225,7 @@ fn freeing_a_reserved_page_names_the_region() {
     // With the stripped kernel GRUB may put the boot information in the
     // image's last page, where kfree refuses it as below `end`: the full
     // ELF has GRUB put it above 4 MiB, on pages of its own.
-    let run = run_qemu(&["--no-strip", "--cmdline", "ktest=kfree_reserved"]);
+    let run = launch(&["--no-strip", "--cmdline", "ktest=kfree_reserved"]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: kfree:");
     assert!(
@@ -235,9 +233,6 @@ fn freeing_a_reserved_page_names_the_region() {
         "{line}"
     );
 }
-
-/// Bochs exits with status 1 when the guest powers off through ACPI.
-const BOCHS_POWEROFF: i32 = 1;
 
 #[test]
 fn bochs_boots_the_same_iso_with_64_and_256_mib() {
@@ -251,7 +246,7 @@ fn below_the_minimum_the_kernel_says_how_much_it_needs() {
     // QEMU's BIOS keeps the top 128 KiB of a 4 MiB machine: less than the
     // 4 MiB the kernel needs. (The ISO's kernel is stripped, so that GRUB
     // fits too.)
-    let run = run_qemu(&["--mem", "4"]);
+    let run = launch(&["--mem", "4"]);
     run.expect_status(EXIT_PANIC);
     let top = run
         .out
@@ -304,7 +299,7 @@ impl Drop for Module {
 fn module_is_reserved(m: &Module, extra: &[&str]) -> (u64, u64) {
     let mut args = vec!["--module", m.path(), "--cmdline", "ktest=all"];
     args.extend_from_slice(extra);
-    let run = run_qemu(&args);
+    let run = launch(&args);
     run.expect_status(0);
     let want = expect(&run, PHYSTOP);
     let (start, end) = {
@@ -319,7 +314,7 @@ fn module_is_reserved(m: &Module, extra: &[&str]) -> (u64, u64) {
     assert_eq!(number(run.line("kinit2: freed"), 2), want.kinit2);
     run.line("ktest: drain_and_refill ok");
     args[3] = "ktest=kfree_module";
-    let run = run_qemu(&args);
+    let run = launch(&args);
     run.expect_status(EXIT_PANIC);
     assert!(
         run.line("panic: kfree:")
@@ -357,7 +352,7 @@ fn a_module_filling_the_first_4mib_is_a_clear_panic() {
     // 3 MiB right after the stripped kernel leave no room below 4 MiB for
     // the page counts
     let m = Module::new(3);
-    let run = run_qemu(&["--module", m.path()]);
+    let run = launch(&["--module", m.path()]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: pageinit:");
     assert!(
@@ -373,13 +368,13 @@ fn a_module_filling_the_first_4mib_is_a_clear_panic() {
 fn a_module_leaving_too_few_pages_for_kvmalloc_is_a_clear_panic() {
     // room for the page counts after the module, but not for the page
     // tables as well
-    let counts = (PHYSTOP / PG).div_ceil(PG);
+    let counts = counts_pages(PHYSTOP);
     let room = (BOOT_MAPPED - (u64::from(symbol("end")) - KERNBASE).div_ceil(PG) * PG) / PG;
     /// Pages left after the counts: far fewer than the page tables need.
     const SPARE: u64 = 8;
     let left = counts + SPARE;
     let m = Module::of_bytes(((room - left) * PG) as usize);
-    let run = run_qemu(&["--module", m.path()]);
+    let run = launch(&["--module", m.path()]);
     run.expect_status(EXIT_PANIC);
     let freed = number(run.line("kinit1: freed"), 2);
     let tables = kvm_tables(PHYSTOP);

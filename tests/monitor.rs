@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{PROMPT, Run, Session, hex, run_qemu, run_qemu_with_input, symbol, words};
+use common::{BOCHS_POWEROFF, PROMPT, Run, Session, hex, launch, run_script, symbol, words};
+use xv6::memlayout;
 
-const KERNBASE: u32 = 0x8000_0000;
-const KERNLINK: u32 = 0x8010_0000;
-const PHYSTOP: u32 = 0x0F00_0000;
-const PGSIZE: u32 = 4096;
+const KERNBASE: u32 = memlayout::KERNBASE.0;
+const KERNLINK: u32 = memlayout::KERNLINK.0;
+const PHYSTOP: u32 = memlayout::PHYSTOP.0;
+const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
 
 /// The commands `help` must list, each with a description.
 const COMMANDS: [&str; 11] = [
@@ -282,7 +283,7 @@ fn every_command_answers_from_the_kernels_own_state() {
 fn piped_commands_run_in_order_and_the_end_of_input_powers_off() {
     // Written all at once, before GRUB has even started: run-qemu.sh must
     // hold it back until the monitor listens.
-    let run = run_qemu_with_input(&[], "meminfo\nbogus\n\nalloc 2\n");
+    let run = run_script(&[], "meminfo\nbogus\n\nalloc 2\n");
     run.expect_status(0);
     let out = run.out.replace("\r\n", "\n");
     let at = |s: &str| out.find(s).unwrap_or_else(|| panic!("no {s:?} in:\n{out}"));
@@ -307,7 +308,7 @@ fn reboot_restarts_into_the_monitor() {
 
 #[test]
 fn the_monitor_option_runs_commands_before_the_prompt() {
-    let run = run_qemu(&["--monitor", "meminfo; showmappings 0x80100000 ;halt"]);
+    let run = launch(&["--monitor", "meminfo; showmappings 0x80100000 ;halt"]);
     check_monitor_option(&run);
     run.expect_status(0);
 }
@@ -330,7 +331,7 @@ pub fn check_monitor_option(run: &Run) {
 
 #[test]
 fn bochs_runs_monitor_commands() {
-    let run = run_qemu(&[
+    let run = launch(&[
         "--bochs",
         "--mem",
         "64",
@@ -338,14 +339,14 @@ fn bochs_runs_monitor_commands() {
         "meminfo; showmappings 0x80100000 ;halt",
     ]);
     check_monitor_option(&run);
-    run.expect_status(1); // Bochs's status for an ACPI power-off
+    run.expect_status(BOCHS_POWEROFF);
 }
 
 #[test]
 fn run_qemu_refuses_quotes_in_monitor_commands() {
     for bad in ["meminfo'", "a\"b", "x\\y"] {
-        let run = run_qemu(&["--monitor", bad]);
-        run.expect_status(2);
+        let run = run_script(&["--monitor", bad], "");
+        run.expect_status(xtask::status::BAD_OPTION);
         assert!(
             run.err.contains("contains a quote, a backslash"),
             "{}",

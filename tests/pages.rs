@@ -4,10 +4,11 @@
 
 mod common;
 
-use common::{EXIT_PANIC, Session, hex, run_qemu, symbol, words};
+use common::{EXIT_PANIC, Session, hex, launch, symbol, words};
 
-const KERNBASE: u32 = 0x8000_0000;
-const PHYSTOP: u32 = 0x0F00_0000;
+const KERNBASE: u32 = xv6::memlayout::KERNBASE.0;
+const PHYSTOP: u32 = xv6::memlayout::PHYSTOP.0;
+const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
 
 /// The self-checks, in the order `checks` runs them.
 const CHECKS: [&str; 6] = [
@@ -172,7 +173,7 @@ fn page_shows_count_state_and_mappings_and_refuses_bad_addresses() {
         answer.contains(&format!(
             "page {:#010x} (page number {}, kva {start:#010x}): count 0, never free: the page counts (boot_alloc)",
             start - KERNBASE,
-            (start - KERNBASE) / 4096
+            (start - KERNBASE) / PGSIZE
         )),
         "{answer}"
     );
@@ -189,10 +190,10 @@ fn page_shows_count_state_and_mappings_and_refuses_bad_addresses() {
         line(&meminfo, "page counts:"),
         format!(
             "page counts:  {} pages [{:#010x}, {:#010x}) from boot_alloc, one byte for each of {} pages",
-            (end - start) / 4096,
+            (end - start) / PGSIZE,
             start - KERNBASE,
             end - KERNBASE,
-            PHYSTOP / 4096
+            PHYSTOP / PGSIZE
         )
     );
 
@@ -261,7 +262,7 @@ fn page_shows_count_state_and_mappings_and_refuses_bad_addresses() {
 /// Boot with `ktest=NAME` and expect a panic whose message contains
 /// `want(pa)`, where `pa` is the page the test's own `ktest:` line names.
 fn expect_panic(name: &str, want: impl Fn(u32) -> String) {
-    let run = run_qemu(&["--cmdline", &format!("ktest={name}")]);
+    let run = launch(&["--cmdline", &format!("ktest={name}")]);
     run.expect_status(EXIT_PANIC);
     let pa = run
         .out

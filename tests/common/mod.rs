@@ -1,152 +1,76 @@
-//! Booting the kernel from the host tests: through `run-qemu.sh`, the same
-//! script a student uses, with its output captured and a time limit.
+//! What the boot tests share: booting the kernel through the runner's
+//! library (`xtask`, the same launch path `run-qemu.sh` takes), running
+//! `run-qemu.sh` itself for the tests of the script, an interactive monitor
+//! session, and reading the kernel's ELF and output.
 
-#![allow(dead_code)] // each test file uses its own part of this module
+#![allow(dead_code, unused_imports)] // each test file uses its own part of this module
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+pub use xtask::launch::Run;
+pub use xtask::status::{BAD_BOOT as EXIT_BAD_BOOT, BOCHS_POWEROFF, PANIC as EXIT_PANIC};
+pub use xv6::protocol::PROMPT;
 
 /// Longest a boot may take once the kernel is built, on a busy 2-core
 /// machine: a QEMU boot takes 2-4 s, a Bochs boot with 256 MiB and the
 /// in-kernel tests about 40 s.
 const BOOT_LIMIT: Duration = Duration::from_secs(300);
 
-/// Exit status of run-qemu.sh after a kernel panic.
-pub const EXIT_PANIC: i32 = xv6::protocol::EXIT_PANIC.status();
-/// Exit status when the kernel refuses the boot loader.
-pub const EXIT_BAD_BOOT: i32 = xv6::protocol::EXIT_BAD_BOOT.status();
+/// How long an interactive session waits for one answer.
+const ANSWER_LIMIT: Duration = Duration::from_secs(120);
+
+/// Bytes in a page, as a u64 for the tests' address arithmetic.
+pub const PG: u64 = xv6::mmu::PGSIZE as u64;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Build both kernels (junk fill on and off) once per test binary, outside
-/// the boot time limit.
-pub fn built() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        for extra in [&[][..], &["--no-junk"][..]] {
-            let out = Command::new(root().join("run-qemu.sh"))
-                .args(extra)
-                .arg("--iso")
-                .stdin(Stdio::null())
-                .output()
-                .expect("run ./run-qemu.sh --iso");
-            assert!(
-                out.status.success(),
-                "building the kernel failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    });
-}
-
-/// The kernel ELF (junk fill on).
+/// The kernel ELF (junk fill on), built once per test binary.
 pub fn kernel_elf() -> PathBuf {
-    built();
-    root().join("target/kernel/xv6")
+    let kernel = xtask::kernel::Kernel::new(true);
+    let built = kernel.lock().and_then(|_lock| kernel.build());
+    if let Err(e) = built {
+        panic!("building the kernel failed: {e}");
+    }
+    kernel.elf()
 }
 
-/// What one boot printed on the serial port, and how run-qemu.sh exited.
-pub struct Run {
-    pub status: Option<i32>,
-    pub out: String,
-    pub err: String,
-}
-
-impl Run {
-    /// The first line containing `needle`, or a failure that shows the output.
-    pub fn line(&self, needle: &str) -> &str {
-        self.out
-            .lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no line with {needle:?} in the output:\n{}", self.out))
-            .trim_end_matches('\r')
-    }
-
-    pub fn has(&self, needle: &str) -> bool {
-        self.out.contains(needle)
-    }
-
-    pub fn expect_status(&self, want: i32) -> &Self {
-        assert_eq!(
-            self.status,
-            Some(want),
-            "run-qemu.sh exit status; output:\n{}\nstderr:\n{}",
-            self.out,
-            self.err
+/// Boot with run-qemu.sh's options `args` through the runner's library,
+/// input empty (the monitor powers off at its end), and wait for it,
+/// killing the emulator after BOOT_LIMIT.
+pub fn launch(args: &[&str]) -> Run {
+    let o = xtask::launch::options(args, &[]);
+    let run = xtask::launch::run(&o, b"", Some(BOOT_LIMIT))
+        .unwrap_or_else(|e| panic!("booting with {args:?} failed: {e}"));
+    if run.status.is_none() {
+        panic!(
+            "{args:?} still running after {BOOT_LIMIT:?}; output so far:\n{}",
+            run.out
         );
-        self
     }
+    run
 }
 
-/// Run `./run-qemu.sh ARGS` (stdin not a terminal) and wait for it, killing
-/// QEMU or Bochs (and only it: the script execs the emulator; SIGKILL, since
-/// Bochs ignores SIGTERM) after BOOT_LIMIT.
-pub fn run_qemu(args: &[&str]) -> Run {
-    run_qemu_with_input(args, "")
-}
-
-/// Start `./run-qemu.sh ARGS` (once the kernel is built) with its standard
-/// streams piped to the test.
-fn spawn(args: &[&str]) -> std::process::Child {
-    built();
-    Command::new(root().join("run-qemu.sh"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ./run-qemu.sh")
-}
-
-/// As `run_qemu`, with `input` written at once on run-qemu.sh's standard
-/// input, which is then closed (what `printf ... | ./run-qemu.sh` does).
-pub fn run_qemu_with_input(args: &[&str], input: &str) -> Run {
-    let mut child = spawn(args);
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.as_bytes().to_vec();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        // Fails only if run-qemu.sh stopped reading early; the run's
-        // output then says why.
-        let _ = stdin.write_all(&input);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stdout.read_to_end(&mut b);
-        b
-    });
-    let err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = stderr.read_to_end(&mut b);
-        b
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for run-qemu.sh") {
-            break s;
-        }
-        if start.elapsed() > BOOT_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            let out = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
-            panic!(
-                "run-qemu.sh {args:?} still running after {BOOT_LIMIT:?}; output so far:\n{out}"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        status: status.code(),
-        out: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        err: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+/// Run `./run-qemu.sh ARGS` itself with `input` written at once on its
+/// standard input, which is then closed (what `printf ... | ./run-qemu.sh`
+/// does), killing it after BOOT_LIMIT.
+pub fn run_script(args: &[&str], input: &str) -> Run {
+    let mut cmd = Command::new(root().join("run-qemu.sh"));
+    cmd.args(args);
+    let run: Run = xtask::bounded::capture(&mut cmd, input.as_bytes(), Some(BOOT_LIMIT), false)
+        .expect("run ./run-qemu.sh")
+        .into();
+    if run.status.is_none() {
+        panic!(
+            "run-qemu.sh {args:?} still running after {BOOT_LIMIT:?}; output so far:\n{}",
+            run.out
+        );
     }
+    run
 }
 
 /// The value of symbol `name` in the kernel ELF.
@@ -173,13 +97,26 @@ pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
 }
 
-/// How long an interactive session waits for one answer.
-const ANSWER_LIMIT: Duration = Duration::from_secs(120);
+/// Pages boot_alloc's page counts take for `phystop`: one byte per page
+/// below it, in whole pages.
+pub fn counts_pages(phystop: u64) -> u64 {
+    (phystop / PG).div_ceil(PG)
+}
 
-pub use xv6::protocol::PROMPT;
+/// Where boot_alloc puts the page counts (physical): on the first run of
+/// `pages` pages from the image's end page (`end_pa` rounded up) that are
+/// all `usable`.
+pub fn counts_start(end_pa: u64, pages: u64, usable: impl Fn(u64) -> bool) -> u64 {
+    let mut start = end_pa.div_ceil(PG) * PG;
+    while let Some(bad) = (0..pages).map(|i| start + i * PG).rfind(|&p| !usable(p)) {
+        start = bad + PG;
+    }
+    start
+}
 
-/// An interactive monitor session: `./run-qemu.sh ARGS` with its standard
-/// input a pipe the test writes commands into, as a student types them.
+/// An interactive monitor session: the kernel booted through the runner's
+/// library with its serial input a pipe the test writes commands into, as a
+/// student types them.
 pub struct Session {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
@@ -198,19 +135,13 @@ impl Session {
         s
     }
 
-    /// Start run-qemu.sh with extra environment variables; do not wait.
+    /// Boot with run-qemu.sh's options `args` and its environment
+    /// variables `env` (e.g. GDBPORT); do not wait.
     pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Session {
-        built();
-        let mut child = Command::new(root().join("run-qemu.sh"))
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ./run-qemu.sh");
+        let o = xtask::launch::options(args, env);
+        let mut child =
+            xtask::launch::spawn(&o).unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));
         let mut stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
         let (tx, chunks) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
@@ -220,11 +151,7 @@ impl Session {
                 }
             }
         });
-        let err = std::thread::spawn(move || {
-            let mut b = Vec::new();
-            let _ = stderr.read_to_end(&mut b);
-            b
-        });
+        let err = xtask::bounded::read_all(child.stderr.take().unwrap());
         let stdin = child.stdin.take();
         Session {
             child,
@@ -296,27 +223,21 @@ impl Session {
     pub fn finish(mut self, line: &str) -> Run {
         self.send(line);
         drop(self.stdin.take());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for run-qemu.sh") {
-                break s;
-            }
-            if start.elapsed() > ANSWER_LIMIT {
-                let _ = self.child.kill();
-                panic!(
-                    "the kernel did not stop after {line:?}; output:\n{}",
-                    self.out
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let status = xtask::bounded::wait(&mut self.child, Some(ANSWER_LIMIT))
+            .expect("wait for the emulator");
+        let Some(status) = status else {
+            panic!(
+                "the kernel did not stop after {line:?}; output:\n{}",
+                self.out
+            );
         };
         while let Ok(chunk) = self.chunks.recv_timeout(Duration::from_secs(5)) {
             self.out.push_str(&String::from_utf8_lossy(&chunk));
         }
         Run {
-            status: status.code(),
+            status: Some(xtask::status::shell_status(status)),
             out: std::mem::take(&mut self.out),
-            err: String::from_utf8_lossy(&self.err.join().unwrap()).into_owned(),
+            err: xtask::bounded::text(self.err),
         }
     }
 }

@@ -1,0 +1,212 @@
+//! `--bench`: guest instructions of the memory path (`-icount shift=0`),
+//! kalloctest's wall-clock throughput and the boot time, each from boots of
+//! its own through the same launch path users run; a table and a JSON line
+//! (docs/benchmarks.md).
+
+use std::process::Command;
+
+use crate::launch::{self, Run};
+use crate::options::Options;
+use crate::{Error, Result};
+
+/// What the kernel's `bench` option prints its figures after.
+const BENCH: &str = "bench: ";
+const BENCH_JSON: &str = "bench-json: ";
+/// kalloctest's rounds on each CPU (its default).
+const KALLOCTEST_ROUNDS: u32 = 100_000;
+/// The CPU counts kalloctest runs on.
+const CPU_COUNTS: [u32; 3] = [1, 2, 4];
+const MODES: [&str; 2] = ["global", "percpu"];
+
+/// The median of `values` as awk prints it ("-" for none; a half as a
+/// decimal, large values as %.6g does).
+pub fn median(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return "-".into();
+    }
+    let m = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    awk_number(m)
+}
+
+/// A number as awk's `print` shows it: whole numbers as integers, others
+/// as `%.6g`.
+pub fn awk_number(x: f64) -> String {
+    const DIGITS: i32 = 6;
+    if x.fract() == 0.0 && x.abs() < 1e16 {
+        return format!("{}", x as i64);
+    }
+    let exp = x.abs().log10().floor() as i32;
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..DIGITS).contains(&exp) {
+        let mantissa = trim(format!("{:.*}", (DIGITS - 1) as usize, x / 10f64.powi(exp)));
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        trim(format!("{:.*}", (DIGITS - 1 - exp) as usize, x))
+    }
+}
+
+/// Pairs a second from a kalloctest line (`kalloctest: N pairs in T ticks
+/// of M ms`), if it ran for at least a tick.
+pub fn pairs_per_second(line: &str) -> Option<u64> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let [
+        "kalloctest:",
+        pairs,
+        "pairs",
+        "in",
+        ticks,
+        "ticks",
+        "of",
+        ms,
+        ..,
+    ] = w[..]
+    else {
+        return None;
+    };
+    let (pairs, ticks, ms): (f64, f64, f64) =
+        (pairs.parse().ok()?, ticks.parse().ok()?, ms.parse().ok()?);
+    (ticks > 0.0).then(|| (pairs * 1000.0 / (ticks * ms)) as u64)
+}
+
+/// A boot with `args` (run-qemu.sh's options), input empty.
+fn boot(args: &[&str]) -> Result<Run> {
+    let o: Options = launch::options(args, &[]);
+    launch::run(&o, b"", None)
+}
+
+/// Milliseconds to the monitor's first line of `runs` boots with `args`.
+fn boot_times(args: &[&str], runs: u32) -> Result<Vec<f64>> {
+    let mut times = Vec::new();
+    launch::time_boot(&launch::options(args, &[]), runs, |ms| {
+        times.push(ms as f64)
+    })?;
+    Ok(times)
+}
+
+/// The lines of `out` starting with `prefix`, without it and without `\r`.
+fn lines_after<'a>(out: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a str> {
+    out.lines()
+        .filter_map(move |l| l.strip_prefix(prefix))
+        .map(|l| l.trim_end_matches('\r'))
+}
+
+/// Run every benchmark, `runs` wall-clock runs of each figure.
+pub fn run(runs: u32) -> Result<()> {
+    let version = Command::new("qemu-system-i386")
+        .arg("--version")
+        .output()
+        .map_err(|e| Error::new(format!("cannot run qemu-system-i386: {e}")))?;
+    let version = String::from_utf8_lossy(&version.stdout);
+    println!("bench: {}", version.lines().next().unwrap_or(""));
+    println!("bench: guest instructions (-icount shift=0, one CPU: the TSC counts instructions)");
+    let mut icount = Vec::new();
+    for (junk, opt) in [("on", None), ("off", Some("--no-junk"))] {
+        for mode in MODES {
+            let cmdline = format!("bench kalloc={mode}");
+            let mut args: Vec<&str> = opt.into_iter().collect();
+            args.extend(["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
+            let run = boot(&args)?;
+            for l in lines_after(&run.out, BENCH).filter(|l| !l.starts_with("stage")) {
+                println!("bench: [{mode}, junk {junk}] {l}");
+            }
+            icount.extend(lines_after(&run.out, BENCH_JSON).map(str::to_string));
+        }
+    }
+    println!(
+        "bench: kalloctest wall-clock throughput ({KALLOCTEST_ROUNDS} rounds per CPU), median of {runs} runs"
+    );
+    let mut kalloctest = Vec::new();
+    for mode in MODES {
+        for cpus in CPU_COUNTS {
+            let (n, cmdline) = (cpus.to_string(), format!("kalloc={mode}"));
+            let mut rates = Vec::new();
+            for _ in 0..runs {
+                let run = boot(&[
+                    "--smp",
+                    &n,
+                    "--cmdline",
+                    &cmdline,
+                    "--monitor",
+                    "kalloctest;halt",
+                ])?;
+                rates.extend(
+                    run.out
+                        .lines()
+                        .filter_map(pairs_per_second)
+                        .map(|r| r as f64),
+                );
+            }
+            let rate = median(&rates);
+            println!("bench: kalloctest {mode:<6} {cpus} CPUs: {rate} pairs/s");
+            kalloctest.push(format!(
+                "{{\"mode\":\"{mode}\",\"cpus\":{cpus},\"pairs_per_s\":{rate}}}"
+            ));
+        }
+    }
+    let boot_ms = median(&boot_times(&["--monitor", "halt"], runs)?);
+    println!(
+        "bench: launch to monitor prompt (GRUB included), median of {runs} runs: {boot_ms} ms"
+    );
+    let full_ms = median(&boot_times(&["--no-strip", "--monitor", "halt"], runs)?);
+    println!("bench: the same with --no-strip (debug info on the ISO): {full_ms} ms");
+    println!(
+        "bench-json: {{\"icount\":[{}],\"kalloctest\":[{}],\"boot_ms_median\":{boot_ms},\"boot_ms_median_no_strip\":{full_ms}}}",
+        icount.join(","),
+        kalloctest.join(",")
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), "-");
+        assert_eq!(median(&[3.0, 1.0, 2.0]), "2");
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), "2.5");
+        assert_eq!(median(&[10.0, 20.0]), "15");
+        assert_eq!(median(&[2_500_000.0, 2_500_001.0]), "2.5e+06", "awk's %.6g");
+    }
+
+    #[test]
+    fn numbers_print_as_awk_prints_them() {
+        assert_eq!(awk_number(123.5), "123.5");
+        assert_eq!(awk_number(0.00012345), "0.00012345");
+        assert_eq!(awk_number(0.000012345), "1.2345e-05");
+        assert_eq!(awk_number(1234567.5), "1.23457e+06");
+        assert_eq!(awk_number(99.25), "99.25");
+    }
+
+    #[test]
+    fn pairs_per_second_from_a_kalloctest_line() {
+        assert_eq!(
+            pairs_per_second("kalloctest: 200000 pairs in 50 ticks of 10 ms"),
+            Some(400_000)
+        );
+        assert_eq!(
+            pairs_per_second("kalloctest: 3 pairs in 7 ticks of 10 ms\r"),
+            Some(42)
+        );
+        assert_eq!(
+            pairs_per_second("kalloctest: 200000 pairs in 0 ticks of 10 ms"),
+            None
+        );
+        assert_eq!(pairs_per_second("kalloctest: OK"), None);
+    }
+}

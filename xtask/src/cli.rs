@@ -1,0 +1,106 @@
+//! The runner's command line: parse the options, then do what they ask,
+//! with run-qemu.sh's messages and exit statuses.
+
+use std::io::IsTerminal;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use crate::options::{Action, Emulator, Options, USAGE, parse};
+use crate::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, status, steps};
+
+/// Run with `args` (the program name left out); the exit status.
+pub fn main(args: &[String]) -> i32 {
+    let env = |k: &str| std::env::var(k).ok();
+    let action = match parse(args, &env) {
+        Ok(a) => a,
+        Err(refusal) => {
+            eprint!("{}", refusal.message());
+            return status::BAD_OPTION;
+        }
+    };
+    match act(action) {
+        Ok(code) => code,
+        Err(e) => {
+            if !e.message.is_empty() {
+                eprintln!("{NAME}: {}", e.message);
+            }
+            e.status
+        }
+    }
+}
+
+/// Do what `action` asks; the exit status.
+fn act(action: Action) -> Result<i32> {
+    match action {
+        Action::Help => {
+            print!("{USAGE}");
+            Ok(0)
+        }
+        Action::Setup { bochsrc } => {
+            prereqs::ensure()?;
+            smoke::run(&bochsrc)?;
+            Ok(0)
+        }
+        Action::Test => {
+            prereqs::ensure()?;
+            let failed = steps::run_all(&steps::STEPS, steps::run_command, &mut std::io::stderr());
+            Ok(if failed.is_empty() { 0 } else { status::FAILED })
+        }
+        Action::Bench { runs } => {
+            prereqs::ensure()?;
+            bench::run(runs)?;
+            Ok(0)
+        }
+        Action::Boot(o) => {
+            prereqs::ensure()?;
+            boot(&o)
+        }
+    }
+}
+
+/// Build and boot (or only build, with `--iso`).
+fn boot(o: &Options) -> Result<i32> {
+    if o.iso_only {
+        println!("{}", iso::build(o)?.display());
+        return Ok(0);
+    }
+    if o.time_boot > 0 {
+        launch::time_boot(o, o.time_boot, |ms| println!("boot-ms: {ms}"))?;
+        return Ok(0);
+    }
+    let mut cmd = launch::prepare(o)?;
+    let bochs = o.emulator != Emulator::Qemu;
+    if o.emulator == Emulator::BochsDebug {
+        eprintln!("{NAME}: Bochs stops in its debugger; docs/debugging.md has recipes");
+    }
+    if o.gdb && !bochs {
+        eprintln!(
+            "{NAME}: QEMU is stopped, waiting for GDB on localhost:{}; in another terminal:\n  gdb -x .gdbinit     (docs/debugging.md has recipes)",
+            o.gdb_port
+        );
+    }
+    if bochs || o.gdb || std::io::stdin().is_terminal() {
+        let e = cmd.exec();
+        return Err(Error::new(format!(
+            "cannot run {:?}: {e}",
+            cmd.get_program()
+        )));
+    }
+    // Piped input: held back until the monitor is ready (see `gate`).
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::new(format!("cannot run QEMU: {e}")))?;
+    let out = gate::pass(
+        child.stdout.take().expect("stdout is piped"),
+        child.stdin.take().expect("stdin is piped"),
+        std::io::stdin(),
+        std::io::stdout(),
+    );
+    let ended = child
+        .wait()
+        .map_err(|e| Error::new(format!("cannot wait for QEMU: {e}")))?;
+    let _ = out.join();
+    Ok(status::shell_status(ended))
+}

@@ -1,0 +1,215 @@
+//! The GRUB ISO: one per (kernel, command line, module, loader), cached
+//! under `target/iso` by a key from their contents. Several runs may build
+//! ISOs at once (the tests do), so each is staged in a directory of its own
+//! and renamed into place.
+
+use std::fs;
+use std::hash::{DefaultHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::kernel::{Kernel, io_error};
+use crate::options::{Loader, Options};
+use crate::{Error, Result, paths};
+
+/// Where the kernel and the module are on the ISO.
+const KERNEL_ON_ISO: &str = "/boot/kernel.elf";
+const MODULE_ON_ISO: &str = "/boot/module.bin";
+
+/// The kernel command line as grub.cfg writes it: `cmdline`, then the
+/// monitor commands in single quotes (GRUB hands the kernel as many bytes).
+pub fn kernel_cmdline(cmdline: &str, monitor: &str) -> String {
+    let mut line = cmdline.to_string();
+    if !monitor.is_empty() {
+        line.push_str(&format!(" 'monitor={monitor}'"));
+    }
+    line
+}
+
+/// GRUB's configuration: straight to the kernel, its console on the serial
+/// port. The monitor commands go into the command line in single quotes.
+pub fn grub_cfg(loader: Loader, cmdline: &str, monitor: &str, module: bool) -> String {
+    let cmdline = kernel_cmdline(cmdline, monitor);
+    let modline = if module {
+        format!("module2 {MODULE_ON_ISO} module")
+    } else {
+        String::new()
+    };
+    format!(
+        "set timeout=0
+set default=0
+serial --unit=0 --speed=115200
+terminal_output serial console
+menuentry \"xv6\" {{
+    {} {KERNEL_ON_ISO} {cmdline}
+    {modline}
+    boot
+}}
+",
+        loader.grub_command()
+    )
+}
+
+/// The cache key of an ISO made of `parts` (the kernel, grub.cfg, the
+/// module): 16 hex digits of a hash of each part's length and bytes.
+pub fn cache_key(parts: &[&[u8]]) -> String {
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        h.write_usize(p.len());
+        h.write(p);
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// A staging directory, removed when dropped.
+struct Stage(PathBuf);
+
+impl Stage {
+    fn new() -> Result<Stage> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let dir = paths::at(paths::ISO_DIR).join(format!(
+            "stage.{}.{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let grub = dir.join("boot/grub");
+        fs::create_dir_all(&grub).map_err(|e| io_error("create", &grub, e))?;
+        Ok(Stage(dir))
+    }
+
+    fn file(&self, rel: &str) -> PathBuf {
+        self.0.join(rel.trim_start_matches('/'))
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Build the kernel (under its lock) and the ISO `opts` describe; return
+/// the ISO's path relative to the root (what `--iso` prints).
+pub fn build(opts: &Options) -> Result<PathBuf> {
+    let kernel = Kernel::new(opts.junk);
+    let stage = Stage::new()?;
+    let elf = stage.file(KERNEL_ON_ISO);
+    {
+        let _lock = kernel.lock()?;
+        kernel.build()?;
+        if opts.strip {
+            // Loadable sections only (.ksyms, which backtraces use, is one of them).
+            let status = Command::new("strip")
+                .arg("--strip-all")
+                .arg("-o")
+                .arg(&elf)
+                .arg(kernel.elf())
+                .stdin(Stdio::null())
+                .status()
+                .map_err(|e| {
+                    Error::new(format!("cannot run strip (Debian package binutils): {e}"))
+                })?;
+            if !status.success() {
+                return Err(Error::new(format!(
+                    "strip {} failed ({status})",
+                    kernel.elf().display()
+                )));
+            }
+        } else {
+            fs::copy(kernel.elf(), &elf).map_err(|e| io_error("copy", &kernel.elf(), e))?;
+        }
+    }
+    let module = match &opts.module {
+        Some(m) => {
+            let bytes = fs::read(m).map_err(|e| io_error("read", m, e))?;
+            fs::write(stage.file(MODULE_ON_ISO), &bytes)
+                .map_err(|e| io_error("write", &stage.file(MODULE_ON_ISO), e))?;
+            Some(bytes)
+        }
+        None => None,
+    };
+    let cfg = grub_cfg(opts.loader, &opts.cmdline, &opts.monitor, module.is_some());
+    let cfg_path = stage.file("boot/grub/grub.cfg");
+    fs::write(&cfg_path, &cfg).map_err(|e| io_error("write", &cfg_path, e))?;
+    let kernel_bytes = fs::read(&elf).map_err(|e| io_error("read", &elf, e))?;
+    let mut parts = vec![&kernel_bytes[..], cfg.as_bytes()];
+    parts.extend(module.as_deref());
+    let iso = Path::new(paths::ISO_DIR).join(format!("xv6-{}.iso", cache_key(&parts)));
+    if !paths::at(&iso).is_file() {
+        mkrescue(&stage, &paths::at(&iso))?;
+    }
+    Ok(iso)
+}
+
+/// grub-mkrescue from the stage into `iso`.
+fn mkrescue(stage: &Stage, iso: &Path) -> Result<()> {
+    let out = stage.0.join("xv6.iso");
+    let ok = Command::new("grub-mkrescue")
+        .arg("-o")
+        .arg(&out)
+        .arg(&stage.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err(Error::new(format!(
+            "grub-mkrescue failed; run it by hand to see why:\n  grub-mkrescue -o /tmp/xv6.iso {}",
+            stage.0.display()
+        )));
+    }
+    fs::rename(&out, iso).map_err(|e| io_error("rename", &out, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grub_cfg_boots_the_kernel_with_its_command_line() {
+        assert_eq!(
+            grub_cfg(Loader::Multiboot2, "ktest=all", "", false),
+            "set timeout=0\nset default=0\nserial --unit=0 --speed=115200\n\
+             terminal_output serial console\nmenuentry \"xv6\" {\n    \
+             multiboot2 /boot/kernel.elf ktest=all\n    \n    boot\n}\n"
+        );
+    }
+
+    #[test]
+    fn grub_cfg_quotes_the_monitor_commands_and_names_the_module() {
+        let cfg = grub_cfg(Loader::Multiboot1, "", "meminfo;halt", true);
+        assert!(
+            cfg.contains("\n    multiboot /boot/kernel.elf  'monitor=meminfo;halt'\n"),
+            "{cfg}"
+        );
+        assert!(
+            cfg.contains("\n    module2 /boot/module.bin module\n"),
+            "{cfg}"
+        );
+    }
+
+    #[test]
+    fn the_cache_key_depends_on_every_part_and_where_it_ends() {
+        let k = cache_key(&[b"kernel", b"cfg"]);
+        assert_eq!(k.len(), 16);
+        assert!(k.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(
+            k,
+            cache_key(&[b"kernel", b"cfg"]),
+            "the same parts, the same key"
+        );
+        assert_ne!(k, cache_key(&[b"kernel", b"cfh"]));
+        assert_ne!(
+            k,
+            cache_key(&[b"kerne", b"lcfg"]),
+            "the parts' boundaries count"
+        );
+        assert_ne!(
+            k,
+            cache_key(&[b"kernel", b"cfg", b""]),
+            "a module, even empty"
+        );
+    }
+}
