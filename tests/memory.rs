@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    BOCHS_POWEROFF, EXIT_PANIC, PG, counts_pages, counts_start, hex, launch, symbol, words,
+    BOCHS_POWEROFF, EXIT_PANIC, PG, counts_pages, counts_start, hex, launch, run_script, symbol,
+    words,
 };
 use xv6::memlayout;
 
@@ -82,11 +83,10 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
         (top, "ram")
     };
     let boot_top = BOOT_MAPPED.min(phystop);
-    // boot_alloc's page counts, one byte a page, on the first run of usable
-    // pages after the image; they are reserved, and kinit1 frees the rest
-    // from the image's end.
+    // boot_alloc's page counts, one byte a page, right after the image; they
+    // are reserved, and kinit1 frees the rest from the image's end.
     let counts_pages = counts_pages(phystop);
-    let counts_start = counts_start(end_pa, counts_pages, usable);
+    let counts_start = counts_start(end_pa);
     let counts_end = counts_start + counts_pages * PG;
     let count = |a: u64, b: u64| {
         (a..b)
@@ -222,10 +222,8 @@ fn bad_phystop_values_are_refused_and_the_default_kept() {
 
 #[test]
 fn freeing_a_reserved_page_names_the_region() {
-    // With the stripped kernel GRUB may put the boot information in the
-    // image's last page, where kfree refuses it as below `end`: the full
-    // ELF has GRUB put it above 4 MiB, on pages of its own.
-    let run = launch(&["--no-strip", "--cmdline", "ktest=kfree_reserved"]);
+    // GRUB puts the boot information above 4 MiB, on pages of its own.
+    let run = launch(&["--cmdline", "ktest=kfree_reserved"]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: kfree:");
     assert!(
@@ -241,26 +239,22 @@ fn bochs_boots_the_same_iso_with_64_and_256_mib() {
     boot_in(&["--bochs"], BOCHS_POWEROFF, 256, "", PHYSTOP);
 }
 
+/// Below the least RAM that boots, the runner refuses before GRUB stops
+/// at "out of memory" (the image claims the first 4 MiB); at the least,
+/// the kernel boots and clamps PHYSTOP to the RAM there is.
 #[test]
-fn below_the_minimum_the_kernel_says_how_much_it_needs() {
-    // QEMU's BIOS keeps the top 128 KiB of a 4 MiB machine: less than the
-    // 4 MiB the kernel needs. (The ISO's kernel is stripped, so that GRUB
-    // fits too.)
-    let run = launch(&["--mem", "4"]);
-    run.expect_status(EXIT_PANIC);
-    let top = run
-        .out
-        .lines()
-        .filter(|l| l.starts_with("memory: [") && l.ends_with("available"))
-        .map(|l| u64::from(hex(words(l)[2])))
-        .max()
-        .expect("the map is printed before the check");
-    assert!(top < BOOT_MAPPED, "this machine has enough RAM: {top:#x}");
-    assert_eq!(
-        run.line("panic: need"),
-        format!("panic: need at least 4 MiB of RAM, found {} MiB", top >> 20)
+fn below_the_minimum_the_runner_says_how_much_is_needed() {
+    use xtask::options::MIN_MEM_MIB;
+    let below = (MIN_MEM_MIB - 1).to_string();
+    let run = run_script(&["--mem", &below], "");
+    assert_eq!(run.status, Some(xtask::status::BAD_OPTION), "{}", run.err);
+    assert!(
+        run.err
+            .contains(&format!("--mem {below} is below {MIN_MEM_MIB} MiB")),
+        "{}",
+        run.err
     );
-    assert!(!run.has("kinit1:"));
+    boot_with(MIN_MEM_MIB, "", PHYSTOP);
 }
 
 /// A module file for GRUB, removed when dropped.
@@ -325,68 +319,28 @@ fn module_is_reserved(m: &Module, extra: &[&str]) -> (u64, u64) {
     (u64::from(start), u64::from(end))
 }
 
+/// GRUB puts a module above 4 MiB (the image claims the first 4 MiB), with
+/// the stripped kernel and with the full one, and kinit2 frees around it.
 #[test]
-fn a_grub_module_below_4mib_is_reserved_and_kinit1_frees_around_it() {
-    // the ISO's kernel is stripped (the default): GRUB puts the module
-    // right after it, inside the range kinit1 frees
-    let (start, end) = module_is_reserved(&Module::new(1), &[]);
-    assert!(
-        start < BOOT_MAPPED && end < BOOT_MAPPED,
-        "module at [{start:#x}, {end:#x}): not below 4 MiB, the case under test"
-    );
+fn a_grub_module_is_reserved_above_4mib_in_both_strip_modes() {
+    for (m, extra) in [
+        (Module::new(1), &[][..]),
+        (Module::new(3), &["--no-strip"][..]),
+    ] {
+        let (start, _) = module_is_reserved(&m, extra);
+        assert!(
+            start >= BOOT_MAPPED,
+            "{extra:?}: module at {start:#x}, below 4 MiB"
+        );
+    }
 }
 
+/// Modules far bigger than what is left below 4 MiB boot, with exact counts.
 #[test]
-fn a_grub_module_above_4mib_is_reserved() {
-    // with its debug info the kernel is large, and GRUB puts the module
-    // above what it loaded
-    let (start, _) = module_is_reserved(&Module::new(3), &["--no-strip"]);
-    assert!(
-        start >= BOOT_MAPPED,
-        "module at {start:#x}: not above 4 MiB, the case under test"
-    );
-}
-
-#[test]
-fn a_module_filling_the_first_4mib_is_a_clear_panic() {
-    // 3 MiB right after the stripped kernel leave no room below 4 MiB for
-    // the page counts
-    let m = Module::new(3);
-    let run = launch(&["--module", m.path()]);
-    run.expect_status(EXIT_PANIC);
-    let line = run.line("panic: pageinit:");
-    assert!(
-        line.contains("boot_alloc: no 0xf000 bytes of usable pages in a row from 0x")
-            && line.contains("up to the limit 0x80400000")
-            && line.contains("the boot information and module lines above"),
-        "{line}"
-    );
-    assert!(!run.has("kinit1:"));
-}
-
-#[test]
-fn a_module_leaving_too_few_pages_for_kvmalloc_is_a_clear_panic() {
-    // room for the page counts after the module, but not for the page
-    // tables as well
-    let counts = counts_pages(PHYSTOP);
-    let room = (BOOT_MAPPED - (u64::from(symbol("end")) - KERNBASE).div_ceil(PG) * PG) / PG;
-    /// Pages left after the counts: far fewer than the page tables need.
-    const SPARE: u64 = 8;
-    let left = counts + SPARE;
-    let m = Module::of_bytes(((room - left) * PG) as usize);
-    let run = launch(&["--module", m.path()]);
-    run.expect_status(EXIT_PANIC);
-    let freed = number(run.line("kinit1: freed"), 2);
-    let tables = kvm_tables(PHYSTOP);
-    assert!(
-        freed < tables,
-        "kinit1 freed {freed} pages: enough for kvmalloc's {tables}"
-    );
-    assert_eq!(
-        run.line("panic: kvmalloc:"),
-        format!(
-            "panic: kvmalloc: out of memory for a page-table page: the page tables for PHYSTOP {PHYSTOP:#x} come from \
-             the {freed} pages kinit1 freed below 4 MiB (it gave back what it had taken)"
-        )
-    );
+fn modules_of_8_and_64_mib_boot() {
+    for (mib, extra) in [(8, &[][..]), (64, &["--mem", "512"][..])] {
+        let (start, end) = module_is_reserved(&Module::new(mib), extra);
+        assert!(start >= BOOT_MAPPED, "{mib} MiB module at {start:#x}");
+        assert!(end - start >= (mib as u64) << 20);
+    }
 }

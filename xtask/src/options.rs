@@ -56,6 +56,10 @@ the kernel needs, 2 for a refused option, other values from QEMU itself.
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
 pub const DEFAULT_MEM_MIB: u32 = 512;
+/// The least `--mem` that boots: the image claims the first 4 MiB
+/// (linker.ld), and GRUB needs room of its own above it to load the
+/// kernel. With less, GRUB stops at "out of memory" and waits for ever.
+pub const MIN_MEM_MIB: u32 = 7;
 /// QEMU's GDB port unless `GDBPORT` says otherwise.
 pub const DEFAULT_GDB_PORT: u16 = 1234;
 /// Wall-clock runs of each figure `--bench` takes the median of, unless
@@ -242,6 +246,12 @@ pub fn parse<S: AsRef<str>>(
     }
     o.mem_mib = whole_number(&mem)
         .ok_or_else(|| Refusal::new(format!("--mem '{mem}' is not a whole number of MiB")))?;
+    if o.mem_mib < MIN_MEM_MIB {
+        return Err(Refusal::new(format!(
+            "--mem {mem} is below {MIN_MEM_MIB} MiB: the kernel image claims the first 4 MiB \
+             and GRUB needs room above it to load the kernel"
+        )));
+    }
     o.cpus = whole_number(&cpus)
         .filter(|&n| n >= 1 && !cpus.starts_with('0'))
         .ok_or_else(|| Refusal::new(format!("--smp '{cpus}' is not a CPU count >= 1")))?;
@@ -418,6 +428,11 @@ mod tests {
             (&["--mem"][..], "--mem needs a size in MiB"),
             (&["--mem", ""][..], "--mem needs a size in MiB"),
             (&["--cmdline"][..], "--cmdline needs a string"),
+            (
+                &["--mem", "6"][..],
+                "--mem 6 is below 7 MiB: the kernel image claims the first 4 MiB \
+                 and GRUB needs room above it to load the kernel",
+            ),
             (
                 &[
                     "--cmdline",
