@@ -426,7 +426,4 @@ pub unsafe fn page_decref(pa: PAddr) -> bool {
 }
 
 #[cfg(test)]
-pub mod sim;
-
-#[cfg(test)]
 mod tests;

@@ -1,12 +1,12 @@
 //! Host tests of the page counts and the counted API over kalloc's free
 //! list.
 
-use super::sim::{
-    SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
-};
 use super::*;
 use crate::kalloc::JUNK_ALLOC;
 use crate::memlayout::EXTMEM;
+use crate::sim::{
+    SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
+};
 
 /// PHYSTOP of the counts in the error-message examples.
 const PHYSTOP_E: PAddr = PAddr(0x0E00_0000);
