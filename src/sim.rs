@@ -1,9 +1,9 @@
 //! The one simulated physical memory of the host tests: pages by physical
 //! address, created on first write (reading a page nobody wrote fails the
 //! test), the free list's free bits, and views of a page as bytes, words, a
-//! page directory or a page table. The free list's [`PageMemory`] runs on
-//! it; vm's and pmap's tests wrap it with their own allocation policies
-//! (`vm/sim.rs`, `pmap/sim.rs`).
+//! page directory or a page table. The free list's [`PageMemory`] and the
+//! page-allocation [`PageSource`] run on it; vm's and pmap's tests wrap it
+//! with their own allocation policies (`vm/sim.rs`, `pmap/sim.rs`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +12,7 @@ use std::rc::Rc;
 use crate::kalloc::{FreeList, PageMemory, Pool};
 use crate::memlayout::{PAddr, VAddr, p2v, v2p};
 use crate::mmu::{PD, PGSIZE, PT, PageStep};
-use crate::pageinfo::AtomicCount;
+use crate::pageinfo::{AtomicCount, PageSource};
 
 /// 32-bit words in a page: pages are stored as words so that they can be
 /// read as page directories and tables (arrays of 32-bit entries).
@@ -149,6 +149,21 @@ impl PageMemory for SharedRam {
     }
     fn count_marked(&self) -> usize {
         self.borrow().count_marked()
+    }
+}
+
+/// Where `page_alloc_from` takes pages on the host: one free list of
+/// simulated pages (its junk fill included), zeroing through the memory.
+impl PageSource for FreeList<SimRam> {
+    type Page = VAddr;
+    fn take(&mut self) -> Option<VAddr> {
+        self.alloc()
+    }
+    fn zero(&mut self, page: &mut VAddr) {
+        self.mem_mut().fill_with(v2p(*page), 0);
+    }
+    fn into_pa(page: VAddr) -> PAddr {
+        v2p(page)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::kalloc::FreeList;
 use crate::memlayout::{PAddr, VAddr};
 use crate::memory::{CowStep, un_wp_page};
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTFlags, pdx};
-use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages};
+use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages, page_alloc_from};
 use crate::pmap::{
     PhysPages, alloc_counted_table, page_insert, page_lookup, page_remove, pgdir_walk,
 };
@@ -47,7 +47,7 @@ impl PageTableMemory for Sim {
 
 impl PhysPages for Sim {
     fn alloc_page(&mut self, flags: AllocFlags) -> Option<PAddr> {
-        self.pages().page_alloc(flags)
+        page_alloc_from(&mut self.list, flags)
     }
     fn count(&self, pa: PAddr) -> Count {
         self.infos.count(pa).unwrap_or_else(|e| panic!("{e}"))

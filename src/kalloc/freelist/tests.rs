@@ -271,26 +271,6 @@ fn without_junk_pages_keep_their_contents() {
 }
 
 #[test]
-fn alloc_zeroed_zeroes_the_whole_page_even_with_junk_on() {
-    let mut l = list(true);
-    free(&mut l, 0x8040_0000).unwrap();
-    free(&mut l, 0x8040_1000).unwrap();
-    assert_eq!(
-        l.alloc_zeroed(),
-        Some(VAddr(0x8040_1000)),
-        "the head, as alloc"
-    );
-    assert!(bytes(&mut l, VAddr(0x8040_1000)).iter().all(|&b| b == 0));
-    assert_eq!(l.nfree(), 1);
-    assert!(
-        !l.mem.is_marked(VAddr(0x8040_1000)),
-        "no longer marked free"
-    );
-    l.alloc();
-    assert_eq!(l.alloc_zeroed(), None, "an empty list runs out");
-}
-
-#[test]
 fn a_double_free_is_refused_with_its_message() {
     let mut l = list(true);
     free(&mut l, 0x8020_0000).unwrap();
