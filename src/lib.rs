@@ -53,6 +53,8 @@ pub mod param;
 pub mod picirq;
 pub mod pmap;
 pub mod protocol;
+#[cfg(test)]
+mod sim;
 #[cfg(kernel)]
 pub mod smp;
 #[cfg(kernel)]

@@ -194,31 +194,47 @@ pub struct AllocFlags {
 /// Zero-fill the page (JOS's `ALLOC_ZERO`).
 pub const ALLOC_ZERO: AllocFlags = AllocFlags { zero: true };
 
-/// The counted page API: the one free list and the counts, together.
+/// Where [`page_alloc_from`] takes its pages: kalloc in the kernel (the
+/// running CPU's list, stealing included in `percpu` mode), one free list
+/// of simulated pages in the host's tests.
+pub trait PageSource {
+    /// A page its holder owns (the kernel's `kalloc::Page` handle).
+    type Page;
+
+    /// One page off the free lists, holding their junk; `None` when memory
+    /// is exhausted.
+    fn take(&mut self) -> Option<Self::Page>;
+
+    /// Fill the page with zeroes.
+    fn zero(&mut self, page: &mut Self::Page);
+
+    /// Keep the page in use, giving up the handle.
+    fn into_pa(page: Self::Page) -> PAddr;
+}
+
+/// A page with count 0 (JOS's `page_alloc`), zeroed with [`ALLOC_ZERO`];
+/// `None` when memory is exhausted. The one allocation of the counted API:
+/// the kernel's `page_alloc` runs it on kalloc, the host's tests on a
+/// simulated free list. A free page's count is 0 already (`kfree` refuses a
+/// counted page), so the count is left as it is.
+#[must_use = "a page dropped without page_free is lost for good"]
+pub fn page_alloc_from<S: PageSource>(source: &mut S, flags: AllocFlags) -> Option<PAddr> {
+    let mut page = source.take()?;
+    if flags.zero {
+        source.zero(&mut page);
+    }
+    Some(S::into_pa(page))
+}
+
+/// The counted page API's rules that need a free list and the counts
+/// together: the kernel runs them on the running CPU's list
+/// (`kalloc::with_my_list`), the host's tests on a simulated one.
 pub struct Pages<'a, 'b, M> {
     pub list: &'a mut FreeList<M>,
     pub infos: &'a PageInfos<'b>,
 }
 
-// The kernel's own `page_alloc` and `page_incref` are below: its
-// page_alloc is kalloc, which in percpu mode may steal from another CPU's
-// list, something one list cannot do. So the kernel uses only `page_free`
-// and `page_decref` from here (the rules that need a list and the counts
-// together); the rest is the one-list model the host tests drive the
-// page-table code with.
 impl<M: PageMemory> Pages<'_, '_, M> {
-    /// A page from the free list with count 0 (JOS's `page_alloc`), or
-    /// `None` when memory is exhausted.
-    #[cfg_attr(kernel, allow(dead_code))]
-    pub fn page_alloc(&mut self, flags: AllocFlags) -> Option<PAddr> {
-        let va = if flags.zero {
-            self.list.alloc_zeroed()
-        } else {
-            self.list.alloc()
-        };
-        va.map(v2p)
-    }
-
     /// Give back a page nobody maps (JOS's `page_free`): refuses, changing
     /// nothing, a page whose count is not 0 or that is already free.
     ///
@@ -373,16 +389,33 @@ pub fn count(pa: PAddr) -> Count {
 }
 
 /// A page off the free list with count 0 (JOS's `page_alloc`), zeroed with
-/// `ALLOC_ZERO`; `None` when memory is exhausted. In `percpu` mode this is
-/// `kalloc`, stealing included.
+/// `ALLOC_ZERO`; `None` when memory is exhausted: [`page_alloc_from`] on
+/// `kalloc`, so in `percpu` mode stealing included.
 #[cfg(kernel)]
 #[must_use = "a page dropped without page_free is lost for good"]
 pub fn page_alloc(flags: AllocFlags) -> Option<PAddr> {
-    let mut page = crate::kalloc::kalloc()?;
-    if flags.zero {
+    page_alloc_from(&mut Kalloc, flags)
+}
+
+/// kalloc as the kernel's [`PageSource`].
+#[cfg(kernel)]
+struct Kalloc;
+
+#[cfg(kernel)]
+impl PageSource for Kalloc {
+    type Page = crate::kalloc::Page;
+
+    fn take(&mut self) -> Option<Self::Page> {
+        crate::kalloc::kalloc()
+    }
+
+    fn zero(&mut self, page: &mut Self::Page) {
         page.zero();
     }
-    Some(page.into_pa())
+
+    fn into_pa(page: Self::Page) -> PAddr {
+        page.into_pa()
+    }
 }
 
 /// Give back a page nobody maps (JOS's `page_free`). Panics if its count is
@@ -424,9 +457,6 @@ pub unsafe fn page_decref(pa: PAddr) -> bool {
         .page_decref(pa)
     }))
 }
-
-#[cfg(test)]
-pub mod sim;
 
 #[cfg(test)]
 mod tests;

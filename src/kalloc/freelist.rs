@@ -348,18 +348,6 @@ impl<M: PageMemory> FreeList<M> {
         Some(va)
     }
 
-    /// Take a page off the list like [`FreeList::alloc`], but filled with
-    /// zeroes instead of junk: what a new page table, or JOS's
-    /// `page_alloc(ALLOC_ZERO)`, needs. (The kernel zeroes through its
-    /// `Page` handle instead, after kalloc's stealing.)
-    #[cfg_attr(kernel, allow(dead_code))]
-    pub fn alloc_zeroed(&mut self) -> Option<VAddr> {
-        let va = self.alloc()?;
-        // SAFETY: the page has just left the list, so the caller owns it.
-        unsafe { self.mem.fill(va, 0) };
-        Some(va)
-    }
-
     /// The simulated memory under the list, for host tests whose pages
     /// also hold page tables and data.
     #[cfg(test)]

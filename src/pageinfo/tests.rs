@@ -1,12 +1,12 @@
 //! Host tests of the page counts and the counted API over kalloc's free
 //! list.
 
-use super::sim::{
-    SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
-};
 use super::*;
 use crate::kalloc::JUNK_ALLOC;
 use crate::memlayout::EXTMEM;
+use crate::sim::{
+    SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
+};
 
 /// PHYSTOP of the counts in the error-message examples.
 const PHYSTOP_E: PAddr = PAddr(0x0E00_0000);
@@ -114,17 +114,22 @@ fn counted_pages(npages: usize) -> Pages<'static, 'static, SimRam> {
     }
 }
 
+/// The kernel's `page_alloc`, on the simulated free list of `pages`.
+fn page_alloc(pages: &mut Pages<SimRam>, flags: AllocFlags) -> Option<PAddr> {
+    page_alloc_from(pages.list, flags)
+}
+
 #[test]
 fn page_alloc_takes_from_the_free_list_with_count_zero() {
     let mut pages = counted_pages(2);
     let before = pages.nfree();
-    let junk = pages.page_alloc(AllocFlags::default()).unwrap();
-    let zeroed = pages.page_alloc(ALLOC_ZERO).unwrap();
+    let junk = page_alloc(&mut pages, AllocFlags::default()).unwrap();
+    let zeroed = page_alloc(&mut pages, ALLOC_ZERO).unwrap();
     assert_ne!(junk, zeroed);
     assert_eq!(pages.nfree(), before - 2);
     assert_eq!(pages.count(junk), Ok(0));
     assert_eq!(pages.count(zeroed), Ok(0));
-    assert_eq!(pages.page_alloc(ALLOC_ZERO), None, "out of pages");
+    assert_eq!(page_alloc(&mut pages, ALLOC_ZERO), None, "out of pages");
     let ram = pages.list.mem_mut();
     let junk_word = u32::from_ne_bytes([JUNK_ALLOC; 4]);
     assert_eq!(*ram.words(junk), [junk_word; WORDS], "kalloc's junk");
@@ -132,9 +137,29 @@ fn page_alloc_takes_from_the_free_list_with_count_zero() {
 }
 
 #[test]
+fn page_alloc_with_alloc_zero_zeroes_the_whole_page_even_with_junk_on() {
+    let mut list = free_list(2);
+    let head = list.iter().next().unwrap();
+    assert_eq!(
+        page_alloc_from(&mut list, ALLOC_ZERO),
+        Some(v2p(head)),
+        "the head, as alloc"
+    );
+    assert!(list.mem_mut().bytes(v2p(head)).iter().all(|&b| b == 0));
+    assert_eq!(list.nfree(), 1);
+    assert!(!list.mem_mut().is_marked(head), "no longer marked free");
+    let _ = list.alloc();
+    assert_eq!(
+        page_alloc_from(&mut list, ALLOC_ZERO),
+        None,
+        "an empty list runs out"
+    );
+}
+
+#[test]
 fn page_free_refuses_a_page_with_mappings_or_already_free() {
     let mut pages = counted_pages(1);
-    let pa = pages.page_alloc(AllocFlags::default()).unwrap();
+    let pa = page_alloc(&mut pages, AllocFlags::default()).unwrap();
     pages.page_incref(pa).unwrap();
     // SAFETY: simulated pages are heap data nothing else refers to.
     let e = unsafe { pages.page_free(pa) }.unwrap_err();
@@ -154,19 +179,23 @@ fn page_free_refuses_a_page_with_mappings_or_already_free() {
         format!("page_free: page {:#010x} is already free", pa.0)
     );
     assert_eq!(pages.nfree(), 1);
-    assert_eq!(pages.page_alloc(ALLOC_ZERO), Some(pa), "freed exactly once");
+    assert_eq!(
+        page_alloc(&mut pages, ALLOC_ZERO),
+        Some(pa),
+        "freed exactly once"
+    );
 }
 
 #[test]
 fn page_free_gives_an_unmapped_page_back_to_kalloc() {
     let mut pages = counted_pages(2);
-    let pa = pages.page_alloc(AllocFlags::default()).unwrap();
+    let pa = page_alloc(&mut pages, AllocFlags::default()).unwrap();
     let before = pages.nfree();
     // SAFETY: simulated pages are heap data nothing else refers to.
     unsafe { pages.page_free(pa) }.unwrap();
     assert_eq!(pages.nfree(), before + 1);
     assert_eq!(
-        pages.page_alloc(AllocFlags::default()),
+        page_alloc(&mut pages, AllocFlags::default()),
         Some(pa),
         "on the list's head"
     );
@@ -199,7 +228,7 @@ fn page_free_passes_on_kfree_refusals() {
 #[test]
 fn page_decref_frees_only_when_the_last_mapping_goes() {
     let mut pages = counted_pages(1);
-    let pa = pages.page_alloc(AllocFlags::default()).unwrap();
+    let pa = page_alloc(&mut pages, AllocFlags::default()).unwrap();
     pages.page_incref(pa).unwrap();
     pages.page_incref(pa).unwrap();
     // SAFETY: simulated pages are heap data nothing else refers to.

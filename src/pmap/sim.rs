@@ -1,16 +1,16 @@
-//! Counted pages on simulated memory (kalloc's free list and the page
-//! counts, as the kernel uses them) for the host tests of `pmap` and
-//! `memory`, with the TLB operations they ask for recorded.
+//! Counted pages on the simulated memory (kalloc's free list over it and
+//! the page counts, as the kernel uses them) for the host tests of `pmap`
+//! and `memory`, with the TLB operations they ask for recorded.
 
 use crate::kalloc::FreeList;
 use crate::memlayout::{PAddr, VAddr};
 use crate::memory::{CowStep, un_wp_page};
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTFlags, pdx};
-use crate::pageinfo::sim::{SimRam, WORDS, counts, free_list};
-use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages};
+use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages, page_alloc_from};
 use crate::pmap::{
     PhysPages, alloc_counted_table, page_insert, page_lookup, page_remove, pgdir_walk,
 };
+use crate::sim::{SimRam, WORDS, counts, free_list};
 use crate::vm::{OutOfMemory, PageTableMemory};
 
 /// A TLB operation the code asked for.
@@ -47,7 +47,7 @@ impl PageTableMemory for Sim {
 
 impl PhysPages for Sim {
     fn alloc_page(&mut self, flags: AllocFlags) -> Option<PAddr> {
-        self.pages().page_alloc(flags)
+        page_alloc_from(&mut self.list, flags)
     }
     fn count(&self, pa: PAddr) -> Count {
         self.infos.count(pa).unwrap_or_else(|e| panic!("{e}"))

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::mmu::{PGSIZE_U32, PageStep};
-use crate::pageinfo::sim::WORDS;
+use crate::sim::WORDS;
 use sim::{NPAGES, OTHER, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page, remove};
 
 #[test]

@@ -97,7 +97,7 @@ fn setupkvm_builds_exactly_the_kmap() {
     let mut mem = SimTables::new(usize::MAX);
     let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
     // 1 directory + 60 tables for 240 MiB at KERNBASE + 8 for DEVSPACE
-    assert_eq!(mem.pages.len(), 1 + 60 + 8);
+    assert_eq!(mem.ram.npages(), 1 + 60 + 8);
     let m = kmap(DATA, PHYSTOP);
     // every page of every region, and the pages just outside them
     for va in (0..=u32::MAX).step_by(PGSIZE).map(VAddr) {
@@ -126,10 +126,11 @@ fn setupkvm_running_out_part_way_gives_every_page_back() {
             Err(OutOfMemory),
             "limit {limit}"
         );
-        assert!(
-            mem.pages.is_empty(),
+        assert_eq!(
+            mem.ram.npages(),
+            0,
             "limit {limit}: {} pages leaked",
-            mem.pages.len()
+            mem.ram.npages()
         );
     }
     let mut mem = SimTables::new(69);
@@ -142,7 +143,7 @@ fn freevm_frees_tables_and_directory() {
     let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
     // SAFETY: the directory was never installed anywhere.
     unsafe { freevm(&mut mem, pgdir) };
-    assert!(mem.pages.is_empty());
+    assert_eq!(mem.ram.npages(), 0);
 }
 
 #[test]
@@ -217,5 +218,9 @@ fn mappages_covers_every_page_a_range_touches() {
         ),
         "no table, no alloc"
     );
-    assert_eq!(mem.pages.len(), 2, "a walk without alloc allocates nothing");
+    assert_eq!(
+        mem.ram.npages(),
+        2,
+        "a walk without alloc allocates nothing"
+    );
 }

@@ -1,54 +1,7 @@
 //! Host tests of the free-list bookkeeping on simulated pages.
 
 use super::*;
-use std::collections::BTreeMap;
-
-/// Pages as a map from address to contents; reading a page that was never
-/// written is a test failure.
-#[derive(Default)]
-struct SimMemory {
-    pages: BTreeMap<u32, Vec<u8>>,
-    free: std::collections::BTreeSet<u32>,
-}
-
-impl SimMemory {
-    fn page(&mut self, va: VAddr) -> &mut Vec<u8> {
-        assert!(
-            va.is_page_start(),
-            "simulated access to unaligned {:#x}",
-            va.0
-        );
-        self.pages.entry(va.0).or_insert_with(|| vec![0xEE; PGSIZE])
-    }
-}
-
-impl PageMemory for SimMemory {
-    unsafe fn fill(&mut self, page: VAddr, byte: u8) {
-        self.page(page).fill(byte);
-    }
-    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>) {
-        let raw = next.map_or(0, |v| v.0).to_le_bytes();
-        self.page(page)[..4].copy_from_slice(&raw);
-    }
-    unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
-        let p = &self.pages[&page.0];
-        let raw = u32::from_le_bytes(p[..4].try_into().unwrap());
-        (raw != 0).then_some(VAddr(raw))
-    }
-    fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
-        if free {
-            !self.free.insert(page.0)
-        } else {
-            self.free.remove(&page.0)
-        }
-    }
-    fn is_marked(&self, page: VAddr) -> bool {
-        self.free.contains(&page.0)
-    }
-    fn count_marked(&self) -> usize {
-        self.free.len()
-    }
-}
+use crate::sim::{SharedRam, SimRam};
 
 const END: VAddr = VAddr(0x8011_8000);
 const TOP: VAddr = VAddr(0x8F00_0000);
@@ -59,18 +12,23 @@ const POOL: Pool = Pool {
     counts: &[],
 };
 
-fn list(junk: bool) -> FreeList<SimMemory> {
-    FreeList::new(POOL, junk, SimMemory::default())
+fn list(junk: bool) -> FreeList<SimRam> {
+    FreeList::new(POOL, junk, SimRam::default())
 }
 
 /// `FreeList::free` on simulated memory.
-fn free(l: &mut FreeList<SimMemory>, va: u32) -> Result<(), KfreeError> {
+fn free(l: &mut FreeList<SimRam>, va: u32) -> Result<(), KfreeError> {
     // SAFETY: simulated pages are heap data nothing else refers to.
     unsafe { l.free(VAddr(va)) }
 }
 
+/// The bytes of the page at `va`.
+fn bytes(l: &mut FreeList<SimRam>, va: VAddr) -> &[u8; PGSIZE] {
+    l.mem.bytes(v2p(va))
+}
+
 /// `FreeList::free_range` on simulated memory.
-fn free_range(l: &mut FreeList<SimMemory>, start: u32, end: u32) -> Result<Freed, KfreeError> {
+fn free_range(l: &mut FreeList<SimRam>, start: u32, end: u32) -> Result<Freed, KfreeError> {
     // SAFETY: as for `free`.
     unsafe { l.free_range(VAddr(start), VAddr(end)) }
 }
@@ -149,7 +107,7 @@ fn free_range_skips_pages_that_are_not_ram() {
     let mut l = FreeList::new(
         pool_with_hole(0x11_A000, 0x11_C000),
         false,
-        SimMemory::default(),
+        SimRam::default(),
     );
     let f = free_range(&mut l, 0x8011_8000, 0x8011_E000).unwrap();
     assert_eq!(
@@ -181,7 +139,7 @@ fn free_range_stops_at_the_top_of_the_address_space() {
         ram: None,
         counts: &[],
     };
-    let mut l = FreeList::new(pool, false, SimMemory::default());
+    let mut l = FreeList::new(pool, false, SimRam::default());
     // the last page, [0xFFFFF000, 4 GiB), has no representable end: xv6's
     // loop would wrap; ours stops before it
     let f = free_range(&mut l, 0xFFFF_E000, 0xFFFF_FFFF).unwrap();
@@ -229,7 +187,7 @@ fn every_kfree_rule_is_enforced_with_its_message() {
         assert_eq!(err.to_string(), msg);
     }
     assert_eq!(l.nfree(), 0, "refused pages are not linked");
-    assert!(l.mem.pages.is_empty(), "refused pages are not touched");
+    assert_eq!(l.mem.npages(), 0, "refused pages are not touched");
     // the edges of the pool are accepted
     free(&mut l, END.0).unwrap();
     free(&mut l, TOP.0 - PGSIZE as u32).unwrap();
@@ -241,7 +199,7 @@ fn a_page_a_page_table_maps_is_refused_first_naming_its_count() {
     use std::sync::atomic::{AtomicU8, Ordering};
     let npages = v2p(TOP).0 as usize / PGSIZE;
     let counts: &'static [AtomicU8] = Box::leak((0..npages).map(|_| AtomicU8::new(0)).collect());
-    let mut l = FreeList::new(Pool { counts, ..POOL }, false, SimMemory::default());
+    let mut l = FreeList::new(Pool { counts, ..POOL }, false, SimRam::default());
     let va = VAddr(0x8020_0000);
     counts[v2p(va).0 as usize / PGSIZE].store(2, Ordering::Relaxed);
     let e = free(&mut l, va.0).unwrap_err();
@@ -259,7 +217,7 @@ fn a_page_a_page_table_maps_is_refused_first_naming_its_count() {
         "the count is asked before the other rules"
     );
     assert_eq!(l.nfree(), 0, "a mapped page is not linked");
-    assert!(l.mem.pages.is_empty(), "nor touched");
+    assert_eq!(l.mem.npages(), 0, "nor touched");
     counts[v2p(va).0 as usize / PGSIZE].store(0, Ordering::Relaxed);
     free(&mut l, va.0).unwrap();
     assert_eq!(l.nfree(), 1, "with count 0 it is freed");
@@ -281,7 +239,7 @@ fn free_range_refuses_a_range_outside_the_pool_and_frees_nothing() {
         })
     );
     assert_eq!(l.nfree(), 0, "nothing was freed");
-    assert!(l.mem.pages.is_empty(), "nothing was touched");
+    assert_eq!(l.mem.npages(), 0, "nothing was touched");
 }
 
 #[test]
@@ -289,14 +247,14 @@ fn junk_fill_marks_freed_and_allocated_pages() {
     let mut l = list(true);
     let va = VAddr(0x8040_0000);
     free(&mut l, va.0).unwrap();
-    let p = &l.mem.pages[&va.0];
+    let p = bytes(&mut l, va);
     assert!(
         p[4..].iter().all(|&b| b == JUNK_FREE),
         "freed page is 0x01 after its link"
     );
     assert_eq!(l.alloc(), Some(va));
     assert!(
-        l.mem.pages[&va.0].iter().all(|&b| b == JUNK_ALLOC),
+        bytes(&mut l, va).iter().all(|&b| b == JUNK_ALLOC),
         "allocated page is all 0x05"
     );
 }
@@ -305,31 +263,11 @@ fn junk_fill_marks_freed_and_allocated_pages() {
 fn without_junk_pages_keep_their_contents() {
     let mut l = list(false);
     let va = VAddr(0x8040_0000);
-    l.mem.page(va).fill(0xAB);
+    l.mem.fill_with(v2p(va), 0xAB);
     free(&mut l, va.0).unwrap();
-    assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
+    assert!(bytes(&mut l, va)[4..].iter().all(|&b| b == 0xAB));
     assert_eq!(l.alloc(), Some(va));
-    assert!(l.mem.pages[&va.0][4..].iter().all(|&b| b == 0xAB));
-}
-
-#[test]
-fn alloc_zeroed_zeroes_the_whole_page_even_with_junk_on() {
-    let mut l = list(true);
-    free(&mut l, 0x8040_0000).unwrap();
-    free(&mut l, 0x8040_1000).unwrap();
-    assert_eq!(
-        l.alloc_zeroed(),
-        Some(VAddr(0x8040_1000)),
-        "the head, as alloc"
-    );
-    assert!(l.mem.pages[&0x8040_1000].iter().all(|&b| b == 0));
-    assert_eq!(l.nfree(), 1);
-    assert!(
-        !l.mem.is_marked(VAddr(0x8040_1000)),
-        "no longer marked free"
-    );
-    l.alloc();
-    assert_eq!(l.alloc_zeroed(), None, "an empty list runs out");
+    assert!(bytes(&mut l, va)[4..].iter().all(|&b| b == 0xAB));
 }
 
 #[test]
@@ -346,7 +284,7 @@ fn a_double_free_is_refused_with_its_message() {
     free(&mut l, 0x8020_1000).unwrap();
 }
 
-fn audit(l: &mut FreeList<SimMemory>) -> Result<usize, AuditError> {
+fn audit(l: &mut FreeList<SimRam>) -> Result<usize, AuditError> {
     audit_lists(&mut [l])
 }
 
@@ -357,7 +295,7 @@ fn the_audit_passes_on_a_healthy_list_and_leaves_it_as_it_was() {
     l.alloc();
     assert_eq!(audit(&mut l), Ok(15));
     assert_eq!(audit(&mut l), Ok(15), "the marks were restored");
-    assert_eq!(l.mem.free.len(), 15);
+    assert_eq!(l.mem.count_marked(), 15);
 }
 
 #[test]
@@ -366,7 +304,7 @@ fn the_audit_finds_a_page_listed_twice() {
     free(&mut l, 0x8030_0000).unwrap();
     free(&mut l, 0x8030_1000).unwrap();
     // corrupt: link the head back to itself's successor twice (A -> B -> A)
-    l.mem.pages.get_mut(&0x8030_0000).unwrap()[..4].copy_from_slice(&0x8030_1000u32.to_le_bytes());
+    l.mem.words(PAddr(0x0030_0000))[0] = 0x8030_1000;
     l.nfree = 3;
     let e = audit(&mut l).unwrap_err();
     assert_eq!(
@@ -379,7 +317,11 @@ fn the_audit_finds_a_page_listed_twice() {
         e.to_string()
             .contains("0x80301000 is on the free list twice")
     );
-    assert_eq!(l.mem.free.len(), 2, "marks restored after a failed audit");
+    assert_eq!(
+        l.mem.count_marked(),
+        2,
+        "marks restored after a failed audit"
+    );
 }
 
 #[test]
@@ -395,7 +337,7 @@ fn the_audit_finds_count_and_mark_mismatches() {
         })
     );
     l.nfree = 1;
-    l.mem.free.insert(0x8040_0000); // marked free, not listed
+    l.mem.mark_free(VAddr(0x8040_0000), true); // marked free, not listed
     assert_eq!(
         audit(&mut l),
         Err(AuditError::MarkedNotListed {
@@ -403,7 +345,7 @@ fn the_audit_finds_count_and_mark_mismatches() {
             listed: 1
         })
     );
-    l.mem.free.remove(&0x8040_0000);
+    l.mem.mark_free(VAddr(0x8040_0000), false);
     l.nfree = 0;
     assert_eq!(audit(&mut l), Err(AuditError::LongerThanCount { count: 0 }));
 }
@@ -426,45 +368,16 @@ fn the_audit_applies_the_page_rules() {
     );
 }
 
-/// Several lists over one simulated memory, as the per-CPU lists share the
-/// kernel's direct map and free bits.
-#[derive(Clone, Default)]
-struct Shared(std::rc::Rc<std::cell::RefCell<SimMemory>>);
-
-impl PageMemory for Shared {
-    unsafe fn fill(&mut self, page: VAddr, byte: u8) {
-        // SAFETY: passed on from the caller.
-        unsafe { self.0.borrow_mut().fill(page, byte) }
-    }
-    unsafe fn set_link(&mut self, page: VAddr, next: Option<VAddr>) {
-        // SAFETY: passed on from the caller.
-        unsafe { self.0.borrow_mut().set_link(page, next) }
-    }
-    unsafe fn link(&self, page: VAddr) -> Option<VAddr> {
-        // SAFETY: passed on from the caller.
-        unsafe { self.0.borrow().link(page) }
-    }
-    fn mark_free(&mut self, page: VAddr, free: bool) -> bool {
-        self.0.borrow_mut().mark_free(page, free)
-    }
-    fn is_marked(&self, page: VAddr) -> bool {
-        self.0.borrow().is_marked(page)
-    }
-    fn count_marked(&self) -> usize {
-        self.0.borrow().count_marked()
-    }
-}
-
 /// `n` empty lists over one memory.
-fn cpu_lists(n: usize) -> Vec<FreeList<Shared>> {
-    let mem = Shared::default();
+fn cpu_lists(n: usize) -> Vec<FreeList<SharedRam>> {
+    let mem = SharedRam::default();
     (0..n)
         .map(|_| FreeList::new(POOL, true, mem.clone()))
         .collect()
 }
 
 /// Free `pages` pages from `start` onto `l`.
-fn fill_list(l: &mut FreeList<Shared>, start: u32, pages: u32) {
+fn fill_list(l: &mut FreeList<SharedRam>, start: u32, pages: u32) {
     // SAFETY: simulated pages that nothing else refers to.
     unsafe { l.free_range(VAddr(start), VAddr(start + pages * PGSIZE as u32)) }.unwrap();
 }
