@@ -110,18 +110,9 @@ pub fn counts_start(end_pa: u64) -> u64 {
     end_pa.div_ceil(PG) * PG
 }
 
-/// An interactive monitor session: the kernel booted through the runner's
-/// library with its serial input a pipe the test writes commands into, as a
-/// student types them.
-pub struct Session {
-    child: std::process::Child,
-    stdin: Option<std::process::ChildStdin>,
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-    err: std::thread::JoinHandle<Vec<u8>>,
-    /// Everything read so far, and how much of it `expect` has consumed.
-    out: String,
-    seen: usize,
-}
+/// An interactive monitor session (the runner's `Session`), each failure a
+/// test failure that shows the output.
+pub struct Session(xtask::session::Session);
 
 impl Session {
     /// Boot and wait for the first prompt.
@@ -135,58 +126,25 @@ impl Session {
     /// variables `env` (e.g. GDBPORT); do not wait.
     pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Session {
         let o = xtask::launch::options(args, env);
-        let mut child =
-            xtask::launch::spawn(&o).unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));
-        let mut stdout = child.stdout.take().unwrap();
-        let (tx, chunks) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let err = xtask::bounded::read_all(child.stderr.take().unwrap());
-        let stdin = child.stdin.take();
-        Session {
-            child,
-            stdin,
-            chunks,
-            err,
-            out: String::new(),
-            seen: 0,
-        }
+        let s = xtask::session::Session::launch(&o, ANSWER_LIMIT)
+            .unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));
+        Session(s)
     }
 
     /// The output consumed so far (the boot report, once started).
     pub fn out_so_far(&self) -> String {
-        self.out[..self.seen].replace("\r\n", "\n")
+        self.0.out_so_far()
+    }
+
+    fn ok<T>(&self, r: xtask::Result<T>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}; output:\n{}", self.0.out()))
     }
 
     /// Wait for `needle` in the output not yet consumed; return that output
     /// up to and including it (CRLF turned into LF).
     pub fn expect(&mut self, needle: &str) -> String {
-        let start = Instant::now();
-        loop {
-            if let Some(i) = self.out[self.seen..].find(needle) {
-                let end = self.seen + i + needle.len();
-                let text = self.out[self.seen..end].replace("\r\n", "\n");
-                self.seen = end;
-                return text;
-            }
-            let left = ANSWER_LIMIT.saturating_sub(start.elapsed());
-            match self.chunks.recv_timeout(left) {
-                Ok(chunk) => self.out.push_str(&String::from_utf8_lossy(&chunk)),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "waited for {needle:?}; the kernel ended or went quiet; output:\n{}",
-                        self.out
-                    );
-                }
-            }
-        }
+        let r = self.0.expect(needle);
+        self.ok(r)
     }
 
     /// Send a line to the kernel's serial port.
@@ -196,44 +154,23 @@ impl Session {
 
     /// Send raw bytes, then a newline, to the kernel's serial port.
     pub fn send_bytes(&mut self, bytes: &[u8]) {
-        use std::io::Write;
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(bytes).unwrap();
-        stdin.write_all(b"\n").unwrap();
-        stdin.flush().unwrap();
+        let r = self.0.send_bytes(bytes);
+        self.ok(r)
     }
 
     /// Run a monitor command (the previous prompt has been consumed) and
     /// return its answer: the lines between the echoed command and the
     /// next prompt.
     pub fn command(&mut self, line: &str) -> String {
-        self.send(line);
-        let text = self.expect(PROMPT);
-        let (echo, answer) = text.split_once('\n').unwrap_or((&text, ""));
-        assert_eq!(echo, line, "the monitor echoes the command");
-        answer.trim_end_matches(PROMPT).to_string()
+        let r = self.0.command(line);
+        self.ok(r)
     }
 
     /// Send `line` (e.g. `halt`) and wait for the kernel to end; close the
     /// input first.
-    pub fn finish(mut self, line: &str) -> Run {
-        self.send(line);
-        drop(self.stdin.take());
-        let status = xtask::bounded::wait(&mut self.child, Some(ANSWER_LIMIT))
-            .expect("wait for the emulator");
-        let Some(status) = status else {
-            panic!(
-                "the kernel did not stop after {line:?}; output:\n{}",
-                self.out
-            );
-        };
-        while let Ok(chunk) = self.chunks.recv_timeout(Duration::from_secs(5)) {
-            self.out.push_str(&String::from_utf8_lossy(&chunk));
-        }
-        Run {
-            status: Some(xtask::status::shell_status(status)),
-            out: std::mem::take(&mut self.out),
-            err: xtask::bounded::text(self.err),
-        }
+    pub fn finish(self, line: &str) -> Run {
+        self.0
+            .finish(line)
+            .unwrap_or_else(|e| panic!("finishing with {line:?}: {e}"))
     }
 }

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use crate::options::{Action, Emulator, Options, USAGE, parse};
-use crate::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, status, steps};
+use crate::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, status, steps};
 
 /// Run with `args` (the program name left out); the exit status.
 pub fn main(args: &[String]) -> i32 {
@@ -49,6 +49,11 @@ fn act(action: Action) -> Result<i32> {
         Action::Bench { runs } => {
             prereqs::ensure()?;
             bench::run(runs)?;
+            Ok(0)
+        }
+        Action::Soak { seconds } => {
+            prereqs::ensure()?;
+            soak::run(seconds)?;
             Ok(0)
         }
         Action::Boot(o) => {

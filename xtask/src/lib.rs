@@ -19,7 +19,9 @@ pub mod launch;
 pub mod options;
 pub mod paths;
 pub mod prereqs;
+pub mod session;
 pub mod smoke;
+pub mod soak;
 pub mod status;
 pub mod steps;
 

@@ -39,6 +39,11 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --bench         measure the memory path and the boot time and print a
                   table and a JSON line (docs/benchmarks.md); BENCH_RUNS
                   runs of each wall-clock figure (default 5)
+  --soak          4 CPUs, both allocator modes: kalloctest (a million
+                  rounds per CPU, then shorter ones) and the self-checks
+                  in a loop for SOAK_SECONDS (default 600), the free count
+                  checked throughout; reports rounds and failures (not part
+                  of --test)
   --time-boot N   launch QEMU N times and print the milliseconds from each
                   launch to the monitor's first line (used by --bench; add
                   --monitor halt so that each run ends by itself)
@@ -165,6 +170,10 @@ pub enum Action {
     Bench {
         runs: u32,
     },
+    /// The soak: kalloctest and the self-checks for `seconds`.
+    Soak {
+        seconds: u32,
+    },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -232,6 +241,7 @@ pub fn parse<S: AsRef<str>>(
             }
             "--test" => return Ok(Action::Test),
             "--bench" => return bench_runs(env).map(|runs| Action::Bench { runs }),
+            "--soak" => return soak_seconds(env).map(|seconds| Action::Soak { seconds }),
             "-h" | "--help" => return Ok(Action::Help),
             "--" => {
                 o.qemu_extra = args.by_ref().map(str::to_string).collect();
@@ -302,6 +312,21 @@ fn bench_runs(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
         Some(r) => whole_number(&r)
             .filter(|&n| n >= 1)
             .ok_or_else(|| Refusal::new(format!("BENCH_RUNS '{r}' is not a number of runs >= 1"))),
+    }
+}
+
+/// How long `--soak` runs unless SOAK_SECONDS says otherwise.
+pub const DEFAULT_SOAK_SECONDS: u32 = 600;
+
+/// `--soak`'s time, from SOAK_SECONDS.
+fn soak_seconds(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
+    match env("SOAK_SECONDS") {
+        None => Ok(DEFAULT_SOAK_SECONDS),
+        Some(r) => whole_number(&r).filter(|&n| n >= 1).ok_or_else(|| {
+            Refusal::new(format!(
+                "SOAK_SECONDS '{r}' is not a number of seconds >= 1"
+            ))
+        }),
     }
 }
 
@@ -499,6 +524,15 @@ mod tests {
             Ok(Action::Setup { .. })
         ));
         assert_eq!(parse(&["--bench"], &no_env), Ok(Action::Bench { runs: 5 }));
+        assert_eq!(
+            parse(&["--soak"], &no_env),
+            Ok(Action::Soak { seconds: 600 })
+        );
+        let soak = |k: &str| (k == "SOAK_SECONDS").then(|| "x".to_string());
+        assert_eq!(
+            parse(&["--soak"], &soak).unwrap_err().reason,
+            "SOAK_SECONDS 'x' is not a number of seconds >= 1"
+        );
         assert!(parse(&["--bogus", "--test"], &no_env).is_err());
         let one = |k: &str| (k == "BENCH_RUNS").then(|| "1".to_string());
         assert_eq!(parse(&["--bench"], &one), Ok(Action::Bench { runs: 1 }));

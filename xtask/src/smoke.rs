@@ -116,6 +116,7 @@ pub fn run(bochsrc: &Path) -> Result<()> {
             .args(["ata0-master: type=none", "boot: floppy"])
             .env("BOCHS_ISO", "/dev/null")
             .env("BOCHS_MEGS", BOCHS_CHECK_MEGS)
+            .env("BOCHS_CPUS", "1")
             .env("BOCHS_SERIAL", "/dev/null")
             .env("BOCHS_LOG", &log)
             .env("BOCHS_SYMS", &syms),

@@ -1,0 +1,153 @@
+//! `--soak`: four CPUs in each allocator mode, kalloctest and the
+//! self-checks in a loop for a bounded time. Each kalloctest ends with the
+//! audit of every free list; after each round the free count must be what
+//! it was after boot. Not part of `--test`: it runs for minutes.
+
+use std::time::{Duration, Instant};
+
+use crate::options::Options;
+use crate::session::Session;
+use crate::{Error, Result, launch};
+
+/// CPUs the soak runs on.
+const CPUS: &str = "4";
+/// The allocator modes, each given half the time.
+const MODES: [&str; 2] = ["global", "percpu"];
+/// Rounds per CPU of the first kalloctest, and of each one after it.
+const FIRST_ROUNDS: u32 = 1_000_000;
+const ROUNDS: u32 = 100_000;
+/// How long one command may take (a million rounds on four emulated CPUs
+/// take a few minutes on a busy 2-core machine).
+const ANSWER_LIMIT: Duration = Duration::from_secs(1200);
+
+/// What one mode's soak did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// kalloctest rounds per CPU, all runs together.
+    pub rounds: u64,
+    /// Passes of the self-checks.
+    pub checks: u32,
+    /// What went wrong, one line each.
+    pub failures: Vec<String>,
+}
+
+/// The free pages `meminfo` reports.
+pub fn free_pages(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("free pages:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Why a kalloctest answer is not a pass (OK, nothing lost), if it is not.
+pub fn kalloctest_failure(answer: &str) -> Option<String> {
+    let ok = answer.lines().any(|l| l.trim_end() == "kalloctest: OK");
+    let bad = answer
+        .lines()
+        .find(|l| l.contains("FAIL") || l.starts_with("panic"));
+    match (ok, bad) {
+        (true, None) => None,
+        (_, Some(l)) => Some(l.trim_end().to_string()),
+        (false, None) => Some("kalloctest did not say OK".into()),
+    }
+}
+
+/// Why a `checks` answer is not a pass, if it is not.
+pub fn checks_failure(answer: &str) -> Option<String> {
+    let passed = answer.lines().filter(|l| l.contains("succeeded!")).count();
+    if let Some(l) = answer
+        .lines()
+        .find(|l| l.starts_with("panic") || l.contains("FAIL"))
+    {
+        return Some(l.trim_end().to_string());
+    }
+    (passed == 0).then(|| "checks printed no `succeeded!` line".into())
+}
+
+/// Soak one mode until `until`.
+fn soak_mode(mode: &str, until: Instant) -> Result<Tally> {
+    let cmdline = format!("kalloc={mode}");
+    let o: Options = launch::options(&["--smp", CPUS, "--cmdline", &cmdline], &[]);
+    let mut s = Session::start(&o, ANSWER_LIMIT)?;
+    let mut t = Tally::default();
+    let free = free_pages(&s.command("meminfo")?)
+        .ok_or_else(|| Error::new("meminfo printed no free count"))?;
+    let mut rounds = FIRST_ROUNDS;
+    loop {
+        let answer = s.command(&format!("kalloctest {rounds}"))?;
+        t.failures.extend(kalloctest_failure(&answer));
+        t.rounds += u64::from(rounds);
+        rounds = ROUNDS;
+        let answer = s.command("checks")?;
+        t.failures.extend(checks_failure(&answer));
+        t.checks += 1;
+        match free_pages(&s.command("meminfo")?) {
+            Some(now) if now == free => {}
+            now => t
+                .failures
+                .push(format!("free pages {now:?}, {free} after boot")),
+        }
+        if Instant::now() >= until || !t.failures.is_empty() {
+            break;
+        }
+    }
+    s.finish("halt")?;
+    Ok(t)
+}
+
+/// Run the soak for `seconds`, half in each mode; print what it did. An
+/// error if anything failed.
+pub fn run(seconds: u32) -> Result<()> {
+    let half = Duration::from_secs(u64::from(seconds)) / 2;
+    let mut failed = 0;
+    for mode in MODES {
+        let start = Instant::now();
+        let t = soak_mode(mode, start + half)?;
+        println!(
+            "soak: {mode}, {CPUS} CPUs: {} kalloctest rounds per CPU, {} passes of the self-checks, {} failures in {:.0?}",
+            t.rounds,
+            t.checks,
+            t.failures.len(),
+            start.elapsed()
+        );
+        for f in &t.failures {
+            println!("soak: {mode}: {f}");
+        }
+        failed += t.failures.len();
+    }
+    if failed > 0 {
+        return Err(Error::new(format!("soak: {failed} failures")));
+    }
+    println!("soak: no failure");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_free_count_is_read_from_meminfo() {
+        let m = "free pages:   60983 (243932 KiB)\nphystop:      0x0f000000 (240 MiB)\n";
+        assert_eq!(free_pages(m), Some(60983));
+        assert_eq!(free_pages("phystop: 1\n"), None);
+    }
+
+    #[test]
+    fn kalloctest_passes_only_on_ok_without_a_failure() {
+        assert_eq!(
+            kalloctest_failure("kalloctest: free pages before 5, after 5\nkalloctest: OK\n"),
+            None
+        );
+        assert_eq!(
+            kalloctest_failure("kalloctest: FAIL: the audit counts 4 free pages, nfree says 5\n"),
+            Some("kalloctest: FAIL: the audit counts 4 free pages, nfree says 5".into())
+        );
+        assert!(kalloctest_failure("kalloctest: 10 pairs\n").is_some());
+    }
+
+    #[test]
+    fn checks_pass_only_with_successes_and_no_panic() {
+        assert_eq!(checks_failure("check_page_alloc() succeeded!\n"), None);
+        assert!(checks_failure("").is_some());
+        assert!(checks_failure("check_page() succeeded!\npanic: x\n").is_some());
+    }
+}
