@@ -13,7 +13,7 @@ use core::fmt;
 use multiboot2::BootInformation;
 
 use crate::memlayout::EXTMEM;
-use crate::mmu::PGSIZE;
+use crate::mmu::{PGSIZE, pgrounddown};
 
 mod runs;
 use runs::Runs;
@@ -227,7 +227,7 @@ impl fmt::Display for Limit {
 
 /// `min(cap, top of RAM)`, rounded down to a page.
 pub fn effective_phystop(cap: u32, map: &MemMap) -> (u32, Limit) {
-    let ram = map.top_of_ram().min(u64::from(u32::MAX)) as u32 & !(PGSIZE as u32 - 1);
+    let ram = pgrounddown(map.top_of_ram().min(u64::from(u32::MAX)) as u32);
     if cap <= ram {
         (cap, Limit::Cap)
     } else {

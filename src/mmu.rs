@@ -261,6 +261,6 @@ mod tests {
         let marked = PTEntry(e.0 | PTE_COW);
         assert_eq!(marked.address(), e.address(), "not an address bit");
         assert_eq!(marked.flags(), e.flags(), "not a hardware flag");
-        assert!(PTE_COW < PGSIZE as u32, "among the low 12 bits");
+        const { assert!(PTE_COW < PGSIZE_U32, "among the low 12 bits") };
     }
 }
