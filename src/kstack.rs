@@ -13,7 +13,7 @@
 use core::ops::Range;
 
 use crate::memlayout::{PAddr, VAddr, kstack};
-use crate::mmu::{PGSIZE, PTEntry, PTFlags};
+use crate::mmu::{PTEntry, PTFlags, PageStep};
 use crate::vm::{KallocTables, walkpgdir};
 
 /// CPU `cpu`'s guard page.
@@ -71,7 +71,7 @@ pub fn map_stack(pgdir: PAddr, cpu: usize, pa: PAddr) -> Range<u32> {
         );
         *entry = PTEntry::new(pa, PTFlags::P | PTFlags::RW);
     });
-    k.stack.0..k.stack.0 + PGSIZE as u32
+    k.stack.0..k.stack.add_pages(1).0
 }
 
 core::arch::global_asm!(include_str!("kstack.S"), options(att_syntax));

@@ -16,7 +16,8 @@ use crate::mmu::PGSIZE;
 use crate::param::NCPU;
 
 /// A TSS the CPU writes behind Rust's back (a task switch saves the
-/// outgoing task's registers into it), hence the `UnsafeCell`.
+/// outgoing task's registers into it), hence the `UnsafeCell`. Aligned so
+/// that its 104 bytes never straddle a page, as the SDM advises.
 #[repr(C, align(128))]
 struct TssCell(UnsafeCell<TaskStateSegment>);
 

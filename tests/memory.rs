@@ -153,7 +153,7 @@ fn boot_in(extra: &[&str], status: i32, mem: u32, cmdline: &str, cap: u64) {
         "{ctx}: {k2}"
     );
     // Each other CPU took a stack page from kinit1's pages.
-    let cpus = number(run.line("mp: "), 1);
+    let cpus = number(run.line(" CPUs (APIC ids "), 1);
     let stacks = number(run.line("startothers:"), 1);
     assert_eq!(stacks, cpus - 1, "{ctx}: stack pages");
     assert_eq!(

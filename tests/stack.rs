@@ -5,7 +5,7 @@
 mod common;
 
 use common::{EXIT_PANIC, Run, hex, run_qemu, symbol, words};
-use xv6::memlayout::kstack;
+use xv6::memlayout::{BOOT_MAPPED, KERNBASE, kstack};
 
 const PGSIZE: u32 = 4096;
 
@@ -82,7 +82,7 @@ fn guard_pages_are_unmapped_and_the_stacks_above_them_mapped() {
     for guard in [boot_guard, ap.guard.0] {
         assert!(row(guard).ends_with("not mapped"), "{}", row(guard));
     }
-    let boot_stack_pa = boot_guard + PGSIZE - 0x8000_0000;
+    let boot_stack_pa = boot_guard + PGSIZE - KERNBASE.0;
     assert!(
         row(boot_guard + PGSIZE).contains(&format!("pa {boot_stack_pa:#010x}  P W - -")),
         "{}",
@@ -91,5 +91,5 @@ fn guard_pages_are_unmapped_and_the_stacks_above_them_mapped() {
     // cpu1's stack is its kalloc'd page below 4 MiB, writable at its alias.
     let ap_row = words(row(ap.stack.0));
     assert_eq!(ap_row[7..], ["P", "W", "-", "-"], "{ap_row:?}");
-    assert!(hex(ap_row[6]) < 0x40_0000, "{ap_row:?}: below 4 MiB");
+    assert!(hex(ap_row[6]) < BOOT_MAPPED.0, "{ap_row:?}: below 4 MiB");
 }

@@ -20,6 +20,8 @@ use super::{BootReport, translate};
 const TASK_GATE: u32 = 0x5;
 const TYPE_SHIFT: u32 = 8;
 const TYPE_MASK: u32 = 0xF;
+/// Where a gate's segment selector sits in its lower word.
+const SELECTOR_SHIFT: u32 = 16;
 
 /// Each CPU's guard page is missing from the kernel page directory, right
 /// below a mapped, writable stack; each CPU runs on that stack in its own
@@ -91,7 +93,7 @@ pub fn kernel_stacks_are_guarded(_: &BootReport, _: &BootInfo) {
         TASK_GATE,
         "vector 8 is a task gate"
     );
-    let selector = SegmentSelector::from_raw((lower >> 16) as u16);
+    let selector = SegmentSelector::from_raw((lower >> SELECTOR_SHIFT) as u16);
     assert_eq!(
         selector.bits(),
         DFTSS.bits(),
