@@ -39,7 +39,7 @@ mb2_header_end:
 _start:
     # A stack for the CPU check's calls: the boot stack, by its physical
     # address while paging is off.
-    movl $({boot_stack} + {KSTACKSIZE} - {KERNBASE}), %esp
+    movl $({boot_stack} + {BOOT_STACK_TOP} - {KERNBASE}), %esp
     call cpu_check                          # returns only if the CPU will do
     # Only a Multiboot2 loader gives EBX a meaning. With any other magic skip
     # the copy; main prints the magic it got and halts.
@@ -74,7 +74,7 @@ _start:
 
     # EIP is still low (0x001xxxxx); entrypgdir maps VA 0..4 MiB to PA
     # 0..4 MiB as well, so the next instructions still run.
-    movl $({boot_stack} + {KSTACKSIZE}), %esp   # top of the boot stack (high VA)
+    movl $({boot_stack} + {BOOT_STACK_TOP}), %esp   # top of the boot stack (high VA)
     xorl %ebp, %ebp                         # frame-pointer chain ends here
     pushl %ebx                              # main's 2nd argument: boot info PA
     pushl %eax                              # main's 1st argument: loader magic

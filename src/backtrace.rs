@@ -59,7 +59,9 @@ mod kernel {
 
     /// Print the calls that led here, innermost first, one per line with the
     /// function's name when the symbol table has it. The first line is the
-    /// caller of `print_backtrace`.
+    /// caller of `print_backtrace`. On a CPU's double-fault task (a stack
+    /// overflow's panic) the walk goes on into the task the double fault
+    /// interrupted: its EIP, then its frames from its EBP.
     #[inline(never)]
     pub fn print_backtrace(out: fn(core::fmt::Arguments)) {
         let ebp: u32;
@@ -71,37 +73,71 @@ mod kernel {
                 "backtrace: no symbol table (run-qemu.sh fills it; plain cargo builds leave it empty)\n"
             ));
         }
-        // SAFETY: `frames` reads only aligned words inside this CPU's kernel
-        // stack, which is mapped kernel memory for as long as the kernel runs.
+        let (cpu, stack) = {
+            let pinned = crate::spinlock::NoInterrupts::new();
+            (pinned.cpu(), crate::cpu::kernel_stack())
+        };
+        let fault_stack = crate::tss::double_fault_stack(cpu);
+        let interrupted =
+            crate::doublefault::interrupted(cpu).filter(|_| fault_stack.contains(&ebp));
+        let Some((eip, task_ebp)) = interrupted else {
+            print_frames(out, table, ebp, stack, 0);
+            return;
+        };
+        let n = print_frames(out, table, ebp, fault_stack, 0);
+        out(format_args!("  -- the double fault interrupted:\n"));
+        // The faulting instruction itself (often a function's first push):
+        // its own address names its function, not the address before it.
+        print_pc(out, table, n, eip, eip);
+        print_frames(out, table, task_ebp, stack, n + 1);
+    }
+
+    /// Print the frames from `ebp` inside `stack`, numbered from `first`;
+    /// returns the next number.
+    fn print_frames(
+        out: fn(core::fmt::Arguments),
+        table: &[u8],
+        ebp: u32,
+        stack: core::ops::Range<u32>,
+        first: usize,
+    ) -> usize {
+        // SAFETY: `frames` reads only aligned words inside a kernel stack of
+        // this CPU, which is mapped kernel memory for as long as the kernel
+        // runs.
         let read = |a: u32| unsafe { (a as *const u32).read() };
-        for (i, f) in frames(ebp, crate::cpu::kernel_stack(), read).enumerate() {
+        let mut next = first;
+        for f in frames(ebp, stack, read) {
             // The call instruction is just before the return address: look
             // up ret - 1, so a call ending a function names that function.
-            let ret = f.ret;
-            if let Some(s) = ksyms::lookup(table, ret.wrapping_sub(1)) {
-                out(format_args!(
-                    "  #{i} {ret:#010x} in {}+{:#x}\n",
-                    s.name,
-                    ret - s.start
-                ));
-                continue;
-            }
-            // boot/entry.S calls main while still running at its load
-            // (physical) address, before jumping to the high half.
-            let high = ret.wrapping_add(KERNBASE.0);
-            match ksyms::lookup(table, high.wrapping_sub(1)).filter(|_| ret < KERNBASE.0) {
-                Some(s) => out(format_args!(
-                    "  #{i} {ret:#010x} in {}+{:#x} (its low, physical-address alias)\n",
-                    s.name,
-                    high - s.start
-                )),
-                None if (AP_START.0..AP_START.0 + PGSIZE as u32).contains(&ret) => {
-                    out(format_args!(
-                        "  #{i} {ret:#010x} in the copy of boot/entryother.S at AP_START\n"
-                    ))
-                }
-                None => out(format_args!("  #{i} {ret:#010x}\n")),
-            }
+            print_pc(out, table, next, f.ret, f.ret.wrapping_sub(1));
+            next += 1;
+        }
+        next
+    }
+
+    /// Print line `#i` for code address `pc`, named by looking up `at`.
+    fn print_pc(out: fn(core::fmt::Arguments), table: &[u8], i: usize, pc: u32, at: u32) {
+        if let Some(s) = ksyms::lookup(table, at) {
+            out(format_args!(
+                "  #{i} {pc:#010x} in {}+{:#x}\n",
+                s.name,
+                pc - s.start
+            ));
+            return;
+        }
+        // boot/entry.S calls main while still running at its load
+        // (physical) address, before jumping to the high half.
+        let high = at.wrapping_add(KERNBASE.0);
+        match ksyms::lookup(table, high).filter(|_| pc < KERNBASE.0) {
+            Some(s) => out(format_args!(
+                "  #{i} {pc:#010x} in {}+{:#x} (its low, physical-address alias)\n",
+                s.name,
+                pc.wrapping_add(KERNBASE.0) - s.start
+            )),
+            None if (AP_START.0..AP_START.0 + PGSIZE as u32).contains(&pc) => out(format_args!(
+                "  #{i} {pc:#010x} in the copy of boot/entryother.S at AP_START\n"
+            )),
+            None => out(format_args!("  #{i} {pc:#010x}\n")),
         }
     }
 

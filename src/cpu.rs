@@ -40,6 +40,9 @@ pub struct Cpu {
     /// Its kernel stack: lowest address and one past the highest.
     pub stack_lo: AtomicU32,
     pub stack_hi: AtomicU32,
+    /// The physical page of an other CPU's stack (0 for the boot CPU, whose
+    /// stack is in the image).
+    pub stack_pa: AtomicU32,
 }
 
 impl Cpu {
@@ -52,6 +55,7 @@ impl Cpu {
             started: AtomicBool::new(false),
             stack_lo: AtomicU32::new(0),
             stack_hi: AtomicU32::new(0),
+            stack_pa: AtomicU32::new(0),
         }
     }
 

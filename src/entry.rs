@@ -1,11 +1,12 @@
 //! The boot stage: `boot/entry.S`, the page directory it turns paging on
-//! with (`entrypgdir`), and the stack `main` starts on.
+//! with (`entrypgdir`), and the stack `main` starts on, with its guard page
+//! below it.
 
 use core::cell::UnsafeCell;
 
 use crate::cpufeature::{self, APIC, CMOV, CX8, NO_CPUID, PSE, TSC, asciz_line};
-use crate::memlayout::KERNBASE;
-use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT};
+use crate::memlayout::{KERNBASE, VAddr};
+use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;
 use crate::protocol::QEMU_EXIT_PORT;
 use crate::{bootinfo, uart};
@@ -30,7 +31,7 @@ core::arch::global_asm!(
     CR0_BOOT = const CR0_BOOT,
     entrypgdir = sym ENTRYPGDIR,
     boot_stack = sym BOOT_STACK,
-    KSTACKSIZE = const KSTACKSIZE,
+    BOOT_STACK_TOP = const core::mem::size_of::<BootStack>(),
     EFLAGS_ID = const cpufeature::EFLAGS_ID,
     CPUID_MAX_LEAF = const cpufeature::CPUID_MAX_LEAF,
     CPUID_FEATURES = const cpufeature::CPUID_FEATURES,
@@ -107,18 +108,34 @@ impl EntryPgDir {
     }
 }
 
-/// The boot CPU's stack, which `main` runs on. Like entrypgdir it is written
-/// behind Rust's back (by every push), hence the `UnsafeCell`.
-#[repr(C, align(16))]
-pub struct Stack(UnsafeCell<[u8; KSTACKSIZE]>);
+/// The boot CPU's stack, which `main` runs on, and below it a page that
+/// `kvmalloc` leaves out of the kernel page directory (`guard`): an
+/// overflow faults there instead of running into the rest of `.bss`. Like
+/// entrypgdir it is written behind Rust's back (by every push), hence the
+/// `UnsafeCell`. Its symbol is `boot_stack` (the guard page's address).
+#[repr(C, align(4096))]
+pub struct BootStack {
+    guard: UnsafeCell<[u8; PGSIZE]>,
+    stack: UnsafeCell<[u8; KSTACKSIZE]>,
+}
 
 // SAFETY: only the boot CPU's stack pointer ever uses this memory.
-unsafe impl Sync for Stack {}
+unsafe impl Sync for BootStack {}
 
-static BOOT_STACK: Stack = Stack(UnsafeCell::new([0; KSTACKSIZE]));
+// SAFETY: no other symbol of the kernel is called boot_stack.
+#[unsafe(export_name = "boot_stack")]
+static BOOT_STACK: BootStack = BootStack {
+    guard: UnsafeCell::new([0; PGSIZE]),
+    stack: UnsafeCell::new([0; KSTACKSIZE]),
+};
 
 /// The addresses the boot stack occupies (a backtrace stays inside them).
 pub fn boot_stack() -> core::ops::Range<u32> {
-    let start = BOOT_STACK.0.get() as u32;
+    let start = BOOT_STACK.stack.get() as u32;
     start..start + KSTACKSIZE as u32
+}
+
+/// The boot stack's guard page, just below it.
+pub fn boot_stack_guard() -> VAddr {
+    VAddr(BOOT_STACK.guard.get() as u32)
 }

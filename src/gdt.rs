@@ -8,17 +8,20 @@
 //!
 //! The table also holds the CPU's own segment (`SEG_KCPU`, as in the 2011
 //! xv6): its base is the CPU's entry in the CPU table, and `%gs` holds it,
-//! so that `cpuid()` is a single load from `%gs:0`.
+//! so that `cpuid()` is a single load from `%gs:0`; and the CPU's two
+//! task-state segments (`src/tss.rs`): the one `seginit` loads into the
+//! task register, and the double-fault task's.
 
 use spin::Once;
 use x86::Ring;
 use x86::dtables::{DescriptorTablePointer, lgdt};
 use x86::segmentation::{
     BuildDescriptor, CodeSegmentType, DataSegmentType, Descriptor, DescriptorBuilder,
-    SegmentDescriptorBuilder, SegmentSelector, load_ds, load_es, load_fs, load_gs, load_ss,
+    GateDescriptorBuilder, SegmentDescriptorBuilder, SegmentSelector, load_ds, load_es, load_fs,
+    load_gs, load_ss,
 };
 
-use crate::mmu::{NSEGS, SEG_KCODE, SEG_KCPU, SEG_KDATA};
+use crate::mmu::{NSEGS, SEG_DFTSS, SEG_KCODE, SEG_KCPU, SEG_KDATA, SEG_TSS};
 use crate::param::NCPU;
 
 /// Largest segment limit, counted in 4 KiB units: 4 GiB.
@@ -32,6 +35,11 @@ pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
 pub const KDATA: SegmentSelector = SegmentSelector::new(SEG_KDATA, Ring::Ring0);
 /// The selector of the running CPU's own segment (in every CPU's table).
 pub const KCPU: SegmentSelector = SegmentSelector::new(SEG_KCPU, Ring::Ring0);
+/// The selector of the running CPU's TSS (what its task register holds).
+pub const TSS: SegmentSelector = SegmentSelector::new(SEG_TSS, Ring::Ring0);
+/// The selector of the running CPU's double-fault TSS (IDT vector 8's task
+/// gate names it; each CPU's GDT resolves it to that CPU's own task).
+pub const DFTSS: SegmentSelector = SegmentSelector::new(SEG_DFTSS, Ring::Ring0);
 
 fn flat(b: DescriptorBuilder) -> Descriptor {
     b.present()
@@ -42,10 +50,12 @@ fn flat(b: DescriptorBuilder) -> Descriptor {
 }
 
 /// Load CPU `cpu`'s GDT and reload every segment register from it; `%gs`
-/// then reaches the CPU's own entry. Each CPU calls it first thing (main,
-/// mpenter), before anything asks `cpuid()`: until then `%gs` is the boot
-/// loader's or the trampoline's.
+/// then reaches the CPU's own entry, and the task register the CPU's TSS.
+/// Each CPU calls it first thing (main, mpenter), before anything asks
+/// `cpuid()`: until then `%gs` is the boot loader's or the trampoline's.
 pub fn seginit(cpu: usize) {
+    // The CPU writes the busy bit of its TSS descriptors (at `ltr` and at a
+    // double fault's task switch): the table lives in writable memory.
     let gdt = GDTS[cpu].call_once(|| {
         let mut gdt = [Descriptor::NULL; NSEGS];
         gdt[SEG_KCODE as usize] = flat(DescriptorBuilder::code_descriptor(
@@ -66,12 +76,25 @@ pub fn seginit(cpu: usize) {
                 .dpl(Ring::Ring0)
                 .db()
                 .finish();
+        crate::tss::init(cpu, crate::doublefault::entry_addr());
+        let [running, double_fault] = crate::tss::segments(cpu);
+        for (slot, (base, limit)) in [(SEG_TSS, running), (SEG_DFTSS, double_fault)] {
+            gdt[slot as usize] = <DescriptorBuilder as GateDescriptorBuilder<u32>>::tss_descriptor(
+                base.into(),
+                limit.into(),
+                true,
+            )
+            .present()
+            .dpl(Ring::Ring0)
+            .finish();
+        }
         gdt
     });
     // SAFETY: the table is 'static and holds flat segments equal to the ones
     // in use, so reloading the registers changes no address the kernel uses;
     // %gs, which the kernel addresses only through `cpuid`, gets the CPU's
-    // own segment.
+    // own segment. `ltr` runs once per CPU (the table is built once), on
+    // an available TSS that `tss::init` filled in.
     unsafe {
         lgdt(&DescriptorTablePointer::new(gdt));
         x86::bits32::segmentation::load_cs(KCODE);
@@ -80,5 +103,6 @@ pub fn seginit(cpu: usize) {
         load_ss(KDATA);
         load_fs(KDATA);
         load_gs(KCPU);
+        x86::task::load_tr(TSS);
     }
 }

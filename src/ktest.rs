@@ -18,6 +18,7 @@ use crate::{bochs_break, machine, println};
 
 mod pages;
 mod smp;
+mod stack;
 
 /// What the boot report said, for the tests to check.
 pub struct BootReport {
@@ -155,6 +156,12 @@ static TESTS: &[KTest] = &[
     t("kalloctest", smp::kalloctest),
     alone("steal", smp::steal),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
+    t(
+        "kernel_stacks_are_guarded",
+        stack::kernel_stacks_are_guarded,
+    ),
+    must_panic("stack_overflow", stack::stack_overflow),
+    must_panic("stack_overflow_on_cpu1", stack::stack_overflow_on_cpu1),
     t("pushcli_nests", pushcli_nests),
     t("timer_ticks", timer_ticks),
     // Run alone, in Bochs: stops in its debugger, then says it went on.
@@ -415,19 +422,6 @@ fn page_tables_come_from_below_4mib(r: &BootReport, _: &BootInfo) {
 fn kpgdir_maps_every_kmap_region(r: &BootReport, _: &BootInfo) {
     let map = kmap(image::data_addr(), r.phystop);
     let pd = vm::kpgdir_entries();
-    let translate = |va: VAddr| -> Option<(PAddr, PTFlags)> {
-        let pde = pd[crate::mmu::pdx(va)];
-        if !pde.is_present() {
-            return None;
-        }
-        let pte = vm::page_table(pde.address())[crate::mmu::ptx(va)];
-        pte.is_present().then(|| {
-            (
-                PAddr(pte.address().0 | (va.0 & 0xFFF)),
-                pte.flags() & !(PTFlags::A | PTFlags::D),
-            )
-        })
-    };
     let samples = [
         KERNBASE.0,
         0x800B_8000, // VGA text buffer
@@ -455,6 +449,27 @@ fn kpgdir_maps_every_kmap_region(r: &BootReport, _: &BootInfo) {
         pd.iter().all(|e| !e.is_user_mode_allowed()),
         "a user bit in kpgdir"
     );
+}
+
+/// What the live kernel page directory maps `va` to, and with which flags
+/// (less the Accessed and Dirty bits the CPU sets).
+fn translate(va: VAddr) -> Option<(PAddr, PTFlags)> {
+    let pde = vm::kpgdir_entries()[crate::mmu::pdx(va)];
+    if !pde.is_present() {
+        return None;
+    }
+    let pte = vm::page_table(pde.address())[crate::mmu::ptx(va)];
+    pte.is_present().then(|| {
+        (
+            PAddr(pte.address().0 | (va.0 & 0xFFF)),
+            pte.flags() & !(PTFlags::A | PTFlags::D),
+        )
+    })
+}
+
+/// The physical address the kernel page directory maps `va` to.
+fn kernel_mapping(va: VAddr) -> Option<PAddr> {
+    translate(va).map(|(pa, _)| pa)
 }
 
 fn lock_is_on_after_kinit2(_: &BootReport, _: &BootInfo) {

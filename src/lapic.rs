@@ -182,7 +182,17 @@ pub fn ipi_others(vector: u32) {
     send_ipi(0, ICR_ALL_BUT_SELF | ICR_FIXED | vector);
 }
 
-/// Send every other CPU a non-maskable interrupt (a panic stops them so).
+/// Send every other CPU that has started a non-maskable interrupt (a panic
+/// stops them so). A CPU that never started is left alone: it still waits
+/// for its STARTUP IPI, and an NMI there runs the BIOS's code, which resets
+/// the whole machine (a panic in `startothers` showed it).
 pub fn nmi_others() {
-    send_ipi(0, ICR_ALL_BUT_SELF | ICR_NMI);
+    let me = crate::cpu::apicid();
+    for i in 0..crate::cpu::ncpu() {
+        let c = crate::cpu::cpu(i);
+        let apicid = c.apicid.load(Ordering::Relaxed);
+        if c.started.load(Ordering::Acquire) && apicid != me {
+            send_ipi(apicid, ICR_NMI);
+        }
+    }
 }

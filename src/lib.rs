@@ -19,6 +19,7 @@ pub mod console;
 #[cfg(kernel)]
 pub mod cpu;
 pub mod cpufeature;
+pub mod doublefault;
 #[cfg(kernel)]
 pub mod entry;
 #[cfg(kernel)]
@@ -32,6 +33,8 @@ pub mod kalloc;
 #[cfg(kernel)]
 pub mod kalloctest;
 pub mod kbd;
+#[cfg(kernel)]
+pub mod kstack;
 pub mod ksyms;
 #[cfg(kernel)]
 pub mod ktest;
@@ -64,6 +67,8 @@ pub mod timer;
 #[cfg(kernel)]
 pub mod trap;
 pub mod traps;
+#[cfg(kernel)]
+pub mod tss;
 #[cfg(kernel)]
 pub mod uart;
 #[cfg(kernel)]

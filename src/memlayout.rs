@@ -19,9 +19,16 @@
 //! 0x80100000 ├───────────────┤ KERNLINK → EXTMEM (0x100000)
 //!            │ BIOS, I/O     │ KERNBASE..KERNLINK → 0..EXTMEM
 //! 0x80000000 ├───────────────┤ KERNBASE
+//!            │ kernel stacks │ KSTACKS: cpu i's stack page at 2i+1 pages
+//!            │               │ (an alias of its kalloc'd page), the page
+//!            │               │ below it an unmapped guard
+//! 0x7FC00000 ├───────────────┤ KSTACKS
 //!            │ (user space)  │ SCRATCH: the self-checks' and `cow`'s pages
 //! 0x00000000 └───────────────┘
 //! ```
+//!
+//! The boot stack has its guard page too: the page below it in `.bss`,
+//! left out of the kernel page directory.
 
 pub use x86::bits32::paging::{PAddr, VAddr};
 
@@ -65,6 +72,33 @@ pub const KERNLINK: VAddr = VAddr(KERNBASE.0 + EXTMEM.0);
 /// exists to own user space.
 pub const SCRATCH: VAddr = VAddr(0x0040_0000);
 
+/// The kernel-stacks window, one page table's 4 MiB just below KERNBASE,
+/// mapped in the kernel page directory only: each other CPU runs on an
+/// alias of its stack page here ([`kstack`]), with an unmapped guard page
+/// below it, so that an overflow faults instead of running into the page
+/// below. The boot CPU keeps its stack in `.bss` (guarded the same way).
+pub const KSTACKS: VAddr = VAddr(KERNBASE.0 - crate::mmu::LARGE_PGSIZE as u32);
+
+/// Where CPU `cpu`'s kernel stack lies in the window: its guard page
+/// (unmapped) at `KSTACKS + 2*cpu` pages, then its stack page. The boot
+/// CPU's slots stay unused (it runs on the boot stack).
+pub fn kstack(cpu: usize) -> KStack {
+    let guard = KSTACKS.0 + (2 * cpu * crate::mmu::PGSIZE) as u32;
+    KStack {
+        guard: VAddr(guard),
+        stack: VAddr(guard + crate::mmu::PGSIZE_U32),
+    }
+}
+
+/// A kernel stack page and the guard page below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KStack {
+    /// The unmapped page just below the stack.
+    pub guard: VAddr,
+    /// The stack's lowest page.
+    pub stack: VAddr,
+}
+
 /// How much physical memory `entrypgdir` maps (one 4 MiB page): the kernel
 /// image must end below it, and `kinit1` frees only up to it.
 pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
@@ -75,6 +109,10 @@ pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
 const _: () = assert!(KERNBASE.0 + PHYSTOP.0 <= DEVSPACE.0);
 const _: () = assert!(BOOT_MAPPED.0 as usize == crate::mmu::LARGE_PGSIZE);
 const _: () = assert!((KERNBASE.0 as usize).is_multiple_of(crate::mmu::LARGE_PGSIZE));
+// Every CPU's guard and stack page fit in the window, and the window lies
+// above SCRATCH.
+const _: () = assert!(2 * crate::param::NCPU * crate::mmu::PGSIZE <= crate::mmu::LARGE_PGSIZE);
+const _: () = assert!(SCRATCH.0 + crate::mmu::LARGE_PGSIZE as u32 <= KSTACKS.0);
 
 /// Physical address → kernel virtual address (xv6's `P2V`).
 ///
@@ -121,6 +159,7 @@ pub fn v2p(va: VAddr) -> PAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mmu::PageStep;
 
     #[test]
     fn p2v_and_v2p_are_inverse_around_kernbase() {
@@ -136,6 +175,23 @@ mod tests {
     #[should_panic(expected = "v2p: 0x00001000 is below KERNBASE")]
     fn v2p_rejects_user_addresses() {
         v2p(VAddr(0x1000));
+    }
+
+    #[test]
+    fn each_cpu_has_a_guard_page_below_its_stack_in_the_window() {
+        assert_eq!(KSTACKS, VAddr(0x7FC0_0000));
+        assert_eq!(
+            kstack(1),
+            KStack {
+                guard: VAddr(0x7FC0_2000),
+                stack: VAddr(0x7FC0_3000)
+            }
+        );
+        let last = kstack(crate::param::NCPU - 1);
+        assert!(last.stack.0 + crate::mmu::PGSIZE_U32 <= KERNBASE.0);
+        for i in 1..crate::param::NCPU {
+            assert_eq!(kstack(i).guard, kstack(i - 1).stack.add_pages(1));
+        }
     }
 
     #[test]

@@ -179,12 +179,16 @@ pub const CR0_BOOT: u32 = (Cr0::CR0_ENABLE_PAGING.bits() | Cr0::CR0_WRITE_PROTEC
 
 /// GDT slots (xv6's `SEG_*`): the null descriptor, kernel code and data,
 /// then the CPU's own segment, which `%gs` holds (the 2011 xv6's
-/// `SEG_KCPU`).
+/// `SEG_KCPU`), the task-state segment of the task the CPU runs in (xv6's
+/// `SEG_TSS`, loaded with `ltr`) and the double-fault task's
+/// (`src/tss.rs`).
 pub const SEG_KCODE: u16 = 1;
 pub const SEG_KDATA: u16 = 2;
 pub const SEG_KCPU: u16 = 3;
+pub const SEG_TSS: u16 = 4;
+pub const SEG_DFTSS: u16 = 5;
 /// Number of GDT entries the kernel uses.
-pub const NSEGS: usize = 4;
+pub const NSEGS: usize = 6;
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,12 @@
 //! The boot CPU copies the trampoline (`boot/entryother.S`) to AP_START and
 //! starts each other CPU there with INIT and STARTUP IPIs, one at a time.
 //! The new CPU enters protected mode, turns paging on with entrypgdir as
-//! the boot CPU did, and calls `mpenter` on the stack it was given; that
-//! loads its own GDT (and with it `%gs`), switches to the kernel's page
-//! directory, loads the IDT, sets up its local APIC and says
-//! `cpu<N>: started`. It then waits, halted, for work from `on_every_cpu`.
+//! the boot CPU did, and calls `mpenter` on the stack page it was given;
+//! that loads its own GDT (and with it `%gs` and its TSS), switches to the
+//! kernel's page directory and moves onto the guarded alias of its stack
+//! page (`src/kstack.rs`); `mpmain` then loads the IDT, sets up its local
+//! APIC and says `cpu<N>: started`. It then waits, halted, for work from
+//! `on_every_cpu`.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -98,11 +100,15 @@ pub fn startothers() -> Started {
             stack.0,
             BOOT_MAPPED.0
         );
-        let lo = p2v(stack).0;
-        c.set_stack(lo..lo + APSTACKSIZE as u32);
+        // It starts on the page's direct-map address (entrypgdir maps only
+        // that) and moves to the alias in mpenter: that alias is its stack.
+        let pgdir = crate::vm::kpgdir().expect("startothers after kvmalloc");
+        c.set_stack(crate::kstack::map_stack(pgdir, i, stack));
+        c.stack_pa.store(stack.0, Ordering::Relaxed);
+        let top = p2v(stack).0 + APSTACKSIZE as u32;
         // SAFETY: the stack word lies inside the copy made above; the CPU
         // started before this one has already read it (it reported).
-        unsafe { (copy.add(stack_word) as *mut u32).write_volatile(lo + APSTACKSIZE as u32) };
+        unsafe { (copy.add(stack_word) as *mut u32).write_volatile(top) };
 
         lapic::lapicstartap(apicid, AP_START);
         let mut waited = 0;
@@ -123,10 +129,19 @@ pub fn startothers() -> Started {
 }
 
 /// Where each other CPU enters the kernel, from the trampoline, with
-/// entrypgdir and its own stack (xv6's `mpenter`).
+/// entrypgdir and its stack page at P2V(pa) (xv6's `mpenter`): once on the
+/// kernel page directory, it moves to that page's guarded alias.
 extern "C" fn mpenter() -> ! {
     crate::gdt::seginit(crate::cpu::cpuid_by_apic());
     crate::vm::switchkvm();
+    let top = cpu(cpuid()).stack().end;
+    // SAFETY: startothers mapped this CPU's stack page at its alias, which
+    // ends at `top` (page-aligned); the direct-map stack is left for good.
+    unsafe { crate::kstack::switch_stack(top, mpmain) }
+}
+
+/// The rest of a CPU's start-up, on its guarded stack (xv6's `mpmain`).
+extern "C" fn mpmain() -> ! {
     crate::trap::idtinit();
     lapic::lapicinit(lapic::base());
     let me = cpuid();

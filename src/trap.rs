@@ -8,13 +8,16 @@
 use spin::Once;
 use x86::Ring;
 use x86::dtables::{DescriptorTablePointer, lidt};
-use x86::segmentation::{BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder};
+use x86::segmentation::{
+    BuildDescriptor, Descriptor, DescriptorBuilder, GateDescriptorBuilder,
+    TaskGateDescriptorBuilder,
+};
 
-use crate::gdt::KCODE;
+use crate::gdt::{DFTSS, KCODE};
 use crate::lapic::lapiceoi;
 use crate::traps::{
-    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode, T_IRQ0,
-    T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
+    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode,
+    T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
 };
 
 /// Number of interrupt vectors.
@@ -68,7 +71,10 @@ pub struct TrapFrame {
 static IDT: Once<[Descriptor; NVECTORS]> = Once::new();
 
 /// Build the IDT (xv6's `tvinit`) and load it (`idtinit`). All gates are
-/// interrupt gates (interrupts off in the handler), for the kernel only.
+/// interrupt gates (interrupts off in the handler), for the kernel only,
+/// except the double fault's: a task gate to the double-fault task, which
+/// runs on a stack of its own (`src/doublefault.rs`). The IDT is shared;
+/// the gate's selector picks each CPU's own task from that CPU's GDT.
 pub fn idtinit() {
     let idt = IDT.call_once(|| {
         let mut idt = [Descriptor::NULL; NVECTORS];
@@ -82,6 +88,11 @@ pub fn idtinit() {
             .dpl(Ring::Ring0)
             .finish();
         }
+        idt[T_DBLFLT as usize] =
+            <DescriptorBuilder as TaskGateDescriptorBuilder>::task_gate_descriptor(DFTSS)
+                .present()
+                .dpl(Ring::Ring0)
+                .finish();
         idt
     });
     // SAFETY: the table is 'static and every gate points at a stub that

@@ -2,6 +2,8 @@
 
 /// Page fault: the vector whose handler also reads CR2.
 pub const T_PGFLT: u32 = 14;
+/// Double fault: a task gate, so that it runs on a stack of its own.
+pub const T_DBLFLT: u32 = 8;
 /// Vectors 0..T_NEXCEPTIONS are the CPU's exceptions.
 pub const T_NEXCEPTIONS: u32 = 32;
 /// Non-maskable interrupt: how a panicking CPU stops the others.

@@ -8,8 +8,10 @@ use core::fmt;
 #[cfg(kernel)]
 use spin::Once;
 
-use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr, v2p};
-use crate::mmu::{PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PT, PTEntry, PTFlags, PageStep, pdx, ptx};
+use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, KSTACKS, PAddr, VAddr, v2p};
+use crate::mmu::{
+    LARGE_PGSIZE, PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PT, PTEntry, PTFlags, PageStep, pdx, ptx,
+};
 #[cfg(kernel)]
 use crate::{
     image,
@@ -201,8 +203,22 @@ pub unsafe fn freevm<M: PageTableMemory>(mem: &mut M, pgdir: PAddr) {
     unsafe { mem.free_table(pgdir) };
 }
 
+/// Pages a kernel page directory for `phystop` takes, the directory
+/// included: one table for each 4 MiB of KERNBASE..P2V(phystop) and of
+/// DEVSPACE..4 GiB, and one for the kernel-stacks window (KSTACKS). The
+/// boot report's `kvmalloc:` count; the tests compute it with this too.
+pub fn kvm_pages(phystop: PAddr) -> usize {
+    let span = LARGE_PGSIZE as u64;
+    let direct = u64::from(phystop.0).div_ceil(span);
+    let devices = ((1u64 << 32) - u64::from(DEVSPACE.0)) / span;
+    /// The directory itself and the kernel-stacks window's table.
+    const DIRECTORY_AND_WINDOW: u64 = 2;
+    (DIRECTORY_AND_WINDOW + direct + devices) as usize
+}
+
 /// Build a page directory holding the kernel's map (xv6's `setupkvm`) and
-/// return its physical address. If a page table cannot be allocated part
+/// an empty page table for the kernel-stacks window (`startothers` maps
+/// the other CPUs' stacks there), and return its physical address. If a page table cannot be allocated part
 /// way, every page taken so far is given back before the error is returned.
 /// Panics if `phystop` would put its direct mapping above DEVSPACE.
 pub fn setupkvm<M: PageTableMemory>(
@@ -221,12 +237,15 @@ pub fn setupkvm<M: PageTableMemory>(
         DEVSPACE.0
     );
     let pgdir = mem.alloc_table().ok_or(OutOfMemory)?;
-    for k in kmap(data, phystop).iter().filter(|k| k.size > 0) {
-        if let Err(e) = mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm) {
-            // SAFETY: the half-built directory was never installed.
-            unsafe { freevm(mem, pgdir) };
-            return Err(e);
-        }
+    let built = kmap(data, phystop)
+        .iter()
+        .filter(|k| k.size > 0)
+        .try_for_each(|k| mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm))
+        .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true).map(|_| ()));
+    if let Err(e) = built {
+        // SAFETY: the half-built directory was never installed.
+        unsafe { freevm(mem, pgdir) };
+        return Err(e);
     }
     Ok(pgdir)
 }
@@ -258,8 +277,9 @@ impl fmt::Display for Kvm {
 static KVM: Once<Kvm> = Once::new();
 
 /// Build the kernel page directory, mapping physical memory up to
-/// `phystop`, and switch to it (xv6's `kvmalloc`). Runs between kinit1 and
-/// kinit2, so every page-table page comes from the first 4 MiB.
+/// `phystop`, take the boot stack's guard page out of it, and switch to it
+/// (xv6's `kvmalloc`). Runs between kinit1 and kinit2, so every page-table
+/// page comes from the first 4 MiB.
 // Never inlined: a function of its own for breakpoints in GDB and Bochs.
 #[cfg(kernel)]
 #[inline(never)]
@@ -273,6 +293,7 @@ pub fn kvmalloc(phystop: PAddr) -> Kvm {
                 phystop.0
             )
         });
+        crate::kstack::guard_boot_stack(pgdir);
         Kvm { pgdir, pages }
     });
     switchkvm();
@@ -305,13 +326,17 @@ pub fn kpgdir() -> Option<PAddr> {
     KVM.get().map(|k| k.pgdir)
 }
 
-/// Load the kernel page directory into CR3 (xv6's `switchkvm`).
+/// Load the kernel page directory into CR3 (xv6's `switchkvm`), and give
+/// this CPU's double-fault task the same directory.
 #[cfg(kernel)]
 pub fn switchkvm() {
     let pgdir = kpgdir().expect("switchkvm before kvmalloc");
+    let pinned = crate::spinlock::NoInterrupts::new();
+    crate::tss::set_double_fault_cr3(pinned.cpu(), pgdir.0);
     // SAFETY: the directory maps the kernel's text, data, stack and every
     // page in use exactly where entrypgdir did (KERNBASE + pa), so the code
-    // running now keeps running; only the low identity mapping goes away.
+    // running now keeps running; only the low identity mapping goes away
+    // (and the boot stack's guard page, which nothing uses).
     unsafe { x86::controlregs::cr3_write(u64::from(pgdir.0)) };
 }
 

@@ -11,9 +11,7 @@ use xv6::memlayout;
 const KERNBASE: u32 = memlayout::KERNBASE.0;
 const BOOT_MAPPED: u32 = memlayout::BOOT_MAPPED.0;
 const PHYSTOP: u32 = memlayout::PHYSTOP.0;
-const DEVSPACE: u32 = memlayout::DEVSPACE.0;
 const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
-const PDE_SPAN: u32 = xv6::mmu::LARGE_PGSIZE as u32; // what one page table maps
 
 fn pgroundup(a: u32) -> u32 {
     a.div_ceil(PGSIZE) * PGSIZE
@@ -77,8 +75,9 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
 
     let kvm = words(run.line("kvmalloc:"));
     let m: u32 = kvm[1].parse().unwrap();
-    // one directory, the tables for KERNBASE..P2V(PHYSTOP), those for DEVSPACE..4G
-    let want_m = 1 + PHYSTOP.div_ceil(PDE_SPAN) + (0u32.wrapping_sub(DEVSPACE)) / PDE_SPAN;
+    // one directory, the tables for KERNBASE..P2V(PHYSTOP), those for
+    // DEVSPACE..4G and the kernel-stacks window's: the kernel's one formula
+    let want_m = xv6::vm::kvm_pages(xv6::memlayout::PAddr(PHYSTOP)) as u32;
     assert_eq!(m, want_m, "page-table pages");
     let kpgdir = hex(kvm[5]);
     assert!(
@@ -112,7 +111,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 16] = [
+const IN_KERNEL_TESTS: [&str; 17] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -127,6 +126,7 @@ const IN_KERNEL_TESTS: [&str; 16] = [
     "every_cpu_started",
     "cpuid_reads_own_segment",
     "kalloctest",
+    "kernel_stacks_are_guarded",
     "pushcli_nests",
     "timer_ticks",
 ];

@@ -16,9 +16,6 @@ const EXTMEM: u64 = memlayout::EXTMEM.0 as u64;
 const BOOT_MAPPED: u64 = memlayout::BOOT_MAPPED.0 as u64;
 const PHYSTOP: u64 = memlayout::PHYSTOP.0 as u64;
 const PHYSTOP_MAX: u64 = memlayout::PHYSTOP_MAX.0 as u64;
-const DEVSPACE: u64 = memlayout::DEVSPACE.0 as u64;
-/// What one page table maps.
-const PDE_SPAN: u64 = xv6::mmu::LARGE_PGSIZE as u64;
 
 /// What the test expects of one boot.
 struct Expect {
@@ -105,9 +102,11 @@ fn expect(run: &common::Run, cap: u64) -> Expect {
 }
 
 /// kvmalloc's pages at `phystop`: the directory, the tables for
-/// KERNBASE..P2V(PHYSTOP), and those for DEVSPACE..4 GiB.
+/// KERNBASE..P2V(PHYSTOP), those for DEVSPACE..4 GiB and the kernel-stacks
+/// window's (the kernel's one formula).
 fn kvm_tables(phystop: u64) -> u64 {
-    1 + phystop.div_ceil(PDE_SPAN) + ((1u64 << 32) - DEVSPACE) / PDE_SPAN
+    let phystop = u32::try_from(phystop).expect("PHYSTOP fits in 32 bits");
+    xv6::vm::kvm_pages(xv6::memlayout::PAddr(phystop)) as u64
 }
 
 fn number(line: &str, word: usize) -> u64 {
@@ -150,9 +149,13 @@ fn boot_in(extra: &[&str], status: i32, mem: u32, cmdline: &str, cap: u64) {
         k2.ends_with(&format!(", {:#010x})", KERNBASE + want.phystop)),
         "{ctx}: {k2}"
     );
+    // Each other CPU took a stack page from kinit1's pages.
+    let cpus = number(run.line(" CPUs (APIC ids "), 1);
+    let stacks = number(run.line("startothers:"), 1);
+    assert_eq!(stacks, cpus - 1, "{ctx}: stack pages");
     assert_eq!(
         number(run.line("kalloc:"), 1),
-        want.kinit1 + want.kinit2 - want.tables,
+        want.kinit1 + want.kinit2 - want.tables - stacks,
         "{ctx}: free"
     );
     run.line("ktest: drain_and_refill ok");
@@ -189,10 +192,12 @@ fn phystop_option_raises_and_lowers_the_cap() {
 }
 
 /// The largest cap: P2V(PHYSTOP) is DEVSPACE itself, and after the page
-/// counts kinit1 still has pages enough for kvmalloc's 513 tables.
+/// counts kinit1 still has pages enough for kvmalloc's 514 tables, and for
+/// them and the stacks of 7 other CPUs.
 #[test]
 fn the_largest_phystop_boots() {
     boot_with(2048, "phystop=0x7E000000", PHYSTOP_MAX);
+    boot_in(&["--smp", "8"], 0, 3072, "phystop=0x7E000000", PHYSTOP_MAX);
 }
 
 #[test]

@@ -235,17 +235,21 @@ fn every_command_answers_from_the_kernels_own_state() {
         "<va2> \"hi\" is not a number",
     );
 
-    // pgdir: the runs of the kernel map (KERNBASE..P2V(PHYSTOP), DEVSPACE..4G)
+    // pgdir: the runs of the kernel map (the kernel-stacks window just below
+    // KERNBASE, then KERNBASE..P2V(PHYSTOP); DEVSPACE..4G): every table but
+    // the directory itself
     let pd = s.command("pgdir");
-    let want_entries = PHYSTOP / (4 << 20) + 8;
+    let want_entries = xv6::vm::kvm_pages(xv6::memlayout::PAddr(PHYSTOP)) - 1;
+    assert_eq!(want_entries, (PHYSTOP / (4 << 20) + 8 + 1) as usize);
     assert!(
         line(&pd, "pgdir:").contains(&format!(", {want_entries} present entries")),
         "{pd}"
     );
     assert!(
         pd.contains(&format!(
-            "PDE  512-{:<4}  va 0x80000000-{:#010x}  P W - -  page tables",
+            "PDE  511-{:<4}  va {:#010x}-{:#010x}  P W - -  page tables",
             511 + PHYSTOP / (4 << 20),
+            xv6::memlayout::KSTACKS.0,
             KERNBASE + PHYSTOP - 1
         )),
         "{pd}"

@@ -5,11 +5,11 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use crate::bootinfo::BootInfo;
 use crate::cpu::{cpu, ncpu};
 use crate::kalloc::{self, Mode, kalloc, steal_batch};
-use crate::memlayout::{BOOT_MAPPED, VAddr, v2p};
+use crate::memlayout::{BOOT_MAPPED, PAddr, VAddr, kstack};
 use crate::param::APSTACKSIZE;
 use crate::println;
 
-use super::{BootReport, chain, refill};
+use super::{BootReport, chain, kernel_mapping, refill};
 
 /// Every CPU of the MP table said it started, each on a stack of its own
 /// below 4 MiB (where entrypgdir maps), and the boot report counted them.
@@ -23,10 +23,18 @@ pub fn every_cpu_started(r: &BootReport, _: &BootInfo) {
         assert!(!stack.is_empty(), "cpu{i} has no stack");
         if i > 0 {
             assert_eq!(stack.len(), APSTACKSIZE);
-            let top = v2p(VAddr(stack.end - 1));
+            // It runs on the alias of its page, in the kernel-stacks window.
+            assert_eq!(VAddr(stack.start), kstack(i).stack, "cpu{i}'s stack");
+            let page = PAddr(c.stack_pa.load(Ordering::Relaxed));
+            let top = page + (APSTACKSIZE - 1);
             assert!(
                 top < BOOT_MAPPED,
                 "cpu{i}'s stack at {top:#x} is above 4 MiB"
+            );
+            assert_eq!(
+                kernel_mapping(VAddr(stack.start)),
+                Some(page),
+                "cpu{i}'s alias maps its page"
             );
         }
         for j in 0..i {

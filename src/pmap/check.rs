@@ -3,9 +3,13 @@
 //! invariant it found broken. They need the other CPUs idle (they are,
 //! between monitor commands) because some of them take every free page.
 
+use core::sync::atomic::Ordering;
+
 use super::rcr3;
 use crate::kalloc::{self, KfreeError};
-use crate::memlayout::{DEVSPACE, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
+use crate::memlayout::{
+    DEVSPACE, KERNBASE, KERNLINK, KSTACKS, PAddr, VAddr, kstack, p2v, p2v_end, v2p,
+};
 use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, PageStep, pdx, pgaddr};
 use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
 use crate::pageinfo::{area, count, page_alloc, page_free};
@@ -201,17 +205,29 @@ fn check_page_alloc() {
     assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
 }
 
-/// The kernel page directory maps exactly this kernel's layout: nothing
-/// below KERNBASE; KERNBASE+pa to pa up to PHYSTOP, read-only for text and
-/// rodata and writable elsewhere (the page counts included); DEVSPACE to
+/// The kernel page directory maps exactly this kernel's layout: below
+/// KERNBASE only the kernel-stacks window, where each other CPU's stack
+/// page (and nothing else) is mapped, writable; KERNBASE+pa to pa up to
+/// PHYSTOP, read-only for text and rodata and writable elsewhere (the page
+/// counts included), except the boot stack's guard page; DEVSPACE to
 /// itself; nothing in between; and nothing with the user bit.
 fn check_kern_pgdir(phystop: PAddr) {
     const NAME: &str = "check_kern_pgdir";
     let pd = vm::kpgdir_entries();
     let top = p2v_end(phystop);
     let data = image::data_addr();
+    let boot_guard = crate::entry::boot_stack_guard().0;
+    let stacks = 1..crate::cpu::ncpu();
+    let window_stacks = stacks.len();
     let expected = |va: u32| -> Option<(PAddr, bool)> {
-        if (KERNBASE.0..top.0).contains(&va) {
+        if va == boot_guard {
+            None
+        } else if (KSTACKS.0..KERNBASE.0).contains(&va) {
+            stacks.clone().find(|&i| kstack(i).stack.0 == va).map(|i| {
+                let pa = crate::cpu::cpu(i).stack_pa.load(Ordering::Relaxed);
+                (PAddr(pa), true)
+            })
+        } else if (KERNBASE.0..top.0).contains(&va) {
             let read_only = (KERNLINK.0..data.0).contains(&va);
             Some((v2p(VAddr(va)), !read_only))
         } else if va >= DEVSPACE.0 {
@@ -232,8 +248,8 @@ fn check_kern_pgdir(phystop: PAddr) {
             continue;
         }
         assert!(
-            base >= KERNBASE.0,
-            "{NAME}: PDE {i} maps {base:#010x}, below KERNBASE"
+            base >= KERNBASE.0 || base == KSTACKS.0,
+            "{NAME}: PDE {i} maps {base:#010x}, below KERNBASE and not the kernel-stacks window"
         );
         assert!(
             !pde.flags().intersects(PDFlags::US | PDFlags::PS),
@@ -264,7 +280,8 @@ fn check_kern_pgdir(phystop: PAddr) {
     }
     // DEVSPACE up to 4 GiB is whole page tables.
     let devspace = (NPDENTRIES - pdx(DEVSPACE)) * NPDENTRIES;
-    let want = KERNBASE.pages_to(top) + devspace;
+    // Less the boot stack's guard, plus the other CPUs' stacks.
+    let want = KERNBASE.pages_to(top) + devspace - 1 + window_stacks;
     assert_eq!(mapped, want, "{NAME}: pages mapped");
     assert_eq!(
         rcr3(),

@@ -97,7 +97,9 @@ fn setupkvm_builds_exactly_the_kmap() {
     let mut mem = SimTables::new(usize::MAX);
     let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
     // 1 directory + 60 tables for 240 MiB at KERNBASE + 8 for DEVSPACE
-    assert_eq!(mem.ram.npages(), 1 + 60 + 8);
+    // + 1 for the kernel-stacks window
+    assert_eq!(mem.ram.npages(), 1 + 60 + 8 + 1);
+    assert_eq!(mem.ram.npages(), kvm_pages(PHYSTOP));
     let m = kmap(DATA, PHYSTOP);
     // every page of every region, and the pages just outside them
     for va in (0..=u32::MAX).step_by(PGSIZE).map(VAddr) {
@@ -118,8 +120,8 @@ fn setupkvm_builds_exactly_the_kmap() {
 
 #[test]
 fn setupkvm_running_out_part_way_gives_every_page_back() {
-    // 69 pages build the map: fail at every point before that
-    for limit in 0..69 {
+    // 70 pages build the map: fail at every point before that
+    for limit in 0..70 {
         let mut mem = SimTables::new(limit);
         assert_eq!(
             setupkvm(&mut mem, DATA, PHYSTOP),
@@ -133,7 +135,7 @@ fn setupkvm_running_out_part_way_gives_every_page_back() {
             mem.ram.npages()
         );
     }
-    let mut mem = SimTables::new(69);
+    let mut mem = SimTables::new(70);
     assert!(setupkvm(&mut mem, DATA, PHYSTOP).is_ok());
 }
 
@@ -162,6 +164,28 @@ fn the_largest_phystop_fits() {
         translate(&mut mem, pgdir, VAddr(0xFDFF_F000)),
         Some((PAddr(0x7DFF_F000), PTFlags::P | PTFlags::RW))
     );
+    // 1 + 504 + 8 + 1: what kinit1's pool must hold at the largest PHYSTOP
+    assert_eq!(mem.ram.npages(), 514);
+    assert_eq!(mem.ram.npages(), kvm_pages(PAddr(0x7E00_0000)));
+}
+
+#[test]
+fn the_kernel_stacks_window_has_an_empty_table() {
+    let mut mem = SimTables::new(usize::MAX);
+    let pgdir = setupkvm(&mut mem, DATA, PHYSTOP).unwrap();
+    let pte = walkpgdir(&mut mem, pgdir, KSTACKS, false)
+        .unwrap()
+        .expect("a table for the window");
+    assert!(!pte.is_present());
+    for i in 0..crate::param::NCPU {
+        let k = crate::memlayout::kstack(i);
+        assert_eq!(translate(&mut mem, pgdir, k.guard), None);
+        assert_eq!(
+            translate(&mut mem, pgdir, k.stack),
+            None,
+            "until startothers"
+        );
+    }
 }
 
 #[test]
