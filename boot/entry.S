@@ -96,6 +96,7 @@ halt_forever:
 cpu_check:
     pushl %eax                              # keep the loader's magic
     pushl %ebx                              #   and its boot information
+    xorl %edi, %edi                         # EDI = features missing so far
     # CPUID exists if software can flip EFLAGS.ID.
     pushfl                                  # EFLAGS ...
     popl %eax                               #   ... into EAX
@@ -117,7 +118,6 @@ cpu_check:
     movl ${CPUID_FEATURES}, %eax
     cpuid                                   # EDX = the feature bits
     movl %edx, %ebx                         # keep them (cpu_missing uses EDX)
-    xorl %edi, %edi                         # EDI = features missing so far
     movl $(cpu_needs - {KERNBASE}), %ebp    # EBP walks the table below
 2:  movl (%ebp), %ecx                       # the next feature's bit
     testl %ecx, %ecx

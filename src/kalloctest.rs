@@ -140,7 +140,7 @@ pub fn kalloctest(rounds: u32) -> bool {
         ok = false;
     }
     if ok {
-        println!("kalloctest: OK");
+        println!("{}", crate::protocol::KALLOCTEST_OK);
     }
     ok
 }

@@ -24,7 +24,7 @@ const REBOOT_WAIT_SPINS: u32 = 50_000_000;
 /// Restart the machine through the keyboard controller (QEMU and Bochs then
 /// boot again from the BIOS). If the reset does not come, say so and halt.
 pub fn reboot() -> ! {
-    crate::println!("reboot: restarting the machine");
+    crate::println!("{}", crate::protocol::REBOOTING);
     // SAFETY: the reset command only restarts the machine.
     unsafe { outb(KBC_COMMAND, KBC_PULSE_RESET) };
     for _ in 0..REBOOT_WAIT_SPINS {

@@ -22,7 +22,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
 
     gdt::seginit(0); // segments first: cpuid() reads this CPU's %gs
     console::consoleinit(); // serial port and VGA text
-    println!("xv6-rs: booting");
+    println!("{}", protocol::BOOTING);
     let boot = bootinfo::load(magic, bootinfo_pa); // GRUB's boot information (Multiboot2)
     println!("{boot}");
     trap::idtinit(); // earlier than xv6: a fault while setting up memory is reported

@@ -19,7 +19,7 @@ use crate::{
     pageinfo::{PageError, area, infos},
     pmap::check::check_all,
     print, println,
-    protocol::{MONITOR_READY, PROMPT},
+    protocol::{CHECKS_PASSED, LINE_TOO_LONG, MONITOR_READY, PROMPT, UNKNOWN_COMMAND},
     timer,
     vm::{self, KallocTables, Kvm},
 };
@@ -233,7 +233,7 @@ pub fn monitor(machine: Machine, script: Option<&str>) -> ! {
             Some(Ok(n)) => n,
             Some(Err(LineTooLong)) => {
                 println!(
-                    "monitor: line too long (at most {} characters): ignored",
+                    "{LINE_TOO_LONG} (at most {} characters): ignored",
                     LINE_MAX - 1
                 );
                 continue;
@@ -259,7 +259,7 @@ impl Monitor {
             return;
         };
         let Some(cmd) = COMMANDS.iter().find(|c| c.name == name) else {
-            println!("unknown command {name:?}; 'help' lists the commands");
+            println!("{UNKNOWN_COMMAND} {name:?}; 'help' lists the commands");
             return;
         };
         if let Err(e) = (cmd.run)(self, Args::new(words)) {
@@ -577,10 +577,7 @@ fn checks<'a>(m: &mut Monitor, args: Args<'a>) -> Result<'a> {
     args.done()?;
     let before = kalloc::nfree();
     check_all(m.machine.phystop);
-    println!(
-        "checks: all passed; {} pages free, as before",
-        kalloc::nfree()
-    );
+    println!("{CHECKS_PASSED}; {} pages free, as before", kalloc::nfree());
     assert_eq!(kalloc::nfree(), before, "checks: the checks leaked pages");
     Ok(())
 }

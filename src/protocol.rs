@@ -24,6 +24,11 @@ pub const EXIT_BAD_BOOT: QemuExit = QemuExit(2);
 /// The CPU lacks a feature the boot path needs (`cpufeature`): status 7.
 pub const EXIT_NO_CPU_FEATURE: QemuExit = QemuExit(3);
 
+/// The kernel's first line; a second one in a run means the machine reset.
+pub const BOOTING: &str = "xv6-rs: booting";
+/// What the kernel says before it resets the machine on purpose (`reboot`).
+pub const REBOOTING: &str = "reboot: restarting the machine";
+
 /// The longest kernel command line the kernel reads (the runner refuses a
 /// longer one; the kernel ignores it whole, saying so).
 pub const CMDLINE_MAX: usize = 8 * 1024;
@@ -32,6 +37,14 @@ pub const CMDLINE_MAX: usize = 8 * 1024;
 /// on (the runner holds piped input back until it appears).
 pub const MONITOR_READY: &str =
     "monitor: type 'help' for the commands; 'halt' or Ctrl-D powers off";
+
+/// Lines that say how a monitor command went, which the tests and the
+/// runner's soak read: kalloctest's pass, the start of `checks`' pass, and
+/// the starts of two refusals.
+pub const KALLOCTEST_OK: &str = "kalloctest: OK";
+pub const CHECKS_PASSED: &str = "checks: all passed";
+pub const LINE_TOO_LONG: &str = "monitor: line too long";
+pub const UNKNOWN_COMMAND: &str = "unknown command";
 
 /// The monitor's prompt.
 pub const PROMPT: &str = "K> ";

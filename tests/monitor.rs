@@ -4,6 +4,8 @@
 
 mod common;
 
+use xv6::protocol::UNKNOWN_COMMAND;
+
 use common::{BOCHS_POWEROFF, PROMPT, Run, Session, hex, launch, run_script, symbol, words};
 use xv6::memlayout;
 
@@ -268,7 +270,7 @@ fn every_command_answers_from_the_kernels_own_state() {
     // nonsense never panics
     let answer = s.command("frobnicate 1 2");
     assert!(
-        answer.contains("unknown command \"frobnicate\""),
+        answer.contains(&format!("{UNKNOWN_COMMAND} \"frobnicate\"")),
         "{answer}"
     );
     expect_usage(&mut s, "meminfo now", "unexpected argument \"now\"");

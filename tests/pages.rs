@@ -4,6 +4,8 @@
 
 mod common;
 
+use xv6::protocol::{CHECKS_PASSED, KALLOCTEST_OK};
+
 use common::{EXIT_PANIC, Session, hex, launch, symbol, words};
 
 const KERNBASE: u32 = xv6::memlayout::KERNBASE.0;
@@ -45,7 +47,7 @@ fn checks_pass(s: &mut Session, ctx: &str) {
     assert_eq!(said, CHECKS, "{ctx}: {answer}");
     assert_eq!(
         line(&answer, "checks:"),
-        format!("checks: all passed; {before} pages free, as before"),
+        format!("{CHECKS_PASSED}; {before} pages free, as before"),
         "{ctx}"
     );
     assert_eq!(free_pages(s), before, "{ctx}: the checks leaked");
@@ -73,7 +75,7 @@ fn every_check_passes_in_both_modes_and_after_alloc_free_churn() {
             assert!(answer.contains("is back on the free list"), "{answer}");
         }
         let answer = s.command("kalloctest 2000");
-        assert!(answer.contains("kalloctest: OK"), "{ctx}: {answer}");
+        assert!(answer.contains(KALLOCTEST_OK), "{ctx}: {answer}");
         checks_pass(&mut s, &format!("{ctx}, after churn"));
         s.finish("halt").expect_status(0);
     }

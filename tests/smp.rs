@@ -6,6 +6,8 @@
 
 mod common;
 
+use xv6::protocol::KALLOCTEST_OK;
+
 use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, launch, words};
 
 const MODES: [&str; 2] = ["global", "percpu"];
@@ -87,7 +89,7 @@ fn kalloctest(cpus: usize, mode: &str) -> Run {
     );
     run.expect_status(0);
     let ctx = format!("kalloctest, {cpus} CPUs, {mode}:\n{}", run.out);
-    assert!(run.has("kalloctest: OK"), "{ctx}");
+    assert!(run.has(KALLOCTEST_OK), "{ctx}");
     assert!(!run.has("FAIL"), "{ctx}");
     let line = run.line("kalloctest: free pages before");
     let w = words(line);
@@ -117,10 +119,7 @@ fn bochs_runs_kalloctest_on_two_cpus_in_both_modes() {
         let run = launch(&args);
         run.expect_status(BOCHS_POWEROFF);
         let ctx = format!("Bochs, 2 CPUs, {mode}:\n{}", run.out);
-        assert!(
-            run.has("cpu1: started") && run.has("kalloctest: OK"),
-            "{ctx}"
-        );
+        assert!(run.has("cpu1: started") && run.has(KALLOCTEST_OK), "{ctx}");
         assert!(!run.has("FAIL") && !run.has("panic"), "{ctx}");
         run.line(&format!("each of 2 CPUs ({mode} mode)"));
         let w = words(run.line("kalloctest: free pages before"));

@@ -42,6 +42,16 @@ pub fn spawn(o: &Options) -> Result<Child> {
         .map_err(|e| Error::new(format!("cannot start the emulator: {e}")))
 }
 
+/// How often the machine reset in `out` without the kernel saying it would
+/// (`reboot`): each boot after the first is a reset, and only those the
+/// kernel announced are not silent. A triple fault resets QEMU, GRUB boots
+/// the kernel again, and a test that only looks at the end would pass.
+pub fn silent_resets(out: &str) -> usize {
+    let boots = out.matches(xv6::protocol::BOOTING).count();
+    let asked = out.matches(xv6::protocol::REBOOTING).count();
+    boots.saturating_sub(1 + asked)
+}
+
 /// What one boot printed, and how it ended.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -70,6 +80,12 @@ impl Run {
 
     /// Panic, showing the output, unless the run ended with `want`.
     pub fn expect_status(&self, want: i32) -> &Self {
+        let resets = silent_resets(&self.out);
+        assert_eq!(
+            resets, 0,
+            "the machine reset {resets} times without the kernel asking (a triple fault?); output:\n{}",
+            self.out
+        );
         assert_eq!(
             self.status,
             Some(want),
@@ -147,4 +163,25 @@ pub fn time_boot(o: &Options, runs: u32, mut each: impl FnMut(u128)) -> Result<(
     }
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xv6::protocol::{BOOTING, REBOOTING};
+
+    #[test]
+    fn a_second_boot_is_a_silent_reset_unless_the_kernel_asked() {
+        assert_eq!(silent_resets(""), 0);
+        assert_eq!(silent_resets(&format!("{BOOTING}\nK> ")), 0);
+        assert_eq!(silent_resets(&format!("{BOOTING}\n{BOOTING}\n")), 1);
+        assert_eq!(
+            silent_resets(&format!("{BOOTING}\n{REBOOTING}\n{BOOTING}\n")),
+            0
+        );
+        assert_eq!(
+            silent_resets(&format!("{BOOTING}\n{REBOOTING}\n{BOOTING}\n{BOOTING}\n")),
+            1
+        );
+    }
 }

@@ -80,6 +80,13 @@ impl Session {
     pub fn expect(&mut self, needle: &str) -> Result<String> {
         let start = Instant::now();
         loop {
+            let resets = launch::silent_resets(&self.out);
+            if resets > 0 {
+                let _ = self.child.kill();
+                return Err(Error::new(format!(
+                    "the machine reset {resets} times without the kernel asking (a triple fault?)"
+                )));
+            }
             if let Some(i) = self.out[self.seen..].find(needle) {
                 let end = self.seen + i + needle.len();
                 let text = self.out[self.seen..end].replace("\r\n", "\n");

@@ -5,6 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use xv6::protocol::{CHECKS_PASSED, KALLOCTEST_OK};
+
 use crate::options::Options;
 use crate::session::Session;
 use crate::{Error, Result, launch};
@@ -39,7 +41,7 @@ pub fn free_pages(meminfo: &str) -> Option<u64> {
 
 /// Why a kalloctest answer is not a pass (OK, nothing lost), if it is not.
 pub fn kalloctest_failure(answer: &str) -> Option<String> {
-    let ok = answer.lines().any(|l| l.trim_end() == "kalloctest: OK");
+    let ok = answer.lines().any(|l| l.trim_end() == KALLOCTEST_OK);
     let bad = answer
         .lines()
         .find(|l| l.contains("FAIL") || l.starts_with("panic"));
@@ -52,22 +54,50 @@ pub fn kalloctest_failure(answer: &str) -> Option<String> {
 
 /// Why a `checks` answer is not a pass, if it is not.
 pub fn checks_failure(answer: &str) -> Option<String> {
-    let passed = answer.lines().filter(|l| l.contains("succeeded!")).count();
     if let Some(l) = answer
         .lines()
         .find(|l| l.starts_with("panic") || l.contains("FAIL"))
     {
         return Some(l.trim_end().to_string());
     }
-    (passed == 0).then(|| "checks printed no `succeeded!` line".into())
+    let passed = answer.lines().any(|l| l.starts_with(CHECKS_PASSED));
+    (!passed).then(|| format!("checks did not say {CHECKS_PASSED:?}"))
 }
 
-/// Soak one mode until `until`.
-fn soak_mode(mode: &str, until: Instant) -> Result<Tally> {
+/// Soak one mode until `until`. A kernel that panics, resets or goes
+/// quiet ends the mode with that failure and the end of its output.
+fn soak_mode(mode: &str, until: Instant) -> Tally {
+    let mut t = Tally::default();
     let cmdline = format!("kalloc={mode}");
     let o: Options = launch::options(&["--smp", CPUS, "--cmdline", &cmdline], &[]);
-    let mut s = Session::start(&o, ANSWER_LIMIT)?;
-    let mut t = Tally::default();
+    let mut s = match Session::start(&o, ANSWER_LIMIT) {
+        Ok(s) => s,
+        Err(e) => {
+            t.failures.push(format!("boot: {e}"));
+            return t;
+        }
+    };
+    if let Err(e) = rounds(&mut s, &mut t, until) {
+        let tail: Vec<&str> = s.out().lines().rev().take(TAIL_LINES).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        t.failures.push(format!(
+            "{e}; the kernel's last lines:\n{}",
+            tail.join("\n")
+        ));
+        return t;
+    }
+    if let Err(e) = s.finish("halt") {
+        t.failures.push(format!("halt: {e}"));
+    }
+    t
+}
+
+/// Lines of the kernel's output a failure shows.
+const TAIL_LINES: usize = 20;
+
+/// kalloctest, the checks and meminfo, again and again until `until` or a
+/// failure.
+fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
     let free = free_pages(&s.command("meminfo")?)
         .ok_or_else(|| Error::new("meminfo printed no free count"))?;
     let mut rounds = FIRST_ROUNDS;
@@ -86,11 +116,9 @@ fn soak_mode(mode: &str, until: Instant) -> Result<Tally> {
                 .push(format!("free pages {now:?}, {free} after boot")),
         }
         if Instant::now() >= until || !t.failures.is_empty() {
-            break;
+            return Ok(());
         }
     }
-    s.finish("halt")?;
-    Ok(t)
 }
 
 /// Run the soak for `seconds`, half in each mode; print what it did. An
@@ -100,7 +128,7 @@ pub fn run(seconds: u32) -> Result<()> {
     let mut failed = 0;
     for mode in MODES {
         let start = Instant::now();
-        let t = soak_mode(mode, start + half)?;
+        let t = soak_mode(mode, start + half);
         println!(
             "soak: {mode}, {CPUS} CPUs: {} kalloctest rounds per CPU, {} passes of the self-checks, {} failures in {:.0?}",
             t.rounds,
@@ -134,7 +162,9 @@ mod tests {
     #[test]
     fn kalloctest_passes_only_on_ok_without_a_failure() {
         assert_eq!(
-            kalloctest_failure("kalloctest: free pages before 5, after 5\nkalloctest: OK\n"),
+            kalloctest_failure(&format!(
+                "kalloctest: free pages before 5, after 5\n{KALLOCTEST_OK}\n"
+            )),
             None
         );
         assert_eq!(
@@ -145,9 +175,11 @@ mod tests {
     }
 
     #[test]
-    fn checks_pass_only_with_successes_and_no_panic() {
-        assert_eq!(checks_failure("check_page_alloc() succeeded!\n"), None);
+    fn checks_pass_only_with_their_closing_line_and_no_panic() {
+        let ok = format!("check_page_alloc() succeeded!\n{CHECKS_PASSED}\n");
+        assert_eq!(checks_failure(&ok), None);
+        assert!(checks_failure("check_page_alloc() succeeded!\n").is_some());
         assert!(checks_failure("").is_some());
-        assert!(checks_failure("check_page() succeeded!\npanic: x\n").is_some());
+        assert!(checks_failure(&format!("panic: x\n{CHECKS_PASSED}\n")).is_some());
     }
 }
