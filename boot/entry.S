@@ -47,9 +47,8 @@ _start:
     jne 1f                                  # no: leave EBX alone
 
     # Copy the boot information into the kernel's own buffer now, while
-    # paging is off and every physical address can be read: GRUB may have put
-    # it above 4 MiB (which entrypgdir does not map) or inside end..4 MiB
-    # (which kinit1 frees). The copy lives in .bss and is never freed.
+    # paging is off and every physical address can be read: GRUB puts it
+    # above 4 MiB, which entrypgdir does not map. The copy lives in .bss.
     movl (%ebx), %ecx                       # first field: total size in bytes
     cmpl ${BOOTINFO_MAX}, %ecx              # does it fit the buffer?
     ja 1f                                   # no: main panics, naming BOOTINFO_MAX

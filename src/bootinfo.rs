@@ -1,12 +1,11 @@
 //! The Multiboot2 boot information GRUB hands the kernel (boot loader name,
 //! command line, and later the memory map), read with the `multiboot2` crate.
 //!
-//! GRUB may put the block anywhere: seen at 0x112800 (inside end..4 MiB,
-//! which kinit1 frees) and at 0x65d5d0 (above 4 MiB, which entrypgdir does
-//! not map). Rather than reserve its pages in either case, `boot/entry.S`
-//! copies it, with paging still off, into [`BOOTINFO_COPY`] in the kernel's
-//! `.bss`; the kernel only ever reads the copy, so freeing GRUB's pages is
-//! harmless and one code path serves both placements.
+//! GRUB puts the block above 4 MiB (linker.ld claims the first 4 MiB for the
+//! image), which entrypgdir does not map. So `boot/entry.S` copies it, with
+//! paging still off, into [`BOOTINFO_COPY`] in the kernel's `.bss`; the
+//! kernel reads only the copy, and reserves GRUB's pages so that nothing
+//! overwrites the original.
 
 use core::cell::UnsafeCell;
 

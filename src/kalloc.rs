@@ -483,6 +483,30 @@ pub unsafe fn kfree_addr(va: VAddr) {
     }
 }
 
+/// The free pages and the mode, as the boot report's `kalloc:` line says.
+#[cfg(kernel)]
+#[derive(Clone, Copy, Debug)]
+pub struct Free {
+    pub pages: usize,
+    pub mode: Mode,
+}
+
+#[cfg(kernel)]
+impl fmt::Display for Free {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "kalloc: {} pages free ({} mode)", self.pages, self.mode)
+    }
+}
+
+/// The free pages now, and the mode.
+#[cfg(kernel)]
+pub fn free() -> Free {
+    Free {
+        pages: nfree(),
+        mode: mode(),
+    }
+}
+
 /// Number of free pages, on all lists.
 #[cfg(kernel)]
 pub fn nfree() -> usize {

@@ -5,7 +5,11 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(kernel)]
-use xv6::*;
+use xv6::{
+    backtrace, bench, bootinfo, cmdline, console, cpu, gdt, image, ioapic, kalloc, kbd, ktest,
+    lapic, machine, memlayout, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp,
+    timer, trap, uart, vm,
+};
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
@@ -44,12 +48,12 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     println!("{others}");
     let k2 = Stage::Kinit2.timed(|| kinit2(low, top)); // must come after startothers()
     println!("{k2}"); // the rest of RAM up to PHYSTOP; the locks on
-    let nfree = kalloc::nfree();
-    println!("kalloc: {nfree} pages free ({} mode)", kalloc::mode());
+    let free = kalloc::free(); // what the two stages left free
+    println!("{free}");
     timer::timerinit(); // the PIT, sent to this CPU
     uart::uartinit_interrupts(); // serial port
     kbd::kbdinit(); // keyboard
-    let report = ktest::BootReport::new(phystop, k1, kvm, others, k2, nfree);
+    let report = ktest::BootReport::new(phystop, k1, kvm, others, k2, free.pages);
     ktest::boot_options(&boot, &report); // ktest=, bench or halt: each powers off
     println!("main: interrupts on (timer at {TICKS_PER_SEC} Hz, serial, keyboard)");
     // SAFETY: the IDT is loaded, every vector has a handler and the PICs

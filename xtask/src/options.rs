@@ -10,7 +10,8 @@ use xv6::protocol::CMDLINE_MAX;
 pub const USAGE: &str = "\
 usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
 
-  --mem MIB       RAM for the guest (default 512; PHYSTOP is 240 MiB)
+  --mem MIB       RAM for the guest (default 512, at least 7; PHYSTOP is
+                  240 MiB)
   --smp N         number of CPUs (default 1)
   --cmdline STR   kernel command line, e.g. \"halt\" or \"ktest=all\"
   --monitor CMDS  monitor commands to run first, separated by ';', e.g.
@@ -56,7 +57,8 @@ piped: printf 'meminfo\\nhalt\\n' | ./run-qemu.sh. The end of piped input
 
 Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, 7 when the CPU lacks a feature
-the kernel needs, 2 for a refused option, other values from QEMU itself.
+the kernel needs, 1 when the runner fails (a build, a tool), 2 for a refused
+option, other values from QEMU itself.
 ";
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
@@ -564,6 +566,36 @@ mod tests {
             "--setup",
         ] {
             assert!(USAGE.contains(&format!("  {o} ")), "{o}");
+        }
+    }
+
+    /// The usage text is written by hand: it must name every default and
+    /// exit status as the code has them.
+    #[test]
+    fn the_usage_names_the_defaults_and_statuses_the_code_uses() {
+        use crate::status;
+        let usage = USAGE.replace('\n', " ");
+        for n in [
+            DEFAULT_MEM_MIB,
+            MIN_MEM_MIB,
+            DEFAULT_BENCH_RUNS,
+            DEFAULT_SOAK_SECONDS,
+        ] {
+            assert!(
+                usage.contains(&format!("default {n}")) || usage.contains(&format!("least {n}")),
+                "{n}"
+            );
+        }
+        assert!(usage.contains(&format!("(default {DEFAULT_GDB_PORT})")));
+        for (n, what) in [
+            (status::POWEROFF, "when the kernel powers off"),
+            (status::PANIC, "after a kernel panic"),
+            (status::BAD_BOOT, "when the kernel was not booted"),
+            (status::NO_CPU_FEATURE, "when the CPU lacks a feature"),
+            (status::FAILED, "when the runner fails"),
+            (status::BAD_OPTION, "for a refused option"),
+        ] {
+            assert!(usage.contains(&format!("{n} {what}")), "{n} {what}");
         }
     }
 }
