@@ -56,7 +56,8 @@ piped: printf 'meminfo\\nhalt\\n' | ./run-qemu.sh. The end of piped input
 
 Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, 7 when the CPU lacks a feature
-the kernel needs, 2 for a refused option, other values from QEMU itself.
+the kernel needs, 9 when it reached a lab exercise not written yet (a
+handout's lab_todo!), 2 for a refused option, other values from QEMU itself.
 ";
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
