@@ -47,6 +47,10 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --time-boot N   launch QEMU N times and print the milliseconds from each
                   launch to the monitor's first line (used by --bench; add
                   --monitor halt so that each run ends by itself)
+  --lab-export LAB DIR
+                  write the handout of lab LAB (labs/LAB/lab.toml) to DIR,
+                  new or empty, as a git repository with one commit: LAB's
+                  exercises become lab_todo! stubs (docs/labs.md)
   --setup         only install what is missing, then check that QEMU,
                   Bochs and GDB start on this machine
 
@@ -175,6 +179,11 @@ pub enum Action {
     Soak {
         seconds: u32,
     },
+    /// Write a lab's handout to a new directory.
+    LabExport {
+        lab: String,
+        dir: PathBuf,
+    },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -241,6 +250,14 @@ pub fn parse<S: AsRef<str>>(
                 return Ok(Action::Setup { bochsrc: o.bochsrc });
             }
             "--test" => return Ok(Action::Test),
+            "--lab-export" => {
+                let lab = value("a lab and a directory", true)?;
+                let dir = value("a directory after the lab", true)?;
+                return Ok(Action::LabExport {
+                    lab,
+                    dir: dir.into(),
+                });
+            }
             "--bench" => return bench_runs(env).map(|runs| Action::Bench { runs }),
             "--soak" => return soak_seconds(env).map(|seconds| Action::Soak { seconds }),
             "-h" | "--help" => return Ok(Action::Help),
@@ -535,6 +552,19 @@ mod tests {
             "SOAK_SECONDS 'x' is not a number of seconds >= 1"
         );
         assert!(parse(&["--bogus", "--test"], &no_env).is_err());
+        assert_eq!(
+            parse(&["--lab-export", "kalloc", "/tmp/h"], &no_env),
+            Ok(Action::LabExport {
+                lab: "kalloc".into(),
+                dir: "/tmp/h".into()
+            })
+        );
+        assert_eq!(
+            parse(&["--lab-export", "kalloc"], &no_env)
+                .unwrap_err()
+                .reason,
+            "--lab-export needs a directory after the lab"
+        );
         let one = |k: &str| (k == "BENCH_RUNS").then(|| "1".to_string());
         assert_eq!(parse(&["--bench"], &one), Ok(Action::Bench { runs: 1 }));
         let zero = |k: &str| (k == "BENCH_RUNS").then(|| "0".to_string());
@@ -562,6 +592,7 @@ mod tests {
             "--test",
             "--bench",
             "--time-boot",
+            "--lab-export",
             "--setup",
         ] {
             assert!(USAGE.contains(&format!("  {o} ")), "{o}");
