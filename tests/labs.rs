@@ -3,7 +3,11 @@
 
 mod common;
 
-use common::launch;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Run, launch, run_script};
 use xtask::status::LAB_TODO;
 use xv6::protocol::LabTodo;
 
@@ -15,7 +19,7 @@ fn todo_line(out: &str) -> LabTodo<'_> {
 }
 
 /// Line `line` (1-based) of `file`, below the directory `root`.
-fn source_line(root: &std::path::Path, file: &str, line: u32) -> String {
+fn source_line(root: &Path, file: &str, line: u32) -> String {
     let text = std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     text.lines()
         .nth(line as usize - 1)
@@ -40,4 +44,54 @@ fn lab_todo_names_the_exercise_and_ends_with_its_own_status() {
         "the line names where the stub is: {at:?}"
     );
     assert!(!run.has("panic"), "a stub is not a panic:\n{}", run.out);
+}
+
+/// Longest the handout's first run may take: it builds the runner and the
+/// kernel (core included) from scratch, a few minutes on a busy 2-core
+/// machine, then boots.
+const HANDOUT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+#[test]
+fn the_kalloc_handout_builds_and_stops_at_its_first_exercise() {
+    let dir = std::env::temp_dir().join(format!("xv6-lab-kalloc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.to_str().expect("a UTF-8 temporary directory");
+    run_script(&["--lab-export", "kalloc", path], "").expect_status(0);
+    let commits = Command::new("git")
+        .args(["-C", path, "rev-list", "--count", "HEAD"])
+        .output()
+        .expect("run git");
+    assert_eq!(
+        String::from_utf8_lossy(&commits.stdout).trim(),
+        "1",
+        "one commit"
+    );
+    let kalloc = std::fs::read_to_string(dir.join("src/kalloc.rs")).unwrap();
+    assert!(
+        !kalloc.contains("LAB kalloc/"),
+        "no marker remains:\n{kalloc}"
+    );
+    let again = run_script(&["--lab-export", "kalloc", path], "");
+    again.expect_status(xtask::status::FAILED);
+    assert!(again.err.contains("is not empty"), "{}", again.err);
+
+    let mut boot = Command::new(dir.join("run-qemu.sh"));
+    boot.args(["--cmdline", "halt"]).current_dir(&dir);
+    let run: Run = xtask::bounded::capture(&mut boot, b"", Some(HANDOUT_LIMIT), false)
+        .expect("run the handout's run-qemu.sh")
+        .into();
+    run.expect_status(LAB_TODO);
+    // kinit1 frees the first pages through freerange, before any kalloc.
+    let todo = todo_line(&run.out);
+    assert_eq!(
+        (todo.lab, todo.exercise, todo.file),
+        ("kalloc", "freerange", "src/kalloc.rs")
+    );
+    let at = source_line(&dir, todo.file, todo.line);
+    assert!(
+        at.contains("lab_todo!(\"kalloc\", \"freerange\")"),
+        "the line names where the stub is: {at:?}"
+    );
+    assert!(!run.has("main: halt"), "the boot stops at the stub");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
