@@ -4,10 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
-use common::{Run, launch, run_script};
+use common::launch;
 use xtask::status::LAB_TODO;
 use xv6::protocol::LabTodo;
 
@@ -41,23 +39,28 @@ fn lab_todo_names_the_exercise_and_ends_with_its_own_status() {
     );
     assert!(
         at.contains("lab_todo!(\"ktest\", \"lab_todo\")"),
-        "the line names where the stub is: {at:?}"
+        "the line names the stub's place: {at:?}"
     );
     assert!(!run.has("panic"), "a stub is not a panic:\n{}", run.out);
 }
 
+// LAB kalloc/handout BEGIN
+// The teacher's check of the handout; handouts leave it out (a student's
+// finished tree has no stub left to stop at).
+
 /// Longest the handout's first run may take: it builds the runner and the
 /// kernel (core included) from scratch, a few minutes on a busy 2-core
 /// machine, then boots.
-const HANDOUT_LIMIT: Duration = Duration::from_secs(30 * 60);
+const HANDOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 #[test]
 fn the_kalloc_handout_builds_and_stops_at_its_first_exercise() {
+    use common::{Run, run_script};
     let dir = std::env::temp_dir().join(format!("xv6-lab-kalloc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir); // left by an earlier failed run
     let path = dir.to_str().expect("a UTF-8 temporary directory");
     run_script(&["--lab-export", "kalloc", path], "").expect_status(0);
-    let commits = Command::new("git")
+    let commits = std::process::Command::new("git")
         .args(["-C", path, "rev-list", "--count", "HEAD"])
         .output()
         .expect("run git");
@@ -71,27 +74,33 @@ fn the_kalloc_handout_builds_and_stops_at_its_first_exercise() {
         !kalloc.contains("LAB kalloc/"),
         "no marker remains:\n{kalloc}"
     );
+    let tests = std::fs::read_to_string(dir.join("tests/labs.rs")).unwrap();
+    assert!(
+        !tests.contains("HANDOUT_LIMIT"),
+        "the handout leaves this test out"
+    );
     let again = run_script(&["--lab-export", "kalloc", path], "");
     again.expect_status(xtask::status::FAILED);
     assert!(again.err.contains("is not empty"), "{}", again.err);
 
-    let mut boot = Command::new(dir.join("run-qemu.sh"));
+    let mut boot = std::process::Command::new(dir.join("run-qemu.sh"));
     boot.args(["--cmdline", "halt"]).current_dir(&dir);
-    let run: Run = xtask::bounded::capture(&mut boot, b"", Some(HANDOUT_LIMIT), false)
+    let booted: Run = xtask::bounded::capture(&mut boot, b"", Some(HANDOUT_LIMIT), false)
         .expect("run the handout's run-qemu.sh")
         .into();
-    run.expect_status(LAB_TODO);
+    booted.expect_status(LAB_TODO);
     // kinit1 frees the first pages through freerange, before any kalloc.
-    let todo = todo_line(&run.out);
+    let first = todo_line(&booted.out);
     assert_eq!(
-        (todo.lab, todo.exercise, todo.file),
+        (first.lab, first.exercise, first.file),
         ("kalloc", "freerange", "src/kalloc.rs")
     );
-    let at = source_line(&dir, todo.file, todo.line);
+    let stub = source_line(&dir, first.file, first.line);
     assert!(
-        at.contains("lab_todo!(\"kalloc\", \"freerange\")"),
-        "the line names where the stub is: {at:?}"
+        stub.contains("lab_todo!(\"kalloc\", \"freerange\")"),
+        "the handout's line names where its stub is: {stub:?}"
     );
-    assert!(!run.has("main: halt"), "the boot stops at the stub");
+    assert!(!booted.has("main: halt"), "the boot stops at the stub");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+// LAB kalloc/handout END
