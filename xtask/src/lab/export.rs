@@ -37,7 +37,14 @@ fn plan(
     labs: &BTreeMap<String, Manifest>,
     target: &str,
 ) -> std::result::Result<BTreeMap<String, Keep>, String> {
-    let names = || labs.keys().cloned().collect::<Vec<_>>().join(", ");
+    let names = || match labs.is_empty() {
+        true => format!(
+            "none: no {}/<lab>/{}",
+            manifest::LABS_DIR,
+            manifest::MANIFEST
+        ),
+        false => labs.keys().cloned().collect::<Vec<_>>().join(", "),
+    };
     if !labs.contains_key(target) {
         return Err(format!("unknown lab {target:?} (labs: {})", names()));
     }
@@ -328,6 +335,8 @@ mod tests {
         let t = course();
         let e = handout(&t, "d").unwrap_err();
         assert_eq!(e, "unknown lab \"d\" (labs: a, b, c)");
+        let e = handout(&tree(&[("src/x.rs", "x\n")]), "a").unwrap_err();
+        assert_eq!(e, "unknown lab \"a\" (labs: none: no labs/<lab>/lab.toml)");
         let mut bad = course();
         bad.insert("src/z.S".into(), b"nop\n; LAB a/one END\n".to_vec());
         let e = handout(&bad, "a").unwrap_err();
