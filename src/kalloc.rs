@@ -415,10 +415,15 @@ pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
 /// `freerange`); any other broken rule is a kernel bug.
 #[cfg(kernel)]
 fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
+    // LAB kalloc/freerange BEGIN
     // SAFETY: boot hands over RAM no one has used: above the kernel image
     // and the boot stack, outside what GRUB left (reserved in the pool's
     // RAM, which free_range skips).
     unsafe { hold(i, None).free_range(vstart, vend) }.unwrap_or_else(|e| panic!("{e}"))
+    // LAB kalloc/freerange STUB
+    // let _ = (i, vstart, vend);
+    // crate::lab_todo!("kalloc", "freerange")
+    // LAB kalloc/freerange END
 }
 
 /// Allocate one 4096-byte page, or `None` if memory is exhausted: in
@@ -427,15 +432,23 @@ fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
 #[cfg(kernel)]
 #[must_use = "a page dropped without kfree is lost for good"]
 pub fn kalloc() -> Option<Page> {
-    let pin = pin();
-    let me = mine(&pin);
-    let own = hold(me, pin.as_ref()).alloc();
+    // LAB kalloc/kalloc BEGIN
+    let pinned = pin();
+    let me = mine(&pinned);
+    let own = hold(me, pinned.as_ref()).alloc();
     own.or_else(|| steal(me)).map(Page)
+    // LAB kalloc/kalloc STUB
+    // crate::lab_todo!("kalloc", "kalloc")
+    // LAB kalloc/kalloc END
 }
 
 /// A page for CPU `me`, whose list is empty, taken with a batch from the
 /// fullest other list (`percpu` mode; `None` in `global` mode).
 #[cfg(kernel)]
+// LAB kalloc/kalloc BEGIN
+// LAB kalloc/kalloc STUB
+// #[allow(dead_code, reason = "kalloc calls it once that exercise is written")]
+// LAB kalloc/kalloc END
 fn steal(me: usize) -> Option<VAddr> {
     if mode() == Mode::Global {
         return None;
@@ -461,8 +474,13 @@ fn steal(me: usize) -> Option<VAddr> {
 /// Give a page back.
 #[cfg(kernel)]
 pub fn kfree(page: Page) {
+    // LAB kalloc/kfree BEGIN
     // SAFETY: `Page` owns its page, and consuming it ends the ownership.
     unsafe { kfree_addr(page.0) }
+    // LAB kalloc/kfree STUB
+    // let _ = page;
+    // crate::lab_todo!("kalloc", "kfree")
+    // LAB kalloc/kfree END
 }
 
 /// Free the page at `va` (xv6's `kfree(char *v)`), onto the running CPU's

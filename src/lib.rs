@@ -38,6 +38,7 @@ pub mod kstack;
 pub mod ksyms;
 #[cfg(kernel)]
 pub mod ktest;
+pub mod lab;
 #[cfg(kernel)]
 pub mod lapic;
 #[cfg(kernel)]

@@ -29,6 +29,48 @@ pub const BOOTING: &str = "xv6-rs: booting";
 /// What the kernel says before it resets the machine on purpose (`reboot`).
 pub const REBOOTING: &str = "reboot: restarting the machine";
 
+/// The kernel reached a lab exercise not written yet (`lab_todo!`): status 9.
+pub const EXIT_LAB_TODO: QemuExit = QemuExit(4);
+
+/// The line `lab_todo!` prints before it ends QEMU with EXIT_LAB_TODO:
+/// `lab <lab>: exercise <exercise> is not implemented yet (<file>:<line>)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabTodo<'a> {
+    pub lab: &'a str,
+    pub exercise: &'a str,
+    pub file: &'a str,
+    pub line: u32,
+}
+
+const LAB_TODO_MIDDLE: &str = ": exercise ";
+const LAB_TODO_END: &str = " is not implemented yet (";
+
+impl core::fmt::Display for LabTodo<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(
+            f,
+            "lab {}{LAB_TODO_MIDDLE}{}{LAB_TODO_END}{}:{})",
+            self.lab, self.exercise, self.file, self.line
+        )
+    }
+}
+
+impl<'a> LabTodo<'a> {
+    /// The stub line `line` is, if it is one (what the host reads back).
+    pub fn parse(line: &'a str) -> Option<LabTodo<'a>> {
+        let rest = line.trim_end().strip_prefix("lab ")?;
+        let (lab, rest) = rest.split_once(LAB_TODO_MIDDLE)?;
+        let (exercise, rest) = rest.split_once(LAB_TODO_END)?;
+        let (file, line) = rest.strip_suffix(')')?.rsplit_once(':')?;
+        Some(LabTodo {
+            lab,
+            exercise,
+            file,
+            line: line.parse().ok()?,
+        })
+    }
+}
+
 /// The longest kernel command line the kernel reads (the runner refuses a
 /// longer one; the kernel ignores it whole, saying so).
 pub const CMDLINE_MAX: usize = 8 * 1024;
@@ -60,5 +102,27 @@ mod tests {
         assert_eq!(EXIT_NO_CPU_FEATURE.status(), 7);
         assert_ne!(EXIT_PANIC, EXIT_BAD_BOOT);
         assert_ne!(EXIT_BAD_BOOT, EXIT_NO_CPU_FEATURE);
+        assert_eq!(EXIT_LAB_TODO.status(), 9);
+    }
+
+    #[test]
+    fn the_lab_todo_line_reads_back() {
+        let todo = LabTodo {
+            lab: "kalloc",
+            exercise: "kfree",
+            file: "src/kalloc.rs",
+            line: 123,
+        };
+        let line = format!("{todo}");
+        assert_eq!(
+            line,
+            "lab kalloc: exercise kfree is not implemented yet (src/kalloc.rs:123)"
+        );
+        assert_eq!(LabTodo::parse(&line), Some(todo));
+        assert_eq!(LabTodo::parse("lab kalloc: exercise kfree done"), None);
+        assert_eq!(
+            LabTodo::parse("lab a: exercise b is not implemented yet (f.rs:x)"),
+            None
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use crate::options::{Action, Emulator, Options, USAGE, parse};
-use crate::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, status, steps};
+use crate::{
+    Error, NAME, Result, bench, gate, iso, lab, launch, prereqs, smoke, soak, status, steps,
+};
 
 /// Run with `args` (the program name left out); the exit status.
 pub fn main(args: &[String]) -> i32 {
@@ -54,6 +56,10 @@ fn act(action: Action) -> Result<i32> {
         Action::Soak { seconds } => {
             prereqs::ensure()?;
             soak::run(seconds)?;
+            Ok(0)
+        }
+        Action::LabExport { lab, dir } => {
+            lab::export::export(&lab, &dir)?;
             Ok(0)
         }
         Action::Boot(o) => {

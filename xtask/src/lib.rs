@@ -15,6 +15,7 @@ pub mod gate;
 pub mod iso;
 pub mod kernel;
 pub mod ksyms;
+pub mod lab;
 pub mod launch;
 pub mod options;
 pub mod paths;

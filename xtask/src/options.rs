@@ -48,6 +48,10 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
   --time-boot N   launch QEMU N times and print the milliseconds from each
                   launch to the monitor's first line (used by --bench; add
                   --monitor halt so that each run ends by itself)
+  --lab-export LAB DIR
+                  write the handout of lab LAB (labs/LAB/lab.toml) to DIR,
+                  new or empty, as a git repository with one commit: LAB's
+                  exercises become lab_todo! stubs (docs/labs.md)
   --setup         only install what is missing, then check that QEMU,
                   Bochs and GDB start on this machine
 
@@ -57,8 +61,9 @@ piped: printf 'meminfo\\nhalt\\n' | ./run-qemu.sh. The end of piped input
 
 Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, 7 when the CPU lacks a feature
-the kernel needs, 1 when the runner fails (a build, a tool), 2 for a refused
-option, other values from QEMU itself.
+the kernel needs, 9 when it reached a lab exercise not written yet (a
+handout's lab_todo!), 1 when the runner fails (a build, a tool), 2 for a
+refused option, other values from QEMU itself.
 ";
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
@@ -176,6 +181,11 @@ pub enum Action {
     Soak {
         seconds: u32,
     },
+    /// Write a lab's handout to a new directory.
+    LabExport {
+        lab: String,
+        dir: PathBuf,
+    },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -242,6 +252,14 @@ pub fn parse<S: AsRef<str>>(
                 return Ok(Action::Setup { bochsrc: o.bochsrc });
             }
             "--test" => return Ok(Action::Test),
+            "--lab-export" => {
+                let lab = value("a lab and a directory", true)?;
+                let dir = value("a directory after the lab", true)?;
+                return Ok(Action::LabExport {
+                    lab,
+                    dir: dir.into(),
+                });
+            }
             "--bench" => return bench_runs(env).map(|runs| Action::Bench { runs }),
             "--soak" => return soak_seconds(env).map(|seconds| Action::Soak { seconds }),
             "-h" | "--help" => return Ok(Action::Help),
@@ -536,6 +554,19 @@ mod tests {
             "SOAK_SECONDS 'x' is not a number of seconds >= 1"
         );
         assert!(parse(&["--bogus", "--test"], &no_env).is_err());
+        assert_eq!(
+            parse(&["--lab-export", "kalloc", "/tmp/h"], &no_env),
+            Ok(Action::LabExport {
+                lab: "kalloc".into(),
+                dir: "/tmp/h".into()
+            })
+        );
+        assert_eq!(
+            parse(&["--lab-export", "kalloc"], &no_env)
+                .unwrap_err()
+                .reason,
+            "--lab-export needs a directory after the lab"
+        );
         let one = |k: &str| (k == "BENCH_RUNS").then(|| "1".to_string());
         assert_eq!(parse(&["--bench"], &one), Ok(Action::Bench { runs: 1 }));
         let zero = |k: &str| (k == "BENCH_RUNS").then(|| "0".to_string());
@@ -563,6 +594,7 @@ mod tests {
             "--test",
             "--bench",
             "--time-boot",
+            "--lab-export",
             "--setup",
         ] {
             assert!(USAGE.contains(&format!("  {o} ")), "{o}");
@@ -592,6 +624,7 @@ mod tests {
             (status::PANIC, "after a kernel panic"),
             (status::BAD_BOOT, "when the kernel was not booted"),
             (status::NO_CPU_FEATURE, "when the CPU lacks a feature"),
+            (status::LAB_TODO, "when it reached a lab exercise"),
             (status::FAILED, "when the runner fails"),
             (status::BAD_OPTION, "for a refused option"),
         ] {

@@ -1,7 +1,7 @@
 //! The exit statuses of a run, in one place: what the kernel's exit codes
 //! (`xv6::protocol`) become, what Bochs gives, and the runner's own.
 
-use xv6::protocol::{EXIT_BAD_BOOT, EXIT_NO_CPU_FEATURE, EXIT_PANIC};
+use xv6::protocol::{EXIT_BAD_BOOT, EXIT_LAB_TODO, EXIT_NO_CPU_FEATURE, EXIT_PANIC};
 
 /// The kernel powered the machine off (ACPI), QEMU ended normally.
 pub const POWEROFF: i32 = 0;
@@ -11,6 +11,8 @@ pub const PANIC: i32 = EXIT_PANIC.status();
 pub const BAD_BOOT: i32 = EXIT_BAD_BOOT.status();
 /// The CPU lacks a feature the kernel needs (boot/entry.S's check).
 pub const NO_CPU_FEATURE: i32 = EXIT_NO_CPU_FEATURE.status();
+/// The kernel reached a lab exercise not written yet (`lab_todo!`).
+pub const LAB_TODO: i32 = EXIT_LAB_TODO.status();
 /// Bochs's status when the guest powers off through ACPI.
 pub const BOCHS_POWEROFF: i32 = 1;
 /// The runner failed (a build, a tool, a test step).

@@ -1,0 +1,364 @@
+//! The handout of a lab, made from the solution tree: the lab's regions
+//! become their stubs, later labs' their bases, the labs it depends on keep
+//! their solutions; then the leak check. [`handout`] is pure (a tree of
+//! files in, a tree out); [`export`] reads the tracked files and writes the
+//! handout as a git repository with one commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use super::manifest::{self, Manifest};
+use super::markers::{self, Keep};
+use crate::{Error, NAME, Result, paths};
+
+/// Files by path (relative, `/`-separated), with their bytes.
+pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// Files whose markers are examples, not regions (the guides quote them).
+const PROSE: &str = ".md";
+
+/// The labs of `tree`: every `labs/<lab>/lab.toml`.
+pub fn labs(tree: &Tree) -> std::result::Result<BTreeMap<String, Manifest>, String> {
+    let mut labs = BTreeMap::new();
+    for (path, bytes) in tree {
+        if let Some(lab) = manifest::lab_of(path) {
+            let text = std::str::from_utf8(bytes).map_err(|_| format!("{path} is not UTF-8"))?;
+            labs.insert(lab.to_string(), manifest::parse(lab, path, text)?);
+        }
+    }
+    Ok(labs)
+}
+
+/// What each lab's regions become in `target`'s handout: the labs `target`
+/// depends on (directly or not) keep their solutions, `target` gets its
+/// stubs, every other lab its bases.
+fn plan(
+    labs: &BTreeMap<String, Manifest>,
+    target: &str,
+) -> std::result::Result<BTreeMap<String, Keep>, String> {
+    let names = || match labs.is_empty() {
+        true => format!(
+            "none: no {}/<lab>/{}",
+            manifest::LABS_DIR,
+            manifest::MANIFEST
+        ),
+        false => labs.keys().cloned().collect::<Vec<_>>().join(", "),
+    };
+    if !labs.contains_key(target) {
+        return Err(format!("unknown lab {target:?} (labs: {})", names()));
+    }
+    let mut before = BTreeSet::new();
+    let mut todo = vec![target.to_string()];
+    while let Some(lab) = todo.pop() {
+        for dep in &labs[&lab].depends {
+            if !labs.contains_key(dep) {
+                return Err(format!(
+                    "lab {lab:?} depends on {dep:?}, which is not a lab (labs: {})",
+                    names()
+                ));
+            }
+            if before.insert(dep.clone()) {
+                todo.push(dep.clone());
+            }
+        }
+    }
+    if before.contains(target) {
+        return Err(format!("lab {target:?} depends on itself"));
+    }
+    Ok(labs
+        .keys()
+        .map(|lab| {
+            let keep = match lab.as_str() {
+                l if l == target => Keep::Stub,
+                l if before.contains(l) => Keep::Solution,
+                _ => Keep::Base,
+            };
+            (lab.clone(), keep)
+        })
+        .collect())
+}
+
+/// Whether a solution line says enough that finding it in a handout gives
+/// the solution away: two words at least (so not `}`, a blank line or a
+/// lone keyword such as `else {`).
+pub fn telling(line: &str) -> bool {
+    line.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .nth(1)
+        .is_some()
+}
+
+/// Where a solution line comes from, for the leak check's message.
+struct Secret {
+    at: String,
+    region: String,
+}
+
+/// `target`'s handout of `tree` (see the module's doc), or why not: a
+/// marker error (`file:line`), a bad manifest, an unknown lab, or a leak:
+/// a telling solution line of `target` or a lab after it found anywhere in
+/// the handout.
+pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
+    let labs = labs(tree)?;
+    let plan = plan(&labs, target)?;
+    let names: Vec<&str> = labs.keys().map(String::as_str).collect();
+    let mut out = Tree::new();
+    let mut secrets: BTreeMap<String, Secret> = BTreeMap::new();
+    for (path, bytes) in tree {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) if !path.ends_with(PROSE) => t,
+            _ => {
+                out.insert(path.clone(), bytes.clone());
+                continue;
+            }
+        };
+        let regions = markers::parse(path, text, &names).map_err(|e| e.to_string())?;
+        for r in regions.iter().filter(|r| plan[&r.lab] != Keep::Solution) {
+            for (i, line) in r.solution.iter().enumerate() {
+                if telling(line) {
+                    secrets.entry(line.trim().to_string()).or_insert(Secret {
+                        at: format!("{path}:{}", r.begin + 2 + i),
+                        region: format!("{}/{}", r.lab, r.exercise),
+                    });
+                }
+            }
+        }
+        let handout = markers::render(text, &regions, |lab| plan[lab]);
+        out.insert(path.clone(), handout.into_bytes());
+    }
+    for (path, bytes) in &out {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            if let Some(s) = secrets.get(line.trim()) {
+                return Err(format!(
+                    "the handout leaks a solution: {path}:{} is {:?}, a line of {}'s solution ({}); \
+                     change one of the two",
+                    n + 1,
+                    line.trim(),
+                    s.region,
+                    s.at
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Run `git` with `args` in `dir`; its standard output.
+fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|e| Error::new(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::new(format!(
+            "git {} in {} failed: {}",
+            args.join(" "),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(out.stdout)
+}
+
+/// The identity the handout's commit is made with when git has none set.
+const AUTHOR: &[&str] = &[
+    "-c",
+    "user.name=xv6-rs labs",
+    "-c",
+    "user.email=labs@xv6-rs.invalid",
+];
+
+/// `./run-qemu.sh --lab-export <lab> <dir>`: write `lab`'s handout of the
+/// tracked files to `dir` (which must not exist or be empty) as a git
+/// repository with one commit.
+pub fn export(lab: &str, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::new(format!("cannot read {}: {e}", dir.display())))?;
+        if entries.next().is_some() {
+            return Err(Error::new(format!(
+                "--lab-export: {} is not empty; give a new or empty directory",
+                dir.display()
+            )));
+        }
+    }
+    let root = paths::root();
+    let listed = git(root, &["ls-files", "-z"])?;
+    let mut tree = Tree::new();
+    for path in listed.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        let bytes = std::fs::read(root.join(&path))
+            .map_err(|e| Error::new(format!("cannot read {path}: {e}")))?;
+        tree.insert(path, bytes);
+    }
+    let handout = handout(&tree, lab).map_err(|e| Error::new(format!("--lab-export: {e}")))?;
+    for (path, bytes) in &handout {
+        let to = dir.join(path);
+        let made = to
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&to, bytes))
+            .and_then(|()| std::fs::metadata(root.join(path)))
+            .and_then(|m| std::fs::set_permissions(&to, m.permissions()));
+        made.map_err(|e| Error::new(format!("cannot write {}: {e}", to.display())))?;
+    }
+    let title = labs(&handout).map_err(Error::new)?[lab].title.clone();
+    git(dir, &["-c", "init.defaultBranch=main", "init", "-q"])?;
+    git(dir, &["add", "-A"])?;
+    let named = git(dir, &["config", "user.email"]).is_ok_and(|e| !e.is_empty());
+    let mut commit: Vec<&str> = if named { Vec::new() } else { AUTHOR.to_vec() };
+    let message = format!("Lab {lab}: {title} (handout)");
+    commit.extend(["commit", "-q", "-m", &message]);
+    git(dir, &commit)?;
+    eprintln!(
+        "{NAME}: wrote the handout of lab {lab} ({} files) to {}",
+        handout.len(),
+        dir.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        files
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn text<'a>(t: &'a Tree, path: &str) -> &'a str {
+        std::str::from_utf8(&t[path]).unwrap()
+    }
+
+    /// Three labs in a row (b depends on a, c on b), one region each.
+    fn course() -> Tree {
+        tree(&[
+            (
+                "labs/a/lab.toml",
+                "title = \"A\"\ndepends = []\nfiles = [\"src/x.rs\"]\n",
+            ),
+            (
+                "labs/b/lab.toml",
+                "title = \"B\"\ndepends = [\"a\"]\nfiles = [\"src/x.rs\"]\n",
+            ),
+            (
+                "labs/c/lab.toml",
+                "title = \"C\"\ndepends = [\"b\"]\nfiles = [\"src/x.rs\"]\n",
+            ),
+            (
+                "src/x.rs",
+                concat!(
+                    "fn one() {\n",
+                    "    // LAB a/one BEGIN\n",
+                    "    solve_one(first, second);\n",
+                    "    // LAB a/one STUB\n",
+                    "    // lab_todo!(\"a\", \"one\")\n",
+                    "    // LAB a/one END\n",
+                    "}\n",
+                    "fn two() {\n",
+                    "    // LAB b/two BEGIN\n",
+                    "    solve_two(first);\n",
+                    "    // LAB b/two STUB\n",
+                    "    // lab_todo!(\"b\", \"two\")\n",
+                    "    // LAB b/two END\n",
+                    "}\n",
+                    "# LAB c/three BEGIN\n",
+                    "three = solved\n",
+                    "# LAB c/three STUB\n",
+                    "# three = todo\n",
+                    "# LAB c/three BASE\n",
+                    "# three = base\n",
+                    "# LAB c/three END\n",
+                ),
+            ),
+            ("docs/labs.md", "// LAB z/quoted BEGIN\n"),
+        ])
+    }
+
+    #[test]
+    fn each_lab_gets_stubs_its_dependencies_solutions_later_labs_bases() {
+        let t = course();
+        let b = handout(&t, "b").unwrap();
+        assert_eq!(
+            text(&b, "src/x.rs"),
+            concat!(
+                "fn one() {\n",
+                "    solve_one(first, second);\n",
+                "}\n",
+                "fn two() {\n",
+                "    lab_todo!(\"b\", \"two\")\n",
+                "}\n",
+                "three = base\n",
+            )
+        );
+        let a = handout(&t, "a").unwrap();
+        assert!(text(&a, "src/x.rs").contains("    lab_todo!(\"a\", \"one\")\n"));
+        assert!(text(&a, "src/x.rs").contains("    lab_todo!(\"b\", \"two\")\n"));
+        let c = handout(&t, "c").unwrap();
+        assert!(text(&c, "src/x.rs").contains("solve_two(first);\n"));
+        assert!(text(&c, "src/x.rs").ends_with("}\nthree = todo\n"));
+        for h in [&a, &b, &c] {
+            assert!(!text(h, "src/x.rs").contains("LAB "), "no marker remains");
+            assert_eq!(text(h, "docs/labs.md"), text(&t, "docs/labs.md"));
+            assert_eq!(h.len(), t.len());
+        }
+    }
+
+    #[test]
+    fn the_leak_check_finds_a_solution_line_elsewhere() {
+        let mut t = course();
+        t.insert(
+            "src/y.rs".into(),
+            b"fn cheat() {\n        solve_two(first);\n}\n".to_vec(),
+        );
+        let e = handout(&t, "b").unwrap_err();
+        assert_eq!(
+            e,
+            "the handout leaks a solution: src/y.rs:2 is \"solve_two(first);\", \
+             a line of b/two's solution (src/x.rs:10); change one of the two"
+        );
+        // For lab c, b's solution is given: no leak.
+        assert!(handout(&t, "c").is_ok());
+    }
+
+    #[test]
+    fn bad_labs_and_markers_stop_the_export() {
+        let t = course();
+        let e = handout(&t, "d").unwrap_err();
+        assert_eq!(e, "unknown lab \"d\" (labs: a, b, c)");
+        let e = handout(&tree(&[("src/x.rs", "x\n")]), "a").unwrap_err();
+        assert_eq!(e, "unknown lab \"a\" (labs: none: no labs/<lab>/lab.toml)");
+        let mut bad = course();
+        bad.insert("src/z.S".into(), b"nop\n; LAB a/one END\n".to_vec());
+        let e = handout(&bad, "a").unwrap_err();
+        assert!(e.starts_with("src/z.S:2: "), "{e}");
+        let mut cyc = course();
+        cyc.insert(
+            "labs/a/lab.toml".into(),
+            b"title = \"A\"\ndepends = [\"c\"]\nfiles = []\n".to_vec(),
+        );
+        assert_eq!(
+            handout(&cyc, "a").unwrap_err(),
+            "lab \"a\" depends on itself"
+        );
+    }
+
+    #[test]
+    fn telling_lines_have_two_words() {
+        for trivial in ["}", "", "    else {", "});", "None", "loop {"] {
+            assert!(!telling(trivial), "{trivial:?}");
+        }
+        for told in ["x += 1;", "Some(va)", "// SAFETY: owned"] {
+            assert!(telling(told), "{told:?}");
+        }
+    }
+}
