@@ -87,7 +87,7 @@ halt_forever:
 
 # ---------------------------------------------------------------------------
 # cpu_check: does this CPU have what the kernel uses (CPUID, then the
-# features in cpu_needs, src/cpufeature.rs)? Return if so. If not,
+# features in cpufeature::NEEDED, whose table entry.rs hands in)? Return if so. If not,
 # print one line for each feature it lacks on COM1 and end QEMU with
 # EXIT_NO_CPU_FEATURE (elsewhere, halt): without PSE the CPU would reset the
 # instant paging turns on, without an APIC the kernel would hang silently.
@@ -117,16 +117,15 @@ cpu_check:
     movl ${CPUID_FEATURES}, %eax
     cpuid                                   # EDX = the feature bits
     movl %edx, %ebx                         # keep them (cpu_missing uses EDX)
-    movl $(cpu_needs - {KERNBASE}), %ebp    # EBP walks the table below
+    movl $({cpu_needs} - {KERNBASE}), %ebp  # EBP walks cpufeature's table
 2:  movl (%ebp), %ecx                       # the next feature's bit
     testl %ecx, %ecx
     jz 3f                                   # 0: the end of the table
     testl %ecx, %ebx
     jnz 4f                                  # the CPU has it
-    movl 4(%ebp), %esi                      # it has not: its line
-    subl ${KERNBASE}, %esi                  #   (physical address)
+    leal {NEED_LINE}(%ebp), %esi            # it has not: its line
     call cpu_missing                        #   said on COM1
-4:  addl $8, %ebp                           # next entry
+4:  addl ${NEED_SIZE}, %ebp                 # next entry
     jmp 2b
 3:  testl %edi, %edi
     jnz cpu_fail                            # something was missing
@@ -140,17 +139,6 @@ cpu_fail:
     movw ${QEMU_EXIT_PORT}, %dx
     outb %al, %dx                           # QEMU's isa-debug-exit ends here
     jmp halt_forever                        # anywhere else: stop
-
-# What the kernel needs in CPUID leaf 1's EDX: (bit, line to say if it is
-# missing) for each feature, then 0.
-.balign 4
-cpu_needs:
-    .long {PSE_BIT}, {no_pse}               # entrypgdir's 4 MiB pages
-    .long {TSC_BIT}, {no_tsc}               # rdtsc (the boot's stage timing)
-    .long {CX8_BIT}, {no_cx8}               # cmpxchg8b (64-bit atomics)
-    .long {CMOV_BIT}, {no_cmov}             # cmov (the compiled code)
-    .long {APIC_BIT}, {no_apic}             # the local APIC
-    .long 0
 
 # cpu_missing: print the NUL-terminated line at physical ESI on COM1 and
 # count it in EDI; the first one sets the UART up (8N1, as uart.rs does).

@@ -47,18 +47,21 @@ pub const APIC: Feature = Feature {
     missing: "xv6: this CPU has no local APIC, which the timer, interrupts and the other CPUs need",
 };
 
-/// Every feature entry.S checks (its table `cpu_needs`), in its order.
+/// Every feature entry.S checks, in its order ([`needs`] makes its table).
 pub const NEEDED: [&Feature; 5] = [&PSE, &TSC, &CX8, &CMOV, &APIC];
 
-/// `line` as entry.S prints it: CR LF, then a NUL that ends the string.
-/// `N` must be `line.len() + 3`.
-pub const fn asciz_line<const N: usize>(line: &str) -> [u8; N] {
+/// Bytes each line takes in entry.S's table: the longest line, CR LF and
+/// the NUL that ends it must fit.
+pub const LINE_SLOT: usize = 128;
+
+/// `line` as entry.S prints it: CR LF, then NULs to the slot's end.
+pub const fn line_slot(line: &str) -> [u8; LINE_SLOT] {
     let b = line.as_bytes();
     assert!(
-        N == b.len() + 3,
-        "asciz_line: N must be the line's length + 3"
+        b.len() + 3 <= LINE_SLOT,
+        "a missing-feature line is longer than LINE_SLOT"
     );
-    let mut out = [0u8; N];
+    let mut out = [0u8; LINE_SLOT];
     let mut i = 0;
     while i < b.len() {
         out[i] = b[i];
@@ -67,6 +70,36 @@ pub const fn asciz_line<const N: usize>(line: &str) -> [u8; N] {
     out[i] = b'\r';
     out[i + 1] = b'\n';
     out
+}
+
+/// One entry of the table entry.S walks: a feature's bit in CPUID leaf 1's
+/// EDX (0 ends the table) and the line to say if it is missing.
+#[repr(C)]
+pub struct Need {
+    pub edx_bit: u32,
+    pub line: [u8; LINE_SLOT],
+}
+
+/// Offset of [`Need::line`], for entry.S.
+pub const NEED_LINE: usize = core::mem::offset_of!(Need, line);
+
+/// The table entry.S walks: every feature in [`NEEDED`], then an end mark.
+pub const fn needs() -> [Need; NEEDED.len() + 1] {
+    let mut t = [const {
+        Need {
+            edx_bit: 0,
+            line: [0; LINE_SLOT],
+        }
+    }; NEEDED.len() + 1];
+    let mut i = 0;
+    while i < NEEDED.len() {
+        t[i] = Need {
+            edx_bit: NEEDED[i].edx_bit,
+            line: line_slot(NEEDED[i].missing),
+        };
+        i += 1;
+    }
+    t
 }
 
 #[cfg(test)]
@@ -89,7 +122,18 @@ mod tests {
 
     #[test]
     fn lines_end_in_crlf_and_nul() {
-        const L: [u8; 5] = asciz_line("ab");
-        assert_eq!(&L, b"ab\r\n\0");
+        const L: [u8; LINE_SLOT] = line_slot("ab");
+        assert_eq!(&L[..5], b"ab\r\n\0");
+        assert!(L[5..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn the_table_lists_every_needed_feature_then_ends() {
+        let t = needs();
+        for (need, f) in t.iter().zip(NEEDED) {
+            assert_eq!(need.edx_bit, f.edx_bit);
+            assert_eq!(&need.line[..f.missing.len()], f.missing.as_bytes());
+        }
+        assert_eq!(t[NEEDED.len()].edx_bit, 0, "the end mark");
     }
 }

@@ -4,7 +4,7 @@
 
 use core::cell::UnsafeCell;
 
-use crate::cpufeature::{self, APIC, CMOV, CX8, NO_CPUID, PSE, TSC, asciz_line};
+use crate::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
 use crate::memlayout::{KERNBASE, VAddr};
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;
@@ -35,17 +35,10 @@ core::arch::global_asm!(
     EFLAGS_ID = const cpufeature::EFLAGS_ID,
     CPUID_MAX_LEAF = const cpufeature::CPUID_MAX_LEAF,
     CPUID_FEATURES = const cpufeature::CPUID_FEATURES,
-    PSE_BIT = const PSE.edx_bit,
-    TSC_BIT = const TSC.edx_bit,
-    APIC_BIT = const APIC.edx_bit,
-    CX8_BIT = const CX8.edx_bit,
-    CMOV_BIT = const CMOV.edx_bit,
-    no_cx8 = sym NO_CX8_LINE,
-    no_cmov = sym NO_CMOV_LINE,
+    cpu_needs = sym CPU_NEEDS,
+    NEED_SIZE = const core::mem::size_of::<Need>(),
+    NEED_LINE = const cpufeature::NEED_LINE,
     no_cpuid = sym NO_CPUID_LINE,
-    no_pse = sym NO_PSE_LINE,
-    no_tsc = sym NO_TSC_LINE,
-    no_apic = sym NO_APIC_LINE,
     EXIT_NO_CPU_FEATURE = const cpufeature::EXIT_NO_CPU_FEATURE.0,
     QEMU_EXIT_PORT = const QEMU_EXIT_PORT,
     COM1 = const uart::COM1,
@@ -61,14 +54,10 @@ core::arch::global_asm!(
     options(att_syntax)
 );
 
-/// The lines `cpu_check` in entry.S prints for a missing feature, as it
-/// reads them (physical addresses, NUL-terminated).
-static NO_CPUID_LINE: [u8; NO_CPUID.len() + 3] = asciz_line(NO_CPUID);
-static NO_PSE_LINE: [u8; PSE.missing.len() + 3] = asciz_line(PSE.missing);
-static NO_TSC_LINE: [u8; TSC.missing.len() + 3] = asciz_line(TSC.missing);
-static NO_APIC_LINE: [u8; APIC.missing.len() + 3] = asciz_line(APIC.missing);
-static NO_CX8_LINE: [u8; CX8.missing.len() + 3] = asciz_line(CX8.missing);
-static NO_CMOV_LINE: [u8; CMOV.missing.len() + 3] = asciz_line(CMOV.missing);
+/// What `cpu_check` in entry.S reads (by physical address): the features
+/// the kernel needs with their lines, and the line for no CPUID at all.
+static CPU_NEEDS: [Need; NEEDED.len() + 1] = cpufeature::needs();
+static NO_CPUID_LINE: [u8; LINE_SLOT] = line_slot(NO_CPUID);
 
 /// A page directory that the CPU may write to. The CPU sets the Accessed and
 /// Dirty bits in the entries it uses, so it must not live in read-only data:
