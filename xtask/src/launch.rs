@@ -47,9 +47,31 @@ pub fn spawn(o: &Options) -> Result<Child> {
 /// kernel announced are not silent. A triple fault resets QEMU, GRUB boots
 /// the kernel again, and a test that only looks at the end would pass.
 pub fn silent_resets(out: &str) -> usize {
-    let boots = out.matches(xv6::protocol::BOOTING).count();
-    let asked = out.matches(xv6::protocol::REBOOTING).count();
-    boots.saturating_sub(1 + asked)
+    let mut r = Resets::default();
+    r.count(out);
+    r.silent()
+}
+
+/// The boots and announced reboots seen so far in output read piece by
+/// piece (an interactive session counts each line once, not the whole
+/// output again at every answer).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Resets {
+    boots: usize,
+    asked: usize,
+}
+
+impl Resets {
+    /// Count the boot and reboot lines in `text`, whole lines only.
+    pub fn count(&mut self, text: &str) {
+        self.boots += text.matches(xv6::protocol::BOOTING).count();
+        self.asked += text.matches(xv6::protocol::REBOOTING).count();
+    }
+
+    /// Resets the kernel did not announce.
+    pub fn silent(&self) -> usize {
+        self.boots.saturating_sub(1 + self.asked)
+    }
 }
 
 /// What one boot printed, and how it ended.

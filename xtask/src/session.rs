@@ -24,6 +24,9 @@ pub struct Session {
     /// Everything read so far, and how much of it `expect` has consumed.
     out: String,
     seen: usize,
+    /// The boots and reboots in `out[..counted]`, which ends at a line's end.
+    resets: launch::Resets,
+    counted: usize,
     /// How long one answer may take.
     limit: Duration,
 }
@@ -53,6 +56,8 @@ impl Session {
             err,
             out: String::new(),
             seen: 0,
+            resets: launch::Resets::default(),
+            counted: 0,
             limit,
         })
     }
@@ -80,7 +85,12 @@ impl Session {
     pub fn expect(&mut self, needle: &str) -> Result<String> {
         let start = Instant::now();
         loop {
-            let resets = launch::silent_resets(&self.out);
+            if let Some(nl) = self.out[self.counted..].rfind('\n') {
+                let end = self.counted + nl + 1;
+                self.resets.count(&self.out[self.counted..end]);
+                self.counted = end;
+            }
+            let resets = self.resets.silent();
             if resets > 0 {
                 let _ = self.child.kill();
                 return Err(Error::new(format!(
