@@ -30,16 +30,12 @@ fn missing_lines(cpu: &str) -> Vec<String> {
     let run = run_qemu(&["--cmdline", "halt", "--", "-cpu", cpu]);
     run.expect_status(NO_CPU_FEATURE);
     assert!(
-        !run.has("xv6-rs: booting"),
+        !run.has(xv6::protocol::BOOTING),
         "-cpu {cpu}: the check runs before main:\n{}",
         run.out
     );
-    run.out
-        .lines()
-        .map(|l| l.trim_matches('\r'))
-        .filter(|l| l.starts_with("xv6: this CPU has no "))
-        .map(str::to_string)
-        .collect()
+    let lines = run.lines_starting("xv6: this CPU has no ");
+    lines.into_iter().map(str::to_string).collect()
 }
 
 #[test]

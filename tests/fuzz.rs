@@ -242,12 +242,8 @@ fn cmdline_remarks(cmdline: &str) -> Vec<String> {
         "{cmdline:?}: halt still works:\n{}",
         run.out
     );
-    run.out
-        .lines()
-        .map(|l| l.trim_matches('\r'))
-        .filter(|l| l.starts_with("cmdline: "))
-        .map(str::to_string)
-        .collect()
+    let lines = run.lines_starting("cmdline: ");
+    lines.into_iter().map(str::to_string).collect()
 }
 
 #[test]

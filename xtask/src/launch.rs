@@ -100,6 +100,15 @@ impl Run {
         self.out.contains(needle)
     }
 
+    /// Every line starting with `prefix` (CRs trimmed), in order.
+    pub fn lines_starting(&self, prefix: &str) -> Vec<&str> {
+        self.out
+            .lines()
+            .map(|l| l.trim_matches('\r'))
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    }
+
     /// Panic, showing the output, unless the run ended with `want`.
     pub fn expect_status(&self, want: i32) -> &Self {
         let resets = silent_resets(&self.out);
