@@ -463,7 +463,7 @@ fn translate(va: VAddr) -> Option<(PAddr, PTFlags)> {
     let pte = vm::page_table(pde.address())[crate::mmu::ptx(va)];
     pte.is_present().then(|| {
         (
-            PAddr(pte.address().0 | (va.0 & 0xFFF)),
+            PAddr(pte.address().0 | va.base_page_offset()),
             pte.flags() & !(PTFlags::A | PTFlags::D),
         )
     })

@@ -83,10 +83,11 @@ pub const KSTACKS: VAddr = VAddr(KERNBASE.0 - crate::mmu::LARGE_PGSIZE as u32);
 /// (unmapped) at `KSTACKS + 2*cpu` pages, then its stack page. The boot
 /// CPU's slots stay unused (it runs on the boot stack).
 pub fn kstack(cpu: usize) -> KStack {
-    let guard = KSTACKS.0 + (2 * cpu * crate::mmu::PGSIZE) as u32;
+    use crate::mmu::PageStep;
+    let guard = KSTACKS.add_pages(2 * cpu);
     KStack {
-        guard: VAddr(guard),
-        stack: VAddr(guard + crate::mmu::PGSIZE_U32),
+        guard,
+        stack: guard.add_pages(1),
     }
 }
 
