@@ -18,7 +18,7 @@ pub enum Probe {
 }
 
 /// Each package and what it gives.
-pub const PACKAGES: [(&str, Probe); 10] = [
+pub const PACKAGES: [(&str, Probe); 11] = [
     ("qemu-system-x86", Probe::Command("qemu-system-i386")),
     ("grub-pc-bin", Probe::Path("/usr/lib/grub/i386-pc")),
     ("grub-common", Probe::Command("grub-mkrescue")),
@@ -32,6 +32,8 @@ pub const PACKAGES: [(&str, Probe); 10] = [
         Probe::Path("/usr/share/bochs/BIOS-bochs-latest"),
     ),
     ("vgabios", Probe::Path("/usr/share/vgabios/vgabios.bin")),
+    // `--lab-export` makes each handout a git repository.
+    ("git", Probe::Command("git")),
 ];
 
 /// Whether `name` is an executable file on the PATH.
