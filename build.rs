@@ -30,6 +30,20 @@ fn main() {
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("vectors.S"), vectors_asm()).expect("write vectors.S");
+    let entry = fs::read_to_string("boot/entry.S").expect("read boot/entry.S");
+    fs::write(out.join("entry.S"), number_lines(&entry)).expect("write entry.S");
+}
+
+/// What the assembly's `LAB_TODO` stubs write in place of a line number.
+const LINE_WORD: &str = "__LINE__";
+
+/// `asm` with every `__LINE__` replaced by the number of its line (from 1),
+/// so that an assembly stub can say where it is, as `line!()` does.
+fn number_lines(asm: &str) -> String {
+    asm.lines()
+        .enumerate()
+        .map(|(i, l)| l.replace(LINE_WORD, &(i + 1).to_string()) + "\n")
+        .collect()
 }
 
 /// One entry stub per vector, each pushing (error code, vector number) and

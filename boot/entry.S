@@ -86,6 +86,36 @@ halt_forever:
     jmp halt_forever                        # (an NMI could: stop again)
 
 # ---------------------------------------------------------------------------
+# LAB_TODO lab, exercise, __LINE__: the stub of a lab exercise written in
+# assembly, for code that runs before paging is on (lab_todo!'s twin,
+# src/lab.rs). It says which exercise is missing on COM1, as the line
+# protocol::LabTodo reads back, and ends QEMU with EXIT_LAB_TODO. build.rs
+# turns the word __LINE__ into the number of the line it is on.
+.macro LAB_TODO lab, exercise, line
+    movl $(9f - {KERNBASE}), %esi           # the stub's line, physical address
+    jmp lab_todo_early                      # say it and stop; never returns
+    .pushsection .rodata
+9:  .asciz "lab \lab: exercise \exercise is not implemented yet (boot/entry.S:\line)\r\n"
+    .popsection
+.endm
+
+# lab_todo_early: print the line at physical ESI on COM1, then end QEMU
+# with EXIT_LAB_TODO (elsewhere, halt). Needs a stack, as cpu_check does.
+lab_todo_early:
+    xorl %edi, %edi                         # the UART is not set up yet:
+    call cpu_missing                        #   set it up and print the line
+    movb ${EXIT_LAB_TODO}, %al
+    movw ${QEMU_EXIT_PORT}, %dx
+    outb %al, %dx                           # QEMU's isa-debug-exit ends here
+    jmp halt_forever                        # anywhere else: stop
+
+# ktest=lab_todo_asm (src/ktest.rs) turns paging off and jumps here, so
+# that the test reaches the stub as a boot-path exercise would.
+.globl lab_todo_selftest
+lab_todo_selftest:
+    LAB_TODO ktest, lab_todo_asm, __LINE__
+
+# ---------------------------------------------------------------------------
 # cpu_check: does this CPU have what the kernel uses (CPUID, then the
 # features in cpufeature::NEEDED, whose table entry.rs hands in)? Return if so. If not,
 # print one line for each feature it lacks on COM1 and end QEMU with

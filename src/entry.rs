@@ -8,7 +8,7 @@ use crate::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
 use crate::memlayout::{KERNBASE, VAddr};
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;
-use crate::protocol::QEMU_EXIT_PORT;
+use crate::protocol::{EXIT_LAB_TODO, QEMU_EXIT_PORT};
 use crate::{bootinfo, uart};
 
 /// Multiboot2 header magic (Multiboot2 spec, 3.1.2).
@@ -19,7 +19,8 @@ const MB2_ARCH_I386: u32 = 0;
 const MB1_HEADER_MAGIC: u32 = 0x1BAD_B002;
 
 core::arch::global_asm!(
-    include_str!("../boot/entry.S"),
+    // boot/entry.S with each `__LINE__` turned into its line's number (build.rs).
+    include_str!(concat!(env!("OUT_DIR"), "/entry.S")),
     MB2_HEADER_MAGIC = const MB2_HEADER_MAGIC,
     MB2_ARCH_I386 = const MB2_ARCH_I386,
     MB1_HEADER_MAGIC = const MB1_HEADER_MAGIC,
@@ -40,6 +41,7 @@ core::arch::global_asm!(
     NEED_LINE = const cpufeature::NEED_LINE,
     no_cpuid = sym NO_CPUID_LINE,
     EXIT_NO_CPU_FEATURE = const cpufeature::EXIT_NO_CPU_FEATURE.0,
+    EXIT_LAB_TODO = const EXIT_LAB_TODO.0,
     QEMU_EXIT_PORT = const QEMU_EXIT_PORT,
     COM1 = const uart::COM1,
     THR = const uart::THR,
@@ -89,6 +91,11 @@ const fn entry_pgdir_entries() -> PD {
 }
 
 impl EntryPgDir {
+    /// Its physical address (what CR3 takes).
+    pub fn pa(&self) -> crate::memlayout::PAddr {
+        crate::memlayout::v2p(VAddr(self.0.get() as u32))
+    }
+
     /// A snapshot of the entries (with whatever A/D bits the CPU has set).
     pub fn entries(&self) -> PD {
         // SAFETY: a plain read of 4 KiB nobody writes through a reference;

@@ -9,7 +9,8 @@ use crate::entry::ENTRYPGDIR;
 use crate::image;
 use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
-use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, pgaddr};
+use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, PageStep, pgaddr};
+use crate::protocol::Ktest;
 use crate::smp::Started;
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
@@ -101,10 +102,10 @@ static TESTS: &[KTest] = &[
         kpgdir_maps_every_kmap_region,
     ),
     t("lock_is_on_after_kinit2", lock_is_on_after_kinit2),
-    t("audit_after_boot", |r, _| {
-        assert_eq!(kalloc::audit(), r.nfree)
-    }),
+    t("audit_after_boot", audit_after_boot),
     t("junk_fill", junk_fill),
+    t("kalloc_lifo", kalloc_lifo),
+    t("freerange_whole_pages", freerange_whole_pages),
     t("drain_and_refill", drain_and_refill),
     t(
         "setupkvm_out_of_memory_leaks_nothing",
@@ -166,6 +167,8 @@ static TESTS: &[KTest] = &[
     t("timer_ticks", timer_ticks),
     // A lab exercise's stub, reached: its line, then EXIT_LAB_TODO.
     alone("lab_todo", |_, _| crate::lab_todo!("ktest", "lab_todo")),
+    // The assembly stub (boot/entry.S's LAB_TODO), reached with paging off.
+    alone("lab_todo_asm", |_, _| lab_todo_asm()),
     // Run alone, in Bochs: stops in its debugger, then says it went on.
     alone("bochs_break", |_, _| {
         bochs_break!();
@@ -185,6 +188,15 @@ static TESTS: &[KTest] = &[
         // the tests after that); no lock is held.
         unsafe { x86::irq::enable() };
         crate::cpu::cpuid();
+    }),
+    // How the grader's verdicts are tested (tests/labs.rs): a machine
+    // that resets, one that goes quiet, one that never stops printing.
+    alone("triple_fault", |_, _| triple_fault()),
+    alone("silent_hang", |_, _| machine::halt()),
+    alone("endless_output", |_, _| {
+        for n in 0u64.. {
+            println!("ktest: endless_output: line {n}");
+        }
     }),
     must_panic("invalid_opcode", |_, _| {
         // SAFETY: deliberately raises #UD; the trap handler panics.
@@ -224,9 +236,9 @@ fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
     });
     let mut passed = 0;
     for t in selected {
-        println!("ktest: {} ...", t.name);
+        println!("{}", Ktest::Started(t.name));
         (t.run)(report, boot);
-        println!("ktest: {} ok", t.name);
+        println!("{}", Ktest::Passed(t.name));
         passed += 1;
     }
     assert!(passed > 0, "ktest: no test is called {spec:?}");
@@ -366,19 +378,45 @@ fn ram_pages(start: VAddr, end: VAddr) -> usize {
 
 fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     let boot_top = p2v(BOOT_MAPPED.min(r.phystop));
+    let top = p2v_end(r.phystop);
     // From the image's end: the page counts are reserved, not skipped.
-    assert_eq!(
-        (r.kinit1.start, r.kinit1.end),
-        (image::end_page(), boot_top)
-    );
-    assert_eq!(r.kinit1.pages, ram_pages(r.kinit1.start, boot_top));
-    assert_eq!(
-        (r.kinit2.start, r.kinit2.end),
-        (boot_top, p2v_end(r.phystop))
-    );
-    assert_eq!(r.kinit2.pages, ram_pages(boot_top, p2v_end(r.phystop)));
+    for (f, start, end) in [
+        (&r.kinit1, image::end_page(), boot_top),
+        (&r.kinit2, boot_top, top),
+    ] {
+        assert!(
+            (f.start, f.end) == (start, end),
+            "{} reported the range [{:#010x}, {:#010x}), not the whole pages of \
+             its range [{:#010x}, {:#010x})",
+            f.stage,
+            f.start.0,
+            f.end.0,
+            start.0,
+            end.0
+        );
+        let want = ram_pages(start, end);
+        assert!(
+            f.pages == want,
+            "{} freed {} pages; [{:#010x}, {:#010x}) holds {want} pages of RAM \
+             the kernel may use",
+            f.stage,
+            f.pages,
+            start.0,
+            end.0
+        );
+    }
     let kinit1_left = r.kinit1.pages - r.kvm.pages - r.stacks;
-    assert_eq!(r.nfree, kinit1_left + r.kinit2.pages);
+    assert!(
+        r.nfree == kinit1_left + r.kinit2.pages,
+        "kalloc: {} pages free after boot; kinit1 + kinit2 - kvmalloc - startothers \
+         = {} + {} - {} - {} = {}",
+        r.nfree,
+        r.kinit1.pages,
+        r.kinit2.pages,
+        r.kvm.pages,
+        r.stacks,
+        kinit1_left + r.kinit2.pages
+    );
     assert_eq!(
         kalloc::nfree(),
         r.nfree,
@@ -481,10 +519,13 @@ fn lock_is_on_after_kinit2(_: &BootReport, _: &BootInfo) {
 fn junk_fill(_: &BootReport, _: &BootInfo) {
     let mut page = kalloc().expect("a page");
     let va = page.va();
-    if cfg!(feature = "junk") {
-        assert!(
-            page.bytes().iter().all(|&b| b == JUNK_ALLOC),
-            "kalloc'd page is not all 0x05"
+    if cfg!(feature = "junk")
+        && let Some((i, b)) = first_other(page.bytes(), JUNK_ALLOC)
+    {
+        panic!(
+            "kalloc did not fill the page with the junk byte {JUNK_ALLOC:#04x}: \
+             byte {i} of {:#010x} is {b:#04x}",
+            va.0
         );
     }
     page.bytes().fill(0xAB);
@@ -492,19 +533,136 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     // SAFETY: the page is on the free list and nobody else runs; reading it
     // changes nothing.
     let bytes = unsafe { &*(va.0 as *const [u8; PGSIZE]) };
-    let want = if cfg!(feature = "junk") {
-        JUNK_FREE
-    } else {
-        0xAB
+    // The first word holds the list's link.
+    let (junk, what) = match cfg!(feature = "junk") {
+        true => (
+            JUNK_FREE,
+            "kfree did not fill the freed page with the junk byte",
+        ),
+        false => (
+            0xAB,
+            "kfree without junk changed the freed page past its link:",
+        ),
     };
-    assert!(
-        bytes[4..].iter().all(|&b| b == want),
-        "freed page is not {want:#04x} after its link"
-    );
+    if let Some((i, b)) = first_other(&bytes[4..], junk) {
+        panic!(
+            "{what} {junk:#04x}: byte {} of {:#010x} is {b:#04x}",
+            i + 4,
+            va.0
+        );
+    }
     let again = kalloc().expect("the same page");
-    assert_eq!(again.va(), va, "LIFO");
+    assert_eq!(again.va(), va, "kalloc gives back the page freed last");
     kfree(again);
     kalloc::audit();
+}
+
+/// The first byte of `bytes` that is not `want`, with its index.
+fn first_other(bytes: &[u8], want: u8) -> Option<(usize, u8)> {
+    bytes.iter().copied().enumerate().find(|&(_, b)| b != want)
+}
+
+/// Pages come off the list in the reverse order they went on.
+fn kalloc_lifo(_: &BootReport, _: &BootInfo) {
+    const N: usize = 4;
+    let before = kalloc::nfree();
+    let pages: [Page; N] = core::array::from_fn(|_| kalloc().expect("a page"));
+    let freed: [VAddr; N] = core::array::from_fn(|i| pages[i].va());
+    pages.into_iter().for_each(kfree);
+    let again: [Page; N] = core::array::from_fn(|_| kalloc().expect("the pages just freed"));
+    for (got, want) in again.iter().zip(freed.iter().rev()) {
+        assert!(
+            got.va() == *want,
+            "kalloc after kfree of {N} pages: the list is last in, first out, \
+             so it gives {:#010x}, not {:#010x}",
+            want.0,
+            got.va().0
+        );
+    }
+    again.into_iter().for_each(kfree);
+    assert_eq!(kalloc::nfree(), before, "the free count is back");
+}
+
+/// How many pages `three_adjacent_pages` looks through.
+const ADJACENT_SEARCH: usize = 64;
+
+/// Three pages next to each other in memory, taken from the allocator:
+/// the lowest one's address. The other pages it took are given back.
+fn three_adjacent_pages() -> VAddr {
+    let mut taken: [Option<Page>; ADJACENT_SEARCH] = core::array::from_fn(|_| kalloc());
+    let has = |taken: &[Option<Page>], va: VAddr| taken.iter().flatten().any(|p| p.va() == va);
+    let first = taken
+        .iter()
+        .flatten()
+        .map(Page::va)
+        .find(|&va| has(&taken, va.add_pages(1)) && has(&taken, va.add_pages(2)))
+        .expect("three adjacent pages among the first free ones");
+    for slot in &mut taken {
+        match slot.take() {
+            Some(p) if (first..first.add_pages(3)).contains(&p.va()) => {
+                // Owned by the caller from now on, by address.
+                let _ = p.into_pa();
+            }
+            Some(p) => kfree(p),
+            None => {}
+        }
+    }
+    first
+}
+
+/// freerange frees only the pages wholly inside its range.
+fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
+    const INSIDE: u32 = 0x10;
+    let first = three_adjacent_pages();
+    let before = kalloc::nfree();
+    let (start, end) = (
+        VAddr(first.0 + INSIDE),
+        VAddr(first.add_pages(3).0 - INSIDE),
+    );
+    let middle = first.add_pages(1);
+    let freed = kalloc::freerange(0, start, end);
+    assert!(
+        (freed.pages, freed.start, freed.end) == (1, middle, middle.add_pages(1))
+            && kalloc::nfree() == before + 1,
+        "freerange({:#010x}, {:#010x}) freed {} pages [{:#010x}, {:#010x}): \
+         only the page {:#010x} lies wholly inside the range",
+        start.0,
+        end.0,
+        freed.pages,
+        freed.start.0,
+        freed.end.0,
+        middle.0
+    );
+    let got = kalloc().expect("the page freerange freed");
+    assert_eq!(
+        got.va(),
+        middle,
+        "freerange put the middle page on the list"
+    );
+    kfree(got);
+    for va in [first, first.add_pages(2)] {
+        // SAFETY: three_adjacent_pages took these pages; the test owns them.
+        unsafe { kfree_addr(va) };
+    }
+    assert_eq!(
+        kalloc::nfree(),
+        before + 3,
+        "all three pages are free again"
+    );
+    kalloc::audit();
+}
+
+/// The audit walks the free list after boot and finds the boot report's
+/// count on it.
+fn audit_after_boot(r: &BootReport, _: &BootInfo) {
+    match kalloc::try_audit() {
+        Ok(n) => assert!(
+            n == r.nfree,
+            "the audit walked {n} free pages; the boot report said {}",
+            r.nfree
+        ),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// Take every page, check each, give them all back.
@@ -628,6 +786,50 @@ fn setupkvm_out_of_memory_leaks_nothing(r: &BootReport, _: &BootInfo) {
     // SAFETY: the copy was never installed.
     unsafe { vm::freekvm(pgdir) };
     assert_eq!(kalloc::audit(), before);
+}
+
+/// Turn paging off, as it is before boot/entry.S turns it on, and jump to
+/// `lab_todo_selftest` there: a LAB_TODO stub, which ends the run.
+fn lab_todo_asm() -> ! {
+    let pgdir = ENTRYPGDIR.pa();
+    let stack = v2p(VAddr(crate::entry::boot_stack().end));
+    // SAFETY: nothing runs after this. entrypgdir maps the low 4 MiB to
+    // themselves, so the code goes on at its physical address once CR3 is
+    // loaded; the segments are flat, so paging off changes no address.
+    unsafe {
+        core::arch::asm!(
+            "movl %ecx, %cr3",                   // entrypgdir: VA 0..4 MiB = PA 0..4 MiB
+            "movl $(1f - {kernbase}), %eax",
+            "jmp *%eax",                         // on at the low (physical) address
+            "1: movl %cr0, %eax",
+            "andl ${no_pg}, %eax",
+            "movl %eax, %cr0",                   // paging off
+            "movl %edx, %esp",                   // the boot stack, physical
+            "movl $(lab_todo_selftest - {kernbase}), %eax",
+            "jmp *%eax",                         // the stub, as entry.S runs it
+            in("ecx") pgdir.0,
+            in("edx") stack.0,
+            kernbase = const KERNBASE.0,
+            no_pg = const !crate::mmu::CR0_PG,
+            options(noreturn, att_syntax),
+        );
+    }
+}
+
+/// Reset the machine the way a broken page table or IDT does: an
+/// exception with no IDT to deliver it through is a double fault, which
+/// cannot be delivered either, and the CPU shuts down.
+fn triple_fault() -> ! {
+    // Limit 0: not one gate fits, the double fault's neither.
+    let no_gates = x86::dtables::DescriptorTablePointer::<u64> {
+        limit: 0,
+        base: core::ptr::null(),
+    };
+    // SAFETY: deliberately resets the machine; nothing runs after it.
+    unsafe {
+        x86::dtables::lidt(&no_gates);
+        core::arch::asm!("ud2", options(noreturn));
+    }
 }
 
 fn write_to_text(_: &BootReport, _: &BootInfo) {

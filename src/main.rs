@@ -76,17 +76,18 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
         // under way), so that the report is the last thing printed.
         lapic::nmi_others();
     }
-    console::panic_print(format_args!("panic: {}\n", info.message()));
+    console::panic_print(format_args!("{}{}\n", protocol::PANIC, info.message()));
     if let Some(loc) = info.location() {
         console::panic_print(format_args!(
-            "panic: at {}:{} on cpu {} (APIC id {})\n",
+            "{}{}:{} on cpu {} (APIC id {})\n",
+            protocol::PANIC_AT,
             loc.file(),
             loc.line(),
             cpu::cpuid(),
             cpu::apicid()
         ));
     }
-    console::panic_print(format_args!("backtrace:\n"));
+    console::panic_print(format_args!("{}\n", protocol::BACKTRACE));
     backtrace::print_backtrace(console::panic_print);
     machine::fail(machine::EXIT_PANIC)
 }

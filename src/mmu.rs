@@ -175,7 +175,9 @@ pub const PTE_COW: u32 = 1 << 11;
 pub const CR4_BOOT: u32 = Cr4::CR4_ENABLE_PSE.bits() as u32;
 /// The bits `boot/entry.S` sets in CR0: paging on, and write protection so
 /// that the kernel itself faults on a write to a read-only page.
-pub const CR0_BOOT: u32 = (Cr0::CR0_ENABLE_PAGING.bits() | Cr0::CR0_WRITE_PROTECT.bits()) as u32;
+pub const CR0_BOOT: u32 = CR0_PG | Cr0::CR0_WRITE_PROTECT.bits() as u32;
+/// CR0.PG: paging on.
+pub const CR0_PG: u32 = Cr0::CR0_ENABLE_PAGING.bits() as u32;
 
 /// GDT slots (xv6's `SEG_*`): the null descriptor, kernel code and data,
 /// then the CPU's own segment, which `%gs` holds (the 2011 xv6's

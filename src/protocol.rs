@@ -91,6 +91,39 @@ pub const UNKNOWN_COMMAND: &str = "unknown command";
 /// The monitor's prompt.
 pub const PROMPT: &str = "K> ";
 
+/// What `machine::poweroff` prints before it turns the power off: a run that
+/// ends without it (QEMU's `-no-reboot` turns a reset into an exit) did not
+/// power off, it crashed.
+pub const POWEROFF: &str = "poweroff";
+
+/// The panic handler's report: `panic: <message>` (the message may run
+/// over several lines), `panic: at <file>:<line> on cpu N (APIC id N)`,
+/// then `backtrace:` and one line per frame.
+pub const PANIC: &str = "panic: ";
+pub const PANIC_AT: &str = "panic: at ";
+pub const BACKTRACE: &str = "backtrace:";
+
+/// The source files of the in-kernel tests: a panic there is a test's check
+/// that failed, a panic anywhere else is the kernel's own.
+pub const KTEST_SOURCE: &str = "src/ktest";
+
+/// The lines an in-kernel test (`ktest=<name>`) prints around itself:
+/// `ktest: <name> ...` before, `ktest: <name> ok` after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ktest<'a> {
+    Started(&'a str),
+    Passed(&'a str),
+}
+
+impl core::fmt::Display for Ktest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            Ktest::Started(name) => write!(f, "ktest: {name} ..."),
+            Ktest::Passed(name) => write!(f, "ktest: {name} ok"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,7 @@ impl Pool {
     /// xv6's own rules: page-aligned, not below the kernel's end, below
     /// P2V(PHYSTOP).
     fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
+        // LAB kalloc/kfree BEGIN
         if !va.is_page_start() {
             Err(KfreeError::Misaligned { va })
         } else if va < self.end {
@@ -112,6 +113,10 @@ impl Pool {
         } else {
             Ok(())
         }
+        // LAB kalloc/kfree STUB
+        // let _ = va;
+        // crate::lab_todo!("kalloc", "kfree")
+        // LAB kalloc/kfree END
     }
 
     /// Whether a page table maps the page at `va` (its count is not 0):
@@ -238,6 +243,19 @@ pub struct Freed {
     pub pages: usize,
 }
 
+impl Freed {
+    /// What one call of [`FreeList::free_range`] freed: `pages` pages of
+    /// `[start, end)` (a boot stage then puts its own name on it).
+    pub const fn by_free_range(start: VAddr, end: VAddr, pages: usize) -> Freed {
+        Freed {
+            stage: "free_range",
+            start,
+            end,
+            pages,
+        }
+    }
+}
+
 impl fmt::Display for Freed {
     /// The boot report's line, e.g. `kinit1: freed 636 pages [0x80175000, 0x80400000)`.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -304,10 +322,10 @@ impl<M: PageMemory> FreeList<M> {
     /// asks before it frees, so that a typo is refused instead of a panic).
     pub fn check_free(&self, va: VAddr) -> Result<(), KfreeError> {
         self.pool.check(va)?;
-        if self.mem.is_marked(va) {
-            return Err(KfreeError::DoubleFree { va });
+        match self.mem.is_marked(va) {
+            true => Err(KfreeError::DoubleFree { va }),
+            false => Ok(()),
         }
-        Ok(())
     }
 
     /// Link a page that passed [`Pool::check`], unless it is already free.
@@ -315,6 +333,7 @@ impl<M: PageMemory> FreeList<M> {
     /// # Safety
     /// As for [`FreeList::free`].
     unsafe fn push(&mut self, va: VAddr) -> Result<(), KfreeError> {
+        // LAB kalloc/kfree BEGIN
         if self.mem.mark_free(va, true) {
             return Err(KfreeError::DoubleFree { va });
         }
@@ -328,12 +347,17 @@ impl<M: PageMemory> FreeList<M> {
         self.head = Some(va);
         self.nfree += 1;
         Ok(())
+        // LAB kalloc/kfree STUB
+        // let _ = va;
+        // crate::lab_todo!("kalloc", "kfree")
+        // LAB kalloc/kfree END
     }
 
     /// Take the most recently freed page off the list (xv6's `kalloc`),
     /// filled with [`JUNK_ALLOC`]; `None` when the list is empty.
     #[inline]
     pub fn alloc(&mut self) -> Option<VAddr> {
+        // LAB kalloc/kalloc BEGIN
         let va = self.head?;
         // SAFETY: every page on the list was handed over by `free`'s caller
         // and its link was set there; after this the caller owns it.
@@ -346,6 +370,9 @@ impl<M: PageMemory> FreeList<M> {
         self.mem.mark_free(va, false);
         self.nfree -= 1;
         Some(va)
+        // LAB kalloc/kalloc STUB
+        // crate::lab_todo!("kalloc", "kalloc")
+        // LAB kalloc/kalloc END
     }
 
     /// The simulated memory under the list, for host tests whose pages
@@ -392,14 +419,10 @@ impl<M: PageMemory> FreeList<M> {
     /// # Safety
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
+        // LAB kalloc/freerange BEGIN
         let first = start.page_up().unwrap_or(start);
         let last = first.add_pages(first.pages_to(end));
-        let freed = |pages| Freed {
-            stage: "free_range",
-            start: first,
-            end: last,
-            pages,
-        };
+        let freed = |pages| Freed::by_free_range(first, last, pages);
         if first == last {
             return Ok(freed(0));
         }
@@ -417,16 +440,17 @@ impl<M: PageMemory> FreeList<M> {
             }
         }
         Ok(freed(pages))
+        // LAB kalloc/freerange STUB
+        // let _ = (start, end);
+        // crate::lab_todo!("kalloc", "freerange")
+        // LAB kalloc/freerange END
     }
 
     /// The free pages, head first (the next `alloc` returns the first).
     pub fn iter(&self) -> impl Iterator<Item = VAddr> + '_ {
-        let mut next = self.head;
-        core::iter::from_fn(move || {
-            let va = next?;
+        core::iter::successors(self.head, move |&va| {
             // SAFETY: `va` is on the list, so its link was set by `free`.
-            next = unsafe { self.mem.link(va) };
-            Some(va)
+            unsafe { self.mem.link(va) }
         })
     }
 }
