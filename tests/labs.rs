@@ -1,11 +1,17 @@
-//! Lab tests: the stub of a lab exercise, reached in a booted kernel, and
-//! the handout a lab's export writes, built and booted.
+//! Lab tests: the stubs of a lab exercise (Rust and assembly), reached in
+//! a booted kernel, and the grader's verdicts on real runs. The handouts,
+//! the solutions and the mutants are checked by `./run-qemu.sh
+//! --lab-check`, a step of the test command of its own.
 
 mod common;
 
 use std::path::Path;
 
-use common::launch;
+use std::time::Duration;
+
+use common::{launch, run_script};
+use xtask::lab::grade::run_boot;
+use xtask::lab::verdict::{Verdict, judge};
 use xtask::status::LAB_TODO;
 use xv6::protocol::LabTodo;
 
@@ -25,82 +31,168 @@ fn source_line(root: &Path, file: &str, line: u32) -> String {
         .to_string()
 }
 
-#[test]
-fn lab_todo_names_the_exercise_and_ends_with_its_own_status() {
-    let run = launch(&["--cmdline", "ktest=lab_todo"]);
+/// Boot `ktest=<exercise>`: it must stop at a stub of lab `ktest` in
+/// `file`, whose line holds `stub`, with the stub's own status, no panic.
+fn expect_stub(exercise: &str, file: &str, stub: &str) {
+    let run = launch(&["--cmdline", &format!("ktest={exercise}")]);
     run.expect_status(LAB_TODO);
     let todo = todo_line(&run.out);
-    assert_eq!((todo.lab, todo.exercise), ("ktest", "lab_todo"));
-    assert_eq!(todo.file, "src/ktest.rs");
-    let at = source_line(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
-        todo.file,
-        todo.line,
+    assert_eq!(
+        (todo.lab, todo.exercise, todo.file),
+        ("ktest", exercise, file)
     );
-    assert!(
-        at.contains("lab_todo!(\"ktest\", \"lab_todo\")"),
-        "the line names the stub's place: {at:?}"
-    );
+    let at = source_line(Path::new(env!("CARGO_MANIFEST_DIR")), file, todo.line);
+    assert!(at.contains(stub), "the line names the stub's place: {at:?}");
     assert!(!run.has("panic"), "a stub is not a panic:\n{}", run.out);
 }
 
-// LAB kalloc/handout BEGIN
-// The teacher's check of the handout; handouts leave it out (a student's
-// finished tree has no stub left to stop at).
-
-/// Longest the handout's first run may take: it builds the runner and the
-/// kernel (core included) from scratch, a few minutes on a busy 2-core
-/// machine, then boots.
-const HANDOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+#[test]
+fn lab_todo_names_the_exercise_and_ends_with_its_own_status() {
+    expect_stub(
+        "lab_todo",
+        "src/ktest.rs",
+        "lab_todo!(\"ktest\", \"lab_todo\")",
+    );
+}
 
 #[test]
-fn the_kalloc_handout_builds_and_stops_at_its_first_exercise() {
-    use common::{Run, run_script};
-    let dir = std::env::temp_dir().join(format!("xv6-lab-kalloc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir); // left by an earlier failed run
-    let path = dir.to_str().expect("a UTF-8 temporary directory");
-    run_script(&["--lab-export", "kalloc", path], "").expect_status(0);
-    let commits = std::process::Command::new("git")
-        .args(["-C", path, "rev-list", "--count", "HEAD"])
-        .output()
-        .expect("run git");
-    assert_eq!(
-        String::from_utf8_lossy(&commits.stdout).trim(),
-        "1",
-        "one commit"
+fn the_assembly_stub_works_with_paging_off() {
+    expect_stub(
+        "lab_todo_asm",
+        "boot/entry.S",
+        "LAB_TODO ktest, lab_todo_asm, __LINE__",
     );
-    let kalloc = std::fs::read_to_string(dir.join("src/kalloc.rs")).unwrap();
-    assert!(
-        !kalloc.contains("LAB kalloc/"),
-        "no marker remains:\n{kalloc}"
-    );
-    let tests = std::fs::read_to_string(dir.join("tests/labs.rs")).unwrap();
-    assert!(
-        !tests.contains("HANDOUT_LIMIT"),
-        "the handout leaves this test out"
-    );
-    let again = run_script(&["--lab-export", "kalloc", path], "");
-    again.expect_status(xtask::status::FAILED);
-    assert!(again.err.contains("is not empty"), "{}", again.err);
-
-    let mut boot = std::process::Command::new(dir.join("run-qemu.sh"));
-    boot.args(["--cmdline", "halt"]).current_dir(&dir);
-    let booted: Run = xtask::bounded::capture(&mut boot, b"", Some(HANDOUT_LIMIT), false)
-        .expect("run the handout's run-qemu.sh")
-        .into();
-    booted.expect_status(LAB_TODO);
-    // kinit1 frees the first pages through freerange, before any kalloc.
-    let first = todo_line(&booted.out);
-    assert_eq!(
-        (first.lab, first.exercise, first.file),
-        ("kalloc", "freerange", "src/kalloc.rs")
-    );
-    let stub = source_line(&dir, first.file, first.line);
-    assert!(
-        stub.contains("lab_todo!(\"kalloc\", \"freerange\")"),
-        "the handout's line names where its stub is: {stub:?}"
-    );
-    assert!(!booted.has("main: halt"), "the boot stops at the stub");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
-// LAB kalloc/handout END
+
+/// The grader's verdict on in-kernel test `ktest`, run as `--grade` runs
+/// it, with a time limit of `limit` seconds.
+fn graded(ktest: &str, panic: Option<&str>, limit: u64) -> Verdict {
+    let (outcome, log) = run_boot(ktest, &[], Duration::from_secs(limit))
+        .unwrap_or_else(|e| panic!("running {ktest}: {e}"));
+    assert!(
+        log.contains(&format!("ktest={ktest}")),
+        "the log names the command:\n{log}"
+    );
+    judge(ktest, panic, &outcome)
+}
+
+#[test]
+fn the_grader_passes_a_test_that_ends_ok_or_panics_as_it_must() {
+    assert_eq!(graded("kalloc_lifo", None, 120), Verdict::Pass);
+    assert_eq!(
+        graded("kfree_misaligned", Some("is not page-aligned"), 120),
+        Verdict::Pass
+    );
+    let v = graded("kfree_misaligned", Some("double free"), 120);
+    assert!(
+        v.reason().starts_with(
+            "the kernel must panic with \"double free\", but it panicked with: kfree: 0x"
+        ),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn the_grader_names_a_stub_and_a_panic() {
+    assert_eq!(
+        graded("lab_todo", None, 120),
+        Verdict::NotImplemented {
+            exercise: "lab_todo".into(),
+            at: format!(
+                "src/ktest.rs:{}",
+                stub_line("lab_todo!(\"ktest\", \"lab_todo\")")
+            ),
+        }
+    );
+    let Verdict::Panic {
+        message,
+        at,
+        backtrace,
+    } = graded("invalid_opcode", None, 120)
+    else {
+        panic!("a trap is the kernel's panic, not the test's")
+    };
+    assert!(message.starts_with("trap 6 (invalid opcode)"), "{message}");
+    assert!(at.starts_with("src/trap"), "{at}");
+    assert!(
+        backtrace.iter().any(|f| f.contains(" in main+")),
+        "{backtrace:?}"
+    );
+}
+
+/// The line of src/ktest.rs that holds `text`.
+fn stub_line(text: &str) -> usize {
+    let src = include_str!("../src/ktest.rs");
+    1 + src
+        .lines()
+        .position(|l| l.contains(text))
+        .expect("the stub's line")
+}
+
+#[test]
+fn the_grader_tells_a_reset_from_a_hang_from_endless_output() {
+    assert_eq!(
+        graded("triple_fault", None, 120),
+        Verdict::Crash {
+            last_line: "ktest: triple_fault ...".into()
+        }
+    );
+    // Limits of a few seconds once the kernel is up (a boot takes 1 to 3 s
+    // here; quiet means half the limit without a line).
+    let hang = graded("silent_hang", None, 20);
+    assert!(
+        matches!(
+            hang,
+            Verdict::Timeout {
+                printing: false,
+                limit_s: 20,
+                ..
+            }
+        ),
+        "{hang:?}"
+    );
+    assert!(
+        hang.reason().starts_with("no output for "),
+        "{}",
+        hang.reason()
+    );
+    let chatter = graded("endless_output", None, 20);
+    assert!(
+        matches!(chatter, Verdict::Timeout { printing: true, .. }),
+        "{chatter:?}"
+    );
+}
+
+#[test]
+fn grade_runs_one_test_and_refuses_unknown_names() {
+    let one = run_script(&["--grade", "kalloc", "lifo"], "");
+    one.expect_status(0);
+    assert!(one.out.contains("lifo "), "{}", one.out);
+    assert!(one.out.contains("PASS"), "{}", one.out);
+    assert!(one.out.contains("Score: 10/10"), "{}", one.out);
+    let report = xtask::lab::grade::read_report(&xtask::paths::at(
+        xtask::lab::grade::results_file("kalloc"),
+    ))
+    .expect("the results file");
+    assert_eq!(
+        (report.score, report.total, report.tests.len()),
+        (10, 10, 1)
+    );
+    let unknown = run_script(&["--grade", "kalloc", "nosuch"], "");
+    unknown.expect_status(xtask::status::FAILED);
+    assert!(
+        unknown
+            .err
+            .contains("lab kalloc has no test \"nosuch\" (its tests: boot_counts, lifo,"),
+        "{}",
+        unknown.err
+    );
+    let lab = run_script(&["--grade", "nosuch"], "");
+    lab.expect_status(xtask::status::FAILED);
+    assert!(
+        lab.err
+            .contains("unknown lab \"nosuch\": no labs/nosuch/lab.toml (labs: kalloc)"),
+        "{}",
+        lab.err
+    );
+}

@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,10 @@ pub struct Captured {
     pub status: Option<i32>,
     pub out: String,
     pub err: String,
+    /// How long the child had printed nothing when it ended (or was
+    /// killed): from its last output, or from its start if it printed
+    /// nothing. A hung child is quiet; one killed while printing is not.
+    pub quiet: Duration,
 }
 
 impl Captured {
@@ -53,6 +58,24 @@ pub fn read_all(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
         let mut b = Vec::new();
         // A read error ends the output; what came before is kept.
         let _ = r.read_to_end(&mut b);
+        b
+    })
+}
+
+/// When some watched output last came.
+type LastOutput = Arc<Mutex<Instant>>;
+
+/// Read all of `r` on a thread of its own, noting in `last` when each
+/// piece came.
+fn read_watched(mut r: impl Read + Send + 'static, last: LastOutput) -> JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut b = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // A read error ends the output; what came before is kept.
+        while let Ok(n @ 1..) = r.read(&mut chunk) {
+            b.extend_from_slice(&chunk[..n]);
+            *last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        }
         b
     })
 }
@@ -88,23 +111,63 @@ pub fn capture(
     // the reader would never see the end of the output.
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut child = spawned?;
+    let last: LastOutput = Arc::new(Mutex::new(Instant::now()));
     let (out, err) = match merged_reader {
-        Some(reader) => (read_all(reader), None),
+        Some(reader) => (read_watched(reader, last.clone()), None),
         None => (
-            read_all(child.stdout.take().expect("stdout is piped")),
-            Some(read_all(child.stderr.take().expect("stderr is piped"))),
+            read_watched(child.stdout.take().expect("stdout is piped"), last.clone()),
+            Some(read_watched(
+                child.stderr.take().expect("stderr is piped"),
+                last.clone(),
+            )),
         ),
     };
     feed(child.stdin.take().expect("stdin is piped"), input.to_vec());
     let status = wait(&mut child, limit)?;
+    let quiet = last.lock().unwrap_or_else(|e| e.into_inner()).elapsed();
     Ok(Captured {
         status: status.map(crate::status::shell_status),
         out: text(out),
         err: err.map(text).unwrap_or_default(),
+        quiet,
     })
 }
 
 /// What a reading thread read, as text.
 pub fn text(reader: JoinHandle<Vec<u8>>) -> String {
     String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, limit: Duration) -> Captured {
+        capture(
+            Command::new("sh").args(["-c", script]),
+            b"",
+            Some(limit),
+            false,
+        )
+        .expect("run sh")
+    }
+
+    #[test]
+    fn a_killed_child_that_went_quiet_is_told_from_one_still_printing() {
+        let hung = sh("echo started; sleep 30", Duration::from_secs(2));
+        assert!(hung.timed_out());
+        assert_eq!(hung.out, "started\n");
+        assert!(hung.quiet >= Duration::from_millis(1500), "{hung:?}");
+        let busy = sh(
+            "while :; do echo more; sleep 0.05; done",
+            Duration::from_secs(2),
+        );
+        assert!(busy.timed_out());
+        assert!(busy.quiet < Duration::from_millis(1000), "{:?}", busy.quiet);
+        let done = sh("echo out; echo err >&2", Duration::from_secs(30));
+        assert_eq!(
+            (done.status, done.out.as_str(), done.err.as_str()),
+            (Some(0), "out\n", "err\n")
+        );
+    }
 }

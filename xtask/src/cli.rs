@@ -62,6 +62,23 @@ fn act(action: Action) -> Result<i32> {
             lab::export::export(&lab, &dir)?;
             Ok(0)
         }
+        Action::Grade { lab, only, factor } => {
+            prereqs::ensure()?;
+            let report = lab::grade::grade(&lab, only.as_deref(), factor)?;
+            Ok(match report.full_marks() {
+                true => 0,
+                false => status::NOT_FULL_MARKS,
+            })
+        }
+        Action::GradeBatch { lab, dir } => {
+            prereqs::ensure()?;
+            lab::batch::run(&lab, &dir)?;
+            Ok(0)
+        }
+        Action::LabCheck { only, factor } => {
+            prereqs::ensure()?;
+            lab::check::run(only.as_deref(), factor)
+        }
         Action::Boot(o) => {
             prereqs::ensure()?;
             boot(&o)

@@ -52,6 +52,19 @@ usage: ./run-qemu.sh [options] [-- extra QEMU arguments]
                   write the handout of lab LAB (labs/LAB/lab.toml) to DIR,
                   new or empty, as a git repository with one commit: LAB's
                   exercises become lab_todo! stubs (docs/labs.md)
+  --grade LAB [TEST]
+                  grade lab LAB in this tree (or only its test TEST): each
+                  test in a boot of its own, a line per test, the points
+                  and the score; results in target/grade/LAB/. Time limits
+                  are multiplied by GRADE_TIME_FACTOR (default 1)
+  --grade-batch LAB DIR
+                  grade a class: DIR holds a directory per student with
+                  the files the student edits; each is graded over LAB's
+                  handout; one table, and target/grade-batch/LAB/results.*
+  --lab-check [LAB]
+                  the labs' self-check (part of --test): each handout
+                  boots to a stub and grades to 0, the solution scores
+                  full marks, each mutant loses its tests' points
   --setup         only install what is missing, then check that QEMU,
                   Bochs and GDB start on this machine
 
@@ -63,7 +76,9 @@ Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, 7 when the CPU lacks a feature
 the kernel needs, 9 when it reached a lab exercise not written yet (a
 handout's lab_todo!), 1 when the runner fails (a build, a tool), 2 for a
-refused option, other values from QEMU itself.
+refused option, other values from QEMU itself. --grade exits 0 on full marks,
+4 when graded without full marks, 1 when it could not grade (a build
+failed: no score).
 ";
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
@@ -186,6 +201,23 @@ pub enum Action {
         lab: String,
         dir: PathBuf,
     },
+    /// Grade a lab in this tree (one test of it, if `only`), with every
+    /// time limit multiplied by `factor`.
+    Grade {
+        lab: String,
+        only: Option<String>,
+        factor: u32,
+    },
+    /// Grade a class: a directory of student trees.
+    GradeBatch {
+        lab: String,
+        dir: PathBuf,
+    },
+    /// The labs' self-check (one lab, if `only`).
+    LabCheck {
+        only: Option<String>,
+        factor: u32,
+    },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -260,6 +292,25 @@ pub fn parse<S: AsRef<str>>(
                     dir: dir.into(),
                 });
             }
+            "--grade" => {
+                let lab = value("a lab", true)?;
+                let only = last_optional(&mut args, arg)?;
+                let factor = time_factor(env)?;
+                return Ok(Action::Grade { lab, only, factor });
+            }
+            "--grade-batch" => {
+                let lab = value("a lab and a directory", true)?;
+                let dir = value("a directory of student trees after the lab", true)?;
+                return Ok(Action::GradeBatch {
+                    lab,
+                    dir: dir.into(),
+                });
+            }
+            "--lab-check" => {
+                let only = last_optional(&mut args, arg)?;
+                let factor = time_factor(env)?;
+                return Ok(Action::LabCheck { only, factor });
+            }
             "--bench" => return bench_runs(env).map(|runs| Action::Bench { runs }),
             "--soak" => return soak_seconds(env).map(|seconds| Action::Soak { seconds }),
             "-h" | "--help" => return Ok(Action::Help),
@@ -332,6 +383,42 @@ fn bench_runs(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
         Some(r) => whole_number(&r)
             .filter(|&n| n >= 1)
             .ok_or_else(|| Refusal::new(format!("BENCH_RUNS '{r}' is not a number of runs >= 1"))),
+    }
+}
+
+/// The one optional value that may end the command line after `option`
+/// (a word not starting with `-`); anything after it is refused.
+fn last_optional<'a>(
+    args: &mut impl Iterator<Item = &'a str>,
+    option: &str,
+) -> Result<Option<String>, Refusal> {
+    let value = args.next().map(str::to_string);
+    if let Some(v) = &value
+        && v.starts_with('-')
+    {
+        return Err(Refusal::new(format!(
+            "{option} takes no option after it; found '{v}'"
+        )));
+    }
+    match args.next() {
+        Some(extra) => Err(Refusal::new(format!(
+            "{option}: unexpected '{extra}' after '{}'",
+            value.unwrap_or_default()
+        ))),
+        None => Ok(value),
+    }
+}
+
+/// `GRADE_TIME_FACTOR`, at least 1: what the graded tests' time limits
+/// are multiplied by on a slow machine.
+fn time_factor(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
+    match env("GRADE_TIME_FACTOR") {
+        None => Ok(crate::lab::grade::DEFAULT_TIME_FACTOR),
+        Some(f) => whole_number(&f).filter(|&n| n >= 1).ok_or_else(|| {
+            Refusal::new(format!(
+                "GRADE_TIME_FACTOR '{f}' is not a whole number >= 1 (it multiplies the tests' time limits)"
+            ))
+        }),
     }
 }
 
@@ -567,6 +654,71 @@ mod tests {
                 .reason,
             "--lab-export needs a directory after the lab"
         );
+        assert_eq!(
+            parse(&["--grade", "kalloc"], &no_env),
+            Ok(Action::Grade {
+                lab: "kalloc".into(),
+                only: None,
+                factor: 1
+            })
+        );
+        let slow = |k: &str| (k == "GRADE_TIME_FACTOR").then(|| "3".to_string());
+        assert_eq!(
+            parse(&["--grade", "kalloc", "lifo"], &slow),
+            Ok(Action::Grade {
+                lab: "kalloc".into(),
+                only: Some("lifo".into()),
+                factor: 3
+            })
+        );
+        let zero = |k: &str| (k == "GRADE_TIME_FACTOR").then(|| "0".to_string());
+        assert_eq!(
+            parse(&["--grade", "kalloc"], &zero).unwrap_err().reason,
+            "GRADE_TIME_FACTOR '0' is not a whole number >= 1 (it multiplies the tests' time limits)"
+        );
+        assert_eq!(
+            parse(&["--grade"], &no_env).unwrap_err().reason,
+            "--grade needs a lab"
+        );
+        assert_eq!(
+            parse(&["--grade", "kalloc", "lifo", "junk"], &no_env)
+                .unwrap_err()
+                .reason,
+            "--grade: unexpected 'junk' after 'lifo'"
+        );
+        assert_eq!(
+            parse(&["--grade", "kalloc", "--mem", "64"], &no_env)
+                .unwrap_err()
+                .reason,
+            "--grade takes no option after it; found '--mem'"
+        );
+        assert_eq!(
+            parse(&["--grade-batch", "kalloc", "class"], &no_env),
+            Ok(Action::GradeBatch {
+                lab: "kalloc".into(),
+                dir: "class".into()
+            })
+        );
+        assert_eq!(
+            parse(&["--grade-batch", "kalloc"], &no_env)
+                .unwrap_err()
+                .reason,
+            "--grade-batch needs a directory of student trees after the lab"
+        );
+        assert_eq!(
+            parse(&["--lab-check"], &no_env),
+            Ok(Action::LabCheck {
+                only: None,
+                factor: 1
+            })
+        );
+        assert_eq!(
+            parse(&["--lab-check", "kalloc"], &no_env),
+            Ok(Action::LabCheck {
+                only: Some("kalloc".into()),
+                factor: 1
+            })
+        );
         let one = |k: &str| (k == "BENCH_RUNS").then(|| "1".to_string());
         assert_eq!(parse(&["--bench"], &one), Ok(Action::Bench { runs: 1 }));
         let zero = |k: &str| (k == "BENCH_RUNS").then(|| "0".to_string());
@@ -595,6 +747,9 @@ mod tests {
             "--bench",
             "--time-boot",
             "--lab-export",
+            "--grade",
+            "--grade-batch",
+            "--lab-check",
             "--setup",
         ] {
             assert!(USAGE.contains(&format!("  {o} ")), "{o}");
@@ -627,6 +782,7 @@ mod tests {
             (status::LAB_TODO, "when it reached a lab exercise"),
             (status::FAILED, "when the runner fails"),
             (status::BAD_OPTION, "for a refused option"),
+            (status::NOT_FULL_MARKS, "when graded without full marks"),
         ] {
             assert!(usage.contains(&format!("{n} {what}")), "{n} {what}");
         }

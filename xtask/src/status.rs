@@ -19,6 +19,8 @@ pub const BOCHS_POWEROFF: i32 = 1;
 pub const FAILED: i32 = 1;
 /// The runner refused an option.
 pub const BAD_OPTION: i32 = 2;
+/// `--grade` graded every test, and some lost their points.
+pub const NOT_FULL_MARKS: i32 = 4;
 /// A shell's status for a process killed by a signal is this plus the signal.
 pub const SIGNAL_BASE: i32 = 128;
 

@@ -8,11 +8,13 @@ use std::process::Command;
 use crate::{NAME, paths};
 
 /// The steps, each a command line (run from the project's root).
-pub const STEPS: [&str; 5] = [
+pub const STEPS: [&str; 6] = [
     "cargo fmt --all -- --check",
     "cargo clippy --workspace --all-targets -- -D warnings",
     "cargo kclippy -- -D warnings",
     "cargo kclippy --no-default-features -- -D warnings",
+    // The labs' self-check (docs/labs.md): handouts, solutions, mutants.
+    "cargo xtask --lab-check",
     "cargo test --workspace --no-fail-fast -- --test-threads=2",
 ];
 

@@ -105,7 +105,7 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
     let names: Vec<&str> = labs.keys().map(String::as_str).collect();
     let mut out = Tree::new();
     let mut secrets: BTreeMap<String, Secret> = BTreeMap::new();
-    for (path, bytes) in tree {
+    for (path, bytes) in tree.iter().filter(|(p, _)| !manifest::is_mutant(p)) {
         let text = match std::str::from_utf8(bytes) {
             Ok(t) if !path.ends_with(PROSE) => t,
             _ => {
@@ -127,13 +127,15 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
         let handout = markers::render(text, &regions, |lab| plan[lab]);
         out.insert(path.clone(), handout.into_bytes());
     }
+    out.insert(HANDOUT_STAMP.to_string(), stamp(target).into_bytes());
+    let mut leaks = Vec::new();
     for (path, bytes) in &out {
         let Ok(text) = std::str::from_utf8(bytes) else {
             continue;
         };
         for (n, line) in text.lines().enumerate() {
             if let Some(s) = secrets.get(line.trim()) {
-                return Err(format!(
+                leaks.push(format!(
                     "the handout leaks a solution: {path}:{} is {:?}, a line of {}'s solution ({}); \
                      change one of the two",
                     n + 1,
@@ -144,7 +146,26 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
             }
         }
     }
-    Ok(out)
+    match leaks.is_empty() {
+        true => Ok(out),
+        false => Err(leaks.join("\n")),
+    }
+}
+
+/// The file that tells a handout from the teacher's tree, and which lab it
+/// is the handout of.
+pub const HANDOUT_STAMP: &str = "labs/handout.toml";
+
+/// What the stamp says for lab `lab`.
+fn stamp(lab: &str) -> String {
+    format!("# Written by run-qemu.sh --lab-export: this tree is a handout.\nlab = \"{lab}\"\n")
+}
+
+/// The lab whose handout the tree at `root` is, if it is one.
+pub fn handout_of(root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(root.join(HANDOUT_STAMP)).ok()?;
+    let value = text.lines().find_map(|l| l.trim().strip_prefix("lab = "))?;
+    Some(value.trim_matches('"').to_string())
 }
 
 /// Run `git` with `args` in `dir`; its standard output.
@@ -174,6 +195,38 @@ const AUTHOR: &[&str] = &[
     "user.email=labs@xv6-rs.invalid",
 ];
 
+/// The files git tracks in this tree, as the work tree has them.
+pub fn tracked() -> Result<Tree> {
+    let root = paths::root();
+    let listed = git(root, &["ls-files", "-z"])?;
+    let mut tree = Tree::new();
+    for path in listed.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        let bytes = std::fs::read(root.join(&path))
+            .map_err(|e| Error::new(format!("cannot read {path}: {e}")))?;
+        tree.insert(path, bytes);
+    }
+    Ok(tree)
+}
+
+/// Write `tree` below `dir`, each file with the permissions its namesake
+/// in this tree has (run-qemu.sh stays executable), 0644 for a new one.
+pub fn write_tree(tree: &Tree, dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let root = paths::root();
+    for (path, bytes) in tree {
+        let to = dir.join(path);
+        let mode = std::fs::metadata(root.join(path)).map_or(0o644, |m| m.permissions().mode());
+        let made = to
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&to, bytes))
+            .and_then(|()| std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode)));
+        made.map_err(|e| Error::new(format!("cannot write {}: {e}", to.display())))?;
+    }
+    Ok(())
+}
+
 /// `./run-qemu.sh --lab-export <lab> <dir>`: write `lab`'s handout of the
 /// tracked files to `dir` (which must not exist or be empty) as a git
 /// repository with one commit.
@@ -188,26 +241,9 @@ pub fn export(lab: &str, dir: &Path) -> Result<()> {
             )));
         }
     }
-    let root = paths::root();
-    let listed = git(root, &["ls-files", "-z"])?;
-    let mut tree = Tree::new();
-    for path in listed.split(|&b| b == 0).filter(|p| !p.is_empty()) {
-        let path = String::from_utf8_lossy(path).into_owned();
-        let bytes = std::fs::read(root.join(&path))
-            .map_err(|e| Error::new(format!("cannot read {path}: {e}")))?;
-        tree.insert(path, bytes);
-    }
+    let tree = tracked()?;
     let handout = handout(&tree, lab).map_err(|e| Error::new(format!("--lab-export: {e}")))?;
-    for (path, bytes) in &handout {
-        let to = dir.join(path);
-        let made = to
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&to, bytes))
-            .and_then(|()| std::fs::metadata(root.join(path)))
-            .and_then(|m| std::fs::set_permissions(&to, m.permissions()));
-        made.map_err(|e| Error::new(format!("cannot write {}: {e}", to.display())))?;
-    }
+    write_tree(&handout, dir)?;
     let title = labs(&handout).map_err(Error::new)?[lab].title.clone();
     git(dir, &["-c", "init.defaultBranch=main", "init", "-q"])?;
     git(dir, &["add", "-A"])?;
@@ -306,11 +342,31 @@ mod tests {
         let c = handout(&t, "c").unwrap();
         assert!(text(&c, "src/x.rs").contains("solve_two(first);\n"));
         assert!(text(&c, "src/x.rs").ends_with("}\nthree = todo\n"));
-        for h in [&a, &b, &c] {
+        for (h, lab) in [(&a, "a"), (&b, "b"), (&c, "c")] {
             assert!(!text(h, "src/x.rs").contains("LAB "), "no marker remains");
             assert_eq!(text(h, "docs/labs.md"), text(&t, "docs/labs.md"));
-            assert_eq!(h.len(), t.len());
+            assert_eq!(h.len(), t.len() + 1, "every file, and the stamp");
+            assert!(text(h, HANDOUT_STAMP).ends_with(&format!("lab = \"{lab}\"\n")));
         }
+    }
+
+    #[test]
+    fn no_handout_has_a_mutant_and_the_stamp_names_the_lab() {
+        let mut t = course();
+        // A mutant's patch carries solution lines as its context.
+        t.insert(
+            "labs/b/mutants/wrong.patch".into(),
+            b"@@ -1 +1 @@\n     solve_two(first);\n-x\n+y\n".to_vec(),
+        );
+        for lab in ["a", "b", "c"] {
+            let h = handout(&t, lab).unwrap();
+            assert!(!h.keys().any(|p| p.contains("mutants")), "{lab}");
+        }
+        let dir = std::env::temp_dir().join(format!("xv6-stamp-{}", std::process::id()));
+        write_tree(&handout(&t, "b").unwrap(), &dir).unwrap();
+        assert_eq!(handout_of(&dir).as_deref(), Some("b"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(handout_of(&paths::root().join("src")), None);
     }
 
     #[test]

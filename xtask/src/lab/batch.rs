@@ -1,0 +1,385 @@
+//! `./run-qemu.sh --grade-batch <lab> <dir>`: grade a class. `<dir>` holds
+//! one directory per student (their tree, or just the files they edit);
+//! each is graded in one grading tree, the lab's handout with the
+//! student's copies of the manifest's `files` laid over it, by that
+//! tree's own `./run-qemu.sh --grade`. The rest of a student's tree is not
+//! used: the tests, the grader and the kernel around the exercises are the
+//! handout's. One table comes out, and a CSV and a JSON file of it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::export::{self, Tree};
+use super::grade::{self, Report};
+use super::manifest::Manifest;
+use crate::{Error, NAME, Result, bounded, kernel::io_error, paths, status};
+
+/// Longest one grading may take: a first build of the kernel and the
+/// runner from scratch (minutes on a busy 2-core machine), then the tests.
+const GRADE_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// A handout to grade students' files in: `<work>/tree`, whose `target`
+/// is a link to `<work>/target`, kept between runs so that only the first
+/// build is from scratch (`work` lies outside the project: see
+/// [`paths::scratch`]).
+pub struct GradingTree {
+    pub lab: Manifest,
+    pub dir: PathBuf,
+    handout: Tree,
+}
+
+/// How a command run in the grading tree ended.
+pub struct Ran {
+    pub status: Option<i32>,
+    /// Standard output and error, interleaved.
+    pub out: String,
+}
+
+impl GradingTree {
+    /// Write `lab`'s handout of this tree's tracked files to `<work>/tree`,
+    /// replacing what was there.
+    pub fn new(lab: &str, work: &Path) -> Result<GradingTree> {
+        let manifest = grade::manifest(lab)?;
+        let handout = export::handout(&export::tracked()?, lab)
+            .map_err(|e| Error::new(format!("the handout of {lab}: {e}")))?;
+        let dir = work.join("tree");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io_error("remove", &dir, e))?;
+        }
+        export::write_tree(&handout, &dir)?;
+        let target = work.join("target");
+        std::fs::create_dir_all(&target).map_err(|e| io_error("create", &target, e))?;
+        std::os::unix::fs::symlink(&target, dir.join("target"))
+            .map_err(|e| io_error("link", &dir.join("target"), e))?;
+        Ok(GradingTree {
+            lab: manifest,
+            dir,
+            handout,
+        })
+    }
+
+    /// Lay the manifest's files from `student` over the handout's; the
+    /// files the student does not have (the handout's are used).
+    pub fn overlay(&self, student: &Path) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for f in &self.lab.files {
+            let from = student.join(f);
+            let to = self.dir.join(f);
+            if from.is_file() {
+                std::fs::copy(&from, &to).map_err(|e| io_error("copy", &from, e))?;
+            } else {
+                missing.push(f.clone());
+                self.restore_one(f)?;
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Put the handout's copy of file `f` back (none: remove it).
+    fn restore_one(&self, f: &str) -> Result<()> {
+        let to = self.dir.join(f);
+        match self.handout.get(f) {
+            Some(bytes) => std::fs::write(&to, bytes).map_err(|e| io_error("write", &to, e)),
+            None if to.exists() => {
+                std::fs::remove_file(&to).map_err(|e| io_error("remove", &to, e))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Put the handout's copies of the manifest's files back.
+    pub fn restore(&self) -> Result<()> {
+        self.lab.files.iter().try_for_each(|f| self.restore_one(f))
+    }
+
+    /// Run the tree's `./run-qemu.sh` with `args`, at most `limit`.
+    pub fn run(&self, args: &[&str], limit: Duration) -> Result<Ran> {
+        let mut cmd = Command::new(self.dir.join(NAME));
+        cmd.args(args).current_dir(&self.dir);
+        let c = bounded::capture(&mut cmd, b"", Some(limit), true)
+            .map_err(|e| Error::new(format!("cannot run {}: {e}", self.dir.display())))?;
+        Ok(Ran {
+            status: c.status,
+            out: c.out,
+        })
+    }
+
+    /// Grade what is in the tree now: the report, or why there is none
+    /// (the kernel does not build, the grader failed), with its output.
+    pub fn grade(&self) -> Result<(std::result::Result<Report, String>, String)> {
+        let results = grade::report_path(&self.dir, &self.lab.name);
+        let _ = std::fs::remove_file(&results);
+        let ran = self.run(&["--grade", &self.lab.name], GRADE_LIMIT)?;
+        let report = match ran.status {
+            Some(status::POWEROFF | status::NOT_FULL_MARKS) => {
+                grade::read_report(&results).map_err(|e| e.message)
+            }
+            Some(s) => Err(format!(
+                "no score: the grader ended with status {s}: {}",
+                last_lines(&ran.out, 1).trim()
+            )),
+            None => Err(format!(
+                "no score: the grading ran past {} min",
+                GRADE_LIMIT.as_secs() / 60
+            )),
+        };
+        Ok((report, ran.out))
+    }
+}
+
+/// The last `n` non-empty lines of `out`.
+fn last_lines(out: &str, n: usize) -> String {
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// One student's line of the class's table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Row {
+    pub student: String,
+    /// The report, or why there is none.
+    pub report: std::result::Result<Report, String>,
+    /// Files of the manifest the student's directory lacks.
+    pub missing: Vec<String>,
+    /// The grading's whole output.
+    pub log: String,
+}
+
+/// The students of `dir`: its subdirectories, by name.
+pub fn students(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error("read", dir, e))?;
+    let mut s: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    s.sort();
+    if s.is_empty() {
+        return Err(Error::new(format!(
+            "{} has no student directories (one directory per student, each holding \
+             the files the student edits at their paths in the tree)",
+            dir.display()
+        )));
+    }
+    Ok(s)
+}
+
+/// Grade each student of `dir` in a grading tree below `work`; each
+/// student's log goes to `logs`.
+pub fn grade_class(lab: &str, dir: &Path, work: &Path, logs: &Path) -> Result<Vec<Row>> {
+    let students = students(dir)?;
+    let tree = GradingTree::new(lab, work)?;
+    let mut rows = Vec::new();
+    for s in students {
+        let student = s
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        eprint!("{NAME}: grading {student} ... ");
+        let missing = tree.overlay(&s)?;
+        let (report, out) = tree.grade()?;
+        tree.restore()?;
+        let log = logs.join(format!("{student}.log"));
+        std::fs::write(&log, &out).map_err(|e| io_error("write", &log, e))?;
+        match &report {
+            Ok(r) => eprintln!("{}/{}", r.score, r.total),
+            Err(e) => eprintln!("{e}"),
+        }
+        rows.push(Row {
+            student,
+            report,
+            missing,
+            log: log.display().to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A verdict's short form for the class's table.
+fn cell(r: &Report, test: &str) -> &'static str {
+    match r.tests.iter().find(|g| g.name == test) {
+        Some(g) => g.verdict.word(),
+        None => "-",
+    }
+}
+
+/// The class's table: a row per student, a column per test.
+pub fn class_table(m: &Manifest, rows: &[Row]) -> String {
+    let names: Vec<&str> = m.tests.iter().map(|t| t.name.as_str()).collect();
+    let sw = rows
+        .iter()
+        .map(|r| r.student.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let mut s = format!("{:<sw$}  score  ", "student");
+    s.push_str(&names.join("  "));
+    s.push('\n');
+    for row in rows {
+        let _ = write!(s, "{:<sw$}  ", row.student);
+        match &row.report {
+            Ok(r) => {
+                let _ = write!(s, "{:>5}  ", format!("{}/{}", r.score, r.total));
+                let cells: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("{:<w$}", cell(r, n), w = n.len()))
+                    .collect();
+                s.push_str(cells.join("  ").trim_end());
+            }
+            Err(e) => {
+                let _ = write!(s, "{:>5}  {e}", "-");
+            }
+        }
+        if !row.missing.is_empty() {
+            let _ = write!(s, "  (missing: {})", row.missing.join(", "));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// The class's table as CSV: student, score, total, then each test's verdict.
+pub fn class_csv(m: &Manifest, rows: &[Row]) -> String {
+    let quote = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
+    let mut s = String::from("student,score,total,error");
+    for t in &m.tests {
+        let _ = write!(s, ",{}", quote(&t.name));
+    }
+    s.push('\n');
+    for row in rows {
+        let _ = write!(s, "{}", quote(&row.student));
+        match &row.report {
+            Ok(r) => {
+                let _ = write!(s, ",{},{},", r.score, r.total);
+                for t in &m.tests {
+                    let _ = write!(s, ",{}", quote(cell(r, &t.name)));
+                }
+            }
+            Err(e) => {
+                let _ = write!(s, ",,{},{}", m.total(), quote(e));
+                s.push_str(&",".repeat(m.tests.len()));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// `--grade-batch <lab> <dir>`: grade the class, print the table, write
+/// `results.csv` and `results.json` beside the logs.
+pub fn run(lab: &str, dir: &Path) -> Result<()> {
+    let work = paths::scratch(&format!("grade-batch/{lab}"));
+    let out = paths::at(format!("target/grade-batch/{lab}"));
+    for d in [&work, &out] {
+        std::fs::create_dir_all(d).map_err(|e| io_error("create", d, e))?;
+    }
+    let rows = grade_class(lab, dir, &work, &out)?;
+    let m = grade::manifest(lab)?;
+    print!("{}", class_table(&m, &rows));
+    let csv = out.join("results.csv");
+    std::fs::write(&csv, class_csv(&m, &rows)).map_err(|e| io_error("write", &csv, e))?;
+    let json = out.join("results.json");
+    let text = serde_json::to_string_pretty(&rows).expect("rows are JSON");
+    std::fs::write(&json, text).map_err(|e| io_error("write", &json, e))?;
+    println!(
+        "Results: {} and {}; each student's log beside them",
+        csv.display(),
+        json.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::grade::Graded;
+    use crate::lab::manifest::{Check, Test};
+    use crate::lab::verdict::Verdict;
+
+    fn manifest() -> Manifest {
+        let t = |name: &str| Test {
+            name: name.into(),
+            points: 5,
+            check: Check::Answers { file: "a".into() },
+        };
+        Manifest {
+            name: "kalloc".into(),
+            title: "T".into(),
+            depends: vec![],
+            files: vec!["src/x.rs".into()],
+            tests: vec![t("lifo"), t("junk")],
+            mutants: vec![],
+        }
+    }
+
+    fn rows() -> Vec<Row> {
+        let g = |name: &str, verdict: Verdict| Graded {
+            name: name.into(),
+            points: if verdict == Verdict::Pass { 5 } else { 0 },
+            max: 5,
+            verdict,
+            rerun: String::new(),
+            log: None,
+        };
+        vec![
+            Row {
+                student: "alice".into(),
+                report: Ok(Report {
+                    lab: "kalloc".into(),
+                    score: 5,
+                    total: 10,
+                    tests: vec![
+                        g("lifo", Verdict::Pass),
+                        g("junk", Verdict::Fail { reason: "r".into() }),
+                    ],
+                }),
+                missing: vec![],
+                log: "a.log".into(),
+            },
+            Row {
+                student: "bob".into(),
+                report: Err("no score: the grader ended with status 1: error".into()),
+                missing: vec!["src/x.rs".into()],
+                log: "b.log".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_class_table_has_a_row_per_student_and_a_column_per_test() {
+        assert_eq!(
+            class_table(&manifest(), &rows()),
+            "student  score  lifo  junk\n\
+             alice     5/10  PASS  FAIL\n\
+             bob          -  no score: the grader ended with status 1: error  (missing: src/x.rs)\n"
+        );
+        assert_eq!(
+            class_csv(&manifest(), &rows()),
+            "student,score,total,error,\"lifo\",\"junk\"\n\
+             \"alice\",5,10,,\"PASS\",\"FAIL\"\n\
+             \"bob\",,10,\"no score: the grader ended with status 1: error\",,\n"
+        );
+    }
+
+    #[test]
+    fn students_are_the_subdirectories_by_name() {
+        let dir = std::env::temp_dir().join(format!("xv6-class-{}", std::process::id()));
+        for d in ["carol", "alice"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), "not a student").unwrap();
+        let names: Vec<String> = students(&dir)
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["alice", "carol"]);
+        std::fs::remove_dir_all(dir.join("alice")).unwrap();
+        std::fs::remove_dir_all(dir.join("carol")).unwrap();
+        let e = students(&dir).unwrap_err();
+        assert!(e.message.contains("has no student directories"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

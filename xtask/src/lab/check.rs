@@ -1,0 +1,439 @@
+//! `./run-qemu.sh --lab-check [<lab>]`, the labs' self-check (part of
+//! `--test`): for each lab, its handout builds and boots to a stub line of
+//! the lab and grades to 0 with every test NOT IMPLEMENTED; the solution
+//! scores full marks, in this tree and as a student's files laid over the
+//! handout; each mutant loses exactly the points of its tests, each with
+//! a reason that says what is wrong. Every problem is reported, not just
+//! the first.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::batch::GradingTree;
+use super::export;
+use super::grade::{self, Report};
+use super::manifest::{self, Manifest, Mutant};
+use super::verdict::Verdict;
+use crate::{Error, NAME, Result, kernel::io_error, paths, status};
+use xv6::protocol::LabTodo;
+
+/// Longest the handout's first boot may take: it builds the runner and the
+/// kernel (core included) from scratch, minutes on a busy 2-core machine.
+const FIRST_BOOT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// What went wrong, each a line of the summary.
+type Problems = Vec<String>;
+
+/// The lines a student's file names as a stub: `lab_todo!("lab", "ex")` in
+/// Rust, `LAB_TODO lab, ex, ...` in assembly.
+fn is_stub_line(line: &str, todo: &LabTodo) -> bool {
+    line.contains(&format!(
+        "lab_todo!(\"{}\", \"{}\")",
+        todo.lab, todo.exercise
+    )) || line.contains(&format!("LAB_TODO {}, {},", todo.lab, todo.exercise))
+}
+
+/// Check that the handout in `tree` boots to a stub of its lab, whose
+/// line names its own place.
+fn boots_to_a_stub(tree: &GradingTree, problems: &mut Problems) -> Result<()> {
+    let lab = &tree.lab.name;
+    let ran = tree.run(&["--cmdline", "halt"], FIRST_BOOT_LIMIT)?;
+    let todo = ran
+        .out
+        .lines()
+        .find_map(|l| LabTodo::parse(l.trim_end_matches('\r')));
+    let said = match (ran.status, todo) {
+        (Some(status::LAB_TODO), Some(todo)) if todo.lab == lab.as_str() => {
+            let text = std::fs::read_to_string(tree.dir.join(todo.file)).unwrap_or_default();
+            let line = text.lines().nth(todo.line as usize - 1).unwrap_or("");
+            if is_stub_line(line, &todo) {
+                Ok(format!("{todo}"))
+            } else {
+                Err(format!(
+                    "its stub line names {}:{}, which is {line:?}",
+                    todo.file, todo.line
+                ))
+            }
+        }
+        (s, todo) => Err(format!(
+            "it ended with status {s:?} (a stub ends with {}) and {}; the output ends:\n{}",
+            status::LAB_TODO,
+            todo.map_or("no stub line".to_string(), |t| format!("the line {t}")),
+            tail(&ran.out)
+        )),
+    };
+    report(lab, "the handout boots to a stub", said, problems);
+    Ok(())
+}
+
+/// The last lines of an output, for a problem's message.
+fn tail(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// Print how check `what` of `lab` went; a failure becomes a problem.
+fn report(
+    lab: &str,
+    what: &str,
+    said: std::result::Result<String, String>,
+    problems: &mut Problems,
+) {
+    match said {
+        Ok(detail) => eprintln!("{NAME} --lab-check {lab}: {what}: ok ({detail})"),
+        Err(why) => {
+            eprintln!("{NAME} --lab-check {lab}: {what}: FAILED: {why}");
+            problems.push(format!("{lab}: {what}: {why}"));
+        }
+    }
+}
+
+/// The handout's grade: 0, every test NOT IMPLEMENTED.
+pub fn judge_handout(r: &Report) -> std::result::Result<String, String> {
+    let implemented: Vec<String> = r
+        .tests
+        .iter()
+        .filter(|g| !matches!(g.verdict, Verdict::NotImplemented { .. }))
+        .map(|g| format!("{} is {}", g.name, g.verdict.word()))
+        .collect();
+    match (r.score, implemented.is_empty()) {
+        (0, true) => Ok(format!("0/{}, every test NOT IMPLEMENTED", r.total)),
+        _ => Err(format!(
+            "it scored {}/{} ({})",
+            r.score,
+            r.total,
+            implemented.join(", ")
+        )),
+    }
+}
+
+/// The solution's grade: full marks.
+pub fn judge_solution(r: &Report) -> std::result::Result<String, String> {
+    let lost: Vec<String> = r
+        .tests
+        .iter()
+        .filter(|g| g.verdict != Verdict::Pass)
+        .map(|g| format!("{}: {} {}", g.name, g.verdict.word(), g.verdict.reason()))
+        .collect();
+    match lost.is_empty() {
+        true => Ok(format!("{}/{}", r.score, r.total)),
+        false => Err(format!(
+            "it scored {}/{}: {}",
+            r.score,
+            r.total,
+            lost.join("; ")
+        )),
+    }
+}
+
+/// A mutant's grade: it fails exactly its tests, each with a reason that
+/// contains what it `says`, and passes every other.
+pub fn judge_mutant(m: &Mutant, r: &Report) -> std::result::Result<String, String> {
+    let mut wrong = Vec::new();
+    for g in &r.tests {
+        let named = m.fails.contains(&g.name);
+        let reason = g.verdict.reason();
+        match (named, &g.verdict) {
+            (true, Verdict::Pass) => wrong.push(format!("{} passed", g.name)),
+            (true, _) if !reason.contains(&m.says) => wrong.push(format!(
+                "{}'s reason does not say {:?}: {} {reason}",
+                g.name,
+                m.says,
+                g.verdict.word()
+            )),
+            (false, v) if *v != Verdict::Pass => wrong.push(format!(
+                "{} (not one of its tests) is {} {reason}",
+                g.name,
+                v.word()
+            )),
+            _ => {}
+        }
+    }
+    let lost = r.total - r.score;
+    match wrong.is_empty() {
+        true => Ok(format!(
+            "loses {lost} points on {}, saying {:?}",
+            m.fails.join(", "),
+            m.says
+        )),
+        false => Err(wrong.join("; ")),
+    }
+}
+
+/// The paths a patch changes (its `+++ b/<path>` lines).
+pub fn patched_files(patch: &str) -> Vec<String> {
+    patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+++ b/"))
+        .map(|p| p.trim().to_string())
+        .collect()
+}
+
+/// Make the students of the self-check below `dir`: `handout` (the
+/// handout's files), `solution`, and one per mutant (the solution's files
+/// with the patch applied). A patch that does not apply, or changes a file
+/// a student does not edit, is a problem.
+fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Vec<String>> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
+    }
+    let tracked = export::tracked()?;
+    let handout = export::handout(&tracked, &m.name).map_err(Error::new)?;
+    let pick = |tree: &export::Tree| -> export::Tree {
+        m.files
+            .iter()
+            .filter_map(|f| tree.get(f).map(|b| (f.clone(), b.clone())))
+            .collect()
+    };
+    export::write_tree(&pick(&handout), &dir.join("handout"))?;
+    export::write_tree(&pick(&tracked), &dir.join("solution"))?;
+    let mut students = vec!["handout".to_string(), "solution".to_string()];
+    for mutant in &m.mutants {
+        let path = m.patch(mutant);
+        let Some(patch) = tracked.get(&path) else {
+            report(
+                &m.name,
+                &format!("mutant {}", mutant.name),
+                Err(format!("{path} is missing (or not tracked by git)")),
+                problems,
+            );
+            continue;
+        };
+        let outside: Vec<String> = patched_files(&String::from_utf8_lossy(patch))
+            .into_iter()
+            .filter(|f| !m.files.contains(f))
+            .collect();
+        if !outside.is_empty() {
+            report(
+                &m.name,
+                &format!("mutant {}", mutant.name),
+                Err(format!(
+                    "{path} changes {}, which a student does not edit (files in lab.toml)",
+                    outside.join(", ")
+                )),
+                problems,
+            );
+            continue;
+        }
+        let to = dir.join(&mutant.name);
+        export::write_tree(&pick(&tracked), &to)?;
+        let applied = std::process::Command::new("git")
+            .args(["apply", "--whitespace=nowarn"])
+            .arg(paths::at(&path))
+            .current_dir(&to)
+            .output()
+            .map_err(|e| Error::new(format!("cannot run git: {e}")))?;
+        if !applied.status.success() {
+            report(
+                &m.name,
+                &format!("mutant {}", mutant.name),
+                Err(format!(
+                    "{path} does not apply to the solution: {}",
+                    String::from_utf8_lossy(&applied.stderr).trim()
+                )),
+                problems,
+            );
+            continue;
+        }
+        students.push(mutant.name.clone());
+    }
+    Ok(students)
+}
+
+/// Check lab `lab`; its problems are added to `problems`.
+fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
+    let m = grade::manifest(lab)?;
+    let work = paths::scratch(&format!("lab-check/{lab}"));
+    let students_dir = work.join("students");
+    let students = make_students(&m, &students_dir, problems)?;
+    let logs = paths::at(format!("target/lab-check/{lab}"));
+    std::fs::create_dir_all(&logs).map_err(|e| io_error("create", &logs, e))?;
+    let tree = GradingTree::new(lab, &work)?;
+    boots_to_a_stub(&tree, problems)?;
+    for s in &students {
+        tree.overlay(&students_dir.join(s))?;
+        let (graded, out) = tree.grade()?;
+        tree.restore()?;
+        let log = logs.join(format!("{s}.log"));
+        std::fs::write(&log, &out).map_err(|e| io_error("write", &log, e))?;
+        let (what, said) = match s.as_str() {
+            "handout" => (
+                "the handout grades to 0",
+                graded.and_then(|r| judge_handout(&r)),
+            ),
+            "solution" => (
+                "the solution's files over the handout score full marks",
+                graded.and_then(|r| judge_solution(&r)),
+            ),
+            name => {
+                let mutant = m.mutants.iter().find(|x| x.name == name).expect("a mutant");
+                ("", graded.and_then(|r| judge_mutant(mutant, &r)))
+            }
+        };
+        let what = match what {
+            "" => format!("mutant {s}"),
+            w => w.to_string(),
+        };
+        let said = said.map_err(|e| format!("{e} (log: {})", log.display()));
+        report(lab, &what, said, problems);
+    }
+    // And the teacher's own tree, as `./run-qemu.sh --grade` here grades it.
+    let here = grade::grade(lab, None, factor)?;
+    report(
+        lab,
+        "this tree scores full marks",
+        judge_solution(&here),
+        problems,
+    );
+    Ok(())
+}
+
+/// `--lab-check [<lab>]`: the exit status (FAILED if anything is wrong).
+pub fn run(only: Option<&str>, factor: u32) -> Result<i32> {
+    if let Some(lab) = export::handout_of(paths::root()) {
+        eprintln!(
+            "{NAME} --lab-check: this tree is the handout of lab {lab} ({}); the labs' \
+             self-check runs in the teacher's tree, nothing to check here",
+            export::HANDOUT_STAMP
+        );
+        return Ok(0);
+    }
+    let labs: Vec<String> = match only {
+        Some(l) => vec![l.to_string()],
+        None => super::labs_here(),
+    };
+    if labs.is_empty() {
+        eprintln!(
+            "{NAME} --lab-check: no labs ({}/<lab>/{})",
+            manifest::LABS_DIR,
+            manifest::MANIFEST
+        );
+        return Ok(0);
+    }
+    let mut problems = Problems::new();
+    for lab in &labs {
+        if let Err(e) = check_lab(lab, factor, &mut problems) {
+            problems.push(format!("{lab}: {}", e.message));
+        }
+    }
+    if problems.is_empty() {
+        eprintln!(
+            "{NAME} --lab-check: every check of {} passed",
+            labs.join(", ")
+        );
+        return Ok(0);
+    }
+    eprintln!("{NAME} --lab-check: {} problems:", problems.len());
+    for p in &problems {
+        eprintln!("  {p}");
+    }
+    Ok(status::FAILED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::grade::Graded;
+
+    fn report(verdicts: &[(&str, Verdict)]) -> Report {
+        let tests: Vec<Graded> = verdicts
+            .iter()
+            .map(|(n, v)| Graded {
+                name: n.to_string(),
+                points: if *v == Verdict::Pass { 10 } else { 0 },
+                max: 10,
+                verdict: v.clone(),
+                rerun: String::new(),
+                log: None,
+            })
+            .collect();
+        Report {
+            lab: "kalloc".into(),
+            score: tests.iter().map(|g| g.points).sum(),
+            total: 10 * tests.len() as u32,
+            tests,
+        }
+    }
+
+    fn todo() -> Verdict {
+        Verdict::NotImplemented {
+            exercise: "kfree".into(),
+            at: "src/x.rs:1".into(),
+        }
+    }
+
+    fn fail(r: &str) -> Verdict {
+        Verdict::Fail { reason: r.into() }
+    }
+
+    #[test]
+    fn the_handout_must_score_0_with_every_test_not_implemented() {
+        assert!(judge_handout(&report(&[("a", todo()), ("b", todo())])).is_ok());
+        let e = judge_handout(&report(&[("a", todo()), ("b", Verdict::Pass)])).unwrap_err();
+        assert_eq!(e, "it scored 10/20 (b is PASS)");
+        let e = judge_handout(&report(&[("a", fail("x"))])).unwrap_err();
+        assert_eq!(e, "it scored 0/10 (a is FAIL)");
+    }
+
+    #[test]
+    fn the_solution_must_score_full_marks() {
+        assert_eq!(
+            judge_solution(&report(&[("a", Verdict::Pass)])),
+            Ok("10/10".into())
+        );
+        let e = judge_solution(&report(&[("a", Verdict::Pass), ("b", fail("why"))])).unwrap_err();
+        assert_eq!(e, "it scored 10/20: b: FAIL why");
+    }
+
+    #[test]
+    fn a_mutant_must_fail_exactly_its_tests_saying_what_is_wrong() {
+        let m = Mutant {
+            name: "no_junk".into(),
+            fails: vec!["junk".into()],
+            says: "junk byte".into(),
+        };
+        let good = report(&[("lifo", Verdict::Pass), ("junk", fail("no junk byte 0x05"))]);
+        assert_eq!(
+            judge_mutant(&m, &good),
+            Ok("loses 10 points on junk, saying \"junk byte\"".into())
+        );
+        let missed = report(&[("lifo", Verdict::Pass), ("junk", Verdict::Pass)]);
+        assert_eq!(judge_mutant(&m, &missed).unwrap_err(), "junk passed");
+        let vague = report(&[("lifo", Verdict::Pass), ("junk", fail("wrong"))]);
+        assert_eq!(
+            judge_mutant(&m, &vague).unwrap_err(),
+            "junk's reason does not say \"junk byte\": FAIL wrong"
+        );
+        let more = report(&[("lifo", fail("order")), ("junk", fail("junk byte"))]);
+        assert_eq!(
+            judge_mutant(&m, &more).unwrap_err(),
+            "lifo (not one of its tests) is FAIL order"
+        );
+    }
+
+    #[test]
+    fn a_patch_names_the_files_it_changes() {
+        let p =
+            "From: x\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1 @@\n-a\n+b\n--- a/b.S\n+++ b/b.S\n";
+        assert_eq!(patched_files(p), ["src/a.rs", "b.S"]);
+    }
+
+    #[test]
+    fn a_stub_line_is_the_macro_call_or_the_assembly_macro() {
+        let t = LabTodo {
+            lab: "boot",
+            exercise: "entrypgdir",
+            file: "boot/entry.S",
+            line: 3,
+        };
+        assert!(is_stub_line("    LAB_TODO boot, entrypgdir, 3", &t));
+        assert!(is_stub_line(
+            "    crate::lab_todo!(\"boot\", \"entrypgdir\")",
+            &t
+        ));
+        assert!(!is_stub_line(
+            "    crate::lab_todo!(\"boot\", \"kvmalloc\")",
+            &t
+        ));
+    }
+}

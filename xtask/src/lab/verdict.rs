@@ -1,0 +1,545 @@
+//! What a graded test's run means: the verdict, read from what the kernel
+//! printed and how its run ended, never from how long it took. Pure, so
+//! that every verdict is unit-tested on canned output.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use xv6::protocol::{BACKTRACE, BOOTING, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF};
+
+use crate::status;
+
+/// How a graded test went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict")]
+pub enum Verdict {
+    #[serde(rename = "PASS")]
+    Pass,
+    /// The test ran and found the kernel wrong.
+    #[serde(rename = "FAIL")]
+    Fail { reason: String },
+    /// The kernel reached a stub (`lab_todo!`) before the test could end.
+    #[serde(rename = "NOT IMPLEMENTED")]
+    NotImplemented { exercise: String, at: String },
+    /// The kernel panicked outside the test's own checks.
+    #[serde(rename = "PANIC")]
+    Panic {
+        message: String,
+        at: String,
+        backtrace: Vec<String>,
+    },
+    /// The machine reset (a triple fault) instead of ending.
+    #[serde(rename = "CRASH")]
+    Crash { last_line: String },
+    /// Still running at the limit: quiet (a hang) or still printing.
+    #[serde(rename = "TIMEOUT")]
+    Timeout {
+        limit_s: u64,
+        quiet_s: u64,
+        printing: bool,
+    },
+}
+
+impl Verdict {
+    /// The word the grader prints (and the JSON's `verdict`).
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail { .. } => "FAIL",
+            Verdict::NotImplemented { .. } => "NOT IMPLEMENTED",
+            Verdict::Panic { .. } => "PANIC",
+            Verdict::Crash { .. } => "CRASH",
+            Verdict::Timeout { .. } => "TIMEOUT",
+        }
+    }
+
+    /// Why, in words for the student (empty for a pass; several lines for
+    /// a panic's backtrace).
+    pub fn reason(&self) -> String {
+        match self {
+            Verdict::Pass => String::new(),
+            Verdict::Fail { reason } => reason.clone(),
+            Verdict::NotImplemented { exercise, at } => {
+                format!("exercise {exercise} is not written yet ({at})")
+            }
+            Verdict::Panic {
+                message,
+                at,
+                backtrace,
+            } => {
+                let mut r = format!("the kernel panicked: {message} (at {at})");
+                if !backtrace.is_empty() {
+                    r.push_str("\nbacktrace:");
+                    for frame in backtrace {
+                        r.push_str("\n  ");
+                        r.push_str(frame);
+                    }
+                }
+                r
+            }
+            Verdict::Crash { last_line } => format!(
+                "the machine reset (a triple fault: a fault the kernel could not handle, \
+                 e.g. a bad page table or IDT); the last line it printed: {last_line:?}"
+            ),
+            Verdict::Timeout {
+                limit_s,
+                quiet_s,
+                printing: false,
+            } => format!(
+                "no output for {quiet_s} s, stopped at the limit of {limit_s} s: the kernel \
+                 hangs (a loop that never ends? a lock never released?)"
+            ),
+            Verdict::Timeout {
+                limit_s,
+                printing: true,
+                ..
+            } => format!(
+                "still printing at the limit of {limit_s} s: the test never ends (a loop \
+                 that never ends?); raise the limit with GRADE_TIME_FACTOR if the machine \
+                 is very slow"
+            ),
+        }
+    }
+}
+
+/// How one boot of a graded test ended.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The exit status; None if it was stopped at the limit.
+    pub status: Option<i32>,
+    /// The serial output.
+    pub out: String,
+    /// How long it had printed nothing when it ended or was stopped.
+    pub quiet: Duration,
+    pub limit: Duration,
+}
+
+/// A run stopped at its limit counts as quiet (hung) when it had printed
+/// nothing for this long, or for half its limit if that is shorter.
+pub const QUIET: Duration = Duration::from_secs(10);
+
+/// The panic report in `lines`: its message, where, and the backtrace.
+struct PanicReport {
+    message: String,
+    at: String,
+    backtrace: Vec<String>,
+}
+
+fn panic_report(lines: &[&str]) -> Option<PanicReport> {
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with(PANIC) && !l.starts_with(PANIC_AT))?;
+    let mut message = vec![&lines[start][PANIC.len()..]];
+    let mut at = String::new();
+    let mut backtrace = Vec::new();
+    let mut rest = lines[start + 1..].iter();
+    for l in rest.by_ref() {
+        if let Some(a) = l.strip_prefix(PANIC_AT) {
+            at = a.split(" on cpu").next().unwrap_or(a).to_string();
+        } else if l.starts_with(BACKTRACE) {
+            break;
+        } else if at.is_empty() {
+            message.push(l);
+        }
+    }
+    backtrace.extend(
+        rest.take_while(|l| l.starts_with("  "))
+            .map(|l| l.trim().to_string()),
+    );
+    Some(PanicReport {
+        message: message.join("\n").trim_end().to_string(),
+        at,
+        backtrace,
+    })
+}
+
+/// The verdict on a run of in-kernel test `ktest` that must end with
+/// `ktest: <ktest> ok`, or, with `panic`, in a panic whose message
+/// contains it.
+pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
+    let lines: Vec<&str> = o.out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    // A second boot is a reset (-no-reboot ends QEMU instead, but Bochs
+    // and a reset that another run let through boot again).
+    let mut boots = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(BOOTING));
+    let first_run = match boots.nth(1) {
+        Some((second, _)) => &lines[..second],
+        None => &lines[..],
+    };
+    let crashed = first_run.len() < lines.len();
+    let last_line = || {
+        first_run
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map_or(String::new(), |l| l.to_string())
+    };
+    if let Some(todo) = first_run.iter().find_map(|l| LabTodo::parse(l)) {
+        return Verdict::NotImplemented {
+            exercise: todo.exercise.to_string(),
+            at: format!("{}:{}", todo.file, todo.line),
+        };
+    }
+    if crashed {
+        return Verdict::Crash {
+            last_line: last_line(),
+        };
+    }
+    let Some(status) = o.status else {
+        let quiet_limit = QUIET.min(o.limit / 2);
+        return Verdict::Timeout {
+            limit_s: o.limit.as_secs(),
+            quiet_s: o.quiet.as_secs(),
+            printing: o.quiet < quiet_limit,
+        };
+    };
+    let passed = Ktest::Passed(ktest).to_string();
+    match status {
+        status::PANIC => {
+            let Some(p) = panic_report(first_run) else {
+                return Verdict::Fail {
+                    reason: format!(
+                        "the run ended with the panic status ({status}) but no panic report; \
+                         the last line: {:?}",
+                        last_line()
+                    ),
+                };
+            };
+            match panic {
+                Some(want) if p.message.contains(want) => Verdict::Pass,
+                Some(want) => Verdict::Fail {
+                    reason: format!(
+                        "the kernel must panic with {want:?}, but it panicked with: {} (at {})",
+                        p.message, p.at
+                    ),
+                },
+                None if p.at.starts_with(KTEST_SOURCE) => Verdict::Fail { reason: p.message },
+                None => Verdict::Panic {
+                    message: p.message,
+                    at: p.at,
+                    backtrace: p.backtrace,
+                },
+            }
+        }
+        status::POWEROFF if first_run.contains(&passed.as_str()) => match panic {
+            Some(want) => Verdict::Fail {
+                reason: format!("the test ran to its end; the kernel must panic with {want:?}"),
+            },
+            None => Verdict::Pass,
+        },
+        // With -no-reboot a reset ends QEMU as a power-off does, but
+        // without the kernel's last word.
+        status::POWEROFF if !first_run.contains(&POWEROFF) => Verdict::Crash {
+            last_line: last_line(),
+        },
+        _ => Verdict::Fail {
+            reason: format!(
+                "the run ended with status {status} without {passed:?}; the last line: {:?}",
+                last_line()
+            ),
+        },
+    }
+}
+
+/// What stands for a missing answer in an answers file.
+pub const NO_ANSWER: &str = "(your answer)";
+
+/// The questions of an answers file that have no answer, by number:
+/// a question is a paragraph that starts with `Q<n>.`, its answer the
+/// lines after that paragraph up to the next question. None if the file
+/// has no question at all.
+pub fn unanswered(text: &str) -> Option<Vec<String>> {
+    let is_question = |l: &str| {
+        let digits = l.strip_prefix('Q').unwrap_or("");
+        let n = digits.bytes().take_while(u8::is_ascii_digit).count();
+        (n > 0 && digits[n..].starts_with('.')).then(|| format!("Q{}", &digits[..n]))
+    };
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(q) = is_question(line) else {
+            continue;
+        };
+        // The rest of the question's paragraph.
+        while lines.next_if(|l| !l.trim().is_empty()).is_some() {}
+        let mut answer = String::new();
+        while let Some(l) = lines.next_if(|l| is_question(l).is_none()) {
+            if l.trim() != NO_ANSWER {
+                answer.push_str(l.trim());
+            }
+        }
+        if answer.is_empty() {
+            missing.push(q.clone());
+        }
+        found.push(q);
+    }
+    (!found.is_empty()).then_some(missing)
+}
+
+/// The verdict on the answers file `file`, whose text is `text` (None: it
+/// is missing).
+pub fn judge_answers(file: &str, text: Option<&str>) -> Verdict {
+    let Some(text) = text else {
+        return Verdict::Fail {
+            reason: format!("{file} is missing: it holds the lab's questions"),
+        };
+    };
+    match unanswered(text) {
+        None => Verdict::Fail {
+            reason: format!("{file} has no questions (paragraphs starting Q1., Q2., ...)"),
+        },
+        Some(m) if m.is_empty() => Verdict::Pass,
+        Some(m) => Verdict::NotImplemented {
+            exercise: "questions".into(),
+            at: format!(
+                "{file}: {} without an answer; write it in place of {NO_ANSWER:?}",
+                m.join(", ")
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(60);
+
+    fn ended(status: i32, out: &str) -> Outcome {
+        Outcome {
+            status: Some(status),
+            out: format!("{BOOTING}\nkalloc: 100 pages free (global mode)\n{out}"),
+            quiet: Duration::ZERO,
+            limit: LIMIT,
+        }
+    }
+
+    fn passed(name: &str) -> String {
+        format!(
+            "{}\n{}\nktest: 1 passed, 0 failed\n{POWEROFF}\n",
+            Ktest::Started(name),
+            Ktest::Passed(name)
+        )
+    }
+
+    #[test]
+    fn a_test_that_reports_ok_and_powers_off_passes() {
+        let o = ended(status::POWEROFF, &passed("lifo"));
+        assert_eq!(judge("lifo", None, &o), Verdict::Pass);
+        assert!(matches!(judge("other", None, &o), Verdict::Fail { .. }));
+    }
+
+    #[test]
+    fn a_stub_reached_is_not_implemented_with_its_exercise_and_place() {
+        let o = ended(
+            status::LAB_TODO,
+            "lab kalloc: exercise freerange is not implemented yet (src/kalloc/freelist.rs:412)\n",
+        );
+        let v = judge("lifo", None, &o);
+        assert_eq!(
+            v,
+            Verdict::NotImplemented {
+                exercise: "freerange".into(),
+                at: "src/kalloc/freelist.rs:412".into()
+            }
+        );
+        assert_eq!(v.word(), "NOT IMPLEMENTED");
+        assert!(v.reason().contains("exercise freerange is not written yet"));
+    }
+
+    const PANIC_IN_TEST: &str = "ktest: junk_fill ...\r\n\
+        panic: kalloc did not fill the page with the junk byte 0x05: byte 0 of 0x8efff000 is 0x01\r\n\
+        panic: at src/ktest.rs:502 on cpu 0 (APIC id 0)\r\n\
+        backtrace:\r\n  #0 0x80101234 in xv6::ktest::junk_fill+0x10\r\n  #1 0x80105678 in main+0x3b9\r\n";
+
+    #[test]
+    fn a_panic_in_the_test_is_a_fail_with_its_message() {
+        let v = judge("junk_fill", None, &ended(status::PANIC, PANIC_IN_TEST));
+        assert_eq!(
+            v,
+            Verdict::Fail {
+                reason: "kalloc did not fill the page with the junk byte 0x05: byte 0 of \
+                         0x8efff000 is 0x01"
+                    .into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_panic_elsewhere_is_a_panic_with_the_named_backtrace() {
+        let out = "panic: assertion `left == right` failed\n  left: 1\n right: 2\n\
+                   panic: at src/kalloc.rs:77 on cpu 0 (APIC id 0)\nbacktrace:\n\
+                   \x20 #0 0x80101234 in xv6::kalloc::kalloc+0x10\n  #1 0x80105678 in main+0x3b9\n";
+        let v = judge("lifo", None, &ended(status::PANIC, out));
+        assert_eq!(
+            v,
+            Verdict::Panic {
+                message: "assertion `left == right` failed\n  left: 1\n right: 2".into(),
+                at: "src/kalloc.rs:77".into(),
+                backtrace: vec![
+                    "#0 0x80101234 in xv6::kalloc::kalloc+0x10".into(),
+                    "#1 0x80105678 in main+0x3b9".into()
+                ],
+            }
+        );
+        let r = v.reason();
+        assert!(r.starts_with("the kernel panicked: assertion"), "{r}");
+        assert!(r.ends_with("\n  #1 0x80105678 in main+0x3b9"), "{r}");
+    }
+
+    #[test]
+    fn a_test_that_must_panic_passes_only_with_its_message() {
+        let out = "panic: kfree: 0x80402004 is not page-aligned\n\
+                   panic: at src/kalloc.rs:480 on cpu 0 (APIC id 0)\nbacktrace:\n";
+        let run = ended(status::PANIC, out);
+        assert_eq!(judge("k", Some("is not page-aligned"), &run), Verdict::Pass);
+        let v = judge("k", Some("is at or above P2V(PHYSTOP)"), &run);
+        assert_eq!(
+            v.reason(),
+            "the kernel must panic with \"is at or above P2V(PHYSTOP)\", but it panicked \
+             with: kfree: 0x80402004 is not page-aligned (at src/kalloc.rs:480)"
+        );
+        let accepted = "panic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
+                        panic: at src/ktest.rs:330 on cpu 0 (APIC id 0)\n";
+        let v = judge("k", Some("P2V(PHYSTOP)"), &ended(status::PANIC, accepted));
+        assert!(matches!(v, Verdict::Fail { .. }));
+        assert!(v.reason().contains("kfree accepted 0x8f000000"), "{v:?}");
+        let v = judge("k", Some("x"), &ended(status::POWEROFF, &passed("k")));
+        assert_eq!(
+            v.reason(),
+            "the test ran to its end; the kernel must panic with \"x\""
+        );
+    }
+
+    #[test]
+    fn a_reset_is_a_crash_with_the_last_line() {
+        // -no-reboot: QEMU ends with status 0, without the power-off line.
+        let o = ended(status::POWEROFF, "ktest: triple_fault ...\n\n");
+        let v = judge("triple_fault", None, &o);
+        assert_eq!(
+            v,
+            Verdict::Crash {
+                last_line: "ktest: triple_fault ...".into()
+            }
+        );
+        assert!(v.reason().contains("triple fault"));
+        // Without it: the machine boots again.
+        let mut again = ended(status::POWEROFF, "ktest: x ...\n");
+        again
+            .out
+            .push_str(&format!("{BOOTING}\nkalloc: 100 pages free\n"));
+        again.out.push_str(&passed("x"));
+        assert_eq!(
+            judge("x", None, &again),
+            Verdict::Crash {
+                last_line: "ktest: x ...".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_timeout_tells_a_hang_from_a_test_still_printing() {
+        let stopped = |quiet: u64| Outcome {
+            status: None,
+            out: format!("{BOOTING}\nktest: x ...\n"),
+            quiet: Duration::from_secs(quiet),
+            limit: LIMIT,
+        };
+        let hung = judge("x", None, &stopped(20));
+        assert_eq!(
+            hung,
+            Verdict::Timeout {
+                limit_s: 60,
+                quiet_s: 20,
+                printing: false
+            }
+        );
+        assert!(hung.reason().starts_with("no output for 20 s"));
+        let busy = judge("x", None, &stopped(0));
+        assert!(matches!(busy, Verdict::Timeout { printing: true, .. }));
+        assert!(
+            busy.reason()
+                .starts_with("still printing at the limit of 60 s")
+        );
+        // A short limit: half of it quiet is a hang.
+        let short = Outcome {
+            limit: Duration::from_secs(8),
+            ..stopped(5)
+        };
+        assert!(matches!(
+            judge("x", None, &short),
+            Verdict::Timeout {
+                printing: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn another_ending_is_a_fail_with_the_status_and_the_last_line() {
+        let v = judge("x", None, &ended(7, "xv6: this CPU has no TSC\n"));
+        assert_eq!(
+            v.reason(),
+            "the run ended with status 7 without \"ktest: x ok\"; the last line: \
+             \"xv6: this CPU has no TSC\""
+        );
+    }
+
+    #[test]
+    fn the_json_names_each_verdict_by_its_word() {
+        for v in [
+            Verdict::Pass,
+            Verdict::Fail { reason: "r".into() },
+            Verdict::NotImplemented {
+                exercise: "e".into(),
+                at: "f:1".into(),
+            },
+            Verdict::Panic {
+                message: "m".into(),
+                at: "f:1".into(),
+                backtrace: vec![],
+            },
+            Verdict::Crash {
+                last_line: "l".into(),
+            },
+            Verdict::Timeout {
+                limit_s: 1,
+                quiet_s: 1,
+                printing: true,
+            },
+        ] {
+            let json = serde_json::to_value(&v).unwrap();
+            assert_eq!(json["verdict"], v.word());
+            assert_eq!(serde_json::from_value::<Verdict>(json).unwrap(), v);
+        }
+    }
+
+    const ANSWERS: &str = "Lab x: questions.\n\nQ1. Why?\nSay why.\n\nBecause.\n\n\
+                           Q2. How?\n\n(your answer)\n\nQ10. When\n\nNow.\n";
+
+    #[test]
+    fn answers_are_checked_question_by_question() {
+        assert_eq!(unanswered(ANSWERS), Some(vec!["Q2".to_string()]));
+        assert_eq!(unanswered("no questions here\n"), None);
+        let v = judge_answers("labs/x/answers.txt", Some(ANSWERS));
+        assert_eq!(
+            v,
+            Verdict::NotImplemented {
+                exercise: "questions".into(),
+                at: "labs/x/answers.txt: Q2 without an answer; write it in place of \
+                     \"(your answer)\""
+                    .into()
+            }
+        );
+        let all = ANSWERS.replace("(your answer)", "Like so.");
+        assert_eq!(judge_answers("f", Some(&all)), Verdict::Pass);
+        assert!(matches!(judge_answers("f", None), Verdict::Fail { .. }));
+        assert!(matches!(
+            judge_answers("f", Some("nothing\n")),
+            Verdict::Fail { .. }
+        ));
+    }
+}
