@@ -196,3 +196,39 @@ fn grade_runs_one_test_and_refuses_unknown_names() {
         lab.err
     );
 }
+
+#[test]
+fn lab_export_writes_a_one_commit_handout_without_solutions_or_mutants() {
+    let dir = std::env::temp_dir().join(format!("xv6-lab-export-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir); // left by an earlier failed run
+    let path = dir.to_str().expect("a UTF-8 temporary directory");
+    run_script(&["--lab-export", "kalloc", path], "").expect_status(0);
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(args)
+            .output()
+            .expect("run git");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(git(&["rev-list", "--count", "HEAD"]), "1", "one commit");
+    assert_eq!(git(&["status", "--porcelain"]), "", "everything committed");
+    let freelist = std::fs::read_to_string(dir.join("src/kalloc/freelist.rs")).unwrap();
+    assert!(!freelist.contains("LAB kalloc/"), "no marker remains");
+    for exercise in ["freerange", "kfree", "kalloc"] {
+        assert!(
+            freelist.contains(&format!("lab_todo!(\"kalloc\", \"{exercise}\")")),
+            "{exercise}'s stub"
+        );
+    }
+    assert!(!dir.join("labs/kalloc/mutants").exists(), "no mutant");
+    assert_eq!(
+        xtask::lab::export::handout_of(&dir).as_deref(),
+        Some("kalloc")
+    );
+    let again = run_script(&["--lab-export", "kalloc", path], "");
+    again.expect_status(xtask::status::FAILED);
+    assert!(again.err.contains("is not empty"), "{}", again.err);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

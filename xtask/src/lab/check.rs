@@ -126,6 +126,24 @@ pub fn judge_solution(r: &Report) -> std::result::Result<String, String> {
     }
 }
 
+/// The grade of a kernel that does not build: none, and the grader's
+/// output says why.
+pub fn judge_broken(
+    graded: std::result::Result<Report, String>,
+    out: &str,
+) -> std::result::Result<String, String> {
+    match graded {
+        Ok(r) => Err(format!("it was scored {}/{}", r.score, r.total)),
+        Err(_) if !out.contains(grade::DOES_NOT_BUILD) => Err(format!(
+            "the grader did not say {:?}; its output ends:\n{}",
+            grade::DOES_NOT_BUILD,
+            tail(out)
+        )),
+        Err(e) if out.contains("Score:") => Err(format!("{e}, yet it printed a score")),
+        Err(e) => Ok(e),
+    }
+}
+
 /// A mutant's grade: it fails exactly its tests, each with a reason that
 /// contains what it `says`, and passes every other.
 pub fn judge_mutant(m: &Mutant, r: &Report) -> std::result::Result<String, String> {
@@ -169,9 +187,15 @@ pub fn patched_files(patch: &str) -> Vec<String> {
         .collect()
 }
 
+/// The self-check's student whose kernel does not build, and what is
+/// added to the first of its files to break it.
+const BROKEN: &str = "does_not_build";
+const BROKEN_CODE: &str = "\nfn this_does_not_compile( {\n";
+
 /// Make the students of the self-check below `dir`: `handout` (the
-/// handout's files), `solution`, and one per mutant (the solution's files
-/// with the patch applied). A patch that does not apply, or changes a file
+/// handout's files), `solution`, `does_not_build` (the solution's first
+/// Rust file broken), and one per mutant (the solution's files with the patch
+/// applied). A patch that does not apply, or changes a file
 /// a student does not edit, is a problem.
 fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Vec<String>> {
     if dir.exists() {
@@ -187,7 +211,14 @@ fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Ve
     };
     export::write_tree(&pick(&handout), &dir.join("handout"))?;
     export::write_tree(&pick(&tracked), &dir.join("solution"))?;
+    // A student whose kernel does not build: no score, and the reason.
     let mut students = vec!["handout".to_string(), "solution".to_string()];
+    let mut broken = pick(&tracked);
+    if let Some((_, rust)) = broken.iter_mut().find(|(p, _)| p.ends_with(".rs")) {
+        rust.extend_from_slice(BROKEN_CODE.as_bytes());
+        export::write_tree(&broken, &dir.join(BROKEN))?;
+        students.push(BROKEN.to_string());
+    }
     for mutant in &m.mutants {
         let path = m.patch(mutant);
         let Some(patch) = tracked.get(&path) else {
@@ -264,6 +295,10 @@ fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
             "solution" => (
                 "the solution's files over the handout score full marks",
                 graded.and_then(|r| judge_solution(&r)),
+            ),
+            BROKEN => (
+                "a kernel that does not build gets no score, saying so",
+                judge_broken(graded, &out),
             ),
             name => {
                 let mutant = m.mutants.iter().find(|x| x.name == name).expect("a mutant");
@@ -409,6 +444,19 @@ mod tests {
             judge_mutant(&m, &more).unwrap_err(),
             "lifo (not one of its tests) is FAIL order"
         );
+    }
+
+    #[test]
+    fn a_kernel_that_does_not_build_must_get_no_score() {
+        let said = format!(
+            "run-qemu.sh: {} (cargo kbuild failed)",
+            grade::DOES_NOT_BUILD
+        );
+        assert!(judge_broken(Err("no score: status 1".into()), &said).is_ok());
+        let e = judge_broken(Err("no score".into()), "error[E0425]").unwrap_err();
+        assert!(e.starts_with("the grader did not say"), "{e}");
+        let e = judge_broken(Ok(report(&[("a", todo())])), &said).unwrap_err();
+        assert_eq!(e, "it was scored 0/10");
     }
 
     #[test]

@@ -277,6 +277,9 @@ pub fn grade(lab: &str, only: Option<&str>, factor: u32) -> Result<Report> {
     Ok(report)
 }
 
+/// What `--grade` says when the kernel does not build.
+pub const DOES_NOT_BUILD: &str = "the kernel does not build";
+
 /// Build the kernel the tests boot, or say that it does not build: that
 /// is the student's to fix, and no score.
 fn build_kernel() -> Result<()> {
@@ -284,7 +287,7 @@ fn build_kernel() -> Result<()> {
     let built = kernel.lock().and_then(|_lock| kernel.build());
     built.map_err(|e| Error {
         message: format!(
-            "the kernel does not build ({}); fix the errors above and grade again. \
+            "{DOES_NOT_BUILD} ({}); fix the errors above and grade again. \
              No test ran, so there is no score.",
             e.message
         ),
