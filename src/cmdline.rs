@@ -16,7 +16,7 @@ pub use crate::protocol::CMDLINE_MAX;
 pub const HALT: &str = "halt";
 pub const BENCH: &str = "bench";
 /// Options: `key=value` words.
-pub const KTEST: &str = "ktest";
+pub const KTEST: &str = crate::protocol::KTEST_OPTION;
 pub const KALLOC: &str = "kalloc";
 pub const PHYSTOP: &str = "phystop";
 pub const MONITOR: &str = "monitor";

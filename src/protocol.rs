@@ -107,6 +107,10 @@ pub const BACKTRACE: &str = "backtrace:";
 /// that failed, a panic anywhere else is the kernel's own.
 pub const KTEST_SOURCE: &str = "src/ktest";
 
+/// The kernel command-line option that runs in-kernel tests:
+/// `ktest=all` or `ktest=<name>`.
+pub const KTEST_OPTION: &str = "ktest";
+
 /// The lines an in-kernel test (`ktest=<name>`) prints around itself:
 /// `ktest: <name> ...` before, `ktest: <name> ok` after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -111,7 +111,7 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
     assert!(run.has("poweroff"));
 }
 
-const IN_KERNEL_TESTS: [&str; 17] = [
+const IN_KERNEL_TESTS: [&str; 19] = [
     "entrypgdir_maps_two_large_pages",
     "boot_report_matches_free_list",
     "page_tables_come_from_below_4mib",
@@ -119,6 +119,8 @@ const IN_KERNEL_TESTS: [&str; 17] = [
     "lock_is_on_after_kinit2",
     "audit_after_boot",
     "junk_fill",
+    "kalloc_lifo",
+    "freerange_whole_pages",
     "drain_and_refill",
     "setupkvm_out_of_memory_leaks_nothing",
     "page_counts_from_boot_alloc",

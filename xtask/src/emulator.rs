@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use xv6::protocol::QEMU_EXIT_PORT;
+use crate::protocol::QEMU_EXIT_PORT;
 
 use crate::kernel::Kernel;
 use crate::options::{Emulator, Options};

@@ -9,7 +9,7 @@ use std::process::ChildStdin;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
-use xv6::protocol::MONITOR_READY;
+use crate::protocol::MONITOR_READY;
 
 /// What the monitor takes as the end of input (Ctrl-D).
 pub const END_OF_INPUT: u8 = 0x04;

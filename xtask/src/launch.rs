@@ -64,8 +64,8 @@ pub struct Resets {
 impl Resets {
     /// Count the boot and reboot lines in `text`, whole lines only.
     pub fn count(&mut self, text: &str) {
-        self.boots += text.matches(xv6::protocol::BOOTING).count();
-        self.asked += text.matches(xv6::protocol::REBOOTING).count();
+        self.boots += text.matches(crate::protocol::BOOTING).count();
+        self.asked += text.matches(crate::protocol::REBOOTING).count();
     }
 
     /// Resets the kernel did not announce.
@@ -199,7 +199,7 @@ pub fn time_boot(o: &Options, runs: u32, mut each: impl FnMut(u128)) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xv6::protocol::{BOOTING, REBOOTING};
+    use crate::protocol::{BOOTING, REBOOTING};
 
     #[test]
     fn a_second_boot_is_a_silent_reset_unless_the_kernel_asked() {

@@ -20,6 +20,12 @@ pub mod launch;
 pub mod options;
 pub mod paths;
 pub mod prereqs;
+/// What the host reads from the kernel: the kernel's own `src/protocol.rs`,
+/// compiled into the runner rather than taken from the kernel's crate, so
+/// that a student's kernel code that does not compile leaves the runner
+/// (and `--grade`, which says so) working.
+#[path = "../../src/protocol.rs"]
+pub mod protocol;
 pub mod session;
 pub mod smoke;
 pub mod soak;

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::protocol::CMDLINE_MAX;
 use crate::{NAME, paths};
-use xv6::protocol::CMDLINE_MAX;
 
 /// `--help`, and what a refused option prints after its reason.
 pub const USAGE: &str = "\

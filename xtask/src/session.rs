@@ -9,7 +9,7 @@ use std::sync::mpsc::Receiver;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use xv6::protocol::PROMPT;
+use crate::protocol::PROMPT;
 
 use crate::launch::Run;
 use crate::options::Options;

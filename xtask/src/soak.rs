@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use xv6::protocol::{CHECKS_PASSED, KALLOCTEST_OK};
+use crate::protocol::{CHECKS_PASSED, KALLOCTEST_OK};
 
 use crate::options::Options;
 use crate::session::Session;

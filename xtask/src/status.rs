@@ -1,7 +1,7 @@
 //! The exit statuses of a run, in one place: what the kernel's exit codes
-//! (`xv6::protocol`) become, what Bochs gives, and the runner's own.
+//! (`crate::protocol`) become, what Bochs gives, and the runner's own.
 
-use xv6::protocol::{EXIT_BAD_BOOT, EXIT_LAB_TODO, EXIT_NO_CPU_FEATURE, EXIT_PANIC};
+use crate::protocol::{EXIT_BAD_BOOT, EXIT_LAB_TODO, EXIT_NO_CPU_FEATURE, EXIT_PANIC};
 
 /// The kernel powered the machine off (ACPI), QEMU ended normally.
 pub const POWEROFF: i32 = 0;

@@ -14,8 +14,8 @@ use super::export;
 use super::grade::{self, Report};
 use super::manifest::{self, Manifest, Mutant};
 use super::verdict::Verdict;
+use crate::protocol::LabTodo;
 use crate::{Error, NAME, Result, kernel::io_error, paths, status};
-use xv6::protocol::LabTodo;
 
 /// Longest the handout's first boot may take: it builds the runner and the
 /// kernel (core included) from scratch, minutes on a busy 2-core machine.

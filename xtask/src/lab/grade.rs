@@ -69,7 +69,7 @@ pub fn manifest(lab: &str) -> Result<Manifest> {
 /// The run-qemu.sh options that boot `ktest` for a test whose own options
 /// are `boot`: its `--cmdline` (if any) gets `ktest=<ktest>` added.
 pub fn boot_args(ktest: &str, boot: &[String]) -> Vec<String> {
-    let word = format!("{}={ktest}", xv6::cmdline::KTEST);
+    let word = format!("{}={ktest}", crate::protocol::KTEST_OPTION);
     let mut args: Vec<String> = boot.to_vec();
     match args.iter().position(|a| a == "--cmdline") {
         Some(i) if i + 1 < args.len() => args[i + 1] = format!("{} {word}", args[i + 1]),

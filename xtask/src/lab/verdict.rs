@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use crate::protocol::{
+    BACKTRACE, BOOTING, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
+};
 use serde::{Deserialize, Serialize};
-use xv6::protocol::{BACKTRACE, BOOTING, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF};
 
 use crate::status;
 
