@@ -8,7 +8,7 @@ use crate::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
 use crate::memlayout::{KERNBASE, VAddr};
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;
-use crate::protocol::{EXIT_LAB_TODO, QEMU_EXIT_PORT};
+use crate::protocol::{self, EXIT_LAB_TODO, QEMU_EXIT_PORT};
 use crate::{bootinfo, uart};
 
 /// Multiboot2 header magic (Multiboot2 spec, 3.1.2).
@@ -42,6 +42,13 @@ core::arch::global_asm!(
     no_cpuid = sym NO_CPUID_LINE,
     EXIT_NO_CPU_FEATURE = const cpufeature::EXIT_NO_CPU_FEATURE.0,
     EXIT_LAB_TODO = const EXIT_LAB_TODO.0,
+    ENTRY_PDE = const ENTRY_PDE.0,
+    KERNBASE_PDX = const KERNBASE.0 >> PDXSHIFT,
+    BOOT_MARK_PORT = const protocol::BOOT_MARK_PORT,
+    MARK_START = const protocol::MARK_START,
+    MARK_CPU_OK = const protocol::MARK_CPU_OK,
+    MARK_PAGING_NEXT = const protocol::MARK_PAGING_NEXT,
+    MARK_PAGING_ON = const protocol::MARK_PAGING_ON,
     QEMU_EXIT_PORT = const QEMU_EXIT_PORT,
     COM1 = const uart::COM1,
     THR = const uart::THR,
@@ -71,24 +78,20 @@ pub struct EntryPgDir(UnsafeCell<PD>);
 // are atomic read-modify-writes done by the hardware.
 unsafe impl Sync for EntryPgDir {}
 
-/// The one PDE of entrypgdir: a present, writable 4 MiB page at PA 0.
+/// Each of entrypgdir's two entries: a present, writable 4 MiB page at PA
+/// 0 (boot/entry.S writes them).
 const ENTRY_PDE: PDEntry = PDEntry(PDFlags::P.bits() | PDFlags::RW.bits() | PDFlags::PS.bits());
 
 /// The page directory `boot/entry.S` turns paging on with (xv6's
 /// `entrypgdir`): VA [0, 4 MiB) and VA [KERNBASE, KERNBASE + 4 MiB) both map
 /// PA [0, 4 MiB). The low mapping keeps the instructions right after the
 /// paging switch running; the high one is where the kernel is linked.
+/// It starts all zeros; entry.S writes the two entries before it loads CR3
+/// (xv6 initialises it in C; here it is the boot lab's first exercise).
 /// Its symbol is `entrypgdir`, as in xv6, for GDB and Bochs.
 // SAFETY: no other symbol of the kernel is called entrypgdir.
 #[unsafe(export_name = "entrypgdir")]
-pub static ENTRYPGDIR: EntryPgDir = EntryPgDir(UnsafeCell::new(entry_pgdir_entries()));
-
-const fn entry_pgdir_entries() -> PD {
-    let mut pd = [PDEntry(0); NPDENTRIES];
-    pd[0] = ENTRY_PDE;
-    pd[KERNBASE.0 as usize >> PDXSHIFT] = ENTRY_PDE;
-    pd
-}
+pub static ENTRYPGDIR: EntryPgDir = EntryPgDir(UnsafeCell::new([PDEntry(0); NPDENTRIES]));
 
 impl EntryPgDir {
     /// Its physical address (what CR3 takes).

@@ -391,6 +391,13 @@ pub fn kinit1(
 #[cfg(kernel)]
 #[inline(never)]
 pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
+    assert!(
+        crate::vm::kpgdir().is_some(),
+        "kinit2 before kvmalloc: [{:#010x}, {:#010x}) is not mapped yet (entrypgdir maps \
+         only the first 4 MiB); main must call kvmalloc first",
+        vstart.0,
+        vend.0
+    );
     let n = match mode() {
         Mode::Global => 1,
         Mode::PerCpu => crate::cpu::ncpu(),

@@ -56,6 +56,14 @@ pub fn halt() -> ! {
     }
 }
 
+/// Write the boot path's progress mark `mark` (protocol::BOOT_STAGES) on
+/// the progress port.
+pub fn boot_mark(mark: u8) {
+    // SAFETY: a write to the progress port, which is QEMU's debug console
+    // when the grader asks for one and unused otherwise.
+    unsafe { outb(crate::protocol::BOOT_MARK_PORT, mark) };
+}
+
 /// Make QEMU exit with a failing status, then halt (on real hardware or in
 /// Bochs the port write does nothing and the halt is what stops us).
 pub fn fail(code: QemuExit) -> ! {

@@ -24,6 +24,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     use memlayout::{BOOT_MAPPED, p2v, p2v_end};
     use timer::TICKS_PER_SEC;
 
+    machine::boot_mark(protocol::MARK_MAIN); // the boot got here (a reset is then not entry.S's)
     gdt::seginit(0); // segments first: cpuid() reads this CPU's %gs
     console::consoleinit(); // serial port and VGA text
     println!("{}", protocol::BOOTING);
@@ -34,7 +35,16 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let counts = pageinfo::pageinit(&mut ram, phystop); // a count per page, from boot_alloc
     println!("{counts}");
     let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global or percpu
+    // kinit1 frees from the kernel's end to what entrypgdir maps; kinit2
+    // from there to PHYSTOP, once kvmalloc has mapped it.
+    // LAB boot/kinit BEGIN
     let (end, low, top) = (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop));
+    // LAB boot/kinit STUB
+    // let (end, low, top) = xv6::lab_todo!("boot", "kinit");
+    // LAB boot/kinit BASE
+    // let end = image::end_addr(); // given until lab boot
+    // let (low, top) = (p2v(BOOT_MAPPED), p2v_end(phystop));
+    // LAB boot/kinit END
     let k1 = Stage::Kinit1.timed(|| kinit1(ram, counts.counts, end, low, top, mode));
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table

@@ -131,21 +131,43 @@ pub fn walkpgdir<M: PageTableMemory>(
     va: VAddr,
     alloc: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
+    // LAB boot/walkpgdir BEGIN
     // SAFETY: `pgdir` is a page directory this memory handed out.
-    let pde = unsafe { mem.pd(pgdir) }[pdx(va)];
+    let pde = unsafe { mem.pd(pgdir)[pdx(va)] };
     let table = if pde.is_present() {
         pde.address()
     } else if !alloc {
         return Ok(None);
     } else {
-        let table = mem.alloc_table().ok_or(OutOfMemory)?;
+        let table = mem.alloc_table().ok_or(OutOfMemory)?; // zeroed: no entry present
         // SAFETY: as above.
-        let pd = unsafe { mem.pd(pgdir) };
-        pd[pdx(va)] = PDEntry::new(table, M::PDE_FLAGS);
+        let dir = unsafe { mem.pd(pgdir) };
+        dir[pdx(va)] = PDEntry::new(table, M::PDE_FLAGS);
         table
     };
     // SAFETY: present PDEs of our directories point at tables we allocated.
     Ok(Some(&mut unsafe { mem.pt(table) }[ptx(va)]))
+    // LAB boot/walkpgdir STUB
+    // let _ = (mem, pgdir, va, alloc);
+    // crate::lab_todo!("boot", "walkpgdir")
+    // LAB boot/walkpgdir BASE
+    // // Given until lab boot.
+    // // SAFETY: the directory at `pgdir` came from this memory.
+    // let entry = unsafe { &mut mem.pd(pgdir)[pdx(va)] };
+    // let t = match (entry.is_present(), alloc) {
+    //     (true, _) => entry.address(),
+    //     (false, false) => return Ok(None),
+    //     (false, true) => {
+    //         let fresh = mem.alloc_table().ok_or(OutOfMemory)?;
+    //         // SAFETY: the same directory, asked for again.
+    //         unsafe { mem.pd(pgdir)[pdx(va)] = PDEntry::new(fresh, M::PDE_FLAGS) };
+    //         fresh
+    //     }
+    // };
+    // // SAFETY: `t` is a table of this memory, in the directory.
+    // let entries = unsafe { mem.pt(t) };
+    // Ok(entries.get_mut(ptx(va)))
+    // LAB boot/walkpgdir END
 }
 
 /// Map `size` bytes from `va` to physical `pa` with `perm` (xv6's
@@ -165,24 +187,45 @@ pub fn mappages<M: PageTableMemory>(
         va.0.checked_add(size - 1)
             .map(VAddr)
             .unwrap_or_else(|| panic!("mappages: {:#010x} + {:#x} runs past 4 GiB", va.0, size));
+    // LAB boot/mappages BEGIN
     let last = last.page_down();
     let mut pa = pa.page_down();
     let mut a = va.page_down();
     loop {
         let pte = walkpgdir(mem, pgdir, a, true)?.expect("walkpgdir allocates");
-        assert!(
-            !pte.is_present(),
-            "mappages: remap of va {:#010x} (already maps pa {:#010x})",
-            a.0,
-            pte.address().0
-        );
-        *pte = PTEntry::new(pa, perm | PTFlags::P);
+        map_page(pte, a, pa, perm);
         if a == last {
             return Ok(());
         }
         a = a.add_pages(1);
         pa = pa.add_pages(1);
     }
+    // LAB boot/mappages STUB
+    // let _ = (mem, pgdir, last, pa, perm);
+    // crate::lab_todo!("boot", "mappages")
+    // LAB boot/mappages BASE
+    // // Given until lab boot.
+    // let first = va.page_down();
+    // // Counted, not stepped past the end: the last page may end at 4 GiB.
+    // for i in 0..=first.pages_to(last.page_down()) {
+    //     let page = first.add_pages(i);
+    //     let entry = walkpgdir(mem, pgdir, page, true)?.expect("a table, made if missing");
+    //     map_page(entry, page, pa.page_down().add_pages(i), perm);
+    // }
+    // Ok(())
+    // LAB boot/mappages END
+}
+
+/// Make `pte`, the entry for page `va`, map physical page `pa` with `perm`
+/// (present too). Panics if it maps a page already: a remap is a kernel bug.
+fn map_page(pte: &mut PTEntry, va: VAddr, pa: PAddr, perm: PTFlags) {
+    assert!(
+        !pte.is_present(),
+        "mappages: remap of va {:#010x} (already maps pa {:#010x})",
+        va.0,
+        pte.address().0
+    );
+    *pte = PTEntry::new(pa, PTFlags::P | perm);
 }
 
 /// Free the page tables of the directory at `pgdir`, then the directory
@@ -237,11 +280,25 @@ pub fn setupkvm<M: PageTableMemory>(
         DEVSPACE.0
     );
     let pgdir = mem.alloc_table().ok_or(OutOfMemory)?;
+    // LAB boot/setupkvm BEGIN
     let built = kmap(data, phystop)
         .iter()
         .filter(|k| k.size > 0)
         .try_for_each(|k| mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm))
         .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true).map(|_| ()));
+    // LAB boot/setupkvm STUB
+    // let _ = data;
+    // let built: Result<(), OutOfMemory> = crate::lab_todo!("boot", "setupkvm");
+    // LAB boot/setupkvm BASE
+    // // Given until lab boot.
+    // let mut built = Ok(());
+    // for region in kmap(data, phystop) {
+    //     if built.is_ok() && region.size != 0 {
+    //         built = mappages(mem, pgdir, region.virt, region.size, region.phys, region.perm);
+    //     }
+    // }
+    // let built = built.and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true)).map(drop);
+    // LAB boot/setupkvm END
     if let Err(e) = built {
         // SAFETY: the half-built directory was never installed.
         unsafe { freevm(mem, pgdir) };

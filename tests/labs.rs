@@ -67,8 +67,10 @@ fn the_assembly_stub_works_with_paging_off() {
 /// The grader's verdict on in-kernel test `ktest`, run as `--grade` runs
 /// it, with a time limit of `limit` seconds.
 fn graded(ktest: &str, panic: Option<&str>, limit: u64) -> Verdict {
-    let (outcome, log) = run_boot(ktest, &[], Duration::from_secs(limit))
+    let marks = std::env::temp_dir().join(format!("xv6-marks-{ktest}-{}", std::process::id()));
+    let (outcome, log) = run_boot(ktest, &[], Duration::from_secs(limit), &marks)
         .unwrap_or_else(|e| panic!("running {ktest}: {e}"));
+    let _ = std::fs::remove_file(&marks);
     assert!(
         log.contains(&format!("ktest={ktest}")),
         "the log names the command:\n{log}"
@@ -134,7 +136,9 @@ fn the_grader_tells_a_reset_from_a_hang_from_endless_output() {
     assert_eq!(
         graded("triple_fault", None, 120),
         Verdict::Crash {
-            last_line: "ktest: triple_fault ...".into()
+            last_line: "ktest: triple_fault ...".into(),
+            stage: "main started".into(),
+            hint: String::new(),
         }
     );
     // Limits of a few seconds once the kernel is up (a boot takes 1 to 3 s
