@@ -40,21 +40,21 @@ pub struct Ran {
 }
 
 impl GradingTree {
-    /// Write `lab`'s handout of this tree's tracked files to `<work>/tree`,
-    /// replacing what was there.
+    /// Make `<work>/tree` `lab`'s handout of this tree's tracked files.
+    /// Only the files that differ are written and the others removed, so
+    /// that cargo rebuilds only what changed since the last grading there
+    /// (of any lab: the labs' handouts share most files).
     pub fn new(lab: &str, work: &Path) -> Result<GradingTree> {
         let manifest = grade::manifest(lab)?;
         let handout = export::handout(&export::tracked()?, lab)
             .map_err(|e| Error::new(format!("the handout of {lab}: {e}")))?;
         let dir = work.join("tree");
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io_error("remove", &dir, e))?;
-        }
-        export::write_tree(&handout, &dir)?;
-        let target = work.join("target");
+        sync_tree(&handout, &dir)?;
+        let (target, link) = (work.join("target"), dir.join("target"));
         std::fs::create_dir_all(&target).map_err(|e| io_error("create", &target, e))?;
-        std::os::unix::fs::symlink(&target, dir.join("target"))
-            .map_err(|e| io_error("link", &dir.join("target"), e))?;
+        if std::fs::read_link(&link).ok().as_deref() != Some(target.as_path()) {
+            std::os::unix::fs::symlink(&target, &link).map_err(|e| io_error("link", &link, e))?;
+        }
         Ok(GradingTree {
             lab: manifest,
             dir,
@@ -128,6 +128,44 @@ impl GradingTree {
             )),
         };
         Ok((report, ran.out))
+    }
+}
+
+/// Make the directory `dir` hold `tree`: write the files that differ,
+/// remove those `tree` lacks (but `target`, the build's).
+fn sync_tree(tree: &Tree, dir: &Path) -> Result<()> {
+    let changed: Tree = tree
+        .iter()
+        .filter(|(p, b)| std::fs::read(dir.join(p)).ok().as_ref() != Some(*b))
+        .map(|(p, b)| (p.clone(), b.clone()))
+        .collect();
+    export::write_tree(&changed, dir)?;
+    let mut stale = Vec::new();
+    walk(dir, dir, &mut |rel, path| {
+        if rel != "target" && !rel.starts_with("target/") && !tree.contains_key(rel) {
+            stale.push(path.to_path_buf());
+        }
+    });
+    stale
+        .iter()
+        .try_for_each(|p| std::fs::remove_file(p).map_err(|e| io_error("remove", p, e)))
+}
+
+/// Call `f` with each file below `dir` (its path relative to `root`, with
+/// `/`), not following links.
+fn walk(root: &Path, dir: &Path, f: &mut dyn FnMut(&str, &Path)) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(root, &path, f),
+            Ok(_) => f(&rel, &path),
+            Err(_) => {}
+        }
     }
 }
 
@@ -270,7 +308,7 @@ pub fn class_csv(m: &Manifest, rows: &[Row]) -> String {
 /// `--grade-batch <lab> <dir>`: grade the class, print the table, write
 /// `results.csv` and `results.json` beside the logs.
 pub fn run(lab: &str, dir: &Path) -> Result<()> {
-    let work = paths::scratch(&format!("grade-batch/{lab}"));
+    let work = paths::scratch("grade-batch");
     let out = paths::at(format!("target/grade-batch/{lab}"));
     for d in [&work, &out] {
         std::fs::create_dir_all(d).map_err(|e| io_error("create", d, e))?;
@@ -361,6 +399,40 @@ mod tests {
              \"alice\",5,10,,\"PASS\",\"FAIL\"\n\
              \"bob\",,10,\"no score: the grader ended with status 1: error\",,\n"
         );
+    }
+
+    #[test]
+    fn a_grading_tree_is_synced_file_by_file() {
+        let dir = std::env::temp_dir().join(format!("xv6-sync-{}", std::process::id()));
+        let tree = |files: &[(&str, &str)]| -> Tree {
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect()
+        };
+        sync_tree(&tree(&[("a.rs", "one"), ("src/b.rs", "two")]), &dir).unwrap();
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        std::fs::write(dir.join("target/kept"), "build").unwrap();
+        let before = std::fs::metadata(dir.join("a.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        sync_tree(&tree(&[("a.rs", "one"), ("src/c.rs", "three")]), &dir).unwrap();
+        let after = std::fs::metadata(dir.join("a.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(before, after, "an unchanged file is not written");
+        assert!(
+            !dir.join("src/b.rs").exists(),
+            "a file the tree lacks is removed"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("src/c.rs")).unwrap(),
+            "three"
+        );
+        assert!(dir.join("target/kept").exists(), "the build is kept");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

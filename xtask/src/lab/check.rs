@@ -38,10 +38,8 @@ fn is_stub_line(line: &str, todo: &LabTodo) -> bool {
 fn boots_to_a_stub(tree: &GradingTree, problems: &mut Problems) -> Result<()> {
     let lab = &tree.lab.name;
     let ran = tree.run(&["--cmdline", "halt"], FIRST_BOOT_LIMIT)?;
-    let todo = ran
-        .out
-        .lines()
-        .find_map(|l| LabTodo::parse(l.trim_end_matches('\r')));
+    let lines: Vec<String> = ran.out.lines().map(super::verdict::printable).collect();
+    let todo = lines.iter().find_map(|l| LabTodo::parse(l));
     let said = match (ran.status, todo) {
         (Some(status::LAB_TODO), Some(todo)) if todo.lab == lab.as_str() => {
             let text = std::fs::read_to_string(tree.dir.join(todo.file)).unwrap_or_default();
@@ -274,8 +272,9 @@ fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Ve
 /// Check lab `lab`; its problems are added to `problems`.
 fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
     let m = grade::manifest(lab)?;
-    let work = paths::scratch(&format!("lab-check/{lab}"));
-    let students_dir = work.join("students");
+    // One grading tree for every lab: their handouts share most files.
+    let work = paths::scratch("lab-check");
+    let students_dir = work.join("students").join(lab);
     let students = make_students(&m, &students_dir, problems)?;
     let logs = paths::at(format!("target/lab-check/{lab}"));
     std::fs::create_dir_all(&logs).map_err(|e| io_error("create", &logs, e))?;

@@ -93,10 +93,28 @@ fn boot_command(ktest: &str, boot: &[String]) -> String {
 
 /// Boot in-kernel test `ktest` (with the run-qemu.sh options `boot`) for
 /// at most `limit`. QEMU gets `-no-reboot`, so that a triple fault ends it
-/// instead of booting again. Returns the outcome and the text of its log.
-pub fn run_boot(ktest: &str, boot: &[String], limit: Duration) -> Result<(Outcome, String)> {
+/// instead of booting again, and a debug console on the progress port that
+/// writes the boot path's marks to `marks`. Returns the outcome and the
+/// text of its log.
+pub fn run_boot(
+    ktest: &str,
+    boot: &[String],
+    limit: Duration,
+    marks: &std::path::Path,
+) -> Result<(Outcome, String)> {
+    let _ = std::fs::remove_file(marks);
     let mut args = boot_args(ktest, boot);
-    args.extend(["--".to_string(), "-no-reboot".to_string()]);
+    args.extend([
+        "--".to_string(),
+        "-no-reboot".to_string(),
+        "-device".to_string(),
+        format!(
+            "isa-debugcon,iobase={:#x},chardev=marks",
+            crate::protocol::BOOT_MARK_PORT
+        ),
+        "-chardev".to_string(),
+        format!("file,id=marks,path={}", marks.display()),
+    ]);
     let o = match parse(&args, &|k| std::env::var(k).ok()) {
         Ok(Action::Boot(o)) => o,
         Ok(other) => return Err(Error::new(format!("{args:?} is not a boot but {other:?}"))),
@@ -125,7 +143,13 @@ pub fn run_boot(ktest: &str, boot: &[String], limit: Duration) -> Result<(Outcom
         out: c.out,
         quiet: c.quiet,
         limit,
+        marks: std::fs::read(marks).unwrap_or_default(),
     };
+    let _ = writeln!(
+        log,
+        "\n# boot marks: {:?}",
+        String::from_utf8_lossy(&outcome.marks)
+    );
     Ok((outcome, log))
 }
 
@@ -147,7 +171,8 @@ fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
             limit,
         } => {
             let limit = Duration::from_secs(u64::from(*limit) * u64::from(factor));
-            let (outcome, text) = run_boot(ktest, boot, limit)?;
+            let marks = paths::at(format!("{}/{}.marks", results_dir(lab), t.name));
+            let (outcome, text) = run_boot(ktest, boot, limit, &marks)?;
             let log = format!("{}/{}.log", results_dir(lab), t.name);
             crate::kernel::replace(&paths::at(&log), text.as_bytes())?;
             (verdict::judge(ktest, panic.as_deref(), &outcome), Some(log))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::protocol::{
-    BACKTRACE, BOOTING, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
+    BACKTRACE, BOOTING, BootStage, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
 };
 use serde::{Deserialize, Serialize};
 
@@ -30,9 +30,15 @@ pub enum Verdict {
         at: String,
         backtrace: Vec<String>,
     },
-    /// The machine reset (a triple fault) instead of ending.
+    /// The machine reset (a triple fault) instead of ending: the last line
+    /// it printed, the last boot stage it reached (protocol::BOOT_STAGES;
+    /// empty if it passed no mark) and that stage's hint (may be empty).
     #[serde(rename = "CRASH")]
-    Crash { last_line: String },
+    Crash {
+        last_line: String,
+        stage: String,
+        hint: String,
+    },
     /// Still running at the limit: quiet (a hang) or still printing.
     #[serde(rename = "TIMEOUT")]
     Timeout {
@@ -79,10 +85,23 @@ impl Verdict {
                 }
                 r
             }
-            Verdict::Crash { last_line } => format!(
-                "the machine reset (a triple fault: a fault the kernel could not handle, \
-                 e.g. a bad page table or IDT); the last line it printed: {last_line:?}"
-            ),
+            Verdict::Crash {
+                last_line,
+                stage,
+                hint,
+            } => {
+                let mut r = format!(
+                    "the machine reset (a triple fault: a fault the kernel could not handle, \
+                     e.g. a bad page table or IDT); the last line it printed: {last_line:?}"
+                );
+                if !stage.is_empty() {
+                    r.push_str(&format!("; the last boot stage it reached: {stage}"));
+                }
+                if !hint.is_empty() {
+                    r.push_str(&format!("; {hint}"));
+                }
+                r
+            }
             Verdict::Timeout {
                 limit_s,
                 quiet_s,
@@ -114,6 +133,8 @@ pub struct Outcome {
     /// How long it had printed nothing when it ended or was stopped.
     pub quiet: Duration,
     pub limit: Duration,
+    /// The boot path's progress marks, as written to the progress port.
+    pub marks: Vec<u8>,
 }
 
 /// A run stopped at its limit counts as quiet (hung) when it had printed
@@ -155,6 +176,28 @@ fn panic_report(lines: &[&str]) -> Option<PanicReport> {
     })
 }
 
+/// `line` without terminal escape sequences (GRUB clears the screen) and
+/// control characters, trimmed: what a terminal shows of it.
+pub fn printable(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // ESC [ parameters, then a letter ends the sequence.
+            '\x1b' => {
+                for e in chars.by_ref() {
+                    if e.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
 /// The verdict on a run of in-kernel test `ktest` that must end with
 /// `ktest: <ktest> ok`, or, with `panic`, in a panic whose message
 /// contains it.
@@ -175,19 +218,26 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
         first_run
             .iter()
             .rev()
-            .find(|l| !l.trim().is_empty())
-            .map_or(String::new(), |l| l.to_string())
+            .map(|l| printable(l))
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
     };
-    if let Some(todo) = first_run.iter().find_map(|l| LabTodo::parse(l)) {
-        return Verdict::NotImplemented {
-            exercise: todo.exercise.to_string(),
-            at: format!("{}:{}", todo.file, todo.line),
-        };
+    let crash = || {
+        let stage = o.marks.last().and_then(|&m| BootStage::of(m));
+        Verdict::Crash {
+            last_line: last_line(),
+            stage: stage.map_or(String::new(), |s| s.name.to_string()),
+            hint: stage.map_or(String::new(), |s| s.hint.to_string()),
+        }
+    };
+    let todo = first_run.iter().map(|l| printable(l)).find_map(|l| {
+        LabTodo::parse(&l).map(|t| (t.exercise.to_string(), format!("{}:{}", t.file, t.line)))
+    });
+    if let Some((exercise, at)) = todo {
+        return Verdict::NotImplemented { exercise, at };
     }
     if crashed {
-        return Verdict::Crash {
-            last_line: last_line(),
-        };
+        return crash();
     }
     let Some(status) = o.status else {
         let quiet_limit = QUIET.min(o.limit / 2);
@@ -233,9 +283,7 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
         },
         // With -no-reboot a reset ends QEMU as a power-off does, but
         // without the kernel's last word.
-        status::POWEROFF if !first_run.contains(&POWEROFF) => Verdict::Crash {
-            last_line: last_line(),
-        },
+        status::POWEROFF if !first_run.contains(&POWEROFF) => crash(),
         _ => Verdict::Fail {
             reason: format!(
                 "the run ended with status {status} without {passed:?}; the last line: {:?}",
@@ -307,6 +355,7 @@ pub fn judge_answers(file: &str, text: Option<&str>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{MARK_MAIN, MARK_PAGING_ON};
 
     const LIMIT: Duration = Duration::from_secs(60);
 
@@ -316,6 +365,7 @@ mod tests {
             out: format!("{BOOTING}\nkalloc: 100 pages free (global mode)\n{out}"),
             quiet: Duration::ZERO,
             limit: LIMIT,
+            marks: vec![MARK_MAIN],
         }
     }
 
@@ -332,6 +382,28 @@ mod tests {
         let o = ended(status::POWEROFF, &passed("lifo"));
         assert_eq!(judge("lifo", None, &o), Verdict::Pass);
         assert!(matches!(judge("other", None, &o), Verdict::Fail { .. }));
+    }
+
+    #[test]
+    fn a_stub_line_after_grubs_escapes_is_found() {
+        // The assembly stub prints before anything else of the kernel's,
+        // right after GRUB's last bytes.
+        let o = Outcome {
+            status: Some(status::LAB_TODO),
+            out: "\x1b[H\x1b[J  Booting `xv6'\r\n\r\n\x1b[0mlab boot: exercise entrypgdir is not \
+                  implemented yet (boot/entry.S:86)\r\n"
+                .into(),
+            quiet: Duration::ZERO,
+            limit: LIMIT,
+            marks: b"SC".to_vec(),
+        };
+        assert_eq!(
+            judge("x", None, &o),
+            Verdict::NotImplemented {
+                exercise: "entrypgdir".into(),
+                at: "boot/entry.S:86".into()
+            }
+        );
     }
 
     #[test]
@@ -424,22 +496,45 @@ mod tests {
         assert_eq!(
             v,
             Verdict::Crash {
-                last_line: "ktest: triple_fault ...".into()
+                last_line: "ktest: triple_fault ...".into(),
+                stage: "main started".into(),
+                hint: String::new(),
             }
         );
         assert!(v.reason().contains("triple fault"));
+        assert!(
+            v.reason()
+                .ends_with("the last boot stage it reached: main started")
+        );
+        // Before main printed anything: the boot path's marks place it.
+        let early = Outcome {
+            status: Some(status::POWEROFF),
+            out: "\x1b[H\x1b[J\x1b[1;1H  Booting `xv6'\r\n\n".into(),
+            quiet: Duration::ZERO,
+            limit: LIMIT,
+            marks: b"SCPL".to_vec(),
+        };
+        let v = judge("x", None, &early);
+        let stage = BootStage::of(MARK_PAGING_ON).unwrap();
+        assert_eq!(
+            v,
+            Verdict::Crash {
+                last_line: "Booting `xv6'".into(),
+                stage: stage.name.into(),
+                hint: stage.hint.into(),
+            }
+        );
+        assert!(v.reason().contains("entrypgdir must map KERNBASE"), "{v:?}");
         // Without it: the machine boots again.
         let mut again = ended(status::POWEROFF, "ktest: x ...\n");
         again
             .out
             .push_str(&format!("{BOOTING}\nkalloc: 100 pages free\n"));
         again.out.push_str(&passed("x"));
-        assert_eq!(
+        assert!(matches!(
             judge("x", None, &again),
-            Verdict::Crash {
-                last_line: "ktest: x ...".into()
-            }
-        );
+            Verdict::Crash { last_line, .. } if last_line == "ktest: x ..."
+        ));
     }
 
     #[test]
@@ -449,6 +544,7 @@ mod tests {
             out: format!("{BOOTING}\nktest: x ...\n"),
             quiet: Duration::from_secs(quiet),
             limit: LIMIT,
+            marks: vec![],
         };
         let hung = judge("x", None, &stopped(20));
         assert_eq!(
@@ -506,6 +602,8 @@ mod tests {
             },
             Verdict::Crash {
                 last_line: "l".into(),
+                stage: "s".into(),
+                hint: "h".into(),
             },
             Verdict::Timeout {
                 limit_s: 1,
