@@ -126,14 +126,31 @@ pub unsafe fn free_page_tables<M: PhysPages>(
     from: VAddr,
     size: u32,
 ) -> Result<(), SpanError> {
-    for i in span("free_page_tables", from, size)? {
-        let pde = core::mem::replace(pde_mut(mem, pgdir, i), PDEntry(0));
+    // LAB cow/free_page_tables BEGIN
+    let pdes = span("free_page_tables", from, size)?;
+    for slot in pdes {
+        let pde = core::mem::replace(pde_mut(mem, pgdir, slot), PDEntry(0));
         if pde.is_present() {
             // SAFETY: the directory no longer points at the table; the
             // caller vouches for the pages.
             unsafe { free_table(mem, pde.address()) };
         }
     }
+    // LAB cow/free_page_tables STUB
+    // let _ = (from, size);
+    // crate::lab_todo!("cow", "free_page_tables");
+    // LAB cow/free_page_tables BASE
+    // // Given until lab cow.
+    // for n in span("free_page_tables", from, size)? {
+    //     let entry = *pde_mut(mem, pgdir, n);
+    //     *pde_mut(mem, pgdir, n) = PDEntry(0);
+    //     if entry.is_present() {
+    //         // SAFETY: unhooked from the directory first; the caller
+    //         // answers for the pages.
+    //         unsafe { free_table(mem, entry.address()) };
+    //     }
+    // }
+    // LAB cow/free_page_tables END
     mem.flush_tlb(pgdir);
     Ok(())
 }
@@ -144,6 +161,7 @@ pub unsafe fn free_page_tables<M: PhysPages>(
 /// # Safety
 /// As for [`free_page_tables`]; no directory points at the table.
 unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
+    // LAB cow/free_page_tables BEGIN
     for j in 0..NPDENTRIES {
         let pte = core::mem::replace(pte_mut(mem, table, j), PTEntry(0));
         if pte.is_present() {
@@ -153,6 +171,22 @@ unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
     }
     // SAFETY: passed on from the caller.
     unsafe { mem.free_table(table) };
+    // LAB cow/free_page_tables STUB
+    // let _ = (mem, table);
+    // crate::lab_todo!("cow", "free_page_tables")
+    // LAB cow/free_page_tables BASE
+    // // Given until lab cow.
+    // for k in 0..NPDENTRIES {
+    //     let entry = *pte_mut(mem, table, k);
+    //     *pte_mut(mem, table, k) = PTEntry(0);
+    //     if entry.is_present() {
+    //         // SAFETY: the caller's promise, for each page.
+    //         unsafe { mem.decref(entry.address()) };
+    //     }
+    // }
+    // // SAFETY: the caller's promise, for the table.
+    // unsafe { M::free_table(mem, table) };
+    // LAB cow/free_page_tables END
 }
 
 /// Why `copy_page_tables` copied nothing.
@@ -260,6 +294,7 @@ const fn user_pde_flags<M: PhysPages>() -> PDFlags {
 /// Fill the empty table `dst` with the present entries of `src`, both
 /// write-protected, counting each page once more.
 fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
+    // LAB cow/copy_page_tables BEGIN
     for j in 0..NPDENTRIES {
         let pte = *pte_mut(mem, src, j);
         if pte.is_present() {
@@ -269,16 +304,25 @@ fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
             mem.incref(pte.address());
         }
     }
+    // LAB cow/copy_page_tables STUB
+    // let _ = (mem, src, dst);
+    // crate::lab_todo!("cow", "copy_page_tables")
+    // LAB cow/copy_page_tables END
 }
 
 /// The entry both sides keep after a copy: a writable page becomes
 /// read-only and copy-on-write; a read-only page stays as it was.
 fn write_protect(pte: PTEntry) -> PTEntry {
+    // LAB cow/copy_page_tables BEGIN
     if pte.is_writeable() {
         PTEntry((pte.0 & !PTFlags::RW.bits()) | PTE_COW)
     } else {
         pte
     }
+    // LAB cow/copy_page_tables STUB
+    // let _ = pte;
+    // crate::lab_todo!("cow", "copy_page_tables")
+    // LAB cow/copy_page_tables END
 }
 
 /// What [`un_wp_page`] did, for the kernel monitor to show.
@@ -365,6 +409,7 @@ impl fmt::Display for CowError {
 /// copy-on-write mark goes. Refuses a page that is not mapped or not
 /// copy-on-write, and changes nothing when there is no page for the copy.
 pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<CowStep, CowError> {
+    // LAB cow/un_wp_page BEGIN
     let va = va.page_down();
     let pte = *mapped(mem, pgdir, va).ok_or(CowError::NotMapped { va })?;
     if pte.0 & PTE_COW == 0 {
@@ -396,6 +441,10 @@ pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<
         unsafe { mem.decref(old) };
     }
     Ok(step)
+    // LAB cow/un_wp_page STUB
+    // let _ = (mem, pgdir, va);
+    // crate::lab_todo!("cow", "un_wp_page")
+    // LAB cow/un_wp_page END
 }
 
 /// Copy-on-write faults resolved since boot.

@@ -170,13 +170,29 @@ impl<'a> PageInfos<'a> {
     /// so that the caller must free the page now. Of several CPUs dropping
     /// references at once, exactly one sees the count reach 0.
     pub fn decref(&self, pa: PAddr) -> Result<bool, PageError> {
-        let old = self
-            .cell(pa)?
-            // AcqRel: whoever frees the page sees every write made through
-            // the other, already dropped, mappings.
+        // LAB cow/counts BEGIN
+        let counter = self.cell(pa)?;
+        // AcqRel: whoever frees the page sees every write made through the
+        // other, already dropped, mappings.
+        let old = counter
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| c.checked_sub(1))
             .map_err(|_| PageError::CountZero { pa })?;
         Ok(old == 1)
+        // LAB cow/counts STUB
+        // let _ = pa;
+        // crate::lab_todo!("cow", "counts")
+        // LAB cow/counts BASE
+        // // Given until lab cow.
+        // let cell = self.cell(pa)?;
+        // let mut seen = cell.load(Ordering::Relaxed);
+        // loop {
+        //     let lower = seen.checked_sub(1).ok_or(PageError::CountZero { pa })?;
+        //     match cell.compare_exchange(seen, lower, Ordering::AcqRel, Ordering::Relaxed) {
+        //         Ok(_) => return Ok(lower == 0),
+        //         Err(now) => seen = now,
+        //     }
+        // }
+        // LAB cow/counts END
     }
 
     fn cell(&self, pa: PAddr) -> Result<&AtomicCount, PageError> {
@@ -219,11 +235,16 @@ pub trait PageSource {
 /// counted page), so the count is left as it is.
 #[must_use = "a page dropped without page_free is lost for good"]
 pub fn page_alloc_from<S: PageSource>(source: &mut S, flags: AllocFlags) -> Option<PAddr> {
+    // LAB pages/page_alloc BEGIN
     let mut page = source.take()?;
     if flags.zero {
         source.zero(&mut page);
     }
     Some(S::into_pa(page))
+    // LAB pages/page_alloc STUB
+    // let _ = (source, flags);
+    // crate::lab_todo!("pages", "page_alloc")
+    // LAB pages/page_alloc END
 }
 
 /// The counted page API's rules that need a free list and the counts
@@ -242,6 +263,7 @@ impl<M: PageMemory> Pages<'_, '_, M> {
     /// Nothing the counts do not see (a kernel pointer into the page) still
     /// uses it.
     pub unsafe fn page_free(&mut self, pa: PAddr) -> Result<(), PageError> {
+        // LAB pages/page_free BEGIN
         let count = self.infos.count(pa)?;
         if count != 0 {
             return Err(PageError::InUse { pa, count });
@@ -255,6 +277,10 @@ impl<M: PageMemory> Pages<'_, '_, M> {
         // SAFETY: no mapping refers to the page (count 0), and the caller
         // vouches for every other use.
         unsafe { self.list.free(va) }.map_err(PageError::Kfree)
+        // LAB pages/page_free STUB
+        // let _ = pa;
+        // crate::lab_todo!("pages", "page_free")
+        // LAB pages/page_free END
     }
 
     /// Count one more mapping of the page at `pa`; returns the new count.
@@ -269,12 +295,25 @@ impl<M: PageMemory> Pages<'_, '_, M> {
     /// # Safety
     /// As for [`Pages::page_free`], should this be the last mapping.
     pub unsafe fn page_decref(&mut self, pa: PAddr) -> Result<bool, PageError> {
+        // LAB cow/counts BEGIN
         if !self.infos.decref(pa)? {
             return Ok(false);
         }
         // SAFETY: passed on from the caller.
         unsafe { self.page_free(pa) }?;
         Ok(true)
+        // LAB cow/counts STUB
+        // let _ = pa;
+        // crate::lab_todo!("cow", "counts")
+        // LAB cow/counts BASE
+        // // Given until lab cow.
+        // let last = self.infos.decref(pa)?;
+        // if last {
+        //     // SAFETY: the caller's promise, for the last mapping.
+        //     unsafe { self.page_free(pa)? };
+        // }
+        // Ok(last)
+        // LAB cow/counts END
     }
 
     /// How many mappings refer to the page at `pa`.

@@ -59,9 +59,14 @@ pub trait PhysPages: PageTableMemory {
 /// What a [`PhysPages`] memory's `alloc_table` does: a zeroed page whose
 /// count is 1, for the directory entry (or the process) that will hold it.
 pub fn alloc_counted_table<M: PhysPages>(mem: &mut M) -> Option<PAddr> {
+    // LAB pages/pgdir_walk BEGIN
     let pa = mem.alloc_page(ALLOC_ZERO)?;
     mem.incref(pa);
     Some(pa)
+    // LAB pages/pgdir_walk STUB
+    // let _ = mem;
+    // crate::lab_todo!("pages", "pgdir_walk")
+    // LAB pages/pgdir_walk END
 }
 
 /// The page-table entry for `va` in the directory at `pgdir` (JOS's
@@ -74,19 +79,29 @@ pub fn pgdir_walk<M: PhysPages>(
     va: VAddr,
     create: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
+    // LAB pages/pgdir_walk BEGIN
     walkpgdir(mem, pgdir, va, create)
+    // LAB pages/pgdir_walk STUB
+    // let _ = (mem, pgdir, va, create);
+    // crate::lab_todo!("pages", "pgdir_walk")
+    // LAB pages/pgdir_walk END
 }
 
 /// The present entry that maps `va`, if any.
 pub(crate) fn mapped<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<&mut PTEntry> {
-    let pte = walkpgdir(mem, pgdir, va, false).ok().flatten()?;
+    let pte = pgdir_walk(mem, pgdir, va, false).ok().flatten()?;
     pte.is_present().then_some(pte)
 }
 
 /// The page mapped at `va` and the entry's hardware flags (JOS's
 /// `page_lookup`), or `None` if nothing is.
 pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
+    // LAB pages/page_lookup BEGIN
     mapped(mem, pgdir, va).map(|pte| (pte.address(), pte.flags()))
+    // LAB pages/page_lookup STUB
+    // let _ = (mem, pgdir, va);
+    // crate::lab_todo!("pages", "page_lookup")
+    // LAB pages/page_lookup END
 }
 
 /// Unmap the page at `va`, if any (JOS's `page_remove`): clear the entry,
@@ -97,6 +112,7 @@ pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option
 /// If this is the page's last mapping, nothing else uses the page (no
 /// kernel pointer into it).
 pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
+    // LAB pages/page_remove BEGIN
     let Some(pte) = mapped(mem, pgdir, va) else {
         return;
     };
@@ -105,6 +121,10 @@ pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     mem.invlpg(pgdir, va.page_down());
     // SAFETY: the entry is gone; the caller vouches for other uses.
     unsafe { mem.decref(pa) };
+    // LAB pages/page_remove STUB
+    // let _ = (mem, pgdir, va);
+    // crate::lab_todo!("pages", "page_remove")
+    // LAB pages/page_remove END
 }
 
 /// Map the page at `pa` (page-aligned) at `va` with `perm` (JOS's
@@ -123,6 +143,7 @@ pub unsafe fn page_insert<M: PhysPages>(
     va: VAddr,
     perm: PTFlags,
 ) -> Result<(), OutOfMemory> {
+    // LAB pages/page_insert BEGIN
     pgdir_walk(mem, pgdir, va, true)?;
     mem.incref(pa);
     // SAFETY: passed on from the caller.
@@ -130,6 +151,10 @@ pub unsafe fn page_insert<M: PhysPages>(
     let pte = pgdir_walk(mem, pgdir, va, false)?.expect("the table was made above");
     *pte = PTEntry::new(pa, perm | PTFlags::P);
     Ok(())
+    // LAB pages/page_insert STUB
+    // let _ = (mem, pgdir, pa, va, perm);
+    // crate::lab_todo!("pages", "page_insert")
+    // LAB pages/page_insert END
 }
 
 /// Map `[va, va+size)` to `[pa, pa+size)` with `perm` (JOS's
@@ -145,10 +170,15 @@ pub fn boot_map_region<M: PhysPages>(
     pa: PAddr,
     perm: PTFlags,
 ) -> Result<(), OutOfMemory> {
+    // LAB pages/boot_map_region BEGIN
     if size == 0 {
         return Ok(());
     }
     mappages(mem, pgdir, va, size, pa, perm)
+    // LAB pages/boot_map_region STUB
+    // let _ = (mem, pgdir, va, size, pa, perm);
+    // crate::lab_todo!("pages", "boot_map_region")
+    // LAB pages/boot_map_region END
 }
 
 /// Bytes one page table maps (JOS's `PTSIZE`): the unit of the spans of

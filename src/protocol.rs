@@ -103,9 +103,10 @@ pub const PANIC: &str = "panic: ";
 pub const PANIC_AT: &str = "panic: at ";
 pub const BACKTRACE: &str = "backtrace:";
 
-/// The source files of the in-kernel tests: a panic there is a test's check
-/// that failed, a panic anywhere else is the kernel's own.
-pub const KTEST_SOURCE: &str = "src/ktest";
+/// Where the in-kernel tests and the self-checks live: a panic in a file
+/// starting so is a test's check that failed, a panic anywhere else is the
+/// kernel's own.
+pub const TEST_SOURCES: [&str; 3] = ["src/ktest", "src/pmap/check", "src/memory/cow_demo"];
 
 /// The port the boot path writes a byte to as it passes each stage before
 /// `main` (QEMU's `isa-debugcon`, which the grader adds; elsewhere the

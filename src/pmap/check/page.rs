@@ -114,12 +114,23 @@ pub fn check_page() {
 
     let r = s.insert(pp2, at(NEXT_TABLE), w);
     assert_eq!(r, Err(OutOfMemory), "{NAME}: a second table from nowhere");
+    let walk = pgdir_walk(mem, pgdir, at(NEXT_TABLE), false).map(|e| e.is_some());
+    assert_eq!(
+        walk,
+        Ok(false),
+        "{NAME}: pgdir_walk without create, where there is no page table, must \
+         say so (Ok(None)) and make none"
+    );
     assert_eq!(count(pp2), 1, "{NAME}: the failed insert changed the count");
     assert_eq!(page_at(at(NEXT_TABLE)), None);
 
     // Replacing pp2 with pp1 drops pp2's only mapping: it is freed.
     s.insert(pp1, at(1), w).expect("the table exists");
-    assert_eq!((count(pp1), count(pp2)), (2, 0), "{NAME}: after replacing");
+    assert_eq!(
+        (count(pp1), count(pp2)),
+        (2, 0),
+        "{NAME}: the counts (pp1, pp2) after replacing"
+    );
     assert!(is_free(pp2), "{NAME}: the replaced page was not freed");
     let back = page_alloc(AllocFlags::default());
     assert_eq!(
@@ -196,7 +207,11 @@ pub fn check_page_installed_pgdir() {
     s.insert(pp2, SCRATCH, PTFlags::RW)
         .expect("the table exists");
     assert_eq!(read(SCRATCH), 0x0202_0202, "{NAME}: the TLB still had pp1");
-    assert_eq!((count(pp1), count(pp2)), (0, 1), "{NAME}: after replacing");
+    assert_eq!(
+        (count(pp1), count(pp2)),
+        (0, 1),
+        "{NAME}: the counts (pp1, pp2) after replacing"
+    );
     assert!(is_free(pp1), "{NAME}: the replaced page was not freed");
     write(SCRATCH, 0x0303_0303);
     assert_eq!(read(p2v(pp2)), 0x0303_0303, "{NAME}: the write reached pp2");
