@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::batch::GradingTree;
 use super::export;
 use super::grade::{self, Report};
-use super::manifest::{self, Manifest, Mutant};
+use super::manifest::{self, Check, Manifest, Mutant};
 use super::verdict::Verdict;
 use crate::protocol::LabTodo;
 use crate::{Error, NAME, Result, kernel::io_error, paths, status};
@@ -33,11 +33,26 @@ fn is_stub_line(line: &str, todo: &LabTodo) -> bool {
     )) || line.contains(&format!("LAB_TODO {}, {},", todo.lab, todo.exercise))
 }
 
-/// Check that the handout in `tree` boots to a stub of its lab, whose
-/// line names its own place.
+/// The run-qemu.sh options of lab `m`'s first boot test (a lab whose code
+/// the boot itself does not run reaches its stubs there), or a plain boot
+/// that halts.
+pub fn first_boot(m: &Manifest) -> Vec<String> {
+    m.tests
+        .iter()
+        .find_map(|t| match &t.check {
+            Check::Boot { ktest, boot, .. } => Some(grade::boot_args(ktest, boot)),
+            Check::Answers { .. } => None,
+        })
+        .unwrap_or_else(|| vec!["--cmdline".into(), "halt".into()])
+}
+
+/// Check that the handout in `tree`, booted as for its first test, stops
+/// at a stub of its lab, whose line names its own place.
 fn boots_to_a_stub(tree: &GradingTree, problems: &mut Problems) -> Result<()> {
     let lab = &tree.lab.name;
-    let ran = tree.run(&["--cmdline", "halt"], FIRST_BOOT_LIMIT)?;
+    let args = first_boot(&tree.lab);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ran = tree.run(&args, FIRST_BOOT_LIMIT)?;
     let lines: Vec<String> = ran.out.lines().map(super::verdict::printable).collect();
     let todo = lines.iter().find_map(|l| LabTodo::parse(l));
     let said = match (ran.status, todo) {
@@ -456,6 +471,39 @@ mod tests {
         assert!(e.starts_with("the grader did not say"), "{e}");
         let e = judge_broken(Ok(report(&[("a", todo())])), &said).unwrap_err();
         assert_eq!(e, "it was scored 0/10");
+    }
+
+    #[test]
+    fn the_handout_boots_as_for_its_first_test() {
+        let boot = |name: &str, ktest: &str| crate::lab::manifest::Test {
+            name: name.into(),
+            points: 1,
+            check: Check::Boot {
+                ktest: ktest.into(),
+                panic: None,
+                boot: vec!["--smp".into(), "2".into()],
+                limit: 1,
+            },
+        };
+        let answers = crate::lab::manifest::Test {
+            name: "q".into(),
+            points: 1,
+            check: Check::Answers { file: "a".into() },
+        };
+        let mut m = Manifest {
+            name: "x".into(),
+            title: "X".into(),
+            depends: vec![],
+            files: vec![],
+            tests: vec![answers, boot("a", "check_cow"), boot("b", "other")],
+            mutants: vec![],
+        };
+        assert_eq!(
+            first_boot(&m),
+            ["--smp", "2", "--cmdline", "ktest=check_cow"]
+        );
+        m.tests.truncate(1);
+        assert_eq!(first_boot(&m), ["--cmdline", "halt"]);
     }
 
     #[test]

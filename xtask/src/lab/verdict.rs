@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::protocol::{
-    BACKTRACE, BOOTING, BootStage, KTEST_SOURCE, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
+    BACKTRACE, BOOTING, BootStage, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF, TEST_SOURCES,
 };
 use serde::{Deserialize, Serialize};
 
@@ -267,7 +267,9 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
                         p.message, p.at
                     ),
                 },
-                None if p.at.starts_with(KTEST_SOURCE) => Verdict::Fail { reason: p.message },
+                None if TEST_SOURCES.iter().any(|s| p.at.starts_with(s)) => {
+                    Verdict::Fail { reason: p.message }
+                }
                 None => Verdict::Panic {
                     message: p.message,
                     at: p.at,
