@@ -295,15 +295,32 @@ fn pin() -> Option<NoInterrupts> {
 #[cfg(kernel)]
 #[inline(always)]
 fn mine(pin: &Option<NoInterrupts>) -> usize {
+    // LAB percpu/mine BEGIN
     pin.as_ref().map_or(0, NoInterrupts::cpu)
+    // LAB percpu/mine STUB
+    // let _ = pin;
+    // crate::lab_todo!("percpu", "mine")
+    // LAB percpu/mine BASE
+    // // Given until lab percpu: list 0, the one list of global mode.
+    // let _ = pin;
+    // 0
+    // LAB percpu/mine END
 }
 
 /// Run `f` on the running CPU's list (the one list in `global` mode): the
 /// counted page API's `page_free` checks and frees under its lock.
 #[cfg(kernel)]
 pub fn with_my_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+    // LAB percpu/kfree BEGIN
     let pin = pin();
     f(&mut hold(mine(&pin), pin.as_ref()))
+    // LAB percpu/kfree STUB
+    // let _ = f;
+    // crate::lab_todo!("percpu", "kfree")
+    // LAB percpu/kfree BASE
+    // // Given until lab percpu: the one list of global mode.
+    // f(&mut hold(0, None))
+    // LAB percpu/kfree END
 }
 
 /// A page of physical memory that its holder owns, named by its kernel
@@ -436,10 +453,17 @@ pub(crate) fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
 #[cfg(kernel)]
 #[must_use = "a page dropped without kfree is lost for good"]
 pub fn kalloc() -> Option<Page> {
+    // LAB percpu/kalloc BEGIN
     let pinned = pin();
     let me = mine(&pinned);
     let own = hold(me, pinned.as_ref()).alloc();
     own.or_else(|| steal(me)).map(Page)
+    // LAB percpu/kalloc STUB
+    // crate::lab_todo!("percpu", "kalloc")
+    // LAB percpu/kalloc BASE
+    // // Given until lab percpu: the one list of global mode.
+    // hold(0, None).alloc().map(Page)
+    // LAB percpu/kalloc END
 }
 
 /// A page for CPU `me`, whose list is empty, taken with a batch from the
@@ -449,6 +473,7 @@ fn steal(me: usize) -> Option<VAddr> {
     if mode() == Mode::Global {
         return None;
     }
+    // LAB percpu/steal BEGIN
     // A victim may be emptied by its owner between the look and the lock:
     // then look again. No victim left means every list is empty.
     while let Some(victim) = pick_victim(me, NCPU, |i| KMEM.counts[i].load(Ordering::Relaxed)) {
@@ -465,6 +490,14 @@ fn steal(me: usize) -> Option<VAddr> {
         }
     }
     None
+    // LAB percpu/steal STUB
+    // let _ = me;
+    // crate::lab_todo!("percpu", "steal")
+    // LAB percpu/steal BASE
+    // // Given until lab percpu: there are no other lists to steal from.
+    // let _ = me;
+    // None
+    // LAB percpu/steal END
 }
 
 /// Give a page back.

@@ -74,8 +74,9 @@ fn run_on_this_cpu(rounds: u32) {
 
 /// Run the test on every CPU and print the lock statistics, the free
 /// counts before and after, and `kalloctest: OK` or why it failed.
-/// Returns whether it passed.
-pub fn kalloctest(rounds: u32) -> bool {
+/// Returns `tot=` (the failed spins on the allocator's locks) if it
+/// passed, `None` if it failed.
+pub fn kalloctest(rounds: u32) -> Option<u32> {
     let n = ncpu();
     println!(
         "kalloctest: {rounds} rounds of kalloc, write, check, kfree on each of {n} CPUs ({} mode)",
@@ -92,7 +93,7 @@ pub fn kalloctest(rounds: u32) -> bool {
     let start = crate::timer::ticks();
     crate::smp::on_every_cpu(run_on_this_cpu, rounds);
     let ticks = crate::timer::ticks() - start;
-    print_kmem_since(&stats);
+    let tot = print_kmem_since(&stats);
     // Wall-clock time, from the timer (it ticks only with interrupts on,
     // as in the monitor; a count of 0 then means under one tick).
     println!(
@@ -142,5 +143,5 @@ pub fn kalloctest(rounds: u32) -> bool {
     if ok {
         println!("{}", crate::protocol::KALLOCTEST_OK);
     }
-    ok
+    ok.then_some(tot)
 }

@@ -167,6 +167,8 @@ static TESTS: &[KTest] = &[
     t("cpuid_reads_own_segment", smp::cpuid_reads_own_segment),
     t("kalloctest", smp::kalloctest),
     alone("steal", smp::steal),
+    alone("kalloctest_percpu", smp::kalloctest_percpu),
+    alone("steal_race", smp::steal_race),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
     t(
         "kernel_stacks_are_guarded",

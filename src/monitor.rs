@@ -178,7 +178,7 @@ static COMMANDS: &[Command] = &[
                 1..=crate::kalloctest::MAX_ROUNDS,
             )?;
             args.done()?;
-            crate::kalloctest::kalloctest(rounds);
+            let _ = crate::kalloctest::kalloctest(rounds);
             Ok(())
         },
     },

@@ -76,7 +76,62 @@ pub fn cpuid_reads_own_segment(_: &BootReport, _: &BootInfo) {
 pub fn kalloctest(_: &BootReport, _: &BootInfo) {
     /// Enough rounds to overlap the CPUs many times, few enough to be quick.
     const ROUNDS: u32 = 10_000;
-    assert!(crate::kalloctest::kalloctest(ROUNDS), "kalloctest failed");
+    assert!(
+        crate::kalloctest::kalloctest(ROUNDS).is_some(),
+        "kalloctest failed"
+    );
+}
+
+/// The most failed spins on the allocator's locks (`tot=`) that
+/// `kalloctest_percpu` accepts: the MIT lock lab's bound.
+pub const PERCPU_TOT_MAX: u32 = 10;
+
+/// In percpu mode kalloctest passes and the CPUs hardly ever wait for
+/// each other's locks: each frees to and allocates from its own list.
+pub fn kalloctest_percpu(_: &BootReport, _: &BootInfo) {
+    /// Enough rounds that CPUs sharing one list would collide many times.
+    const ROUNDS: u32 = 20_000;
+    assert!(
+        kalloc::mode() == Mode::PerCpu && ncpu() >= 2,
+        "ktest kalloctest_percpu needs kalloc=percpu and 2 or more CPUs (has {} mode, {} CPUs)",
+        kalloc::mode().name(),
+        ncpu()
+    );
+    let tot = crate::kalloctest::kalloctest(ROUNDS)
+        .unwrap_or_else(|| panic!("kalloctest failed (its lines above say why)"));
+    assert!(
+        tot < PERCPU_TOT_MAX,
+        "kalloctest: tot= {tot}, not below {PERCPU_TOT_MAX}: the CPUs waited for each \
+         other's locks (does each CPU free to and allocate from its own list?)"
+    );
+}
+
+/// cpu0, whose own list is empty, allocates once: the page must come from
+/// another CPU's list, taken under that list's lock. Returns the new
+/// chain (the stolen page added to `head`).
+fn steal_once_under_the_victims_lock(head: u32, others: usize) -> u32 {
+    let held = |locks: &[Option<crate::spinlock::LockStats>]| -> u64 {
+        locks
+            .iter()
+            .skip(1)
+            .flatten()
+            .map(|s| u64::from(s.acquires))
+            .sum()
+    };
+    let before = crate::lockstat::kmem_snapshot();
+    let page = kalloc().unwrap_or_else(|| {
+        panic!(
+            "kalloc gave None with {others} pages free on the other CPUs' lists: a CPU \
+             whose list is empty must steal from them"
+        )
+    });
+    let after = crate::lockstat::kmem_snapshot();
+    assert!(
+        held(&after) > held(&before),
+        "cpu0 took a page from another CPU's list without taking that list's lock \
+         (no other kmem lock was acquired): a thief must hold its victim's lock"
+    );
+    chain(page, head)
 }
 
 /// In percpu mode, cpu0 empties its own list, then keeps allocating by
@@ -105,7 +160,7 @@ pub fn steal(_: &BootReport, _: &BootInfo) {
 
     // The next kalloc steals one batch from the fullest other list.
     let richest = (1..n).map(list).max().unwrap();
-    head = chain(kalloc().expect("a stolen page"), head);
+    head = steal_once_under_the_victims_lock(head, others);
     assert_eq!(
         list(0),
         steal_batch(richest) - 1,
@@ -154,4 +209,138 @@ pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
         ncpu() as u32 - 1,
     );
     unreachable!("the panic on the last CPU stopped the machine");
+}
+
+/// Rounds of `steal_race`'s contest: enough for thousands of steals while
+/// the victims' lists change under them (a steal without the victim's lock
+/// broke the lists in 9 of 14 runs of 40 or 150 rounds here; the single
+/// steal checked before the contest catches it every time).
+const RACE_ROUNDS: u32 = 40;
+
+/// What `steal_race` found: the first page a CPU found holding another
+/// CPU's mark, that CPU's id, and a CPU that got no page.
+static RACE_CLASH_VA: AtomicU32 = AtomicU32::new(0);
+static RACE_CLASH_ID: AtomicU32 = AtomicU32::new(0);
+static RACE_OUT_OF_MEMORY: AtomicU32 = AtomicU32::new(u32::MAX);
+/// Pages each odd CPU takes at once; odd CPUs still running.
+static RACE_BURST: AtomicU32 = AtomicU32::new(0);
+static RACE_TAKERS_LEFT: AtomicU32 = AtomicU32::new(0);
+
+/// The mark a CPU writes in the second word of each page it holds.
+fn race_mark(cpu: usize) -> u32 {
+    0x5EA1_0000 | cpu as u32
+}
+
+/// One CPU's part of `steal_race`.
+fn race_on_this_cpu(rounds: u32) {
+    let me = {
+        let _pinned = crate::spinlock::NoInterrupts::new();
+        crate::cpu::cpuid()
+    };
+    let clash = |va: u32, found: u32| {
+        let _ = RACE_CLASH_VA.compare_exchange(0, va, Ordering::Relaxed, Ordering::Relaxed);
+        RACE_CLASH_ID.store(found & 0xFFFF, Ordering::Relaxed);
+    };
+    // Hold a page, marked, and check the mark is still there.
+    let take = |head: u32| -> Option<u32> {
+        let mut page = kalloc()?;
+        page.bytes()[4..8].copy_from_slice(&race_mark(me).to_le_bytes());
+        Some(chain(page, head))
+    };
+    if me % 2 == 1 {
+        // A taker: half again its share, so that it steals, every round.
+        for _ in 0..rounds {
+            let mut head = 0;
+            for _ in 0..RACE_BURST.load(Ordering::Relaxed) {
+                match take(head) {
+                    Some(h) => head = h,
+                    None => {
+                        RACE_OUT_OF_MEMORY.store(me as u32, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            let mut p = head;
+            while p != 0 {
+                // SAFETY: every page on the chain is this CPU's.
+                let (next, mark) =
+                    unsafe { ((p as *const u32).read(), (p as *const u32).add(1).read()) };
+                if mark != race_mark(me) {
+                    clash(p, mark);
+                }
+                p = next;
+            }
+            refill(head);
+        }
+        RACE_TAKERS_LEFT.fetch_sub(1, Ordering::AcqRel);
+    } else {
+        // A churner: one page at a time, so that its list keeps changing
+        // under the takers' steals, until every taker is done.
+        while RACE_TAKERS_LEFT.load(Ordering::Acquire) > 0 {
+            let Some(head) = take(0) else {
+                continue;
+            };
+            // SAFETY: the page is this CPU's.
+            let mark = unsafe { (head as *const u32).add(1).read_volatile() };
+            if mark != race_mark(me) {
+                clash(head, mark);
+            }
+            refill(head);
+        }
+    }
+}
+
+/// In percpu mode, the odd CPUs each take half again their share of pages
+/// at once, over and over, stealing from the others' lists while the even
+/// CPUs allocate and free one page at a time; every page is marked with
+/// its holder and checked. No page may go to two CPUs, none may be lost,
+/// and the lists must pass the audit. A steal that does not hold its
+/// victim's lock breaks one of these.
+pub fn steal_race(_: &BootReport, _: &BootInfo) {
+    let n = ncpu();
+    assert!(
+        kalloc::mode() == Mode::PerCpu && n >= 2,
+        "ktest steal_race needs kalloc=percpu and 2 or more CPUs (has {} mode, {n} CPUs)",
+        kalloc::mode().name()
+    );
+    // First one steal alone, under its victim's lock.
+    let others: usize = (1..n)
+        .map(|i| kalloc::cpu_nfree(i).expect("percpu mode"))
+        .sum();
+    let mut head = 0;
+    for _ in 0..kalloc::cpu_nfree(0).expect("percpu mode") {
+        head = chain(kalloc().expect("cpu0's own pages"), head);
+    }
+    refill(steal_once_under_the_victims_lock(head, others));
+
+    let before = kalloc::nfree();
+    let share = before / n;
+    RACE_BURST.store((share + share / 2) as u32, Ordering::Relaxed);
+    RACE_TAKERS_LEFT.store((n / 2) as u32, Ordering::Relaxed);
+    RACE_CLASH_VA.store(0, Ordering::Relaxed);
+    RACE_OUT_OF_MEMORY.store(u32::MAX, Ordering::Relaxed);
+    crate::smp::on_every_cpu(race_on_this_cpu, RACE_ROUNDS);
+    let va = RACE_CLASH_VA.load(Ordering::Relaxed);
+    assert!(
+        va == 0,
+        "steal_race: page {va:#010x} held cpu{}'s mark: a page was handed to two CPUs \
+         at once (does a steal hold its victim's lock?)",
+        RACE_CLASH_ID.load(Ordering::Relaxed)
+    );
+    let oom = RACE_OUT_OF_MEMORY.load(Ordering::Relaxed);
+    assert!(
+        oom == u32::MAX,
+        "steal_race: cpu{oom} got no page with {before} free at the start, most of them \
+         on other CPUs' lists: a CPU whose list is empty must steal from them"
+    );
+    let after = kalloc::nfree();
+    assert!(
+        after == before,
+        "steal_race: {before} pages free before, {after} after (does a steal hold its \
+         victim's lock?)"
+    );
+    match kalloc::try_audit() {
+        Ok(_) => {}
+        Err(e) => panic!("steal_race: {e} (does a steal hold its victim's lock?)"),
+    }
 }
