@@ -82,6 +82,18 @@ pub fn kalloctest(_: &BootReport, _: &BootInfo) {
     );
 }
 
+/// The CPU count, for a test that needs percpu mode and 2 or more CPUs;
+/// a panic naming what it has otherwise.
+fn needs_percpu(test: &str) -> usize {
+    let n = ncpu();
+    assert!(
+        kalloc::mode() == Mode::PerCpu && n >= 2,
+        "ktest {test} needs kalloc=percpu and 2 or more CPUs (has {} mode, {n} CPUs)",
+        kalloc::mode().name()
+    );
+    n
+}
+
 /// The most failed spins on the allocator's locks (`tot=`) that
 /// `kalloctest_percpu` accepts: the MIT lock lab's bound.
 pub const PERCPU_TOT_MAX: u32 = 10;
@@ -91,12 +103,7 @@ pub const PERCPU_TOT_MAX: u32 = 10;
 pub fn kalloctest_percpu(_: &BootReport, _: &BootInfo) {
     /// Enough rounds that CPUs sharing one list would collide many times.
     const ROUNDS: u32 = 20_000;
-    assert!(
-        kalloc::mode() == Mode::PerCpu && ncpu() >= 2,
-        "ktest kalloctest_percpu needs kalloc=percpu and 2 or more CPUs (has {} mode, {} CPUs)",
-        kalloc::mode().name(),
-        ncpu()
-    );
+    needs_percpu("kalloctest_percpu");
     let tot = crate::kalloctest::kalloctest(ROUNDS)
         .unwrap_or_else(|| panic!("kalloctest failed (its lines above say why)"));
     assert!(
@@ -138,12 +145,7 @@ fn steal_once_under_the_victims_lock(head: u32, others: usize) -> u32 {
 /// stealing batches from the others until the whole machine is out of
 /// memory; freeing everything brings the count back.
 pub fn steal(_: &BootReport, _: &BootInfo) {
-    let n = ncpu();
-    assert!(
-        kalloc::mode() == Mode::PerCpu && n >= 2,
-        "ktest steal needs kalloc=percpu and 2 or more CPUs (has {} mode, {n} CPUs)",
-        kalloc::mode().name()
-    );
+    let n = needs_percpu("steal");
     let list = |i| kalloc::cpu_nfree(i).expect("percpu mode");
     let before = kalloc::nfree();
     let own = list(0);
@@ -297,12 +299,7 @@ fn race_on_this_cpu(rounds: u32) {
 /// and the lists must pass the audit. A steal that does not hold its
 /// victim's lock breaks one of these.
 pub fn steal_race(_: &BootReport, _: &BootInfo) {
-    let n = ncpu();
-    assert!(
-        kalloc::mode() == Mode::PerCpu && n >= 2,
-        "ktest steal_race needs kalloc=percpu and 2 or more CPUs (has {} mode, {n} CPUs)",
-        kalloc::mode().name()
-    );
+    let n = needs_percpu("steal_race");
     // First one steal alone, under its victim's lock.
     let others: usize = (1..n)
         .map(|i| kalloc::cpu_nfree(i).expect("percpu mode"))
