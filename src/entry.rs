@@ -99,11 +99,15 @@ impl EntryPgDir {
         crate::memlayout::v2p(VAddr(self.0.get() as u32))
     }
 
-    /// A snapshot of the entries (with whatever A/D bits the CPU has set).
-    pub fn entries(&self) -> PD {
-        // SAFETY: a plain read of 4 KiB nobody writes through a reference;
-        // the CPU's A/D bit updates do not tear a 32-bit entry.
-        unsafe { core::ptr::read_volatile(self.0.get()) }
+    /// Entry `i` (with whatever A/D bits the CPU has set), read one entry
+    /// at a time: a volatile copy of the whole directory would compile to
+    /// 1024 separate loads, some 20 KiB of kernel text.
+    pub fn entry(&self, i: usize) -> PDEntry {
+        let entries = self.0.get().cast::<PDEntry>();
+        assert!(i < NPDENTRIES, "entrypgdir has no entry {i}");
+        // SAFETY: `i` is inside the directory, which nobody writes through
+        // a reference; the CPU's A/D bit updates do not tear an entry.
+        unsafe { core::ptr::read_volatile(entries.add(i)) }
     }
 }
 

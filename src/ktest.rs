@@ -356,9 +356,9 @@ fn free_bad(va: u32) {
 }
 
 fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
-    let pd = ENTRYPGDIR.entries();
     let high = KERNBASE.0 as usize / LARGE_PGSIZE;
-    for (i, e) in pd.iter().enumerate() {
+    for i in 0..crate::mmu::NPDENTRIES {
+        let e = ENTRYPGDIR.entry(i);
         if i == 0 || i == high {
             assert!(
                 e.is_present() && e.is_writeable() && e.is_page(),
@@ -381,7 +381,7 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
     // The CPU set the Accessed bit of the entry it ran on: the table really
     // is in writable memory.
     assert!(
-        pd[high].flags().contains(PDFlags::A),
+        ENTRYPGDIR.entry(high).flags().contains(PDFlags::A),
         "entrypgdir[{high}] was never accessed"
     );
 }
