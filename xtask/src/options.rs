@@ -376,16 +376,6 @@ pub fn parse<S: AsRef<str>>(
     Ok(Action::Boot(Box::new(o)))
 }
 
-/// `BENCH_RUNS`, at least 1.
-fn bench_runs(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
-    match env("BENCH_RUNS") {
-        None => Ok(DEFAULT_BENCH_RUNS),
-        Some(r) => whole_number(&r)
-            .filter(|&n| n >= 1)
-            .ok_or_else(|| Refusal::new(format!("BENCH_RUNS '{r}' is not a number of runs >= 1"))),
-    }
-}
-
 /// The one optional value that may end the command line after `option`
 /// (a word not starting with `-`); anything after it is refused.
 fn last_optional<'a>(
@@ -409,32 +399,54 @@ fn last_optional<'a>(
     }
 }
 
-/// `GRADE_TIME_FACTOR`, at least 1: what the graded tests' time limits
-/// are multiplied by on a slow machine.
-fn time_factor(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
-    match env("GRADE_TIME_FACTOR") {
-        None => Ok(crate::lab::grade::DEFAULT_TIME_FACTOR),
-        Some(f) => whole_number(&f).filter(|&n| n >= 1).ok_or_else(|| {
-            Refusal::new(format!(
-                "GRADE_TIME_FACTOR '{f}' is not a whole number >= 1 (it multiplies the tests' time limits)"
-            ))
-        }),
-    }
-}
-
 /// How long `--soak` runs unless SOAK_SECONDS says otherwise.
 pub const DEFAULT_SOAK_SECONDS: u32 = 600;
 
-/// `--soak`'s time, from SOAK_SECONDS.
-fn soak_seconds(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
-    match env("SOAK_SECONDS") {
-        None => Ok(DEFAULT_SOAK_SECONDS),
-        Some(r) => whole_number(&r).filter(|&n| n >= 1).ok_or_else(|| {
-            Refusal::new(format!(
-                "SOAK_SECONDS '{r}' is not a number of seconds >= 1"
-            ))
-        }),
+/// The environment variable `var`, a whole number at least 1, or `default`
+/// when it is not set; a refusal naming the value and `what` it must be.
+fn at_least_1(
+    env: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    default: u32,
+    what: &str,
+) -> Result<u32, Refusal> {
+    match env(var) {
+        None => Ok(default),
+        Some(v) => whole_number(&v)
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| Refusal::new(format!("{var} '{v}' is not {what}"))),
     }
+}
+
+/// `BENCH_RUNS`: wall-clock runs of each figure.
+fn bench_runs(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
+    at_least_1(
+        env,
+        "BENCH_RUNS",
+        DEFAULT_BENCH_RUNS,
+        "a number of runs >= 1",
+    )
+}
+
+/// `SOAK_SECONDS`: how long `--soak` runs.
+fn soak_seconds(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
+    at_least_1(
+        env,
+        "SOAK_SECONDS",
+        DEFAULT_SOAK_SECONDS,
+        "a number of seconds >= 1",
+    )
+}
+
+/// `GRADE_TIME_FACTOR`: what the graded tests' time limits are multiplied
+/// by on a slow machine.
+fn time_factor(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
+    at_least_1(
+        env,
+        "GRADE_TIME_FACTOR",
+        crate::lab::grade::DEFAULT_TIME_FACTOR,
+        "a whole number >= 1 (it multiplies the tests' time limits)",
+    )
 }
 
 /// `s` if it is digits only and fits a u32.

@@ -29,7 +29,7 @@ const GRADE_LIMIT: Duration = Duration::from_secs(60 * 60);
 pub struct GradingTree {
     pub lab: Manifest,
     pub dir: PathBuf,
-    handout: Tree,
+    pub handout: Tree,
 }
 
 /// How a command run in the grading tree ended.
@@ -40,13 +40,14 @@ pub struct Ran {
 }
 
 impl GradingTree {
-    /// Make `<work>/tree` `lab`'s handout of this tree's tracked files.
+    /// Make `<work>/tree` `lab`'s handout of `tracked` (this tree's tracked
+    /// files).
     /// Only the files that differ are written and the others removed, so
     /// that cargo rebuilds only what changed since the last grading there
     /// (of any lab: the labs' handouts share most files).
-    pub fn new(lab: &str, work: &Path) -> Result<GradingTree> {
+    pub fn new(lab: &str, tracked: &Tree, work: &Path) -> Result<GradingTree> {
         let manifest = grade::manifest(lab)?;
-        let handout = export::handout(&export::tracked()?, lab)
+        let handout = export::handout(tracked, lab)
             .map_err(|e| Error::new(format!("the handout of {lab}: {e}")))?;
         let dir = work.join("tree");
         sync_tree(&handout, &dir)?;
@@ -205,11 +206,10 @@ pub fn students(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(s)
 }
 
-/// Grade each student of `dir` in a grading tree below `work`; each
-/// student's log goes to `logs`.
-pub fn grade_class(lab: &str, dir: &Path, work: &Path, logs: &Path) -> Result<Vec<Row>> {
+/// Grade each student of `dir` in the grading tree `tree`; each student's
+/// whole output goes to `logs/<student>.log`.
+pub fn grade_class(tree: &GradingTree, dir: &Path, logs: &Path) -> Result<Vec<Row>> {
     let students = students(dir)?;
-    let tree = GradingTree::new(lab, work)?;
     let mut rows = Vec::new();
     for s in students {
         let student = s
@@ -313,11 +313,12 @@ pub fn run(lab: &str, dir: &Path) -> Result<()> {
     for d in [&work, &out] {
         std::fs::create_dir_all(d).map_err(|e| io_error("create", d, e))?;
     }
-    let rows = grade_class(lab, dir, &work, &out)?;
-    let m = grade::manifest(lab)?;
-    print!("{}", class_table(&m, &rows));
+    let tree = GradingTree::new(lab, &export::tracked()?, &work)?;
+    let rows = grade_class(&tree, dir, &out)?;
+    let m = &tree.lab;
+    print!("{}", class_table(m, &rows));
     let csv = out.join("results.csv");
-    std::fs::write(&csv, class_csv(&m, &rows)).map_err(|e| io_error("write", &csv, e))?;
+    std::fs::write(&csv, class_csv(m, &rows)).map_err(|e| io_error("write", &csv, e))?;
     let json = out.join("results.json");
     let text = serde_json::to_string_pretty(&rows).expect("rows are JSON");
     std::fs::write(&json, text).map_err(|e| io_error("write", &json, e))?;

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::batch::GradingTree;
+use super::batch::{self, GradingTree};
 use super::export;
 use super::grade::{self, Report};
 use super::manifest::{self, Check, Manifest, Mutant};
@@ -207,40 +207,45 @@ const BROKEN_CODE: &str = "\nfn this_does_not_compile( {\n";
 
 /// Make the students of the self-check below `dir`: `handout` (the
 /// handout's files), `solution`, `does_not_build` (the solution's first
-/// Rust file broken), and one per mutant (the solution's files with the patch
-/// applied). A patch that does not apply, or changes a file
-/// a student does not edit, is a problem.
-fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Vec<String>> {
+/// Rust file broken), and one per mutant (the solution's files with the
+/// patch applied). A patch that does not apply, or changes a file a
+/// student does not edit, is a problem, and that mutant is left out.
+fn make_students(
+    tree: &GradingTree,
+    tracked: &export::Tree,
+    dir: &Path,
+    problems: &mut Problems,
+) -> Result<()> {
+    let m = &tree.lab;
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| io_error("remove", dir, e))?;
     }
-    let tracked = export::tracked()?;
-    let handout = export::handout(&tracked, &m.name).map_err(Error::new)?;
-    let pick = |tree: &export::Tree| -> export::Tree {
+    let pick = |files: &export::Tree| -> export::Tree {
         m.files
             .iter()
-            .filter_map(|f| tree.get(f).map(|b| (f.clone(), b.clone())))
+            .filter_map(|f| files.get(f).map(|b| (f.clone(), b.clone())))
             .collect()
     };
-    export::write_tree(&pick(&handout), &dir.join("handout"))?;
-    export::write_tree(&pick(&tracked), &dir.join("solution"))?;
+    export::write_tree(&pick(&tree.handout), &dir.join(HANDOUT))?;
+    export::write_tree(&pick(tracked), &dir.join(SOLUTION))?;
     // A student whose kernel does not build: no score, and the reason.
-    let mut students = vec!["handout".to_string(), "solution".to_string()];
-    let mut broken = pick(&tracked);
+    let mut broken = pick(tracked);
     if let Some((_, rust)) = broken.iter_mut().find(|(p, _)| p.ends_with(".rs")) {
         rust.extend_from_slice(BROKEN_CODE.as_bytes());
         export::write_tree(&broken, &dir.join(BROKEN))?;
-        students.push(BROKEN.to_string());
     }
     for mutant in &m.mutants {
         let path = m.patch(mutant);
-        let Some(patch) = tracked.get(&path) else {
+        let mut refuse = |why: String| {
             report(
                 &m.name,
                 &format!("mutant {}", mutant.name),
-                Err(format!("{path} is missing (or not tracked by git)")),
+                Err(why),
                 problems,
-            );
+            )
+        };
+        let Some(patch) = tracked.get(&path) else {
+            refuse(format!("{path} is missing (or not tracked by git)"));
             continue;
         };
         let outside: Vec<String> = patched_files(&String::from_utf8_lossy(patch))
@@ -248,19 +253,14 @@ fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Ve
             .filter(|f| !m.files.contains(f))
             .collect();
         if !outside.is_empty() {
-            report(
-                &m.name,
-                &format!("mutant {}", mutant.name),
-                Err(format!(
-                    "{path} changes {}, which a student does not edit (files in lab.toml)",
-                    outside.join(", ")
-                )),
-                problems,
-            );
+            refuse(format!(
+                "{path} changes {}, which a student does not edit (files in lab.toml)",
+                outside.join(", ")
+            ));
             continue;
         }
         let to = dir.join(&mutant.name);
-        export::write_tree(&pick(&tracked), &to)?;
+        export::write_tree(&pick(tracked), &to)?;
         let applied = std::process::Command::new("git")
             .args(["apply", "--whitespace=nowarn"])
             .arg(paths::at(&path))
@@ -268,62 +268,60 @@ fn make_students(m: &Manifest, dir: &Path, problems: &mut Problems) -> Result<Ve
             .output()
             .map_err(|e| Error::new(format!("cannot run git: {e}")))?;
         if !applied.status.success() {
-            report(
-                &m.name,
-                &format!("mutant {}", mutant.name),
-                Err(format!(
-                    "{path} does not apply to the solution: {}",
-                    String::from_utf8_lossy(&applied.stderr).trim()
-                )),
-                problems,
-            );
-            continue;
+            std::fs::remove_dir_all(&to).map_err(|e| io_error("remove", &to, e))?;
+            refuse(format!(
+                "{path} does not apply to the solution: {}",
+                String::from_utf8_lossy(&applied.stderr).trim()
+            ));
         }
-        students.push(mutant.name.clone());
     }
-    Ok(students)
+    Ok(())
 }
 
-/// Check lab `lab`; its problems are added to `problems`.
+/// The self-check's students that are not mutants.
+const HANDOUT: &str = "handout";
+const SOLUTION: &str = "solution";
+
+/// Check lab `lab`; its problems are added to `problems`. The students are
+/// graded as a class is (`batch::grade_class`).
 fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
-    let m = grade::manifest(lab)?;
     // One grading tree for every lab: their handouts share most files.
     let work = paths::scratch("lab-check");
+    let tracked = export::tracked()?;
+    let tree = GradingTree::new(lab, &tracked, &work)?;
     let students_dir = work.join("students").join(lab);
-    let students = make_students(&m, &students_dir, problems)?;
+    make_students(&tree, &tracked, &students_dir, problems)?;
     let logs = paths::at(format!("target/lab-check/{lab}"));
     std::fs::create_dir_all(&logs).map_err(|e| io_error("create", &logs, e))?;
-    let tree = GradingTree::new(lab, &work)?;
     boots_to_a_stub(&tree, problems)?;
-    for s in &students {
-        tree.overlay(&students_dir.join(s))?;
-        let (graded, out) = tree.grade()?;
-        tree.restore()?;
-        let log = logs.join(format!("{s}.log"));
-        std::fs::write(&log, &out).map_err(|e| io_error("write", &log, e))?;
-        let (what, said) = match s.as_str() {
-            "handout" => (
-                "the handout grades to 0",
+    for row in batch::grade_class(&tree, &students_dir, &logs)? {
+        let graded = row.report;
+        let (what, said) = match row.student.as_str() {
+            HANDOUT => (
+                "the handout grades to 0".to_string(),
                 graded.and_then(|r| judge_handout(&r)),
             ),
-            "solution" => (
-                "the solution's files over the handout score full marks",
+            SOLUTION => (
+                "the solution's files over the handout score full marks".to_string(),
                 graded.and_then(|r| judge_solution(&r)),
             ),
-            BROKEN => (
-                "a kernel that does not build gets no score, saying so",
-                judge_broken(graded, &out),
-            ),
+            BROKEN => {
+                let out = std::fs::read_to_string(&row.log).unwrap_or_default();
+                (
+                    "a kernel that does not build gets no score, saying so".to_string(),
+                    judge_broken(graded, &out),
+                )
+            }
             name => {
-                let mutant = m.mutants.iter().find(|x| x.name == name).expect("a mutant");
-                ("", graded.and_then(|r| judge_mutant(mutant, &r)))
+                let mutant = tree.lab.mutants.iter().find(|x| x.name == name);
+                let mutant = mutant.expect("every other student is a mutant");
+                (
+                    format!("mutant {name}"),
+                    graded.and_then(|r| judge_mutant(mutant, &r)),
+                )
             }
         };
-        let what = match what {
-            "" => format!("mutant {s}"),
-            w => w.to_string(),
-        };
-        let said = said.map_err(|e| format!("{e} (log: {})", log.display()));
+        let said = said.map_err(|e| format!("{e} (log: {})", row.log));
         report(lab, &what, said, problems);
     }
     // And the teacher's own tree, as `./run-qemu.sh --grade` here grades it.
