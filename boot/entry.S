@@ -87,7 +87,7 @@ _start:
     orl ${CR4_BOOT}, %ecx                   # set CR4.PSE
     movl %ecx, %cr4                         # write it back
 
-    # entrypgdir (xv6's entrypgdir, in main.c there) is all zeros in .data;
+    # entrypgdir (xv6's entrypgdir, in main.c there) is all zeros in .bss;
     # write its two entries, each a 4 MiB page at PA 0 (ENTRY_PDE): entry 0
     # for VA 0..4 MiB, where this code runs until the jump to main, and
     # entry KERNBASE >> 22 for KERNBASE..KERNBASE+4 MiB, where the kernel

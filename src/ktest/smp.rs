@@ -113,6 +113,15 @@ pub fn kalloctest_percpu(_: &BootReport, _: &BootInfo) {
     );
 }
 
+/// Every page on cpu0's own list, taken (cpu0 runs the tests), on a chain
+/// for `refill`.
+fn take_own_pages() -> u32 {
+    let own = kalloc::cpu_nfree(0).expect("percpu mode");
+    (0..own).fold(0, |head, _| {
+        chain(kalloc().expect("cpu0's own pages"), head)
+    })
+}
+
 /// cpu0, whose own list is empty, allocates once: the page must come from
 /// another CPU's list, taken under that list's lock. Returns the new
 /// chain (the stolen page added to `head`).
@@ -153,10 +162,7 @@ pub fn steal(_: &BootReport, _: &BootInfo) {
     assert!(others > 0, "the other CPUs' lists are empty at the start");
 
     // Use up cpu0's own pages: nothing is stolen yet.
-    let mut head = 0;
-    for _ in 0..own {
-        head = chain(kalloc().expect("cpu0's own pages"), head);
-    }
+    let mut head = take_own_pages();
     assert_eq!(list(0), 0);
     assert_eq!((1..n).map(list).sum::<usize>(), others, "no steal yet");
 
@@ -228,9 +234,13 @@ static RACE_OUT_OF_MEMORY: AtomicU32 = AtomicU32::new(u32::MAX);
 static RACE_BURST: AtomicU32 = AtomicU32::new(0);
 static RACE_TAKERS_LEFT: AtomicU32 = AtomicU32::new(0);
 
-/// The mark a CPU writes in the second word of each page it holds.
+/// The mark a CPU writes in the second word of each page it holds: a tag
+/// that junk cannot be (0x01010101, 0x05050505), its id in the low bits.
+const RACE_TAG: u32 = 0x5EA1_0000;
+const RACE_CPU_BITS: u32 = 0xFFFF;
+
 fn race_mark(cpu: usize) -> u32 {
-    0x5EA1_0000 | cpu as u32
+    RACE_TAG | cpu as u32
 }
 
 /// One CPU's part of `steal_race`.
@@ -241,7 +251,7 @@ fn race_on_this_cpu(rounds: u32) {
     };
     let clash = |va: u32, found: u32| {
         let _ = RACE_CLASH_VA.compare_exchange(0, va, Ordering::Relaxed, Ordering::Relaxed);
-        RACE_CLASH_ID.store(found & 0xFFFF, Ordering::Relaxed);
+        RACE_CLASH_ID.store(found & RACE_CPU_BITS, Ordering::Relaxed);
     };
     // Hold a page, marked, and check the mark is still there.
     let take = |head: u32| -> Option<u32> {
@@ -304,11 +314,7 @@ pub fn steal_race(_: &BootReport, _: &BootInfo) {
     let others: usize = (1..n)
         .map(|i| kalloc::cpu_nfree(i).expect("percpu mode"))
         .sum();
-    let mut head = 0;
-    for _ in 0..kalloc::cpu_nfree(0).expect("percpu mode") {
-        head = chain(kalloc().expect("cpu0's own pages"), head);
-    }
-    refill(steal_once_under_the_victims_lock(head, others));
+    refill(steal_once_under_the_victims_lock(take_own_pages(), others));
 
     let before = kalloc::nfree();
     let share = before / n;
