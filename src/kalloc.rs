@@ -1,29 +1,56 @@
-//! Physical memory allocator (xv6's `kalloc.c`): `kinit1` and `kinit2` free
-//! the boot stages' ranges, `kalloc` and `kfree` take and give back one
+//! Physical memory allocator (xv6's `kalloc.c`): `kinit1` and `kinit2`
+//! free the boot stages' ranges, `kalloc` and `kfree` take and give back one
 //! 4096-byte page. `kalloc=global` keeps xv6's one list and lock, `kmem`;
 //! `kalloc=percpu` gives each CPU its own, with stealing (README, "SMP and
-//! the per-CPU allocator"). The lists' bookkeeping is [`FreeList`], in
-//! `kalloc/freelist.rs`, where the kalloc lab's exercises are
-//! (labs/kalloc/README.md).
+//! the per-CPU allocator"); `kalloc=scan` keeps no list, as Linux 0.01 did,
+//! and scans the free bits from the top ([`Scan`], in `kalloc/scan.rs`). The
+//! lists' bookkeeping is [`FreeList`], in `kalloc/freelist.rs`, where the
+//! kalloc lab's exercises are (labs/kalloc/README.md).
 
 use core::fmt;
 
+use crate::memlayout::VAddr;
+use crate::protocol::KALLOC_MODES;
+
 mod freelist;
+mod scan;
 mod steal;
 
 pub use freelist::{
     AuditError, FreeList, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, PageMemory, Pool, audit_lists,
 };
+pub use scan::{LinuxSays, Scan, highest_set};
 pub use steal::{STEAL_MAX, pick_victim, steal_batch};
+
+/// What the counted page API (`pageinfo::Pages`) needs of the free pages,
+/// whether a list ([`FreeList`]) or the scan's bits ([`Scan`]) keeps them.
+pub trait FreePages {
+    /// Number of free pages.
+    fn nfree(&self) -> usize;
+
+    /// Whether `free` would take the page at `va`, or which rule it would
+    /// refuse it on (a double free included); changes nothing.
+    fn check_free(&self, va: VAddr) -> Result<(), KfreeError>;
+
+    /// Give the page at `va` back, or refuse it, touching nothing.
+    ///
+    /// # Safety
+    /// The page is no longer used by anyone.
+    unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError>;
+}
 
 /// How the free pages are kept, chosen by the `kalloc=` boot option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Mode {
     /// One list and one lock for every CPU (xv6's `kmem`), the default.
     Global,
     /// A list and a lock per CPU; a CPU whose list is empty steals a batch
     /// from another's (the lock lab's cure for a contended `kmem`).
     PerCpu,
+    /// No list: the highest free page, found by scanning the free bits from
+    /// the top, under one lock (Linux 0.01's `get_free_page`).
+    Scan,
 }
 
 /// A `kalloc=` value that names no mode.
@@ -32,29 +59,31 @@ pub struct BadMode<'a>(pub &'a str);
 
 impl fmt::Display for BadMode<'_> {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "kalloc={}: the allocator mode is global or percpu",
-            self.0
-        )
+        let [modes @ .., last] = KALLOC_MODES;
+        write!(f, "kalloc={}: the allocator mode is ", self.0)?;
+        modes.iter().try_for_each(|m| write!(f, "{m}, "))?;
+        write!(f, "or {last}")
     }
 }
 
 impl Mode {
+    /// Every mode, in the order of [`KALLOC_MODES`] (the names the host
+    /// side boots them by).
+    pub const ALL: [Mode; 3] = [Mode::Global, Mode::PerCpu, Mode::Scan];
+
     /// The mode the `kalloc=` option's value names (`None`: no option).
     pub fn parse(value: Option<&str>) -> Result<Mode, BadMode<'_>> {
-        match value {
-            None | Some("global") => Ok(Mode::Global),
-            Some("percpu") => Ok(Mode::PerCpu),
-            Some(other) => Err(BadMode(other)),
-        }
+        let Some(name) = value else {
+            return Ok(Mode::Global);
+        };
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or(BadMode(name))
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::Global => "global",
-            Mode::PerCpu => "percpu",
-        }
+        KALLOC_MODES[self as usize]
     }
 }
 
@@ -72,7 +101,7 @@ pub use directmap::DirectMap;
 
 #[cfg(kernel)]
 use {
-    crate::memlayout::{PAddr, VAddr, v2p},
+    crate::memlayout::{PAddr, v2p},
     crate::memmap::Ram,
     crate::mmu::{PGSIZE, PageStep},
     crate::param::NCPU,
@@ -98,18 +127,21 @@ impl Mode {
 #[cfg(kernel)]
 type List = Spinlock<FreeList<DirectMap>>;
 
+/// The pool before kinit1 sets it: no page is accepted.
+#[cfg(kernel)]
+const NOWHERE: Pool = Pool {
+    end: VAddr(0),
+    top: VAddr(0),
+    ram: None,
+    counts: &[],
+};
+
 /// An empty list under a lock called `name`; kinit1 sets its pool.
 #[cfg(kernel)]
 const fn list(name: &'static str) -> List {
-    let nowhere = Pool {
-        end: VAddr(0),
-        top: VAddr(0),
-        ram: None,
-        counts: &[],
-    };
     Spinlock::new(
         name,
-        FreeList::new(nowhere, cfg!(feature = "junk"), DirectMap),
+        FreeList::new(NOWHERE, cfg!(feature = "junk"), DirectMap),
     )
 }
 
@@ -163,17 +195,23 @@ const fn percpu_lists() -> [List; NCPU] {
     lists
 }
 
-/// xv6's `struct kmem`, for both modes.
+/// `scan` mode's free bits and count, under its one lock.
+#[cfg(kernel)]
+type Bits = Spinlock<Scan<DirectMap>>;
+
+/// xv6's `struct kmem`, for every mode.
 #[cfg(kernel)]
 struct Kmem {
     /// Off until the end of `kinit2`, as in xv6: until then only the boot
     /// CPU allocates (the others, once started, wait for work), with
     /// interrupts off, so there is no one to exclude.
     use_lock: AtomicBool,
-    /// Set by kinit1 from the `kalloc=` option.
-    percpu: AtomicBool,
+    /// The [`Mode`], as its number; set by kinit1 from the `kalloc=` option.
+    mode: AtomicU8,
     /// `global` mode's list.
     global: List,
+    /// `scan` mode's bits (Linux 0.01 had no lock: it ran on one CPU).
+    scan: Bits,
     /// `percpu` mode's lists, one per CPU.
     percpu_lists: [List; NCPU],
     /// Each per-CPU list's count as of its last use, read without the
@@ -185,8 +223,12 @@ struct Kmem {
 #[cfg(kernel)]
 static KMEM: Kmem = Kmem {
     use_lock: AtomicBool::new(false),
-    percpu: AtomicBool::new(false),
+    mode: AtomicU8::new(Mode::Global as u8),
     global: list("kmem"),
+    scan: Spinlock::new(
+        "kmem",
+        Scan::new(NOWHERE, cfg!(feature = "junk"), DirectMap),
+    ),
     percpu_lists: percpu_lists(),
     counts: [const { AtomicUsize::new(0) }; NCPU],
 };
@@ -195,31 +237,30 @@ static KMEM: Kmem = Kmem {
 #[cfg(kernel)]
 #[inline(always)]
 pub fn mode() -> Mode {
-    if KMEM.percpu.load(Ordering::Relaxed) {
-        Mode::PerCpu
-    } else {
-        Mode::Global
-    }
+    let n = KMEM.mode.load(Ordering::Relaxed);
+    Mode::ALL[usize::from(n)]
 }
 
-/// The lists in use: the one global list, or one per CPU.
+/// The lists in use: the one global list, one per CPU, or none (`scan`).
 #[cfg(kernel)]
 #[inline(always)]
 fn lists() -> &'static [List] {
     match mode() {
         Mode::Global => core::slice::from_ref(&KMEM.global),
         Mode::PerCpu => &KMEM.percpu_lists,
+        Mode::Scan => &[],
     }
 }
 
-/// A free list in use, from [`hold`]. Dropping it notes the list's count
-/// for thieves (in `percpu` mode), then lets the lock go.
+/// A free list (or `scan` mode's bits) in use, from [`hold`] (or
+/// [`hold_scan`]). Dropping it notes the list's count for thieves (in
+/// `percpu` mode), then lets the lock go.
 #[cfg(kernel)]
-struct Held<'a> {
-    list: &'a mut FreeList<DirectMap>,
-    /// The list's lock, once kinit2 has turned `use_lock` on (its guard is
-    /// only held, never read through: `list` is the way to the list).
-    _lock: Option<SpinlockGuard<'a, FreeList<DirectMap>>>,
+struct Held<'a, T: FreePages = FreeList<DirectMap>> {
+    list: &'a mut T,
+    /// The lock, once kinit2 has turned `use_lock` on (its guard is only
+    /// held, never read through: `list` is the way to what it guards).
+    _lock: Option<SpinlockGuard<'a, T>>,
     /// Where thieves read the list's count (`percpu` mode only).
     count: Option<&'static AtomicUsize>,
 }
@@ -233,19 +274,40 @@ struct Held<'a> {
 #[cfg(kernel)]
 #[inline(always)]
 fn hold(i: usize, pinned: Option<&NoInterrupts>) -> Held<'_> {
-    let (lock, count) = match mode() {
-        Mode::Global => (&KMEM.global, None),
-        Mode::PerCpu => (&KMEM.percpu_lists[i], Some(&KMEM.counts[i])),
-    };
+    match mode() {
+        Mode::Global => lock_held(&KMEM.global, pinned, None),
+        Mode::PerCpu => lock_held(&KMEM.percpu_lists[i], pinned, Some(&KMEM.counts[i])),
+        Mode::Scan => panic!("kalloc: list {i} asked for in scan mode, which keeps no list"),
+    }
+}
+
+/// `scan` mode's bits, under their lock once `use_lock` is on, as [`hold`]
+/// holds a list.
+#[cfg(kernel)]
+#[inline(always)]
+fn hold_scan() -> Held<'static, Scan<DirectMap>> {
+    lock_held(&KMEM.scan, None, None)
+}
+
+/// What `lock` guards, under it if `use_lock` is on (without a second
+/// `pushcli` when `pinned`), noting its count in `count` when dropped.
+#[cfg(kernel)]
+#[inline(always)]
+fn lock_held<'a, T: FreePages>(
+    lock: &'a Spinlock<T>,
+    pinned: Option<&'a NoInterrupts>,
+    count: Option<&'static AtomicUsize>,
+) -> Held<'a, T> {
     let guard = match (KMEM.use_lock.load(Ordering::Acquire), pinned) {
         (false, _) => None,
         (true, Some(p)) => Some(lock.lock_pinned(p)),
         (true, None) => Some(lock.lock()),
     };
-    // SAFETY: with the lock held, this is the one reference to the list
-    // (the guard is never read through). Before kinit2 turns the locks on
-    // only the boot CPU uses the allocator, with interrupts off, and this
-    // module holds a list once at a time, so it is the one reference too.
+    // SAFETY: with the lock held, this is the one reference to what it
+    // guards (the guard is never read through). Before kinit2 turns the
+    // locks on only the boot CPU uses the allocator, with interrupts off,
+    // and this module holds a lock's data once at a time, so it is the one
+    // reference too.
     let list = unsafe { lock.get_unchecked() };
     Held {
         list,
@@ -255,8 +317,8 @@ fn hold(i: usize, pinned: Option<&NoInterrupts>) -> Held<'_> {
 }
 
 #[cfg(kernel)]
-impl Deref for Held<'_> {
-    type Target = FreeList<DirectMap>;
+impl<T: FreePages> Deref for Held<'_, T> {
+    type Target = T;
     #[inline(always)]
     fn deref(&self) -> &Self::Target {
         self.list
@@ -264,7 +326,7 @@ impl Deref for Held<'_> {
 }
 
 #[cfg(kernel)]
-impl DerefMut for Held<'_> {
+impl<T: FreePages> DerefMut for Held<'_, T> {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut Self::Target {
         self.list
@@ -272,7 +334,7 @@ impl DerefMut for Held<'_> {
 }
 
 #[cfg(kernel)]
-impl Drop for Held<'_> {
+impl<T: FreePages> Drop for Held<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         // Runs before `_lock` drops, so still under the lock.
@@ -307,19 +369,23 @@ fn mine(pin: &Option<NoInterrupts>) -> usize {
     // LAB percpu/mine END
 }
 
-/// Run `f` on the running CPU's list (the one list in `global` mode): the
-/// counted page API's `page_free` checks and frees under its lock.
+/// Run `f` on the running CPU's list (the one list in `global` mode, the
+/// free bits in `scan` mode): the counted page API's `page_free` checks
+/// and frees under its lock.
 #[cfg(kernel)]
-pub fn with_my_list<R>(f: impl FnOnce(&mut FreeList<DirectMap>) -> R) -> R {
+pub fn with_my_list<R>(f: impl FnOnce(&mut dyn FreePages) -> R) -> R {
+    if mode() == Mode::Scan {
+        return f(&mut *hold_scan());
+    }
     // LAB percpu/kfree BEGIN
     let pin = pin();
-    f(&mut hold(mine(&pin), pin.as_ref()))
+    f(&mut *hold(mine(&pin), pin.as_ref()))
     // LAB percpu/kfree STUB
     // let _ = f;
     // crate::lab_todo!("percpu", "kfree")
     // LAB percpu/kfree BASE
     // // Given until lab percpu: the one list of global mode.
-    // f(&mut hold(0, None))
+    // f(&mut *hold(0, None))
     // LAB percpu/kfree END
 }
 
@@ -384,15 +450,16 @@ pub fn kinit1(
     mode: Mode,
 ) -> Freed {
     KMEM.use_lock.store(false, Ordering::Release);
-    KMEM.percpu.store(mode == Mode::PerCpu, Ordering::Relaxed);
-    let ram = Some(RAM.call_once(|| ram));
-    for i in 0..lists().len() {
-        hold(i, None).set_pool(Pool {
-            end: vstart,
-            top,
-            ram,
-            counts,
-        });
+    KMEM.mode.store(mode as u8, Ordering::Relaxed);
+    let pool = Pool {
+        end: vstart,
+        top,
+        ram: Some(RAM.call_once(|| ram)),
+        counts,
+    };
+    match mode {
+        Mode::Scan => hold_scan().set_pool(pool),
+        _ => (0..lists().len()).for_each(|i| hold(i, None).set_pool(pool)),
     }
     Freed {
         stage: "kinit1",
@@ -416,7 +483,7 @@ pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
         vend.0
     );
     let n = match mode() {
-        Mode::Global => 1,
+        Mode::Global | Mode::Scan => 1,
         Mode::PerCpu => crate::cpu::ncpu(),
     };
     let pages = vstart.pages_to(vend);
@@ -438,21 +505,32 @@ pub fn kinit2(vstart: VAddr, vend: VAddr) -> Freed {
 }
 
 /// Free the RAM pages of `[vstart, vend)` onto list `i` (xv6's
-/// `freerange`); any other broken rule is a kernel bug.
+/// `freerange`; in `scan` mode, mark them free); any other broken rule is
+/// a kernel bug.
 #[cfg(kernel)]
 pub(crate) fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
     // SAFETY: boot hands over RAM no one has used: above the kernel image
     // and the boot stack, outside what GRUB left (reserved in the pool's
     // RAM, which free_range skips).
-    unsafe { hold(i, None).free_range(vstart, vend) }.unwrap_or_else(|e| panic!("{e}"))
+    let freed = unsafe {
+        match mode() {
+            Mode::Scan => hold_scan().free_range(vstart, vend),
+            _ => hold(i, None).free_range(vstart, vend),
+        }
+    };
+    freed.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Allocate one 4096-byte page, or `None` if memory is exhausted: in
 /// `percpu` mode from the running CPU's list, stealing a batch from the
-/// fullest other list when it is empty.
+/// fullest other list when it is empty; in `scan` mode the highest free
+/// page.
 #[cfg(kernel)]
 #[must_use = "a page dropped without kfree is lost for good"]
 pub fn kalloc() -> Option<Page> {
+    if mode() == Mode::Scan {
+        return hold_scan().alloc().map(Page);
+    }
     // LAB percpu/kalloc BEGIN
     let pinned = pin();
     let me = mine(&pinned);
@@ -470,7 +548,7 @@ pub fn kalloc() -> Option<Page> {
 /// fullest other list (`percpu` mode; `None` in `global` mode).
 #[cfg(kernel)]
 fn steal(me: usize) -> Option<VAddr> {
-    if mode() == Mode::Global {
+    if mode() != Mode::PerCpu {
         return None;
     }
     // LAB percpu/steal BEGIN
@@ -513,7 +591,8 @@ pub fn kfree(page: Page) {
 /// a page when its last mapping goes), if `va` is not page-aligned, is
 /// below the kernel's end, is at or above P2V(PHYSTOP), is not RAM the
 /// kernel may use (a hole or a reserved region, which the message names),
-/// or is free already.
+/// or is free already. In `scan` mode the last two but one and the last
+/// start with Linux 0.01's words ([`LinuxSays`]).
 ///
 /// # Safety
 /// The page is not used by anyone any more.
@@ -521,7 +600,10 @@ pub fn kfree(page: Page) {
 pub unsafe fn kfree_addr(va: VAddr) {
     // SAFETY: the caller gives the page up.
     if let Err(e) = with_my_list(|l| unsafe { l.free(va) }) {
-        panic!("{e}");
+        match mode() {
+            Mode::Scan => panic!("{}", LinuxSays(e)),
+            _ => panic!("{e}"),
+        }
     }
 }
 
@@ -549,13 +631,16 @@ pub fn free() -> Free {
     }
 }
 
-/// Number of free pages, on all lists.
+/// Number of free pages, on all lists (or marked free, in `scan` mode).
 #[cfg(kernel)]
 pub fn nfree() -> usize {
-    (0..lists().len()).map(|i| hold(i, None).nfree()).sum()
+    match mode() {
+        Mode::Scan => hold_scan().nfree(),
+        _ => (0..lists().len()).map(|i| hold(i, None).nfree()).sum(),
+    }
 }
 
-/// Pages on CPU `cpu`'s list in `percpu` mode; `None` in `global` mode.
+/// Pages on CPU `cpu`'s list in `percpu` mode; `None` in the other modes.
 #[cfg(kernel)]
 pub fn cpu_nfree(cpu: usize) -> Option<usize> {
     (mode() == Mode::PerCpu).then(|| hold(cpu, None).nfree())
@@ -571,8 +656,10 @@ pub fn uses_lock() -> bool {
 /// between them, and check every page on them: aligned, in the pool, RAM
 /// the kernel may use (so not in its image, the boot information or a
 /// module), marked free, listed once (on one list); and the walks, the
-/// O(1) counters and the free bits agree. Returns the number of free
-/// pages, or panics naming the first thing wrong.
+/// O(1) counters and the free bits agree. In `scan` mode, with no list,
+/// every page marked free gets the same checks and the marks and the
+/// count must agree ([`Scan::audit`]). Returns the number of free pages,
+/// or panics naming the first thing wrong.
 #[cfg(kernel)]
 pub fn audit() -> usize {
     try_audit().unwrap_or_else(|e| panic!("{e}"))
@@ -584,6 +671,7 @@ pub fn audit() -> usize {
 pub fn try_audit() -> Result<usize, AuditError> {
     match mode() {
         Mode::Global => audit_lists(&mut [&mut *hold(0, None)]),
+        Mode::Scan => hold_scan().audit(),
         Mode::PerCpu => {
             let mut held: [Held; NCPU] = core::array::from_fn(|i| hold(i, None));
             audit_lists(&mut held.each_mut().map(|l| &mut **l))
@@ -595,14 +683,28 @@ pub fn try_audit() -> Result<usize, AuditError> {
 /// rules it would panic on (a double free included); changes nothing.
 #[cfg(kernel)]
 pub fn check_free(va: VAddr) -> Result<(), KfreeError> {
-    hold(0, None).check_free(va)
+    match mode() {
+        Mode::Scan => hold_scan().check_free(va),
+        _ => hold(0, None).check_free(va),
+    }
 }
 
 /// For each list in use: call `f(name, nfree, i, va)` on its first `n`
 /// free pages, head first, holding that list so it cannot change
-/// meanwhile (`f` must not allocate or free).
+/// meanwhile (`f` must not allocate or free). In `scan` mode, which has
+/// no list, the first `n` pages its scan finds, highest first, named by
+/// the scan's lock.
 #[cfg(kernel)]
 pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)) {
+    if mode() == Mode::Scan {
+        let bits = hold_scan();
+        let nfree = bits.nfree();
+        bits.iter()
+            .take(n)
+            .enumerate()
+            .for_each(|(k, va)| f(KMEM.scan.name(), nfree, k, va));
+        return;
+    }
     for (i, lock) in lists().iter().enumerate() {
         let l = hold(i, None);
         let nfree = l.nfree();
@@ -617,11 +719,13 @@ pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)
 /// started CPUs').
 #[cfg(kernel)]
 pub fn lock_stats(mut f: impl FnMut(LockStats)) {
-    let n = match mode() {
-        Mode::Global => 1,
-        Mode::PerCpu => crate::cpu::ncpu(),
-    };
-    lists().iter().take(n).for_each(|l| f(l.stats()));
+    match mode() {
+        Mode::Global => f(KMEM.global.stats()),
+        Mode::PerCpu => KMEM.percpu_lists[..crate::cpu::ncpu()]
+            .iter()
+            .for_each(|l| f(l.stats())),
+        Mode::Scan => f(KMEM.scan.stats()),
+    }
 }
 
 #[cfg(test)]
@@ -629,15 +733,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_mode_option_is_global_or_percpu() {
+    fn the_mode_option_is_global_percpu_or_scan() {
         assert_eq!(Mode::parse(None), Ok(Mode::Global), "global by default");
         assert_eq!(Mode::parse(Some("global")), Ok(Mode::Global));
         assert_eq!(Mode::parse(Some("percpu")), Ok(Mode::PerCpu));
+        assert_eq!(Mode::parse(Some("scan")), Ok(Mode::Scan));
         let e = Mode::parse(Some("per-cpu")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "kalloc=per-cpu: the allocator mode is global or percpu"
+            "kalloc=per-cpu: the allocator mode is global, percpu, or scan"
         );
         assert_eq!(Mode::PerCpu.to_string(), "percpu");
+        for (m, name) in Mode::ALL.into_iter().zip(KALLOC_MODES) {
+            assert_eq!(m.name(), name);
+            assert_eq!(Mode::parse(Some(name)), Ok(m), "{name} round-trips");
+        }
     }
 }

@@ -6,8 +6,9 @@
 use crate::bootinfo::BootInfo;
 use crate::cpu::interrupts_enabled;
 use crate::entry::ENTRYPGDIR;
+use crate::hoard::{chain, drain_to, refill};
 use crate::image;
-use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Page, kalloc, kfree, kfree_addr};
+use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Mode, Page, kalloc, kfree, kfree_addr};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, PageStep, pgaddr};
 use crate::protocol::Ktest;
@@ -104,7 +105,7 @@ static TESTS: &[KTest] = &[
     t("lock_is_on_after_kinit2", lock_is_on_after_kinit2),
     t("audit_after_boot", audit_after_boot),
     t("junk_fill", junk_fill),
-    t("kalloc_lifo", kalloc_lifo),
+    t("kalloc_order", kalloc_order),
     t("freerange_whole_pages", freerange_whole_pages),
     t("drain_and_refill", drain_and_refill),
     t(
@@ -588,13 +589,20 @@ fn lock_is_on_after_kinit2(_: &BootReport, _: &BootInfo) {
 }
 
 fn junk_fill(_: &BootReport, _: &BootInfo) {
+    let scan = kalloc::mode() == Mode::Scan;
     let mut page = kalloc().expect("a page");
     let va = page.va();
-    if cfg!(feature = "junk")
-        && let Some((i, b)) = first_other(page.bytes(), JUNK_ALLOC)
+    // Without junk, the scan clears the page as Linux does; a list leaves it.
+    let alloc_fill = match (cfg!(feature = "junk"), scan) {
+        (true, _) => Some((JUNK_ALLOC, "the junk byte")),
+        (false, true) => Some((0, "zeroes, as Linux's get_free_page does,")),
+        (false, false) => None,
+    };
+    if let Some((fill, what)) = alloc_fill
+        && let Some((i, b)) = first_other(page.bytes(), fill)
     {
         panic!(
-            "kalloc did not fill the page with the junk byte {JUNK_ALLOC:#04x}: \
+            "kalloc did not fill the page with {what} {fill:#04x}: \
              byte {i} of {:#010x} is {b:#04x}",
             va.0
         );
@@ -604,7 +612,7 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     // SAFETY: the page is on the free list and nobody else runs; reading it
     // changes nothing.
     let bytes = unsafe { &*(va.0 as *const [u8; PGSIZE]) };
-    // The first word holds the list's link.
+    // The first word holds the list's link (the scan's pages have none).
     let (junk, what) = match cfg!(feature = "junk") {
         true => (
             JUNK_FREE,
@@ -623,7 +631,11 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
         );
     }
     let again = kalloc().expect("the same page");
-    assert_eq!(again.va(), va, "kalloc gives back the page freed last");
+    assert_eq!(
+        again.va(),
+        va,
+        "kalloc gives back the page freed last (for the scan: the highest, the same one)"
+    );
     kfree(again);
     kalloc::audit();
 }
@@ -633,19 +645,39 @@ fn first_other(bytes: &[u8], want: u8) -> Option<(usize, u8)> {
     bytes.iter().copied().enumerate().find(|&(_, b)| b != want)
 }
 
-/// Pages come off the list in the reverse order they went on.
-fn kalloc_lifo(_: &BootReport, _: &BootInfo) {
+/// Pages come back in the mode's order: off a list in the reverse order
+/// they went on; from the scan highest first, each the highest free page.
+fn kalloc_order(_: &BootReport, _: &BootInfo) {
     const N: usize = 4;
+    let scan = kalloc::mode() == Mode::Scan;
     let before = kalloc::nfree();
     let pages: [Page; N] = core::array::from_fn(|_| kalloc().expect("a page"));
     let freed: [VAddr; N] = core::array::from_fn(|i| pages[i].va());
+    if scan {
+        assert!(
+            freed.is_sorted_by(|a, b| a > b),
+            "kalloc=scan takes the highest free page first: it gave {freed:#x?}"
+        );
+        let mut highest = None;
+        kalloc::first_free(1, |_, _, _, va| highest = Some(va));
+        let highest = highest.expect("pages are free");
+        assert!(
+            highest < freed[N - 1],
+            "kalloc=scan gave {:#010x}, but {:#010x} above it is free",
+            freed[N - 1].0,
+            highest.0
+        );
+    }
     pages.into_iter().for_each(kfree);
     let again: [Page; N] = core::array::from_fn(|_| kalloc().expect("the pages just freed"));
-    for (got, want) in again.iter().zip(freed.iter().rev()) {
+    for (k, got) in again.iter().enumerate() {
+        let (want, rule) = match scan {
+            true => (freed[k], "the scan gives the highest free page"),
+            false => (freed[N - 1 - k], "the list is last in, first out"),
+        };
         assert!(
-            got.va() == *want,
-            "kalloc after kfree of {N} pages: the list is last in, first out, \
-             so it gives {:#010x}, not {:#010x}",
+            got.va() == want,
+            "kalloc after kfree of {N} pages: {rule}, so it gives {:#010x}, not {:#010x}",
             want.0,
             got.va().0
         );
@@ -806,33 +838,6 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
         before,
         "freeing them all restores the count"
     );
-}
-
-/// Give back pages chained through their first word (a kernel VA, 0 ends).
-fn refill(mut head: u32) {
-    while head != 0 {
-        // SAFETY: `head` is a page the caller allocated and chained.
-        let next = unsafe { (head as *const u32).read() };
-        // SAFETY: the caller owns the page and gives it up.
-        unsafe { kfree_addr(VAddr(head)) };
-        head = next;
-    }
-}
-
-/// Keep an allocated page on a chain through its first word (the page's
-/// kernel VA; 0 ends it) for `refill`; returns the new head.
-fn chain(mut p: Page, head: u32) -> u32 {
-    p.bytes()[..4].copy_from_slice(&head.to_le_bytes());
-    p.into_pa().0 + KERNBASE.0
-}
-
-/// Allocate until only `keep` pages are free, chaining them for `refill`.
-fn drain_to(keep: usize) -> u32 {
-    let mut head: u32 = 0;
-    while kalloc::nfree() > keep {
-        head = chain(kalloc().expect("pages are left"), head);
-    }
-    head
 }
 
 /// Leave too few pages for a kernel page directory, at several points of

@@ -25,6 +25,8 @@ pub mod entry;
 #[cfg(kernel)]
 pub mod gdt;
 #[cfg(kernel)]
+pub mod hoard;
+#[cfg(kernel)]
 pub mod image;
 pub mod input;
 #[cfg(kernel)]

@@ -96,7 +96,7 @@ static COMMANDS: &[Command] = &[
     Command {
         name: "freelist",
         args: "[N]",
-        help: "the first N free pages, head first (default 8)",
+        help: "the first N free pages, head first (highest first in scan mode; default 8)",
         run: freelist,
     },
     Command {
@@ -349,12 +349,18 @@ fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
     let n = args.count("N", FREELIST_DEFAULT, 1..=u32::MAX)?;
     args.done()?;
     // Each list is printed under its lock, so it cannot change meanwhile.
+    let scan = kalloc::mode() == kalloc::Mode::Scan;
     kalloc::first_free(n as usize, |list, nfree, i, va| {
-        if i == 0 {
-            println!(
-                "freelist: {list}: {nfree} pages free; the first {}, head first:",
-                n.min(nfree as u32)
-            );
+        let first = n.min(nfree as u32);
+        match (i, scan) {
+            (0, false) => {
+                println!("freelist: {list}: {nfree} pages free; the first {first}, head first:")
+            }
+            (0, true) => println!(
+                "freelist: no list in scan mode (kalloc scans the free bits from the top); \
+                 {list}: {nfree} pages free; the first {first}, highest first:"
+            ),
+            _ => {}
         }
         println!("  {:#010x} (pa {:#010x})", va.0, v2p(va).0);
     });
@@ -368,10 +374,9 @@ fn freelist<'a>(_: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
 fn cpus<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
     use core::sync::atomic::Ordering;
     args.done()?;
-    println!(
-        "cpu  apic id  started  free pages ({} mode)",
-        kalloc::mode().name()
-    );
+    let mode = kalloc::mode();
+    let scan = mode == kalloc::Mode::Scan;
+    println!("cpu  apic id  started  free pages ({mode} mode)");
     for i in 0..crate::cpu::ncpu() {
         let c = crate::cpu::cpu(i);
         let started = if c.started.load(Ordering::Acquire) {
@@ -382,6 +387,7 @@ fn cpus<'a>(_: &mut Monitor, args: Args<'a>) -> Result<'a> {
         print!("{i:3}  {:7}  {started:7}", c.apicid.load(Ordering::Relaxed));
         match kalloc::cpu_nfree(i) {
             Some(n) => println!("  {n}"),
+            None if scan => println!("  - (no list: one scan for all: {})", kalloc::nfree()),
             None => println!("  - (one list for all: {})", kalloc::nfree()),
         }
     }
@@ -437,7 +443,13 @@ fn free<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
         return Ok(());
     };
     kfree(slot.take().expect("found above"));
-    println!("free: {:#010x} is back on the free list", va.0);
+    match kalloc::mode() {
+        kalloc::Mode::Scan => println!(
+            "free: {:#010x} is free again (its free bit is set: scan mode keeps no list)",
+            va.0
+        ),
+        _ => println!("free: {:#010x} is back on the free list", va.0),
+    }
     Ok(())
 }
 
@@ -519,6 +531,9 @@ fn page<'a>(m: &mut Monitor, mut args: Args<'a>) -> Result<'a> {
     let pa = ppn.pa();
     let kfree_says = kalloc::check_free(ppn.kva());
     let state = match kfree_says {
+        Err(KfreeError::DoubleFree { .. }) if kalloc::mode() == kalloc::Mode::Scan => {
+            "free (marked free: scan mode keeps no list)"
+        }
         Err(KfreeError::DoubleFree { .. }) => "free (on a free list)",
         Ok(()) => "in use (allocated)",
         Err(_) if area().is_some_and(|a| ppn.kva() >= a.start && ppn.kva() < a.end) => {

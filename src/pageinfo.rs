@@ -7,7 +7,7 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::kalloc::{FreeList, KfreeError, PageMemory};
+use crate::kalloc::{FreePages, KfreeError};
 use crate::memlayout::{KERNBASE, PAddr, PHYSTOP_MAX, VAddr, p2v, v2p};
 use crate::mmu::{PGSHIFT, PGSIZE};
 #[cfg(kernel)]
@@ -250,12 +250,12 @@ pub fn page_alloc_from<S: PageSource>(source: &mut S, flags: AllocFlags) -> Opti
 /// The counted page API's rules that need a free list and the counts
 /// together: the kernel runs them on the running CPU's list
 /// (`kalloc::with_my_list`), the host's tests on a simulated one.
-pub struct Pages<'a, 'b, M> {
-    pub list: &'a mut FreeList<M>,
+pub struct Pages<'a, 'b, L: ?Sized> {
+    pub list: &'a mut L,
     pub infos: &'a PageInfos<'b>,
 }
 
-impl<M: PageMemory> Pages<'_, '_, M> {
+impl<L: FreePages + ?Sized> Pages<'_, '_, L> {
     /// Give back a page nobody maps (JOS's `page_free`): refuses, changing
     /// nothing, a page whose count is not 0 or that is already free.
     ///

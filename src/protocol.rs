@@ -71,6 +71,18 @@ impl<'a> LabTodo<'a> {
     }
 }
 
+/// The allocator's modes, as the `kalloc=` boot option names them: xv6's
+/// one list (the default), a list per CPU, Linux 0.01's scan.
+pub const KALLOC_MODES: [&str; 3] = ["global", "percpu", "scan"];
+
+/// The `bench` option measures the kalloc + kfree pair again with these
+/// percents of the free pages taken and held first (0: only what boot
+/// took), for `--bench`'s table by fill level.
+pub const BENCH_FILL_PERCENT: [usize; 3] = [0, 50, 99];
+/// Pairs at each fill level: fewer than at the start, since near full a
+/// `scan` pair reads some 2,000 words of free bits.
+pub const BENCH_FILL_PAIRS: u32 = 1_000;
+
 /// The longest kernel command line the kernel reads (the runner refuses a
 /// longer one; the kernel ignores it whole, saying so).
 pub const CMDLINE_MAX: usize = 8 * 1024;

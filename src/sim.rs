@@ -122,6 +122,10 @@ impl PageMemory for SimRam {
     fn count_marked(&self) -> usize {
         self.free.len()
     }
+    fn highest_marked(&self, lo: VAddr, below: VAddr) -> Option<VAddr> {
+        let pa = self.free.range(v2p(lo).0..v2p(below).0).next_back()?;
+        Some(p2v(PAddr(*pa)))
+    }
 }
 
 /// One simulated memory under several free lists, as the per-CPU lists
@@ -149,6 +153,9 @@ impl PageMemory for SharedRam {
     }
     fn count_marked(&self) -> usize {
         self.borrow().count_marked()
+    }
+    fn highest_marked(&self, lo: VAddr, below: VAddr) -> Option<VAddr> {
+        self.borrow().highest_marked(lo, below)
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use common::{EXIT_BAD_BOOT, EXIT_PANIC, counts_pages, hex, launch, run_script, symbol, words};
 use xv6::memlayout;
+use xv6::protocol::KALLOC_MODES;
 
 // The layout (src/memlayout.rs); the page counts below are computed from it
 // and from the ELF, never copied from a run.
@@ -29,8 +30,15 @@ fn freed(line: &str) -> (u32, u32, u32) {
 }
 
 #[test]
-fn boot_report_agrees_with_the_elf_and_the_layout() {
-    let run = launch(&[]);
+fn boot_report_agrees_with_the_elf_and_the_layout_in_every_mode() {
+    for mode in KALLOC_MODES {
+        boot_report_agrees(mode);
+    }
+}
+
+/// The boot report's figures, the same in every allocator mode.
+fn boot_report_agrees(mode: &str) {
+    let run = launch(&["--cmdline", &format!("kalloc={mode}")]);
     run.expect_status(0);
     // GRUB's own copy of the boot information stays reserved (the kernel
     // reads its copy in .bss): its pages are not freed by either stage.
@@ -96,8 +104,12 @@ fn boot_report_agrees_with_the_elf_and_the_layout() {
         (PHYSTOP - BOOT_MAPPED) / PGSIZE - info_pages(BOOT_MAPPED, PHYSTOP)
     );
 
-    let free: u32 = words(run.line("kalloc:"))[1].parse().unwrap();
-    assert_eq!(free, n1 + n2 - m, "free = kinit1 + kinit2 - page tables");
+    let free = run.line("kalloc:");
+    assert_eq!(
+        free,
+        format!("kalloc: {} pages free ({mode} mode)", n1 + n2 - m),
+        "free = kinit1 + kinit2 - page tables"
+    );
 
     // the report comes in xv6's order
     let pos = |s| run.out.find(s).unwrap();
@@ -119,7 +131,7 @@ const IN_KERNEL_TESTS: [&str; 19] = [
     "lock_is_on_after_kinit2",
     "audit_after_boot",
     "junk_fill",
-    "kalloc_lifo",
+    "kalloc_order",
     "freerange_whole_pages",
     "drain_and_refill",
     "setupkvm_out_of_memory_leaks_nothing",
@@ -133,11 +145,13 @@ const IN_KERNEL_TESTS: [&str; 19] = [
     "timer_ticks",
 ];
 
-fn in_kernel_tests_pass(extra: &[&str]) {
-    let mut args = vec!["--cmdline", "ktest=all"];
+fn in_kernel_tests_pass(mode: &str, extra: &[&str]) {
+    let cmdline = format!("ktest=all kalloc={mode}");
+    let mut args = vec!["--cmdline", &cmdline];
     args.extend_from_slice(extra);
     let run = launch(&args);
     run.expect_status(0);
+    run.line(&format!("pages free ({mode} mode)"));
     for t in IN_KERNEL_TESTS {
         run.line(&format!("ktest: {t} ok"));
     }
@@ -149,17 +163,29 @@ fn in_kernel_tests_pass(extra: &[&str]) {
 
 #[test]
 fn in_kernel_tests_pass_with_junk_fill() {
-    in_kernel_tests_pass(&[]);
+    in_kernel_tests_pass("global", &[]);
 }
 
 #[test]
 fn in_kernel_tests_pass_without_junk_fill() {
-    in_kernel_tests_pass(&["--no-junk"]);
+    in_kernel_tests_pass("global", &["--no-junk"]);
+}
+
+/// (percpu mode's suite runs on several CPUs: tests/smp.rs.)
+#[test]
+fn in_kernel_tests_pass_in_scan_mode_with_and_without_junk_fill() {
+    in_kernel_tests_pass("scan", &[]);
+    in_kernel_tests_pass("scan", &["--no-junk"]);
 }
 
 /// Boot with `ktest=NAME`, expect a panic whose message contains `message`.
 fn expect_panic(name: &str, message: &str) -> common::Run {
-    let run = launch(&["--cmdline", &format!("ktest={name}")]);
+    expect_panic_in("global", name, message)
+}
+
+/// The same, in allocator mode `mode`.
+fn expect_panic_in(mode: &str, name: &str, message: &str) -> common::Run {
+    let run = launch(&["--cmdline", &format!("ktest={name} kalloc={mode}")]);
     run.expect_status(EXIT_PANIC);
     let line = run.line("panic: ");
     assert!(
@@ -203,6 +229,43 @@ fn each_bad_kfree_panics_with_its_message() {
         "kfree_above_phystop",
         "kfree: 0xff000000 is at or above P2V(PHYSTOP) 0x8f000000",
     );
+}
+
+/// `kalloc=scan` keeps every rule; the two Linux 0.01 has words for start
+/// with them.
+#[test]
+fn scan_mode_bad_kfrees_panic_with_linux_s_words() {
+    let end = symbol("end");
+    // The scan hands out the highest free page: the top one.
+    let top_page = KERNBASE + PHYSTOP - PGSIZE;
+    for (name, message) in [
+        (
+            "kfree_double",
+            format!("panic: trying to free free page: kfree: double free of page {top_page:#010x}"),
+        ),
+        (
+            "kfree_at_phystop",
+            format!(
+                "panic: trying to free nonexistent page: kfree: {:#010x} is at or above P2V(PHYSTOP)",
+                KERNBASE + PHYSTOP
+            ),
+        ),
+        (
+            "kfree_above_phystop",
+            "panic: trying to free nonexistent page: kfree: 0xff000000 is at or above".into(),
+        ),
+        (
+            "kfree_misaligned",
+            format!("panic: kfree: {:#010x} is not page-aligned", end + 0x2004),
+        ),
+        (
+            "kfree_below_end",
+            format!("panic: kfree: 0x80100000 is below the kernel's end {end:#010x}"),
+        ),
+    ] {
+        let run = expect_panic_in("scan", name, &message);
+        assert!(run.line("panic: ").starts_with(&message), "{name}");
+    }
 }
 
 #[test]

@@ -73,7 +73,19 @@ fn expect_usage(s: &mut Session, cmd: &str, why: &str) {
 
 #[test]
 fn every_command_answers_from_the_kernels_own_state() {
-    let mut s = Session::start(&[]);
+    every_command_answers("global");
+}
+
+/// The same commands with no free list: `kalloc=scan` hands out and shows
+/// the highest free pages first.
+#[test]
+fn every_command_answers_from_the_kernels_own_state_in_scan_mode() {
+    every_command_answers("scan");
+}
+
+fn every_command_answers(mode: &str) {
+    let scan = mode == "scan";
+    let mut s = Session::start(&["--cmdline", &format!("kalloc={mode}")]);
     let boot = s.out_so_far();
     let boot_free: u32 = words(line(&boot, "kalloc:"))[1].parse().unwrap();
     let boot_tables: u32 = words(line(&boot, "kvmalloc:"))[1].parse().unwrap();
@@ -122,9 +134,13 @@ fn every_command_answers_from_the_kernels_own_state() {
     let image_pages = (symbol("end") - KERNLINK).div_ceil(PGSIZE);
     assert!(line(&mem, "kernel image:").starts_with(&format!("kernel image: {image_pages} pages")));
 
-    // freelist, then alloc takes from the head (LIFO)
+    // freelist, then alloc takes from the head (LIFO); in scan mode the
+    // highest free pages, which freelist shows in that order
     let list = free_list(&s.command("freelist 3"));
     assert_eq!(list.len(), 3);
+    if scan {
+        assert!(list.is_sorted_by(|a, b| a > b), "highest first: {list:x?}");
+    }
     let pages = allocated(&s.command("alloc 3"));
     assert_eq!(pages, list, "alloc pops the free list's head");
     let mem = s.command("meminfo");
@@ -190,17 +206,24 @@ fn every_command_answers_from_the_kernels_own_state() {
 
     for p in &pages {
         let answer = s.command(&format!("free {p:#x}"));
-        assert_eq!(
-            answer.trim_end(),
-            format!("free: {p:#010x} is back on the free list")
-        );
+        let back = match scan {
+            true => "is free again (its free bit is set: scan mode keeps no list)",
+            false => "is back on the free list",
+        };
+        assert_eq!(answer.trim_end(), format!("free: {p:#010x} {back}"));
+        let page = s.command(&format!("page {p:#x}"));
+        let free = match scan {
+            true => "count 0, free (marked free: scan mode keeps no list)",
+            false => "count 0, free (on a free list)",
+        };
+        assert!(page.contains(free), "{page}");
     }
     assert_eq!(free_pages(&s.command("meminfo")), boot_free);
-    assert_eq!(
-        free_list(&s.command("freelist 1"))[0],
-        pages[2],
-        "freed last, listed first"
-    );
+    let (first, order) = match scan {
+        true => (pages[0], "the highest free page first"),
+        false => (pages[2], "freed last, listed first"),
+    };
+    assert_eq!(free_list(&s.command("freelist 1"))[0], first, "{order}");
     let again = s.command(&format!("free {:#x}", pages[2]));
     assert!(again.contains("double free of page"), "{again}");
 

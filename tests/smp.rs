@@ -1,4 +1,4 @@
-//! SMP tests: boots with 1, 2 and 4 CPUs in both allocator modes,
+//! SMP tests: boots with 1, 2 and 4 CPUs in every allocator mode,
 //! kalloctest, stealing, the SMP monitor commands and a panic on another
 //! CPU. QEMU is given `-smp cpus=N,sockets=N` (run-qemu.sh --smp N): with a
 //! plain `-smp N` QEMU 7.2 puts the CPUs in one socket, which its MP table
@@ -6,11 +6,9 @@
 
 mod common;
 
-use xv6::protocol::KALLOCTEST_OK;
+use xv6::protocol::{KALLOC_MODES as MODES, KALLOCTEST_OK};
 
-use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, launch, words};
-
-const MODES: [&str; 2] = ["global", "percpu"];
+use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, hex, launch, words};
 
 /// Boot with `cpus` CPUs and run-qemu.sh's options `extra`.
 fn boot(cpus: usize, extra: &[&str]) -> Run {
@@ -66,17 +64,17 @@ fn every_cpu_starts(cpus: usize) {
 }
 
 #[test]
-fn one_cpu_starts_in_both_modes() {
+fn one_cpu_starts_in_every_mode() {
     every_cpu_starts(1);
 }
 
 #[test]
-fn two_cpus_start_in_both_modes() {
+fn two_cpus_start_in_every_mode() {
     every_cpu_starts(2);
 }
 
 #[test]
-fn four_cpus_start_in_both_modes() {
+fn four_cpus_start_in_every_mode() {
     every_cpu_starts(4);
 }
 
@@ -99,10 +97,10 @@ fn kalloctest(cpus: usize, mode: &str) -> Run {
 }
 
 /// The same SMP code on a second emulator: Bochs (Debian's is built with
-/// SMP) boots two CPUs, and kalloctest passes in both modes (64 MiB and a
+/// SMP) boots two CPUs, and kalloctest passes in every mode (64 MiB and a
 /// shorter test keep Bochs's run to a minute or so).
 #[test]
-fn bochs_runs_kalloctest_on_two_cpus_in_both_modes() {
+fn bochs_runs_kalloctest_on_two_cpus_in_every_mode() {
     for mode in MODES {
         let cmdline = format!("kalloc={mode}");
         let args = [
@@ -150,17 +148,20 @@ fn kmem_locks(run: &Run) -> (Vec<(String, u64, u64)>, u64) {
     (locks, tot)
 }
 
+/// `global` and `scan` modes: one lock, `kmem`, taken for every kalloc and
+/// every kfree. (kalloctest's own check finds a page handed out twice:
+/// each CPU writes its pattern over the page and reads it back.)
 #[test]
-fn kalloctest_passes_on_two_and_four_cpus_in_global_mode() {
-    for cpus in [2, 4] {
-        let run = kalloctest(cpus, "global");
+fn kalloctest_passes_on_two_and_four_cpus_with_one_lock() {
+    for (cpus, mode) in [(2, "global"), (4, "global"), (2, "scan"), (4, "scan")] {
+        let run = kalloctest(cpus, mode);
         let (locks, tot) = kmem_locks(&run);
-        assert_eq!(locks.len(), 1, "one kmem lock: {locks:?}");
+        assert_eq!(locks.len(), 1, "{mode}: one kmem lock: {locks:?}");
         assert_eq!(locks[0].0, "kmem");
         let rounds = 100_000;
         assert!(
             locks[0].2 >= 2 * rounds * cpus as u64,
-            "a kalloc and a kfree per round per CPU: {locks:?}"
+            "{mode}: a kalloc and a kfree per round per CPU: {locks:?}"
         );
         assert_eq!(tot, locks[0].1, "tot= is the kmem lock's spins");
     }
@@ -213,8 +214,8 @@ fn the_steal_test_refuses_global_mode_by_name() {
 }
 
 #[test]
-fn the_in_kernel_suite_passes_on_several_cpus_in_both_modes() {
-    for (cpus, mode) in [(2, "percpu"), (4, "global"), (4, "percpu")] {
+fn the_in_kernel_suite_passes_on_several_cpus_in_every_mode() {
+    for (cpus, mode) in [(2, "percpu"), (4, "global"), (4, "percpu"), (4, "scan")] {
         let cmdline = format!("ktest=all kalloc={mode}");
         let run = boot(cpus, &["--cmdline", &cmdline]);
         run.expect_status(0);
@@ -292,7 +293,7 @@ fn a_bad_kalloc_mode_is_refused_by_name() {
     let run = boot(1, &["--cmdline", "halt kalloc=fast"]);
     run.expect_status(0);
     run.line(
-        "kalloc: refusing kalloc=fast: the allocator mode is global or percpu; keeping global",
+        "kalloc: refusing kalloc=fast: the allocator mode is global, percpu, or scan; keeping global",
     );
     assert!(run.line("pages free (").ends_with("(global mode)"));
 }
@@ -316,6 +317,54 @@ fn the_monitors_memory_commands_work_in_percpu_mode() {
     let start = run.out.find("freelist: kmem.0:").unwrap();
     let first = words(run.out[start..].lines().nth(1).unwrap())[0].to_string();
     assert_eq!(words(run.line("alloc: 0x"))[1], first, "{head:?}");
+    assert_eq!(field(&run, "free pages:", 2), boot_free - 2, "meminfo");
+    run.line("free: refused: kfree: 0x80100000 is below the kernel's end");
+}
+
+#[test]
+fn the_monitors_memory_commands_work_in_scan_mode() {
+    let run = boot(
+        2,
+        &[
+            "--cmdline",
+            "kalloc=scan",
+            "--monitor",
+            "freelist 3;alloc 2;freelist 1;cpus;meminfo;free 0x80100000;halt",
+        ],
+    );
+    run.expect_status(0);
+    let boot_free = field(&run, "kalloc:", 1);
+    // No list: freelist shows the pages the scan finds, highest first,
+    // and alloc takes them in that order.
+    let header = run.line("freelist: no list in scan mode");
+    assert!(
+        header.ends_with(&format!(
+            "kmem: {boot_free} pages free; the first 3, highest first:"
+        )),
+        "{header}"
+    );
+    let start = run.out.find("freelist: no list").unwrap();
+    let shown: Vec<u32> = run.out[start..]
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| hex(words(l)[0]))
+        .collect();
+    assert!(
+        shown.is_sorted_by(|a, b| a > b),
+        "highest first: {shown:x?}"
+    );
+    let got: Vec<u32> = run
+        .out
+        .lines()
+        .filter(|l| l.starts_with("alloc: 0x"))
+        .map(|l| hex(words(l)[1]))
+        .collect();
+    assert_eq!(got, shown[..2], "alloc takes the highest free pages");
+    let after = run.out[start + 1..].find("freelist: no list").unwrap() + start + 1;
+    let next = hex(words(run.out[after..].lines().nth(1).unwrap())[0]);
+    assert_eq!(next, shown[2], "then the next highest");
+    run.line("  0        0  yes      - (no list: one scan for all: ");
     assert_eq!(field(&run, "free pages:", 2), boot_free - 2, "meminfo");
     run.line("free: refused: kfree: 0x80100000 is below the kernel's end");
 }

@@ -4,8 +4,9 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::PageMemory;
-use crate::memlayout::{PHYSTOP_MAX, VAddr, v2p};
-use crate::mmu::PGSIZE;
+use super::scan::highest_set;
+use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, p2v, v2p};
+use crate::mmu::{PGSIZE, PGSIZE_U32};
 
 /// Pages up to the largest PHYSTOP, and the words of one bit each.
 const MAX_PAGES: usize = PHYSTOP_MAX.0 as usize / PGSIZE;
@@ -83,5 +84,11 @@ impl PageMemory for DirectMap {
             .iter()
             .map(|w| w.load(Ordering::Relaxed).count_ones() as usize)
             .sum()
+    }
+
+    fn highest_marked(&self, lo: VAddr, below: VAddr) -> Option<VAddr> {
+        let page = |va: VAddr| v2p(va).0 as usize / PGSIZE;
+        let n = highest_set(&FREE_BITS, page(lo), page(below))?;
+        Some(p2v(PAddr(n as u32 * PGSIZE_U32)))
     }
 }

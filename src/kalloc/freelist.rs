@@ -6,6 +6,7 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use super::FreePages;
 use super::steal::steal_batch;
 use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
@@ -102,7 +103,7 @@ impl Pool {
 
     /// xv6's own rules: page-aligned, not below the kernel's end, below
     /// P2V(PHYSTOP).
-    fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
+    pub(super) fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/kfree BEGIN
         if !va.is_page_start() {
             Err(KfreeError::Misaligned { va })
@@ -119,10 +120,20 @@ impl Pool {
         // LAB kalloc/kfree END
     }
 
+    /// Whether `free` would take the page at `va`: every rule of
+    /// [`Pool::check`], and not free already according to `mem`'s free bits.
+    pub fn check_free(&self, mem: &impl PageMemory, va: VAddr) -> Result<(), KfreeError> {
+        self.check(va)?;
+        match mem.is_marked(va) {
+            true => Err(KfreeError::DoubleFree { va }),
+            false => Ok(()),
+        }
+    }
+
     /// Whether a page table maps the page at `va` (its count is not 0):
     /// kfree's first rule. Pages without a count (none kept, or at or above
     /// PHYSTOP) are not mapped.
-    fn check_unmapped(&self, va: VAddr) -> Result<(), KfreeError> {
+    pub(super) fn check_unmapped(&self, va: VAddr) -> Result<(), KfreeError> {
         if self.counts.is_empty() {
             return Ok(());
         }
@@ -136,7 +147,11 @@ impl Pool {
     /// The RAM pages of `[start, end)` (page-aligned kernel addresses), as
     /// runs `(first page, end)`, lowest first: the whole range when the
     /// pool has no map (the host's tests).
-    fn ram_runs(&self, start: VAddr, end: VAddr) -> impl Iterator<Item = (VAddr, VAddr)> + '_ {
+    pub(super) fn ram_runs(
+        &self,
+        start: VAddr,
+        end: VAddr,
+    ) -> impl Iterator<Item = (VAddr, VAddr)> + '_ {
         let to_va = |(a, b): (u32, u32)| (p2v(PAddr(a)), p2v_end(PAddr(b)));
         let mapped = self
             .ram
@@ -168,6 +183,13 @@ pub enum AuditError {
         marked: usize,
         listed: usize,
     },
+    /// `kalloc=scan`: the pages the scan finds free, the pages marked free
+    /// anywhere and the count disagree.
+    ScanCount {
+        seen: usize,
+        marked: usize,
+        count: usize,
+    },
 }
 
 impl fmt::Display for AuditError {
@@ -196,6 +218,14 @@ impl fmt::Display for AuditError {
                     "audit: {marked} pages are marked free but {listed} are on the list"
                 )
             }
+            AuditError::ScanCount {
+                seen,
+                marked,
+                count,
+            } => write!(
+                f,
+                "audit: the scan finds {seen} free pages, {marked} are marked free, the count says {count}"
+            ),
         }
     }
 }
@@ -230,6 +260,10 @@ pub trait PageMemory {
 
     /// How many pages are recorded as free.
     fn count_marked(&self) -> usize;
+
+    /// The highest page of `[lo, below)` recorded as free (`kalloc=scan`'s
+    /// search).
+    fn highest_marked(&self, lo: VAddr, below: VAddr) -> Option<VAddr>;
 }
 
 /// Pages freed by one call of [`FreeList::free_range`] (or by one boot
@@ -321,11 +355,7 @@ impl<M: PageMemory> FreeList<M> {
     /// [`Pool::check`], and not free already. Changes nothing (the monitor
     /// asks before it frees, so that a typo is refused instead of a panic).
     pub fn check_free(&self, va: VAddr) -> Result<(), KfreeError> {
-        self.pool.check(va)?;
-        match self.mem.is_marked(va) {
-            true => Err(KfreeError::DoubleFree { va }),
-            false => Ok(()),
-        }
+        self.pool.check_free(&self.mem, va)
     }
 
     /// Link a page that passed [`Pool::check`], unless it is already free.
@@ -455,6 +485,21 @@ impl<M: PageMemory> FreeList<M> {
     }
 }
 
+impl<M: PageMemory> FreePages for FreeList<M> {
+    fn nfree(&self) -> usize {
+        self.nfree
+    }
+
+    fn check_free(&self, va: VAddr) -> Result<(), KfreeError> {
+        FreeList::check_free(self, va)
+    }
+
+    unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError> {
+        // SAFETY: passed on from the caller.
+        unsafe { FreeList::free(self, va) }
+    }
+}
+
 /// Walk free lists that share one memory, and so one set of free bits (the
 /// one global list, or the per-CPU lists), and check them against their
 /// counters and the bits: every page passes [`Pool::check`] (alignment,
@@ -518,4 +563,4 @@ pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usiz
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

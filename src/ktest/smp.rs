@@ -9,7 +9,8 @@ use crate::memlayout::{BOOT_MAPPED, PAddr, VAddr, kstack};
 use crate::param::APSTACKSIZE;
 use crate::println;
 
-use super::{BootReport, chain, kernel_mapping, refill};
+use super::{BootReport, kernel_mapping};
+use crate::hoard::{chain, refill};
 
 /// Every CPU of the MP table said it started, each on a stack of its own
 /// below 4 MiB (where entrypgdir maps), and the boot report counted them.

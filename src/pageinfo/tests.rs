@@ -2,7 +2,7 @@
 //! list.
 
 use super::*;
-use crate::kalloc::JUNK_ALLOC;
+use crate::kalloc::{FreeList, JUNK_ALLOC, PageMemory};
 use crate::memlayout::EXTMEM;
 use crate::sim::{
     SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
@@ -107,7 +107,7 @@ fn a_count_neither_goes_below_zero_nor_wraps() {
 
 /// The counted API over a free list of `npages` simulated pages, both
 /// kept for the rest of the test.
-fn counted_pages(npages: usize) -> Pages<'static, 'static, SimRam> {
+fn counted_pages(npages: usize) -> Pages<'static, 'static, FreeList<SimRam>> {
     Pages {
         list: Box::leak(Box::new(free_list(npages))),
         infos: Box::leak(Box::new(PageInfos::new(counts()))),
@@ -115,7 +115,7 @@ fn counted_pages(npages: usize) -> Pages<'static, 'static, SimRam> {
 }
 
 /// The kernel's `page_alloc`, on the simulated free list of `pages`.
-fn page_alloc(pages: &mut Pages<SimRam>, flags: AllocFlags) -> Option<PAddr> {
+fn page_alloc(pages: &mut Pages<FreeList<SimRam>>, flags: AllocFlags) -> Option<PAddr> {
     page_alloc_from(pages.list, flags)
 }
 

@@ -87,7 +87,7 @@ impl Sim {
         }
     }
 
-    pub(crate) fn pages(&mut self) -> Pages<'_, 'static, SimRam> {
+    pub(crate) fn pages(&mut self) -> Pages<'_, 'static, FreeList<SimRam>> {
         Pages {
             list: &mut self.list,
             infos: &self.infos,

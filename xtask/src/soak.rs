@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::protocol::{CHECKS_PASSED, KALLOCTEST_OK};
+use crate::protocol::{CHECKS_PASSED, KALLOC_MODES, KALLOCTEST_OK};
 
 use crate::options::Options;
 use crate::session::Session;
@@ -13,8 +13,8 @@ use crate::{Error, Result, launch};
 
 /// CPUs the soak runs on.
 const CPUS: &str = "4";
-/// The allocator modes, each given half the time.
-const MODES: [&str; 2] = ["global", "percpu"];
+/// The allocator modes, each given an equal share of the time.
+const MODES: [&str; 3] = KALLOC_MODES;
 /// Rounds per CPU of the first kalloctest, and of each one after it.
 const FIRST_ROUNDS: u32 = 1_000_000;
 const ROUNDS: u32 = 100_000;
@@ -121,14 +121,14 @@ fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
     }
 }
 
-/// Run the soak for `seconds`, half in each mode; print what it did. An
-/// error if anything failed.
+/// Run the soak for `seconds`, an equal share in each mode; print what it
+/// did. An error if anything failed.
 pub fn run(seconds: u32) -> Result<()> {
-    let half = Duration::from_secs(u64::from(seconds)) / 2;
+    let share = Duration::from_secs(u64::from(seconds)) / MODES.len() as u32;
     let mut failed = 0;
     for mode in MODES {
         let start = Instant::now();
-        let t = soak_mode(mode, start + half);
+        let t = soak_mode(mode, start + share);
         println!(
             "soak: {mode}, {CPUS} CPUs: {} kalloctest rounds per CPU, {} passes of the self-checks, {} failures in {:.0?}",
             t.rounds,

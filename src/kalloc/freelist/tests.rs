@@ -3,9 +3,11 @@
 use super::*;
 use crate::sim::{SharedRam, SimRam};
 
-const END: VAddr = VAddr(0x8011_8000);
-const TOP: VAddr = VAddr(0x8F00_0000);
-const POOL: Pool = Pool {
+/// The pool of these tests and the scan's: the kernel's end and
+/// P2V(PHYSTOP) at the default PHYSTOP, no RAM map, no counts.
+pub(in crate::kalloc) const END: VAddr = VAddr(0x8011_8000);
+pub(in crate::kalloc) const TOP: VAddr = VAddr(0x8F00_0000);
+pub(in crate::kalloc) const POOL: Pool = Pool {
     end: END,
     top: TOP,
     ram: None,
@@ -16,8 +18,8 @@ fn list(junk: bool) -> FreeList<SimRam> {
     FreeList::new(POOL, junk, SimRam::default())
 }
 
-/// `FreeList::free` on simulated memory.
-fn free(l: &mut FreeList<SimRam>, va: u32) -> Result<(), KfreeError> {
+/// `free` on simulated memory, by a list or the scan.
+pub(in crate::kalloc) fn free(l: &mut impl FreePages, va: u32) -> Result<(), KfreeError> {
     // SAFETY: simulated pages are heap data nothing else refers to.
     unsafe { l.free(VAddr(va)) }
 }

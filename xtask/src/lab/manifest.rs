@@ -222,7 +222,7 @@ files = ["src/kalloc.rs", "src/vm.rs"]
 
 [[test]]
 name = "lifo"
-ktest = "kalloc_lifo"
+ktest = "kalloc_order"
 points = 10
 limit = 60
 
