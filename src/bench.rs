@@ -8,8 +8,10 @@
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use crate::hoard::{drain_to, refill};
 use crate::kalloc::{self, Freed, kalloc, kfree};
-use crate::{println, vm};
+use crate::protocol::{BENCH_FILL_PAIRS as FILL_PAIRS, BENCH_FILL_PERCENT as FILL_PERCENT};
+use crate::{print, println, vm};
 
 /// Pairs of kalloc + kfree to average over.
 pub const PAIRS: u32 = 100_000;
@@ -80,6 +82,17 @@ fn pairs_cost(pairs: u32) -> u64 {
     now() - start
 }
 
+/// Hold `percent` of the free pages, then time [`FILL_PAIRS`] pairs;
+/// returns the pages held and the ticks per pair. Gives the pages back.
+fn pair_at_fill(percent: usize) -> (usize, Fixed) {
+    let free = kalloc::nfree();
+    let held = free * percent / 100;
+    let hoard = drain_to(free - held);
+    let ticks = pairs_cost(FILL_PAIRS);
+    refill(hoard);
+    (held, Fixed(ticks as f64 / f64::from(FILL_PAIRS)))
+}
+
 /// Hundredths, printed as `x.yy` (the kernel has no float formatting
 /// worth trusting to be small).
 struct Fixed(f64);
@@ -120,11 +133,23 @@ pub fn bench() {
         "bench: {:10} {ticks:>12} {PAIRS:>7} {pair:>10}   (per kalloc + kfree pair)",
         "pair"
     );
-    println!(
-        "bench-json: {{\"mode\":\"{mode}\",\"junk\":{junk},\"kinit1_per_page\":{},\"kvmalloc_per_page\":{},\"kinit2_per_page\":{},\"kinit2_pages\":{},\"pair\":{pair},\"pairs\":{PAIRS}}}",
+    let fills = FILL_PERCENT.map(pair_at_fill);
+    for (percent, (held, pair)) in FILL_PERCENT.iter().zip(&fills) {
+        println!(
+            "bench: {:10} {held:>12} {FILL_PAIRS:>7} {pair:>10}   (per pair with {percent}% of the free pages held)",
+            format_args!("fill={percent}%")
+        );
+    }
+    print!(
+        "bench-json: {{\"mode\":\"{mode}\",\"junk\":{junk},\"kinit1_per_page\":{},\"kvmalloc_per_page\":{},\"kinit2_per_page\":{},\"kinit2_pages\":{},\"pair\":{pair},\"pairs\":{PAIRS},\"fill_pairs\":{FILL_PAIRS},\"fill\":[",
         per_page(Stage::Kinit1).2,
         per_page(Stage::Kvmalloc).2,
         per_page(Stage::Kinit2).2,
         per_page(Stage::Kinit2).1,
     );
+    for (i, (percent, (held, pair))) in FILL_PERCENT.iter().zip(&fills).enumerate() {
+        let comma = if i == 0 { "" } else { "," };
+        print!("{comma}{{\"percent\":{percent},\"held\":{held},\"pair\":{pair}}}");
+    }
+    println!("]}}");
 }

@@ -6,6 +6,9 @@
 mod common;
 
 use common::{launch, words};
+use xv6::protocol::{
+    BENCH_FILL_PAIRS as FILL_PAIRS, BENCH_FILL_PERCENT as FILL_PERCENT, KALLOC_MODES,
+};
 
 /// The figure after `"key":` in a JSON line (numbers and booleans only).
 fn json<'a>(line: &'a str, key: &str) -> &'a str {
@@ -18,7 +21,7 @@ fn json<'a>(line: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn the_bench_table_and_json_agree_with_the_boot_report() {
-    for mode in ["global", "percpu"] {
+    for mode in KALLOC_MODES {
         let cmdline = format!("bench kalloc={mode}");
         let run = launch(&["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
         run.expect_status(0);
@@ -65,5 +68,34 @@ fn the_bench_table_and_json_agree_with_the_boot_report() {
         // stosl iterations, each an instruction under -icount shift=0.
         assert!(each >= 2048.0, "{mode}: {each} instructions per pair");
         assert!(row("kinit2").2 >= 1024.0, "one page fill per freed page");
+
+        // The pair again with 0%, 50% and 99% of the free pages held.
+        let free: u64 = words(run.line("kalloc:"))[1].parse().unwrap();
+        let fill = &json_line[json_line.find("\"fill\":[").expect(json_line)..];
+        let mut costs = Vec::new();
+        for (i, percent) in FILL_PERCENT.into_iter().enumerate() {
+            let (held, pairs, each) = row(&format!("fill={percent}%"));
+            assert_eq!(pairs, u64::from(FILL_PAIRS), "{mode}: fill {percent}%");
+            assert_eq!(held, free * percent as u64 / 100, "{mode}: pages held");
+            let level = fill.split("{\"percent\":").nth(i + 1).expect(fill);
+            assert!(level.starts_with(&percent.to_string()), "{level}");
+            assert_eq!(json(level, "held").parse::<u64>().unwrap(), held);
+            assert_eq!(json(level, "pair").parse::<f64>().unwrap(), each);
+            costs.push(each);
+        }
+        // Instruction counts, the same on every run: a list's pair costs
+        // the same however full the machine is; the scan reads past every
+        // page held above the highest free one.
+        let (empty, full) = (costs[0], costs[2]);
+        match mode {
+            "scan" => assert!(
+                full > 4.0 * empty && costs[1] > 2.0 * empty,
+                "{mode}: the scan's pair grows with the pages held: {costs:?}"
+            ),
+            _ => assert!(
+                full < 1.1 * empty,
+                "{mode}: a list's pair does not grow with the pages held: {costs:?}"
+            ),
+        }
     }
 }

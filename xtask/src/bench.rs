@@ -5,8 +5,11 @@
 
 use std::process::Command;
 
+use serde::Deserialize;
+
 use crate::launch::{self, Run};
 use crate::options::Options;
+use crate::protocol::KALLOC_MODES;
 use crate::{Error, Result};
 
 /// What the kernel's `bench` option prints its figures after.
@@ -16,7 +19,7 @@ const BENCH_JSON: &str = "bench-json: ";
 const KALLOCTEST_ROUNDS: u32 = 100_000;
 /// The CPU counts kalloctest runs on.
 const CPU_COUNTS: [u32; 3] = [1, 2, 4];
-const MODES: [&str; 2] = ["global", "percpu"];
+const MODES: [&str; 3] = KALLOC_MODES;
 
 /// The median of `values` as awk prints it ("-" for none; a half as a
 /// decimal, large values as %.6g does).
@@ -82,6 +85,51 @@ pub fn pairs_per_second(line: &str) -> Option<u64> {
     (ticks > 0.0).then(|| (pairs * 1000.0 / (ticks * ms)) as u64)
 }
 
+/// The kernel's `bench-json:` line, the parts the fill table reads.
+#[derive(Debug, Deserialize, PartialEq)]
+pub struct KernelBench {
+    pub mode: String,
+    pub junk: bool,
+    pub fill: Vec<Fill>,
+}
+
+/// One fill level's pair: `held` pages (`percent` of the free ones) taken
+/// first, then a kalloc + kfree pair costs `pair`.
+#[derive(Debug, Deserialize, PartialEq)]
+pub struct Fill {
+    pub percent: u32,
+    pub held: u64,
+    pub pair: f64,
+}
+
+/// The table of the pair's cost by fill level, a column per mode, for the
+/// runs with junk `junk`: a header, then a row per level.
+pub fn fill_table(runs: &[KernelBench], junk: bool) -> Vec<String> {
+    let runs: Vec<&KernelBench> = runs.iter().filter(|r| r.junk == junk).collect();
+    let mut rows = vec![format!(
+        "{:>5} {:>8}{}",
+        "fill",
+        "held",
+        runs.iter()
+            .map(|r| format!(" {:>10}", r.mode))
+            .collect::<String>()
+    )];
+    let levels = runs.first().map_or(&[][..], |r| &r.fill[..]);
+    for (i, level) in levels.iter().enumerate() {
+        let pairs: String = runs
+            .iter()
+            .map(|r| {
+                r.fill
+                    .get(i)
+                    .map_or("-".into(), |f| format!("{:.2}", f.pair))
+            })
+            .map(|p| format!(" {p:>10}"))
+            .collect();
+        rows.push(format!("{:>4}% {:>8}{pairs}", level.percent, level.held));
+    }
+    rows
+}
+
 /// A boot with `args` (run-qemu.sh's options), input empty.
 fn boot(args: &[&str]) -> Result<Run> {
     let o: Options = launch::options(args, &[]);
@@ -124,6 +172,20 @@ pub fn run(runs: u32) -> Result<()> {
                 println!("bench: [{mode}, junk {junk}] {l}");
             }
             icount.extend(lines_after(&run.out, BENCH_JSON).map(str::to_string));
+        }
+    }
+    let parsed = icount
+        .iter()
+        .map(|l| serde_json::from_str(l))
+        .collect::<std::result::Result<Vec<KernelBench>, _>>()
+        .map_err(|e| Error::new(format!("the kernel's bench-json line: {e}")))?;
+    for (junk, label) in [(true, "on"), (false, "off")] {
+        println!(
+            "bench: kalloc + kfree pair by fill level (guest instructions, junk {label}; \
+             docs/benchmarks.md explains the curve)"
+        );
+        for row in fill_table(&parsed, junk) {
+            println!("bench:   {row}");
         }
     }
     println!(
@@ -191,6 +253,34 @@ mod tests {
         assert_eq!(awk_number(0.000012345), "1.2345e-05");
         assert_eq!(awk_number(1234567.5), "1.23457e+06");
         assert_eq!(awk_number(99.25), "99.25");
+    }
+
+    #[test]
+    fn the_fill_table_has_a_column_per_mode_and_a_row_per_level() {
+        let line = |mode: &str, junk: bool, pairs: [f64; 2]| {
+            serde_json::from_str::<KernelBench>(&format!(
+                "{{\"mode\":\"{mode}\",\"junk\":{junk},\"pair\":1.5,\"fill\":[\
+                 {{\"percent\":0,\"held\":0,\"pair\":{}}},\
+                 {{\"percent\":50,\"held\":300,\"pair\":{}}}]}}",
+                pairs[0], pairs[1]
+            ))
+            .unwrap()
+        };
+        let runs = [
+            line("global", true, [2393.0, 2393.5]),
+            line("scan", true, [2431.0, 10059.25]),
+            line("global", false, [9.0, 9.0]),
+        ];
+        let table = fill_table(&runs, true);
+        assert_eq!(
+            table,
+            [
+                " fill     held     global       scan",
+                "   0%        0    2393.00    2431.00",
+                "  50%      300    2393.50   10059.25",
+            ]
+        );
+        assert_eq!(fill_table(&runs, false).len(), 3, "junk off: its own run");
     }
 
     #[test]
