@@ -34,7 +34,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let (mut ram, phystop) = memmap::machine_memory(&boot); // the map, PHYSTOP, what is taken
     let counts = pageinfo::pageinit(&mut ram, phystop); // a count per page, from boot_alloc
     println!("{counts}");
-    let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global or percpu
+    let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global, percpu or scan
     // kinit1 frees from the kernel's end to what entrypgdir maps; kinit2
     // from there to PHYSTOP, once kvmalloc has mapped it.
     // LAB boot/kinit BEGIN
