@@ -237,8 +237,11 @@ static KMEM: Kmem = Kmem {
 #[cfg(kernel)]
 #[inline(always)]
 pub fn mode() -> Mode {
-    let n = KMEM.mode.load(Ordering::Relaxed);
-    Mode::ALL[usize::from(n)]
+    match KMEM.mode.load(Ordering::Relaxed) {
+        n if n == Mode::Global as u8 => Mode::Global,
+        n if n == Mode::PerCpu as u8 => Mode::PerCpu,
+        _ => Mode::Scan,
+    }
 }
 
 /// The lists in use: the one global list, one per CPU, or none (`scan`).
@@ -270,7 +273,8 @@ struct Held<'a, T: FreePages = FreeList<DirectMap>> {
 /// acquire(&kmem.lock)`), as it is before. `pinned` is the caller's own
 /// interrupts-off guard when it keeps this CPU pinned ([`pin`]): the lock
 /// then takes no second `pushcli`. This module never holds one list twice
-/// at a time.
+/// at a time. `scan` mode has no list: its callers take [`hold_scan`]
+/// instead, and asking for a list there is a kernel bug (a panic).
 #[cfg(kernel)]
 #[inline(always)]
 fn hold(i: usize, pinned: Option<&NoInterrupts>) -> Held<'_> {
@@ -345,7 +349,7 @@ impl<T: FreePages> Drop for Held<'_, T> {
 }
 
 /// In `percpu` mode, interrupts off for as long as the caller uses its own
-/// CPU's list, so that it stays on that CPU; `None` in `global` mode.
+/// CPU's list, so that it stays on that CPU; `None` in the other modes.
 #[cfg(kernel)]
 #[inline(always)]
 fn pin() -> Option<NoInterrupts> {
@@ -545,7 +549,7 @@ pub fn kalloc() -> Option<Page> {
 }
 
 /// A page for CPU `me`, whose list is empty, taken with a batch from the
-/// fullest other list (`percpu` mode; `None` in `global` mode).
+/// fullest other list (`percpu` mode; `None` in the other modes).
 #[cfg(kernel)]
 fn steal(me: usize) -> Option<VAddr> {
     if mode() != Mode::PerCpu {
@@ -591,8 +595,9 @@ pub fn kfree(page: Page) {
 /// a page when its last mapping goes), if `va` is not page-aligned, is
 /// below the kernel's end, is at or above P2V(PHYSTOP), is not RAM the
 /// kernel may use (a hole or a reserved region, which the message names),
-/// or is free already. In `scan` mode the last two but one and the last
-/// start with Linux 0.01's words ([`LinuxSays`]).
+/// or is free already. In `scan` mode the panics for a page at or above
+/// P2V(PHYSTOP) and for one free already start with Linux 0.01's words
+/// ([`LinuxSays`]).
 ///
 /// # Safety
 /// The page is not used by anyone any more.
