@@ -8,7 +8,9 @@ use crate::cpu::interrupts_enabled;
 use crate::entry::ENTRYPGDIR;
 use crate::hoard::{chain, drain_to, refill};
 use crate::image;
-use crate::kalloc::{self, Freed, JUNK_ALLOC, JUNK_FREE, Mode, Page, kalloc, kfree, kfree_addr};
+use crate::kalloc::{
+    self, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, Mode, Page, kalloc, kfree, kfree_addr,
+};
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, PageStep, pgaddr};
 use crate::protocol::Ktest;
@@ -609,10 +611,12 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     }
     page.bytes().fill(0xAB);
     kfree(page);
-    // SAFETY: the page is on the free list and nobody else runs; reading it
+    // SAFETY: the page is free (on the free list, or marked free in scan
+    // mode) and nobody else runs; reading it
     // changes nothing.
     let bytes = unsafe { &*(va.0 as *const [u8; PGSIZE]) };
-    // The first word holds the list's link (the scan's pages have none).
+    // The first word holds the list's link; the scan's pages have none.
+    let kept = if scan { 0 } else { 4 };
     let (junk, what) = match cfg!(feature = "junk") {
         true => (
             JUNK_FREE,
@@ -620,13 +624,13 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
         ),
         false => (
             0xAB,
-            "kfree without junk changed the freed page past its link:",
+            "kfree without junk changed the freed page (past a list's link):",
         ),
     };
-    if let Some((i, b)) = first_other(&bytes[4..], junk) {
+    if let Some((i, b)) = first_other(&bytes[kept..], junk) {
         panic!(
             "{what} {junk:#04x}: byte {} of {:#010x} is {b:#04x}",
-            i + 4,
+            i + kept,
             va.0
         );
     }
@@ -647,7 +651,7 @@ fn first_other(bytes: &[u8], want: u8) -> Option<(usize, u8)> {
 
 /// Pages come back in the mode's order: off a list in the reverse order
 /// they went on; from the scan highest first, each the highest free page.
-fn kalloc_order(_: &BootReport, _: &BootInfo) {
+fn kalloc_order(r: &BootReport, _: &BootInfo) {
     const N: usize = 4;
     let scan = kalloc::mode() == Mode::Scan;
     let before = kalloc::nfree();
@@ -658,15 +662,19 @@ fn kalloc_order(_: &BootReport, _: &BootInfo) {
             freed.is_sorted_by(|a, b| a > b),
             "kalloc=scan takes the highest free page first: it gave {freed:#x?}"
         );
-        let mut highest = None;
-        kalloc::first_free(1, |_, _, _, va| highest = Some(va));
-        let highest = highest.expect("pages are free");
-        assert!(
-            highest < freed[N - 1],
-            "kalloc=scan gave {:#010x}, but {:#010x} above it is free",
-            freed[N - 1].0,
-            highest.0
-        );
+        // Asked of kfree's own rules, not of the scan: no page above the
+        // lowest one handed out is free.
+        let top = p2v_end(r.phystop);
+        if let Some(free) = freed[N - 1]
+            .pages_until(top)
+            .find(|&va| matches!(kalloc::check_free(va), Err(KfreeError::DoubleFree { .. })))
+        {
+            panic!(
+                "kalloc=scan gave {:#010x}, but {:#010x} above it is free",
+                freed[N - 1].0,
+                free.0
+            );
+        }
     }
     pages.into_iter().for_each(kfree);
     let again: [Page; N] = core::array::from_fn(|_| kalloc().expect("the pages just freed"));

@@ -123,7 +123,10 @@ impl PageMemory for SimRam {
         self.free.len()
     }
     fn highest_marked(&self, lo: VAddr, below: VAddr) -> Option<VAddr> {
-        let pa = self.free.range(v2p(lo).0..v2p(below).0).next_back()?;
+        // As the kernel's word scan: the page holding `lo` counts, and an
+        // empty range has none.
+        let (lo, below) = (v2p(lo).page_down().0, v2p(below).0);
+        let pa = self.free.range(lo..below.max(lo)).next_back()?;
         Some(p2v(PAddr(*pa)))
     }
 }

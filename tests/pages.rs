@@ -270,7 +270,12 @@ fn page_shows_count_state_and_mappings_and_refuses_bad_addresses() {
 /// Boot with `ktest=NAME` and expect a panic whose message contains
 /// `want(pa)`, where `pa` is the page the test's own `ktest:` line names.
 fn expect_panic(name: &str, want: impl Fn(u32) -> String) {
-    let run = launch(&["--cmdline", &format!("ktest={name}")]);
+    expect_panic_in("global", name, want)
+}
+
+/// The same, in allocator mode `mode`.
+fn expect_panic_in(mode: &str, name: &str, want: impl Fn(u32) -> String) {
+    let run = launch(&["--cmdline", &format!("ktest={name} kalloc={mode}")]);
     run.expect_status(EXIT_PANIC);
     let pa = run
         .out
@@ -314,5 +319,19 @@ fn each_misuse_of_the_counted_api_panics_with_its_message() {
     // a read-only page that is not copy-on-write: a real protection fault
     expect_panic("write_to_read_only_page", |_| {
         "cr2 0x00400000: write to a present page (protection violation) in kernel mode".into()
+    });
+}
+
+/// `kalloc=scan` has no list, but kfree and page_free keep every rule.
+#[test]
+fn scan_mode_keeps_the_counted_api_s_rules() {
+    expect_panic_in("scan", "kfree_mapped_page", |pa| {
+        format!("kfree: page {pa:#010x} has count 1: a page table maps it (page_decref frees it)")
+    });
+    expect_panic_in("scan", "page_free_in_use", |pa| {
+        format!("page_free: page {pa:#010x} has count 1")
+    });
+    expect_panic_in("scan", "page_free_twice", |pa| {
+        format!("page_free: page {pa:#010x} is already free")
     });
 }

@@ -4,13 +4,13 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::PageMemory;
-use super::scan::highest_set;
+use super::scan::{WORD_PAGES, highest_set};
 use crate::memlayout::{PAddr, PHYSTOP_MAX, VAddr, p2v, v2p};
 use crate::mmu::{PGSIZE, PGSIZE_U32};
 
 /// Pages up to the largest PHYSTOP, and the words of one bit each.
 const MAX_PAGES: usize = PHYSTOP_MAX.0 as usize / PGSIZE;
-const FREE_WORDS: usize = MAX_PAGES / 32;
+const FREE_WORDS: usize = MAX_PAGES / WORD_PAGES;
 
 /// One bit per physical page saying whether it is on a free list (63 KiB
 /// covers every PHYSTOP the layout allows). One set for all the lists, so
@@ -26,7 +26,7 @@ impl DirectMap {
     /// Word and bit of the page at `va`.
     fn bit(va: VAddr) -> (&'static AtomicU32, u32) {
         let n = v2p(va).0 as usize / PGSIZE;
-        (&FREE_BITS[n / 32], 1 << (n % 32))
+        (&FREE_BITS[n / WORD_PAGES], 1 << (n % WORD_PAGES))
     }
 }
 

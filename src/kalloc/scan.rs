@@ -1,5 +1,5 @@
-//! `kalloc=scan`: Linux 0.01's allocator (`get_free_page` and `free_page`,
-//! the fourth seed document), beside xv6's lists. There is no free list at
+//! `kalloc=scan`: Linux 0.01's allocator (`get_free_page` and `free_page`
+//! in its `mm/memory.c`), beside xv6's lists. There is no free list at
 //! all: every page already has a bit saying whether it is free, so kalloc
 //! looks for a set bit from the top of memory down, clears it and hands the
 //! page out; kfree checks the page and sets its bit. What a list buys is
@@ -26,12 +26,13 @@ use super::{AuditError, FreePages, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, Pag
 use crate::memlayout::VAddr;
 use crate::mmu::PageStep;
 
-/// Pages a free-bit word covers.
-const WORD_PAGES: usize = u32::BITS as usize;
+/// Pages a free-bit word covers: page `n` is bit `n % WORD_PAGES` of word
+/// `n / WORD_PAGES`.
+pub(super) const WORD_PAGES: usize = u32::BITS as usize;
 
-/// The highest page number in `[lo, hi)` whose bit is set in `words` (page
-/// `n` is bit `n % 32` of word `n / 32`), reading a word at a time from
-/// the top; `None` when none is.
+/// The highest page number in `[lo, hi)` whose bit is set in `words`
+/// (laid out as [`WORD_PAGES`] says), reading a word at a time from the
+/// top; `None` when none is.
 pub fn highest_set(words: &[AtomicU32], lo: usize, hi: usize) -> Option<usize> {
     if lo >= hi {
         return None;

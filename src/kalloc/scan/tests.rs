@@ -39,6 +39,12 @@ fn highest_set_reads_words_from_the_top_within_bounds() {
     assert_eq!(highest_set(&words(&[u32::MAX]), 0, 32), Some(31));
     assert_eq!(highest_set(&words(&[u32::MAX]), 31, 32), Some(31));
     assert_eq!(highest_set(&words(&[1]), 0, 1), Some(0));
+    // Found in a word between the first and the last: the highest such.
+    let w = words(&[1, 1 << 2, 1 << 7, 0]);
+    assert_eq!(highest_set(&w, 0, 128), Some(64 + 7));
+    assert_eq!(highest_set(&w, 0, 65), Some(32 + 2));
+    assert_eq!(highest_set(&w, 1, 128), Some(64 + 7));
+    assert_eq!(highest_set(&words(&[0, 1 << 2, 0, 0]), 1, 128), Some(34));
 }
 
 #[test]
