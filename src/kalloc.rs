@@ -703,21 +703,28 @@ pub fn check_free(va: VAddr) -> Result<(), KfreeError> {
 pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)) {
     if mode() == Mode::Scan {
         let bits = hold_scan();
-        let nfree = bits.nfree();
-        bits.iter()
-            .take(n)
-            .enumerate()
-            .for_each(|(k, va)| f(KMEM.scan.name(), nfree, k, va));
-        return;
+        return report_first(n, KMEM.scan.name(), bits.nfree(), bits.iter(), &mut f);
     }
     for (i, lock) in lists().iter().enumerate() {
         let l = hold(i, None);
-        let nfree = l.nfree();
-        l.iter()
-            .take(n)
-            .enumerate()
-            .for_each(|(k, va)| f(lock.name(), nfree, k, va));
+        report_first(n, lock.name(), l.nfree(), l.iter(), &mut f);
     }
+}
+
+/// [`first_free`]'s report of one list (or of the scan): its first `n`
+/// pages of `pages`, with their place `k`.
+#[cfg(kernel)]
+fn report_first(
+    n: usize,
+    name: &'static str,
+    nfree: usize,
+    pages: impl Iterator<Item = VAddr>,
+    f: &mut impl FnMut(&'static str, usize, usize, VAddr),
+) {
+    pages
+        .take(n)
+        .enumerate()
+        .for_each(|(k, va)| f(name, nfree, k, va));
 }
 
 /// The statistics of the allocator's locks in use (in `percpu` mode, the

@@ -616,7 +616,7 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     // changes nothing.
     let bytes = unsafe { &*(va.0 as *const [u8; PGSIZE]) };
     // The first word holds the list's link; the scan's pages have none.
-    let kept = if scan { 0 } else { 4 };
+    let kept = if scan { 0 } else { core::mem::size_of::<u32>() };
     let (junk, what) = match cfg!(feature = "junk") {
         true => (
             JUNK_FREE,

@@ -19,7 +19,6 @@ const BENCH_JSON: &str = "bench-json: ";
 const KALLOCTEST_ROUNDS: u32 = 100_000;
 /// The CPU counts kalloctest runs on.
 const CPU_COUNTS: [u32; 3] = [1, 2, 4];
-const MODES: [&str; 3] = KALLOC_MODES;
 
 /// The median of `values` as awk prints it ("-" for none; a half as a
 /// decimal, large values as %.6g does).
@@ -163,7 +162,7 @@ pub fn run(runs: u32) -> Result<()> {
     println!("bench: guest instructions (-icount shift=0, one CPU: the TSC counts instructions)");
     let mut icount = Vec::new();
     for (junk, opt) in [("on", None), ("off", Some("--no-junk"))] {
-        for mode in MODES {
+        for mode in KALLOC_MODES {
             let cmdline = format!("bench kalloc={mode}");
             let mut args: Vec<&str> = opt.into_iter().collect();
             args.extend(["--cmdline", &cmdline, "--", "-icount", "shift=0"]);
@@ -192,7 +191,7 @@ pub fn run(runs: u32) -> Result<()> {
         "bench: kalloctest wall-clock throughput ({KALLOCTEST_ROUNDS} rounds per CPU), median of {runs} runs"
     );
     let mut kalloctest = Vec::new();
-    for mode in MODES {
+    for mode in KALLOC_MODES {
         for cpus in CPU_COUNTS {
             let (n, cmdline) = (cpus.to_string(), format!("kalloc={mode}"));
             let mut rates = Vec::new();

@@ -13,8 +13,6 @@ use crate::{Error, Result, launch};
 
 /// CPUs the soak runs on.
 const CPUS: &str = "4";
-/// The allocator modes, each given an equal share of the time.
-const MODES: [&str; 3] = KALLOC_MODES;
 /// Rounds per CPU of the first kalloctest, and of each one after it.
 const FIRST_ROUNDS: u32 = 1_000_000;
 const ROUNDS: u32 = 100_000;
@@ -124,9 +122,9 @@ fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
 /// Run the soak for `seconds`, an equal share in each mode; print what it
 /// did. An error if anything failed.
 pub fn run(seconds: u32) -> Result<()> {
-    let share = Duration::from_secs(u64::from(seconds)) / MODES.len() as u32;
+    let share = Duration::from_secs(u64::from(seconds)) / KALLOC_MODES.len() as u32;
     let mut failed = 0;
-    for mode in MODES {
+    for mode in KALLOC_MODES {
         let start = Instant::now();
         let t = soak_mode(mode, start + share);
         println!(
