@@ -141,7 +141,7 @@ lab_todo_early:
     outb %al, %dx                           # QEMU's isa-debug-exit ends here
     jmp halt_forever                        # anywhere else: stop
 
-# ktest=lab_todo_asm (src/ktest.rs) turns paging off and jumps here, so
+# ktest=lab_todo_asm (src/debug/ktest.rs) turns paging off and jumps here, so
 # that the test reaches the stub as a boot-path exercise would.
 .globl lab_todo_selftest
 lab_todo_selftest:

@@ -4,7 +4,7 @@
 
 use core::cell::UnsafeCell;
 
-use crate::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
+use crate::arch::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
 use crate::memlayout::{KERNBASE, VAddr};
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;

@@ -1,6 +1,6 @@
 //! Guarded kernel stacks: below each CPU's kernel stack lies a page the
 //! kernel page directory leaves unmapped, so that an overflow faults (and
-//! the double-fault task reports it, `src/doublefault.rs`) instead of
+//! the double-fault task reports it, `src/arch/doublefault.rs`) instead of
 //! silently writing over whatever lies below.
 //!
 //! The boot CPU's guard is the page below the boot stack in `.bss`

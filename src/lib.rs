@@ -8,61 +8,28 @@
 // On the host only the pure logic is built, so much of it looks unused there.
 #![cfg_attr(not(kernel), allow(dead_code))]
 
-pub mod backtrace;
-#[cfg(kernel)]
-pub mod bench;
-#[cfg(kernel)]
-pub mod bootinfo;
-pub mod cmdline;
+// Files named after xv6's, as in its source listing.
 #[cfg(kernel)]
 pub mod console;
 #[cfg(kernel)]
-pub mod cpu;
-pub mod cpufeature;
-pub mod doublefault;
+pub mod cpu; // proc.h's struct cpu, cpus[], mycpu()
 #[cfg(kernel)]
 pub mod entry;
-#[cfg(kernel)]
-pub mod gdt;
-#[cfg(kernel)]
-pub mod hoard;
-#[cfg(kernel)]
-pub mod image;
-pub mod input;
+pub mod input; // console.c's input buffer
 #[cfg(kernel)]
 pub mod ioapic;
 pub mod kalloc;
-#[cfg(kernel)]
-pub mod kalloctest;
 pub mod kbd;
 #[cfg(kernel)]
-pub mod kstack;
-pub mod ksyms;
-#[cfg(kernel)]
-pub mod ktest;
-pub mod lab;
-#[cfg(kernel)]
 pub mod lapic;
-#[cfg(kernel)]
-pub mod lockstat;
-#[cfg(kernel)]
-pub mod machine;
 pub mod memlayout;
-pub mod memmap;
-pub mod memory;
 pub mod mmu;
-pub mod monitor;
 pub mod mp;
-pub mod pageinfo;
 pub mod param;
 #[cfg(kernel)]
 pub mod picirq;
-pub mod pmap;
-pub mod protocol;
-#[cfg(test)]
-mod sim;
 #[cfg(kernel)]
-pub mod smp;
+pub mod smp; // main.c's startothers, mpenter, mpmain
 #[cfg(kernel)]
 pub mod spinlock;
 #[cfg(kernel)]
@@ -71,12 +38,32 @@ pub mod timer;
 pub mod trap;
 pub mod traps;
 #[cfg(kernel)]
-pub mod tss;
-#[cfg(kernel)]
 pub mod uart;
 #[cfg(kernel)]
-pub mod vga;
+pub mod vga; // console.c's cgaputc
 pub mod vm;
+
+// The project's own: boot information, the memory map, the command line,
+// the host's protocol, the monitor, guarded stacks, the machine.
+#[cfg(kernel)]
+pub mod bootinfo;
+pub mod cmdline;
+#[cfg(kernel)]
+pub mod image;
+#[cfg(kernel)]
+pub mod kstack;
+pub mod lab;
+#[cfg(kernel)]
+pub mod machine;
+pub mod memmap;
+pub mod monitor;
+pub mod protocol;
+
+// Code after other teaching systems, x86's own tables, and the tools.
+pub mod arch;
+pub mod debug;
+pub mod jos;
+pub mod linux;
 
 /// Stop in the Bochs debugger here: `xchg bx, bx` is Bochs's "magic
 /// breakpoint" (bochsrc has `magic_break: enabled=1`); anywhere else it is

@@ -6,8 +6,12 @@
 
 #[cfg(kernel)]
 use xv6::{
-    backtrace, bench, bootinfo, cmdline, console, cpu, gdt, image, ioapic, kalloc, kbd, ktest,
-    lapic, machine, memlayout, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp,
+    arch::gdt,
+    bootinfo, cmdline, console, cpu,
+    debug::{backtrace, bench, ktest},
+    image, ioapic,
+    jos::pageinfo,
+    kalloc, kbd, lapic, machine, memlayout, memmap, monitor, mp, picirq, println, protocol, smp,
     timer, trap, uart, vm,
 };
 

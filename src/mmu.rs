@@ -183,7 +183,7 @@ pub const CR0_PG: u32 = Cr0::CR0_ENABLE_PAGING.bits() as u32;
 /// then the CPU's own segment, which `%gs` holds (the 2011 xv6's
 /// `SEG_KCPU`), the task-state segment of the task the CPU runs in (xv6's
 /// `SEG_TSS`, loaded with `ltr`) and the double-fault task's
-/// (`src/tss.rs`).
+/// (`src/arch/tss.rs`).
 pub const SEG_KCODE: u16 = 1;
 pub const SEG_KDATA: u16 = 2;
 pub const SEG_KCPU: u16 = 3;

@@ -8,16 +8,17 @@ pub mod describe;
 
 #[cfg(kernel)]
 use crate::{
-    backtrace,
     console::{LineTooLong, readline},
+    debug::{backtrace, cow_demo::cow},
     image,
+    jos::{
+        pageinfo::{PageError, area, infos},
+        pmap::check::check_all,
+    },
     kalloc::{self, KfreeError, Page, kalloc, kfree},
     machine,
     memlayout::{KERNBASE, KERNLINK, PAddr, VAddr, p2v, v2p},
-    memory::cow_demo::cow,
     mmu::{NPDENTRIES, PDFlags, PGSIZE, PageStep, pgaddr},
-    pageinfo::{PageError, area, infos},
-    pmap::check::check_all,
     print, println,
     protocol::{CHECKS_PASSED, LINE_TOO_LONG, MONITOR_READY, PROMPT, UNKNOWN_COMMAND},
     timer,
@@ -163,7 +164,7 @@ static COMMANDS: &[Command] = &[
         help: "each spin lock's acquisitions and failed spins; tot= on kmem",
         run: |_, args| {
             args.done()?;
-            crate::lockstat::lockstat();
+            crate::debug::lockstat::lockstat();
             Ok(())
         },
     },
@@ -174,11 +175,11 @@ static COMMANDS: &[Command] = &[
         run: |_, mut args| {
             let rounds = args.count(
                 "rounds",
-                crate::kalloctest::DEFAULT_ROUNDS,
-                1..=crate::kalloctest::MAX_ROUNDS,
+                crate::debug::kalloctest::DEFAULT_ROUNDS,
+                1..=crate::debug::kalloctest::MAX_ROUNDS,
             )?;
             args.done()?;
-            let _ = crate::kalloctest::kalloctest(rounds);
+            let _ = crate::debug::kalloctest::kalloctest(rounds);
             Ok(())
         },
     },
@@ -188,7 +189,7 @@ static COMMANDS: &[Command] = &[
         help: "boot stages' and kalloc+kfree's cost in TSC ticks (see --bench)",
         run: |_, args| {
             args.done()?;
-            crate::bench::bench();
+            crate::debug::bench::bench();
             Ok(())
         },
     },

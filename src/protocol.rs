@@ -118,7 +118,11 @@ pub const BACKTRACE: &str = "backtrace:";
 /// Where the in-kernel tests and the self-checks live: a panic in a file
 /// starting so is a test's check that failed, a panic anywhere else is the
 /// kernel's own.
-pub const TEST_SOURCES: [&str; 3] = ["src/ktest", "src/pmap/check", "src/memory/cow_demo"];
+pub const TEST_SOURCES: [&str; 3] = [
+    "src/debug/ktest",
+    "src/jos/pmap/check",
+    "src/debug/cow_demo",
+];
 
 /// The port the boot path writes a byte to as it passes each stage before
 /// `main` (QEMU's `isa-debugcon`, which the grader adds; elsewhere the

@@ -13,9 +13,9 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use crate::arch::gdt::{KCODE, KDATA};
 use crate::cpu::{cpu, cpuid, interrupts_enabled, ncpu};
 use crate::entry::ENTRYPGDIR;
-use crate::gdt::{KCODE, KDATA};
 use crate::kalloc::kalloc;
 use crate::memlayout::{AP_START, BOOT_MAPPED, KERNBASE, p2v};
 use crate::mmu::{CR0_BOOT, CR0_PE, CR4_BOOT, PGSIZE};
@@ -132,7 +132,7 @@ pub fn startothers() -> Started {
 /// entrypgdir and its stack page at P2V(pa) (xv6's `mpenter`): once on the
 /// kernel page directory, it moves to that page's guarded alias.
 extern "C" fn mpenter() -> ! {
-    crate::gdt::seginit(crate::cpu::cpuid_by_apic());
+    crate::arch::gdt::seginit(crate::cpu::cpuid_by_apic());
     crate::vm::switchkvm();
     let top = cpu(cpuid()).stack().end;
     // SAFETY: startothers mapped this CPU's stack page at its alias, which

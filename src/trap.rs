@@ -13,7 +13,7 @@ use x86::segmentation::{
     TaskGateDescriptorBuilder,
 };
 
-use crate::gdt::{DFTSS, KCODE};
+use crate::arch::gdt::{DFTSS, KCODE};
 use crate::lapic::lapiceoi;
 use crate::traps::{
     IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode,
@@ -29,7 +29,7 @@ core::arch::global_asm!(
 );
 core::arch::global_asm!(
     include_str!("trapasm.S"),
-    KDATA = const crate::gdt::KDATA.bits(),
+    KDATA = const crate::arch::gdt::KDATA.bits(),
     trap = sym trap,
     options(att_syntax)
 );
@@ -73,7 +73,7 @@ static IDT: Once<[Descriptor; NVECTORS]> = Once::new();
 /// Build the IDT (xv6's `tvinit`) and load it (`idtinit`). All gates are
 /// interrupt gates (interrupts off in the handler), for the kernel only,
 /// except the double fault's: a task gate to the double-fault task, which
-/// runs on a stack of its own (`src/doublefault.rs`). The IDT is shared;
+/// runs on a stack of its own (`src/arch/doublefault.rs`). The IDT is shared;
 /// the gate's selector picks each CPU's own task from that CPU's GDT.
 pub fn idtinit() {
     let idt = IDT.call_once(|| {
@@ -145,7 +145,7 @@ extern "C" fn trap(tf: &mut TrapFrame) {
 fn copy_on_write(tf: &TrapFrame) -> bool {
     // SAFETY: reading CR2 has no side effects.
     let cr2 = unsafe { x86::controlregs::cr2() };
-    crate::memory::do_wp_page(tf.err, crate::memlayout::VAddr(cr2 as u32))
+    crate::linux::memory::do_wp_page(tf.err, crate::memlayout::VAddr(cr2 as u32))
 }
 
 /// Describe a CPU exception in the kernel and panic.

@@ -389,7 +389,7 @@ pub fn kpgdir() -> Option<PAddr> {
 pub fn switchkvm() {
     let pgdir = kpgdir().expect("switchkvm before kvmalloc");
     let pinned = crate::spinlock::NoInterrupts::new();
-    crate::tss::set_double_fault_cr3(pinned.cpu(), pgdir.0);
+    crate::arch::tss::set_double_fault_cr3(pinned.cpu(), pgdir.0);
     // SAFETY: the directory maps the kernel's text, data, stack and every
     // page in use exactly where entrypgdir did (KERNBASE + pa), so the code
     // running now keeps running; only the low identity mapping goes away
@@ -471,7 +471,5 @@ pub unsafe fn direct_pt<'a>(pa: PAddr) -> &'a mut PT {
     unsafe { &mut *(p2v(pa).0 as *mut PT) }
 }
 
-#[cfg(test)]
-pub(crate) mod sim;
 #[cfg(test)]
 mod tests;

@@ -300,7 +300,7 @@ fn a_panic_backtrace_names_the_function_and_its_callers() {
     let trace = &run.out[run.out.find("backtrace:").unwrap()..];
     let frame = |name: &str| {
         trace
-            .find(&format!(" in xv6::ktest::{name}+0x"))
+            .find(&format!(" in xv6::debug::ktest::{name}+0x"))
             .unwrap_or_else(|| panic!("no frame of {name} in:\n{trace}"))
     };
     // innermost first: the panicking function, its caller, ..., main

@@ -1,12 +1,12 @@
 //! CPUs the kernel cannot run on are named, never a silent reset: entry.S
-//! checks CPUID and each feature in `xv6::cpufeature` before paging is on.
+//! checks CPUID and each feature in `xv6::arch::cpufeature` before paging is on.
 //! Older and other machine models that have what it needs boot.
 
 mod common;
 
 use common::launch as run_qemu;
 use xtask::status::NO_CPU_FEATURE;
-use xv6::cpufeature::{APIC, CMOV, CX8, Feature, NEEDED, NO_CPUID, PSE, TSC};
+use xv6::arch::cpufeature::{APIC, CMOV, CX8, Feature, NEEDED, NO_CPUID, PSE, TSC};
 
 /// QEMU's name for each feature's CPUID flag (`-cpu MODEL,-flag` clears it).
 fn qemu_flag(f: &Feature) -> &'static str {

@@ -116,7 +116,7 @@ fn the_build_writes_a_bochs_symbol_file() {
     );
 }
 
-/// The table the build writes into `.ksyms` (src/ksyms.rs reads it) is
+/// The table the build writes into `.ksyms` (src/debug/ksyms.rs reads it) is
 /// exactly what `nm -n -S -C` lists as functions (`t`, `T`): sorted by
 /// address, with sizes, names demangled.
 #[test]
@@ -158,7 +158,7 @@ fn the_kernel_symbol_table_is_nms_list_of_functions() {
     assert_eq!(std::str::from_utf8(&data[..end]).unwrap(), want);
     assert!(want.lines().count() > 100, "{want}");
     assert_eq!(
-        xv6::ksyms::lookup(data, symbol("main")).map(|s| s.name),
+        xv6::debug::ksyms::lookup(data, symbol("main")).map(|s| s.name),
         Some("main"),
         "the kernel's reader finds main"
     );
@@ -212,7 +212,7 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
     assert!(kinit2 < at("kinit2: freed"), "it stopped before kinit2 ran");
     // The magic breakpoint, named from the symbol file too.
     assert!(
-        at("Magic breakpoint") < at("(<xv6::ktest::TESTS::{closure#"),
+        at("Magic breakpoint") < at("(<xv6::debug::ktest::TESTS::{closure#"),
         "{text}"
     );
     assert!(at("Magic breakpoint") < at("ktest: bochs_break: past the magic breakpoint"));

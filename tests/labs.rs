@@ -50,7 +50,7 @@ fn expect_stub(exercise: &str, file: &str, stub: &str) {
 fn lab_todo_names_the_exercise_and_ends_with_its_own_status() {
     expect_stub(
         "lab_todo",
-        "src/ktest.rs",
+        "src/debug/ktest.rs",
         "lab_todo!(\"ktest\", \"lab_todo\")",
     );
 }
@@ -101,7 +101,7 @@ fn the_grader_names_a_stub_and_a_panic() {
         Verdict::NotImplemented {
             exercise: "lab_todo".into(),
             at: format!(
-                "src/ktest.rs:{}",
+                "src/debug/ktest.rs:{}",
                 stub_line("lab_todo!(\"ktest\", \"lab_todo\")")
             ),
         }
@@ -122,9 +122,9 @@ fn the_grader_names_a_stub_and_a_panic() {
     );
 }
 
-/// The line of src/ktest.rs that holds `text`.
+/// The line of src/debug/ktest.rs that holds `text`.
 fn stub_line(text: &str) -> usize {
-    let src = include_str!("../src/ktest.rs");
+    let src = include_str!("../src/debug/ktest.rs");
     1 + src
         .lines()
         .position(|l| l.contains(text))

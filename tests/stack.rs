@@ -36,7 +36,7 @@ fn overflow_panic(run: &Run, cpu: usize) -> (u32, u32) {
         .unwrap_or_else(|| panic!("no interrupted task in the backtrace:\n{}", run.out))
         .1;
     assert!(
-        after.contains("in xv6::ktest::stack::overflow_the_stack+"),
+        after.contains("in xv6::debug::ktest::stack::overflow_the_stack+"),
         "the backtrace does not name the recursion:\n{}",
         run.out
     );

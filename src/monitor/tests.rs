@@ -1,9 +1,9 @@
 use super::args::{ArgError, Args, parse_number, script};
 use super::describe::{mapping, pde_runs};
+use crate::debug::sim::vm::SimTables;
 use crate::memlayout::{PAddr, VAddr};
 use crate::mmu::{NPDENTRIES, PD, PDEntry, PTEntry, pdx, ptx};
 use crate::vm::PageTableMemory;
-use crate::vm::sim::SimTables;
 
 fn args(s: &str) -> Args<'_> {
     Args::new(s.split_ascii_whitespace())

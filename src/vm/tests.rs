@@ -1,7 +1,7 @@
 //! Host tests of the kernel map and the page-table code on simulated pages.
 
-use super::sim::SimTables;
 use super::*;
+use crate::debug::sim::vm::SimTables;
 use crate::memlayout::PHYSTOP;
 use crate::mmu::{PDFlags, PGSIZE};
 

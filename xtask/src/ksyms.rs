@@ -1,4 +1,4 @@
-//! The kernel's symbol table (`src/ksyms.rs` reads it for backtraces) and
+//! The kernel's symbol table (`src/debug/ksyms.rs` reads it for backtraces) and
 //! the Bochs symbol file, both made from the ELF's function symbols.
 //!
 //! The table lists what `nm -n -S -C --defined-only` shows as `t` or `T`
@@ -12,7 +12,7 @@ use object::{Object, ObjectSection, ObjectSymbol, SectionFlags, SymbolKind, Symb
 
 use crate::{Error, Result};
 
-/// The section the linker reserves for the table (linker.ld, src/ksyms.rs).
+/// The section the linker reserves for the table (linker.ld, src/debug/ksyms.rs).
 pub const SECTION: &str = ".ksyms";
 
 /// One function symbol.
@@ -86,7 +86,7 @@ pub fn section_range(elf: &object::File) -> Result<(usize, usize)> {
 pub fn padded(table: &str, size: usize) -> Result<Vec<u8>> {
     if table.len() >= size {
         return Err(Error::new(format!(
-            "the symbol table takes {} bytes but .ksyms holds {size}; raise KSYMS_SIZE in src/ksyms.rs",
+            "the symbol table takes {} bytes but .ksyms holds {size}; raise KSYMS_SIZE in src/debug/ksyms.rs",
             table.len()
         )));
     }
@@ -166,7 +166,7 @@ mod tests {
         let e = padded("abcd\n", 5).unwrap_err();
         assert_eq!(
             e.message,
-            "the symbol table takes 5 bytes but .ksyms holds 5; raise KSYMS_SIZE in src/ksyms.rs"
+            "the symbol table takes 5 bytes but .ksyms holds 5; raise KSYMS_SIZE in src/debug/ksyms.rs"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Host tests of the free-list bookkeeping on simulated pages.
 
 use super::*;
-use crate::sim::{SharedRam, SimRam};
+use crate::debug::sim::{SharedRam, SimRam};
 
 /// The pool of these tests and the scan's: the kernel's end and
 /// P2V(PHYSTOP) at the default PHYSTOP, no RAM map, no counts.

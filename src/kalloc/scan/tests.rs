@@ -1,9 +1,9 @@
 //! Host tests of `kalloc=scan`'s bookkeeping on simulated pages.
 
 use super::*;
+use crate::debug::sim::SimRam;
 use crate::kalloc::FreeList;
 use crate::kalloc::freelist::tests::{END, POOL, TOP, free};
-use crate::sim::SimRam;
 use core::sync::atomic::AtomicU32;
 
 fn scan(junk: bool) -> Scan<SimRam> {

@@ -428,8 +428,8 @@ mod tests {
 
     const PANIC_IN_TEST: &str = "ktest: junk_fill ...\r\n\
         panic: kalloc did not fill the page with the junk byte 0x05: byte 0 of 0x8efff000 is 0x01\r\n\
-        panic: at src/ktest.rs:502 on cpu 0 (APIC id 0)\r\n\
-        backtrace:\r\n  #0 0x80101234 in xv6::ktest::junk_fill+0x10\r\n  #1 0x80105678 in main+0x3b9\r\n";
+        panic: at src/debug/ktest.rs:502 on cpu 0 (APIC id 0)\r\n\
+        backtrace:\r\n  #0 0x80101234 in xv6::debug::ktest::junk_fill+0x10\r\n  #1 0x80105678 in main+0x3b9\r\n";
 
     #[test]
     fn a_panic_in_the_test_is_a_fail_with_its_message() {
@@ -479,7 +479,7 @@ mod tests {
              with: kfree: 0x80402004 is not page-aligned (at src/kalloc.rs:480)"
         );
         let accepted = "panic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
-                        panic: at src/ktest.rs:330 on cpu 0 (APIC id 0)\n";
+                        panic: at src/debug/ktest.rs:330 on cpu 0 (APIC id 0)\n";
         let v = judge("k", Some("P2V(PHYSTOP)"), &ended(status::PANIC, accepted));
         assert!(matches!(v, Verdict::Fail { .. }));
         assert!(v.reason().contains("kfree accepted 0x8f000000"), "{v:?}");

@@ -2,11 +2,11 @@
 //! list.
 
 use super::*;
-use crate::kalloc::{FreeList, JUNK_ALLOC, PageMemory};
-use crate::memlayout::EXTMEM;
-use crate::sim::{
+use crate::debug::sim::{
     SIM_END, SIM_FIRST_FREE, SIM_PHYSTOP, SimRam, WORDS, counts, free_list, zeroed_counts,
 };
+use crate::kalloc::{FreeList, JUNK_ALLOC, PageMemory};
+use crate::memlayout::EXTMEM;
 
 /// PHYSTOP of the counts in the error-message examples.
 const PHYSTOP_E: PAddr = PAddr(0x0E00_0000);

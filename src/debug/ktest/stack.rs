@@ -4,9 +4,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use x86::segmentation::SegmentSelector;
 
+use crate::arch::gdt::{DFTSS, TSS};
 use crate::bootinfo::BootInfo;
 use crate::cpu::{cpu, ncpu};
-use crate::gdt::{DFTSS, TSS};
 use crate::kstack::guard_page;
 use crate::memlayout::VAddr;
 use crate::mmu::{PGSIZE, PTFlags, PageStep};

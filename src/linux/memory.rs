@@ -1,22 +1,22 @@
 //! Linux 0.01's page-table copy and teardown, as in its `mm/memory.c`:
 //! `free_page_tables`, `copy_page_tables` (copy-on-write, for `fork`),
 //! `un_wp_page` and the write fault `do_wp_page` built on them, over the
-//! counted pages of [`crate::pmap`]. docs/pages.md walks through them.
+//! counted pages of [`crate::jos::pmap`]. docs/pages.md walks through them.
 
 use core::fmt;
 use core::ops::Range;
 #[cfg(kernel)]
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::jos::pageinfo::AllocFlags;
+#[cfg(kernel)]
+use crate::jos::pmap::{KernelPages, rcr3};
+use crate::jos::pmap::{PTSIZE, PhysPages, mapped};
 use crate::memlayout::{KERNBASE, PAddr, VAddr};
 use crate::mmu::{
     NPDENTRIES, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTE_COW, PTEntry, PTFlags, PageStep, pdx,
     pgaddr,
 };
-use crate::pageinfo::AllocFlags;
-#[cfg(kernel)]
-use crate::pmap::{KernelPages, rcr3};
-use crate::pmap::{PTSIZE, PhysPages, mapped};
 #[cfg(kernel)]
 use crate::spinlock::Spinlock;
 #[cfg(kernel)]
@@ -523,9 +523,6 @@ impl KernelPages {
         }
     }
 }
-
-#[cfg(kernel)]
-pub mod cow_demo;
 
 #[cfg(test)]
 mod tests;

@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use crate::jos::pageinfo::{AtomicCount, PageSource};
 use crate::kalloc::{FreeList, PageMemory, Pool};
 use crate::memlayout::{PAddr, VAddr, p2v, v2p};
 use crate::mmu::{PD, PGSIZE, PT, PageStep};
-use crate::pageinfo::{AtomicCount, PageSource};
 
 /// 32-bit words in a page: pages are stored as words so that they can be
 /// read as page directories and tables (arrays of 32-bit entries).
@@ -213,3 +213,9 @@ pub fn zeroed_counts(phystop: PAddr) -> &'static [AtomicCount] {
     let n = phystop.0 as usize / PGSIZE;
     Box::leak((0..n).map(|_| AtomicCount::new(0)).collect())
 }
+
+/// vm's page-table pages on this memory.
+pub(crate) mod vm;
+
+/// Counted pages on this memory, for pmap's and memory's tests.
+pub(crate) mod pmap;

@@ -1,9 +1,11 @@
 //! Host tests of JOS's page-table API on simulated counted pages.
 
 use super::*;
+use crate::debug::sim::WORDS;
+use crate::debug::sim::pmap::{
+    NPAGES, OTHER, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page, remove,
+};
 use crate::mmu::{PGSIZE_U32, PageStep};
-use crate::sim::WORDS;
-use sim::{NPAGES, OTHER, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page, remove};
 
 #[test]
 fn pgdir_walk_makes_a_zeroed_counted_user_table_only_when_asked() {

@@ -5,8 +5,8 @@
 
 use crate::bootinfo::BootInfo;
 use crate::cpu::interrupts_enabled;
+use crate::debug::hoard::{chain, drain_to, refill};
 use crate::entry::ENTRYPGDIR;
-use crate::hoard::{chain, drain_to, refill};
 use crate::image;
 use crate::kalloc::{
     self, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, Mode, Page, kalloc, kfree, kfree_addr,
@@ -142,7 +142,9 @@ static TESTS: &[KTest] = &[
         "page_counts_from_boot_alloc",
         pages::page_counts_from_boot_alloc,
     ),
-    t("checks", |r, _| crate::pmap::check::check_all(r.phystop)),
+    t("checks", |r, _| {
+        crate::jos::pmap::check::check_all(r.phystop)
+    }),
     // Each self-check alone (the pages lab grades them one by one).
     alone("check_page_free_list", |r, _| {
         self_check("check_page_free_list", r)
@@ -155,7 +157,7 @@ static TESTS: &[KTest] = &[
     }),
     alone("check_cow", |r, _| self_check("check_cow", r)),
     must_panic("pa2page_at_phystop", |r, _| {
-        crate::pageinfo::count(r.phystop);
+        crate::jos::pageinfo::count(r.phystop);
     }),
     must_panic("page_free_in_use", pages::page_free_in_use),
     must_panic("page_free_twice", pages::page_free_twice),
@@ -232,7 +234,7 @@ pub fn boot_options(boot: &BootInfo, report: &BootReport) {
         machine::poweroff();
     }
     if crate::cmdline::has_flag(cmdline, crate::cmdline::BENCH) {
-        crate::bench::bench();
+        crate::debug::bench::bench();
         machine::poweroff();
     }
     if crate::cmdline::has_flag(cmdline, crate::cmdline::HALT) {
@@ -263,7 +265,7 @@ fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
 
 /// Run the self-check called `name` (pmap::check::CHECKS).
 fn self_check(name: &str, r: &BootReport) {
-    let (_, check) = crate::pmap::check::CHECKS
+    let (_, check) = crate::jos::pmap::check::CHECKS
         .iter()
         .find(|(n, _)| *n == name)
         .unwrap_or_else(|| panic!("ktest: no self-check is called {name:?}"));
@@ -390,8 +392,8 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
 }
 
 /// Where boot_alloc put the page counts.
-fn counts_area() -> crate::pageinfo::CountsArea {
-    crate::pageinfo::area().expect("pageinit ran at boot")
+fn counts_area() -> crate::jos::pageinfo::CountsArea {
+    crate::jos::pageinfo::area().expect("pageinit ran at boot")
 }
 
 /// RAM pages (per the map and the reservations) in `[start, end)`.

@@ -11,7 +11,7 @@ use core::mem::size_of;
 
 use x86::bits32::task::TaskStateSegment;
 
-use crate::gdt::{KCODE, KCPU, KDATA};
+use crate::arch::gdt::{KCODE, KCPU, KDATA};
 use crate::mmu::PGSIZE;
 use crate::param::NCPU;
 

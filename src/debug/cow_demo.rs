@@ -3,14 +3,14 @@
 //! by each side. The monitor's `cow` prints each step; `check_cow` runs them
 //! silently. Every step asserts what it shows.
 
-use super::{CowStep, cow_faults};
+use crate::jos::pageinfo::ALLOC_ZERO;
+use crate::jos::pageinfo::{count, page_alloc};
+use crate::jos::pmap::check::{read, write};
+use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup};
 use crate::kalloc;
+use crate::linux::memory::{CowStep, cow_faults};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
 use crate::mmu::{PTE_COW, PTFlags, PageStep};
-use crate::pageinfo::ALLOC_ZERO;
-use crate::pageinfo::{count, page_alloc};
-use crate::pmap::check::{read, write};
-use crate::pmap::{KernelPages, PTSIZE, page_insert, page_lookup};
 use crate::println;
 use crate::vm::{self, walkpgdir};
 

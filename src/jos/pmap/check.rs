@@ -6,13 +6,13 @@
 use core::sync::atomic::Ordering;
 
 use super::rcr3;
+use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags};
+use crate::jos::pageinfo::{area, count, page_alloc, page_free};
 use crate::kalloc::{self, KfreeError};
 use crate::memlayout::{
     DEVSPACE, KERNBASE, KERNLINK, KSTACKS, PAddr, VAddr, kstack, p2v, p2v_end, v2p,
 };
 use crate::mmu::{NPDENTRIES, PDFlags, PGSIZE, PTFlags, PageStep, pdx, pgaddr};
-use crate::pageinfo::{ALLOC_ZERO, AllocFlags};
-use crate::pageinfo::{area, count, page_alloc, page_free};
 use crate::vm;
 use crate::{image, println};
 
@@ -28,7 +28,7 @@ pub const CHECKS: [Check; 6] = [
         page::check_page_installed_pgdir()
     }),
     ("check_cow", |phystop| {
-        crate::memory::cow_demo::cow(phystop, false)
+        crate::debug::cow_demo::cow(phystop, false)
     }),
 ];
 

@@ -2,9 +2,9 @@
 //! counted pages.
 
 use super::*;
+use crate::debug::sim::pmap::{NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page};
+use crate::jos::pmap::page_lookup;
 use crate::mmu::PageStep;
-use crate::pmap::page_lookup;
-use crate::pmap::sim::{NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page};
 use crate::vm::PageTableMemory;
 
 /// `free_page_tables` on simulated pages.

@@ -6,8 +6,8 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::cpu::{cpuid, ncpu};
+use crate::debug::lockstat::{kmem_snapshot, print_kmem_since};
 use crate::kalloc::{self, kalloc, kfree};
-use crate::lockstat::{kmem_snapshot, print_kmem_since};
 use crate::param::NCPU;
 use crate::println;
 use crate::spinlock::NoInterrupts;

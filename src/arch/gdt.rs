@@ -9,7 +9,7 @@
 //! The table also holds the CPU's own segment (`SEG_KCPU`, as in the 2011
 //! xv6): its base is the CPU's entry in the CPU table, and `%gs` holds it,
 //! so that `cpuid()` is a single load from `%gs:0`; and the CPU's two
-//! task-state segments (`src/tss.rs`): the one `seginit` loads into the
+//! task-state segments (`src/arch/tss.rs`): the one `seginit` loads into the
 //! task register, and the double-fault task's.
 
 use spin::Once;
@@ -76,8 +76,8 @@ pub fn seginit(cpu: usize) {
                 .dpl(Ring::Ring0)
                 .db()
                 .finish();
-        crate::tss::init(cpu, crate::doublefault::entry_addr());
-        let [running, double_fault] = crate::tss::segments(cpu);
+        crate::arch::tss::init(cpu, crate::arch::doublefault::entry_addr());
+        let [running, double_fault] = crate::arch::tss::segments(cpu);
         for (slot, (base, limit)) in [(SEG_TSS, running), (SEG_DFTSS, double_fault)] {
             gdt[slot as usize] = <DescriptorBuilder as GateDescriptorBuilder<u32>>::tss_descriptor(
                 base.into(),

@@ -2,13 +2,13 @@
 //! misuses that must panic (one per boot; the host test reads the message).
 
 use crate::bootinfo::BootInfo;
+use crate::jos::pageinfo::{AllocFlags, AtomicCount};
+use crate::jos::pageinfo::{RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref};
+use crate::jos::pmap::{KernelPages, PTSIZE, page_insert};
 use crate::kalloc::{self, kfree_addr};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v, v2p};
 use crate::memmap::NotRam;
 use crate::mmu::{PTFlags, PageStep, pgroundup};
-use crate::pageinfo::{AllocFlags, AtomicCount};
-use crate::pageinfo::{RESERVED_AS, infos, page_alloc, page_decref, page_free, page_incref};
-use crate::pmap::{KernelPages, PTSIZE, page_insert};
 use crate::{image, println, vm};
 
 use super::{BootReport, counts_area};
@@ -110,7 +110,7 @@ pub fn page_decref_at_zero(_: &BootReport, _: &BootInfo) {
 
 /// free_page_tables on a span that does not start on a page table panics.
 pub fn free_page_tables_misaligned(_: &BootReport, _: &BootInfo) {
-    let pgdir = crate::pmap::alloc_counted_table(&mut KernelPages).expect("a directory");
+    let pgdir = crate::jos::pmap::alloc_counted_table(&mut KernelPages).expect("a directory");
     // SAFETY: the directory is the test's and maps nothing; the span is
     // refused before anything is touched.
     unsafe { KernelPages.free_page_tables(pgdir, SCRATCH.add_pages(1), PTSIZE) };
@@ -119,7 +119,7 @@ pub fn free_page_tables_misaligned(_: &BootReport, _: &BootInfo) {
 /// kfree of a page a page table maps panics, naming the page and count.
 pub fn kfree_mapped_page(_: &BootReport, _: &BootInfo) {
     let mem = &mut KernelPages;
-    let pgdir = crate::pmap::alloc_counted_table(mem).expect("a directory");
+    let pgdir = crate::jos::pmap::alloc_counted_table(mem).expect("a directory");
     let pa = a_page();
     // SAFETY: the test owns the page; the directory is never installed.
     unsafe { page_insert(mem, pgdir, pa, SCRATCH, PTFlags::RW) }.expect("memory for a table");

@@ -2,17 +2,17 @@
 //! API's rules, on a directory of the check's own and on the kernel's.
 
 use super::{Hoard, is_free, pages, read, write};
-use crate::kalloc;
-use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
-use crate::memory::cow_faults;
-use crate::mmu::{
-    NPDENTRIES, PDE_USER_TABLE_FLAGS, PGSIZE, PGSIZE_U32, PTEntry, PTFlags, PageStep, pdx, ptx,
-};
-use crate::pageinfo::AllocFlags;
-use crate::pageinfo::{count, page_alloc, page_decref, page_free};
-use crate::pmap::{
+use crate::jos::pageinfo::AllocFlags;
+use crate::jos::pageinfo::{count, page_alloc, page_decref, page_free};
+use crate::jos::pmap::{
     KernelPages, PTSIZE, alloc_counted_table, boot_map_region, page_insert, page_lookup,
     page_remove, pgdir_walk, rcr3,
+};
+use crate::kalloc;
+use crate::linux::memory::cow_faults;
+use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
+use crate::mmu::{
+    NPDENTRIES, PDE_USER_TABLE_FLAGS, PGSIZE, PGSIZE_U32, PTEntry, PTFlags, PageStep, pdx, ptx,
 };
 use crate::vm::{self, OutOfMemory, PageTableMemory};
 

@@ -10,7 +10,7 @@ use crate::param::APSTACKSIZE;
 use crate::println;
 
 use super::{BootReport, kernel_mapping};
-use crate::hoard::{chain, refill};
+use crate::debug::hoard::{chain, refill};
 
 /// Every CPU of the MP table said it started, each on a stack of its own
 /// below 4 MiB (where entrypgdir maps), and the boot report counted them.
@@ -78,7 +78,7 @@ pub fn kalloctest(_: &BootReport, _: &BootInfo) {
     /// Enough rounds to overlap the CPUs many times, few enough to be quick.
     const ROUNDS: u32 = 10_000;
     assert!(
-        crate::kalloctest::kalloctest(ROUNDS).is_some(),
+        crate::debug::kalloctest::kalloctest(ROUNDS).is_some(),
         "kalloctest failed"
     );
 }
@@ -105,7 +105,7 @@ pub fn kalloctest_percpu(_: &BootReport, _: &BootInfo) {
     /// Enough rounds that CPUs sharing one list would collide many times.
     const ROUNDS: u32 = 20_000;
     needs_percpu("kalloctest_percpu");
-    let tot = crate::kalloctest::kalloctest(ROUNDS)
+    let tot = crate::debug::kalloctest::kalloctest(ROUNDS)
         .unwrap_or_else(|| panic!("kalloctest failed (its lines above say why)"));
     assert!(
         tot < PERCPU_TOT_MAX,
@@ -135,14 +135,14 @@ fn steal_once_under_the_victims_lock(head: u32, others: usize) -> u32 {
             .map(|s| u64::from(s.acquires))
             .sum()
     };
-    let before = crate::lockstat::kmem_snapshot();
+    let before = crate::debug::lockstat::kmem_snapshot();
     let page = kalloc().unwrap_or_else(|| {
         panic!(
             "kalloc gave None with {others} pages free on the other CPUs' lists: a CPU \
              whose list is empty must steal from them"
         )
     });
-    let after = crate::lockstat::kmem_snapshot();
+    let after = crate::debug::lockstat::kmem_snapshot();
     assert!(
         held(&after) > held(&before),
         "cpu0 took a page from another CPU's list without taking that list's lock \

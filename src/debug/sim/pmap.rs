@@ -2,15 +2,15 @@
 //! the page counts, as the kernel uses them) for the host tests of `pmap`
 //! and `memory`, with the TLB operations they ask for recorded.
 
-use crate::kalloc::FreeList;
-use crate::memlayout::{PAddr, VAddr};
-use crate::memory::{CowStep, un_wp_page};
-use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTFlags, pdx};
-use crate::pageinfo::{AllocFlags, Count, PageInfos, Pages, page_alloc_from};
-use crate::pmap::{
+use super::{SimRam, WORDS, counts, free_list};
+use crate::jos::pageinfo::{AllocFlags, Count, PageInfos, Pages, page_alloc_from};
+use crate::jos::pmap::{
     PhysPages, alloc_counted_table, page_insert, page_lookup, page_remove, pgdir_walk,
 };
-use crate::sim::{SimRam, WORDS, counts, free_list};
+use crate::kalloc::FreeList;
+use crate::linux::memory::{CowStep, un_wp_page};
+use crate::memlayout::{PAddr, VAddr};
+use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PGSIZE, PT, PTFlags, pdx};
 use crate::vm::{OutOfMemory, PageTableMemory};
 
 /// A TLB operation the code asked for.

@@ -2,10 +2,10 @@
 //! and of the monitor's descriptions: page-table pages handed out from a
 //! fixed physical address upwards, at most `limit` at a time (to run out).
 
-use super::PageTableMemory;
+use super::SimRam;
 use crate::memlayout::PAddr;
 use crate::mmu::{PD, PT, PageStep};
-use crate::sim::SimRam;
+use crate::vm::PageTableMemory;
 
 /// Page-table pages on the simulated memory, which holds only them: a
 /// freed table is forgotten, so that reading it again fails the test.

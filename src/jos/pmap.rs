@@ -4,15 +4,15 @@
 //! `KernelPages`; in the host's tests simulated pages). docs/pages.md
 //! says what is counted and why.
 
+use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
+#[cfg(kernel)]
+use crate::jos::pageinfo::{count, page_alloc, page_decref, page_incref};
 #[cfg(kernel)]
 use crate::memlayout::p2v;
 use crate::memlayout::{PAddr, VAddr};
 use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags, PageStep};
 #[cfg(kernel)]
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
-use crate::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
-#[cfg(kernel)]
-use crate::pageinfo::{count, page_alloc, page_decref, page_incref};
 use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
 #[cfg(kernel)]
 use crate::vm::{direct_pd, direct_pt};
@@ -22,7 +22,7 @@ use crate::vm::{direct_pd, direct_pt};
 /// Its page-table pages are counted: `alloc_table` returns a zeroed page
 /// with count 1 ([`alloc_counted_table`]) and `free_table` drops that count.
 /// The counting methods panic, naming the page and the rule, on a broken
-/// rule (see [`crate::pageinfo::PageError`]): that is a kernel bug.
+/// rule (see [`crate::jos::pageinfo::PageError`]): that is a kernel bug.
 pub trait PhysPages: PageTableMemory {
     /// A page with count 0 (JOS's `page_alloc`), or `None` when memory is
     /// exhausted.
@@ -268,7 +268,5 @@ impl PhysPages for KernelPages {
 #[cfg(kernel)]
 pub mod check;
 
-#[cfg(test)]
-pub(crate) mod sim;
 #[cfg(test)]
 mod tests;

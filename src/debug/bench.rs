@@ -8,7 +8,7 @@
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::hoard::{drain_to, refill};
+use crate::debug::hoard::{drain_to, refill};
 use crate::kalloc::{self, Freed, kalloc, kfree};
 use crate::protocol::{BENCH_FILL_PAIRS as FILL_PAIRS, BENCH_FILL_PERCENT as FILL_PERCENT};
 use crate::{print, println, vm};

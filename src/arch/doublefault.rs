@@ -1,7 +1,7 @@
 //! The double-fault task's handler. A kernel stack overflow faults on the
 //! guard page below the stack; the CPU cannot push the page fault's frame
 //! there either, so it raises a double fault, which IDT vector 8 sends
-//! through a task gate to this CPU's double-fault task (`src/tss.rs`): a
+//! through a task gate to this CPU's double-fault task (`src/arch/tss.rs`): a
 //! task switch, which pushes nothing on the broken stack. The handler reads
 //! the interrupted task's registers from its TSS and panics, naming a
 //! stack overflow when the stack pointer or the faulting address lies at
@@ -116,7 +116,7 @@ mod kernel {
         let cpu = crate::cpu::cpuid();
         // SAFETY: reading CR2 has no side effects.
         let cr2 = unsafe { x86::controlregs::cr2() } as u32;
-        let Some(tss) = crate::tss::interrupted(cpu, crate::gdt::TSS.bits()) else {
+        let Some(tss) = crate::arch::tss::interrupted(cpu, crate::arch::gdt::TSS.bits()) else {
             panic!(
                 "double fault on cpu{cpu}, from a task other than the CPU's own (cr2 {cr2:#010x})"
             );

@@ -53,9 +53,10 @@ pub fn frames(
 #[cfg(kernel)]
 mod kernel {
     use super::frames;
+    use crate::debug::ksyms;
     use crate::memlayout::{AP_START, KERNBASE};
     use crate::mmu::PGSIZE;
-    use crate::{ksyms, print, println};
+    use crate::{print, println};
 
     /// Print the calls that led here, innermost first, one per line with the
     /// function's name when the symbol table has it. The first line is the
@@ -77,9 +78,9 @@ mod kernel {
             let pinned = crate::spinlock::NoInterrupts::new();
             (pinned.cpu(), crate::cpu::kernel_stack())
         };
-        let fault_stack = crate::tss::double_fault_stack(cpu);
+        let fault_stack = crate::arch::tss::double_fault_stack(cpu);
         let interrupted =
-            crate::doublefault::interrupted(cpu).filter(|_| fault_stack.contains(&ebp));
+            crate::arch::doublefault::interrupted(cpu).filter(|_| fault_stack.contains(&ebp));
         let Some((eip, task_ebp)) = interrupted else {
             print_frames(out, table, ebp, stack, 0);
             return;
