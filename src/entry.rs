@@ -5,11 +5,12 @@
 use core::cell::UnsafeCell;
 
 use crate::arch::cpufeature::{self, LINE_SLOT, NEEDED, NO_CPUID, Need, line_slot};
+use crate::bootinfo;
 use crate::memlayout::{KERNBASE, VAddr};
 use crate::mmu::{CR0_BOOT, CR4_BOOT, NPDENTRIES, PD, PDEntry, PDFlags, PDXSHIFT, PGSIZE};
 use crate::param::KSTACKSIZE;
 use crate::protocol::{self, EXIT_LAB_TODO, QEMU_EXIT_PORT};
-use crate::{bootinfo, uart};
+use crate::uart::regs;
 
 /// Multiboot2 header magic (Multiboot2 spec, 3.1.2).
 const MB2_HEADER_MAGIC: u32 = 0xE852_50D6;
@@ -50,16 +51,16 @@ core::arch::global_asm!(
     MARK_PAGING_NEXT = const protocol::MARK_PAGING_NEXT,
     MARK_PAGING_ON = const protocol::MARK_PAGING_ON,
     QEMU_EXIT_PORT = const QEMU_EXIT_PORT,
-    COM1 = const uart::COM1,
-    THR = const uart::THR,
-    DLL = const uart::DLL,
-    DLM = const uart::DLM,
-    LCR = const uart::LCR,
-    LSR = const uart::LSR,
-    LCR_DLAB = const uart::LCR_DLAB,
-    LCR_8N1 = const uart::LCR_8N1,
-    LSR_THR_EMPTY = const uart::LSR_THR_EMPTY,
-    DIVISOR = const uart::DIVISOR,
+    COM1 = const regs::COM1,
+    THR = const regs::THR,
+    DLL = const regs::DLL,
+    DLM = const regs::DLM,
+    LCR = const regs::LCR,
+    LSR = const regs::LSR,
+    LCR_DLAB = const regs::LCR_DLAB,
+    LCR_8N1 = const regs::LCR_8N1,
+    LSR_THR_EMPTY = const regs::LSR_THR_EMPTY,
+    DIVISOR = const regs::DIVISOR,
     options(att_syntax)
 );
 

@@ -12,42 +12,12 @@ use x86::io::{inb, outb};
 use crate::ioapic::ioapicenable;
 use crate::traps::IRQ_COM1;
 
-/// I/O port of COM1's first register.
-pub(crate) const COM1: u16 = 0x3F8;
-/// Register offsets from COM1 (16550 data sheet).
-pub(crate) const THR: u16 = 0; // transmit holding (write)
-const RBR: u16 = 0; // receive buffer (read)
-pub(crate) const DLL: u16 = 0; // divisor latch, low byte (when LCR.DLAB is set)
-const IER: u16 = 1; // interrupt enable
-pub(crate) const DLM: u16 = 1; // divisor latch, high byte (when LCR.DLAB is set)
-const FCR: u16 = 2; // FIFO control (write)
-const IIR: u16 = 2; // interrupt identification (read)
-pub(crate) const LCR: u16 = 3; // line control
-const MCR: u16 = 4; // modem control
-pub(crate) const LSR: u16 = 5; // line status
+pub(crate) mod regs;
+use regs::{
+    COM1, DIVISOR, DLL, DLM, FCR, FCR_ENABLE_CLEAR, IER, IER_RX_READY, IIR, LCR, LCR_8N1, LCR_DLAB,
+    LSR, LSR_ABSENT, LSR_DATA_READY, LSR_THR_EMPTY, MCR, MCR_DTR_RTS_OUT2, RBR, THR,
+};
 
-/// LCR: divisor latch access bit.
-pub(crate) const LCR_DLAB: u8 = 0x80;
-/// LCR: 8 data bits, no parity, 1 stop bit.
-pub(crate) const LCR_8N1: u8 = 0x03;
-/// FCR: enable and clear both FIFOs, interrupt at 14 bytes.
-const FCR_ENABLE_CLEAR: u8 = 0xC7;
-/// MCR: DTR and RTS asserted, OUT2 (routes the UART's IRQ) set.
-const MCR_DTR_RTS_OUT2: u8 = 0x0B;
-/// IER: interrupt when a received byte is ready.
-const IER_RX_READY: u8 = 0x01;
-/// LSR bit: a received byte is ready in RBR.
-const LSR_DATA_READY: usize = 0;
-/// LSR bit: the transmitter holding register is empty.
-pub(crate) const LSR_THR_EMPTY: usize = 5;
-/// What LSR reads as when no UART answers at COM1.
-const LSR_ABSENT: u8 = 0xFF;
-/// The UART's input clock divided by 16: divisor 1 gives this many baud.
-const BAUD_BASE: u32 = 115_200;
-/// The line speed the kernel uses.
-const BAUD: u32 = 115_200;
-/// The divisor latch's value for BAUD.
-pub(crate) const DIVISOR: u16 = (BAUD_BASE / BAUD) as u16;
 /// Polls of LSR before a byte is sent anyway (as xv6: never hang the kernel
 /// on a stuck UART).
 const MAX_POLLS: u32 = 100_000;
