@@ -1,5 +1,7 @@
 //! The Multiboot2 boot information GRUB hands the kernel (boot loader name,
-//! command line, and later the memory map), read with the `multiboot2` crate.
+//! command line, and later the memory map), read with the `multiboot2` crate,
+//! and `machine_memory`, the boot's reading of the machine's memory from it
+//! (the arithmetic is `memmap`'s).
 //!
 //! GRUB puts the block above 4 MiB (linker.ld claims the first 4 MiB for the
 //! image), which entrypgdir does not map. So `boot/entry.S` copies it, with
@@ -12,7 +14,7 @@ use core::cell::UnsafeCell;
 use multiboot2::{BootInformation, BootInformationHeader};
 
 use crate::memlayout::PAddr;
-use crate::memmap::{self, MAX_REGIONS, MemMap, Source};
+use crate::memmap::{self, MAX_REGIONS, MemMap, Ram, Source};
 use crate::println;
 
 /// What a Multiboot2 loader leaves in EAX.
@@ -187,4 +189,59 @@ impl core::fmt::Display for BootInfo {
             self.copy_addr()
         )
     }
+}
+
+/// The machine's memory, printed as the boot report shows it: the map,
+/// PHYSTOP clamped to the top of RAM, and what the allocator must never take
+/// although the map calls it RAM (the kernel image, GRUB's boot information
+/// and modules). Panics below the minimum RAM, so PHYSTOP is at least
+/// MIN_RAM (= BOOT_MAPPED).
+pub fn machine_memory(boot: &BootInfo) -> (Ram, PAddr) {
+    use crate::image;
+    use crate::memlayout::{EXTMEM, MIN_RAM, v2p};
+    use memmap::effective_phystop;
+
+    let map = boot.memory_map();
+    for r in map.regions() {
+        println!("memory: [{:#010x}, {:#010x}) {}", r.start, r.end, r.kind);
+    }
+    assert!(
+        map.top_of_ram() >= u64::from(MIN_RAM.0),
+        "need at least {} MiB of RAM, found {} MiB",
+        MIN_RAM.0 >> 20,
+        map.top_of_ram() >> 20
+    );
+    let (phystop, why) = effective_phystop(phystop_cap(boot.cmdline()), &map);
+    println!("phystop: {phystop:#010x} ({why})");
+
+    let mut ram = Ram::new(map);
+    let image_end = u64::from(v2p(image::end_addr()).0);
+    ram.reserve(u64::from(EXTMEM.0), image_end, "the kernel image");
+    let info = u64::from(boot.original.0);
+    ram.reserve(info, info + boot.size() as u64, "the boot information");
+    for (start, end) in boot.modules() {
+        println!("module: [{start:#010x}, {end:#010x})");
+        ram.reserve(u64::from(start), u64::from(end), "a GRUB module");
+    }
+    (ram, PAddr(phystop))
+}
+
+/// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP
+/// (saying why the option was refused).
+fn phystop_cap(cmdline: &str) -> u32 {
+    use crate::memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_MAX};
+    use memmap::parse_phystop;
+    let Some(value) = crate::cmdline::value(cmdline, crate::cmdline::PHYSTOP) else {
+        return PHYSTOP.0;
+    };
+    parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_MAX.0).unwrap_or_else(|e| {
+        crate::println!(
+            "phystop: refusing phystop={value}: {e}; allowed: page-aligned sizes from {:#x} to {:#x} \
+             (P2V(PHYSTOP) must not pass DEVSPACE); keeping {:#x}",
+            BOOT_MAPPED.0,
+            PHYSTOP_MAX.0,
+            PHYSTOP.0
+        );
+        PHYSTOP.0
+    })
 }

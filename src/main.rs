@@ -11,8 +11,8 @@ use xv6::{
     debug::{backtrace, bench, ktest},
     image, ioapic,
     jos::pageinfo,
-    kalloc, kbd, lapic, machine, memlayout, memmap, monitor, mp, picirq, println, protocol, smp,
-    timer, trap, uart, vm,
+    kalloc, kbd, lapic, machine, memlayout, monitor, mp, picirq, println, protocol, smp, timer,
+    trap, uart, vm,
 };
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
@@ -35,7 +35,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let boot = bootinfo::load(magic, bootinfo_pa); // GRUB's boot information (Multiboot2)
     println!("{boot}");
     trap::idtinit(); // earlier than xv6: a fault while setting up memory is reported
-    let (mut ram, phystop) = memmap::machine_memory(&boot); // the map, PHYSTOP, what is taken
+    let (mut ram, phystop) = bootinfo::machine_memory(&boot); // the map, PHYSTOP, what is taken
     let counts = pageinfo::pageinit(&mut ram, phystop); // a count per page, from boot_alloc
     println!("{counts}");
     let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global, percpu or scan
