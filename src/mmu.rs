@@ -11,11 +11,13 @@
 //! +----------------+----------------+---------------------+
 //! ```
 
-use x86::bits32::paging::{BASE_PAGE_SHIFT, BASE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE_ENTRIES};
+use x86::Ring;
+use x86::bits32::paging::{
+    BASE_PAGE_SHIFT, BASE_PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE_ENTRIES, PAddr, VAddr,
+};
 pub use x86::bits32::paging::{PD, PDEntry, PDFlags, PT, PTEntry, PTFlags};
 use x86::controlregs::{Cr0, Cr4};
-
-use crate::memlayout::{PAddr, VAddr};
+use x86::segmentation::SegmentSelector;
 
 /// Bytes in a page.
 pub const PGSIZE: usize = BASE_PAGE_SIZE;
@@ -191,6 +193,18 @@ pub const SEG_TSS: u16 = 4;
 pub const SEG_DFTSS: u16 = 5;
 /// Number of GDT entries the kernel uses.
 pub const NSEGS: usize = 6;
+
+/// The kernel code segment's selector.
+pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
+/// The kernel data segment's selector.
+pub const KDATA: SegmentSelector = SegmentSelector::new(SEG_KDATA, Ring::Ring0);
+/// The selector of the running CPU's own segment (in every CPU's table).
+pub const KCPU: SegmentSelector = SegmentSelector::new(SEG_KCPU, Ring::Ring0);
+/// The selector of the running CPU's TSS (what its task register holds).
+pub const TSS: SegmentSelector = SegmentSelector::new(SEG_TSS, Ring::Ring0);
+/// The selector of the running CPU's double-fault TSS (IDT vector 8's task
+/// gate names it; each CPU's GDT resolves it to that CPU's own task).
+pub const DFTSS: SegmentSelector = SegmentSelector::new(SEG_DFTSS, Ring::Ring0);
 
 #[cfg(test)]
 mod tests {

@@ -13,12 +13,12 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::arch::gdt::{KCODE, KDATA};
 use crate::cpu::{cpu, cpuid, interrupts_enabled, ncpu};
 use crate::entry::ENTRYPGDIR;
 use crate::kalloc::kalloc;
 use crate::memlayout::{AP_START, BOOT_MAPPED, KERNBASE, p2v};
 use crate::mmu::{CR0_BOOT, CR0_PE, CR4_BOOT, PGSIZE};
+use crate::mmu::{KCODE, KDATA};
 use crate::param::APSTACKSIZE;
 use crate::spinlock::Spinlock;
 use crate::traps::{IRQ_WAKE, T_IRQ0};

@@ -13,8 +13,8 @@ use x86::segmentation::{
     TaskGateDescriptorBuilder,
 };
 
-use crate::arch::gdt::{DFTSS, KCODE};
 use crate::lapic::lapiceoi;
+use crate::mmu::{DFTSS, KCODE};
 use crate::traps::{
     IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode,
     T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
@@ -29,7 +29,7 @@ core::arch::global_asm!(
 );
 core::arch::global_asm!(
     include_str!("trapasm.S"),
-    KDATA = const crate::arch::gdt::KDATA.bits(),
+    KDATA = const crate::mmu::KDATA.bits(),
     trap = sym trap,
     options(att_syntax)
 );

@@ -116,7 +116,7 @@ mod kernel {
         let cpu = crate::cpu::cpuid();
         // SAFETY: reading CR2 has no side effects.
         let cr2 = unsafe { x86::controlregs::cr2() } as u32;
-        let Some(tss) = crate::arch::tss::interrupted(cpu, crate::arch::gdt::TSS.bits()) else {
+        let Some(tss) = crate::arch::tss::interrupted(cpu, crate::mmu::TSS.bits()) else {
             panic!(
                 "double fault on cpu{cpu}, from a task other than the CPU's own (cr2 {cr2:#010x})"
             );

@@ -17,29 +17,18 @@ use x86::Ring;
 use x86::dtables::{DescriptorTablePointer, lgdt};
 use x86::segmentation::{
     BuildDescriptor, CodeSegmentType, DataSegmentType, Descriptor, DescriptorBuilder,
-    GateDescriptorBuilder, SegmentDescriptorBuilder, SegmentSelector, load_ds, load_es, load_fs,
-    load_gs, load_ss,
+    GateDescriptorBuilder, SegmentDescriptorBuilder, load_ds, load_es, load_fs, load_gs, load_ss,
 };
 
-use crate::mmu::{NSEGS, SEG_DFTSS, SEG_KCODE, SEG_KCPU, SEG_KDATA, SEG_TSS};
+use crate::mmu::{
+    KCODE, KCPU, KDATA, NSEGS, SEG_DFTSS, SEG_KCODE, SEG_KCPU, SEG_KDATA, SEG_TSS, TSS,
+};
 use crate::param::NCPU;
 
 /// Largest segment limit, counted in 4 KiB units: 4 GiB.
 const LIMIT_4GIB: u32 = 0xF_FFFF;
 
 static GDTS: [Once<[Descriptor; NSEGS]>; NCPU] = [const { Once::new() }; NCPU];
-
-/// The kernel code segment's selector.
-pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
-/// The kernel data segment's selector.
-pub const KDATA: SegmentSelector = SegmentSelector::new(SEG_KDATA, Ring::Ring0);
-/// The selector of the running CPU's own segment (in every CPU's table).
-pub const KCPU: SegmentSelector = SegmentSelector::new(SEG_KCPU, Ring::Ring0);
-/// The selector of the running CPU's TSS (what its task register holds).
-pub const TSS: SegmentSelector = SegmentSelector::new(SEG_TSS, Ring::Ring0);
-/// The selector of the running CPU's double-fault TSS (IDT vector 8's task
-/// gate names it; each CPU's GDT resolves it to that CPU's own task).
-pub const DFTSS: SegmentSelector = SegmentSelector::new(SEG_DFTSS, Ring::Ring0);
 
 fn flat(b: DescriptorBuilder) -> Descriptor {
     b.present()

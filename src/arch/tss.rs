@@ -11,8 +11,7 @@ use core::mem::size_of;
 
 use x86::bits32::task::TaskStateSegment;
 
-use crate::arch::gdt::{KCODE, KCPU, KDATA};
-use crate::mmu::PGSIZE;
+use crate::mmu::{KCODE, KCPU, KDATA, PGSIZE};
 use crate::param::NCPU;
 
 /// A TSS the CPU writes behind Rust's back (a task switch saves the

@@ -4,11 +4,11 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use x86::segmentation::SegmentSelector;
 
-use crate::arch::gdt::{DFTSS, TSS};
 use crate::bootinfo::BootInfo;
 use crate::cpu::{cpu, ncpu};
 use crate::kstack::guard_page;
 use crate::memlayout::VAddr;
+use crate::mmu::{DFTSS, TSS};
 use crate::mmu::{PGSIZE, PTFlags, PageStep};
 use crate::spinlock::NoInterrupts;
 use crate::traps::T_DBLFLT;
