@@ -4,7 +4,7 @@
 //! silently writing over whatever lies below.
 //!
 //! The boot CPU's guard is the page below the boot stack in `.bss`
-//! (`entry::BootStack`), whose entry `kvmalloc` clears. Every other CPU
+//! (`entry::BootStack`), whose entry `kvmalloc` clears (`vm::guard_boot_stack`). Every other CPU
 //! starts on its kalloc'd page at P2V(pa) (all entrypgdir can map), and
 //! once `mpenter` has switched to the kernel page directory it moves onto
 //! an alias of that page in the kernel-stacks window (`memlayout::KSTACKS`),
@@ -34,20 +34,6 @@ fn with_pte<R>(pgdir: PAddr, va: VAddr, f: impl FnOnce(&mut PTEntry) -> R) -> R 
         .expect("a walk without allocation cannot run out")
         .unwrap_or_else(|| panic!("kstack: no page table for {:#010x}", va.0));
     f(entry)
-}
-
-/// Take the boot stack's guard page out of the directory `pgdir` (the
-/// kernel's, before `switchkvm` loads it: loading CR3 flushes the TLB).
-pub fn guard_boot_stack(pgdir: PAddr) {
-    let guard = crate::entry::boot_stack_guard();
-    with_pte(pgdir, guard, |entry| {
-        assert!(
-            entry.is_present(),
-            "kstack: the boot stack's guard page {:#010x} is not in the direct map",
-            guard.0
-        );
-        *entry = PTEntry(0);
-    });
 }
 
 /// Map CPU `cpu`'s stack page (at `pa`) into the kernel-stacks window of

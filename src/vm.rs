@@ -350,11 +350,28 @@ pub fn kvmalloc(phystop: PAddr) -> Kvm {
                 phystop.0
             )
         });
-        crate::kstack::guard_boot_stack(pgdir);
+        guard_boot_stack(pgdir);
         Kvm { pgdir, pages }
     });
     switchkvm();
     *kvm
+}
+
+/// Take the boot stack's guard page out of the directory `pgdir` (the
+/// kernel's, before `switchkvm` loads it: loading CR3 flushes the TLB).
+#[cfg(kernel)]
+fn guard_boot_stack(pgdir: PAddr) {
+    let guard = crate::entry::boot_stack_guard();
+    let mut mem = KallocTables::default();
+    let entry = walkpgdir(&mut mem, pgdir, guard, false)
+        .expect("a walk without allocation cannot run out")
+        .unwrap_or_else(|| panic!("kstack: no page table for {:#010x}", guard.0));
+    assert!(
+        entry.is_present(),
+        "kstack: the boot stack's guard page {:#010x} is not in the direct map",
+        guard.0
+    );
+    *entry = PTEntry(0);
 }
 
 /// Build a directory holding the kernel's map from kalloc pages, without
