@@ -5,8 +5,7 @@
 
 use crate::jos::pageinfo::ALLOC_ZERO;
 use crate::jos::pageinfo::{count, page_alloc};
-use crate::jos::pmap::check::{read, write};
-use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup};
+use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup, read, write};
 use crate::kalloc;
 use crate::linux::memory::{CowStep, cow_faults};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};

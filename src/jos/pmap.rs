@@ -199,6 +199,22 @@ pub fn rcr3() -> PAddr {
     PAddr(unsafe { x86::controlregs::cr3() } as u32)
 }
 
+/// The word at virtual address `va`, through whatever maps it.
+#[cfg(kernel)]
+pub(crate) fn read(va: VAddr) -> u32 {
+    // SAFETY: the callers (the checks and `cow`) read only addresses they
+    // just mapped.
+    unsafe { (va.0 as *const u32).read_volatile() }
+}
+
+/// Write `value` at virtual address `va`, through whatever maps it.
+#[cfg(kernel)]
+pub(crate) fn write(va: VAddr, value: u32) {
+    // SAFETY: the callers write only pages they own, mapped writable (or
+    // copy-on-write, which the page-fault handler resolves).
+    unsafe { (va.0 as *mut u32).write_volatile(value) }
+}
+
 #[cfg(kernel)]
 impl PageTableMemory for KernelPages {
     const PDE_FLAGS: PDFlags = PDE_USER_TABLE_FLAGS;

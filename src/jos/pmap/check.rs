@@ -5,7 +5,7 @@
 
 use core::sync::atomic::Ordering;
 
-use super::rcr3;
+use super::{rcr3, read, write};
 use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags};
 use crate::jos::pageinfo::{area, count, page_alloc, page_free};
 use crate::kalloc::{self, KfreeError};
@@ -49,20 +49,6 @@ fn is_free(pa: PAddr) -> bool {
         kalloc::check_free(p2v(pa)),
         Err(KfreeError::DoubleFree { .. })
     )
-}
-
-/// The word at virtual address `va`, through whatever maps it.
-pub(crate) fn read(va: VAddr) -> u32 {
-    // SAFETY: the callers (the checks and `cow`) read only addresses they
-    // just mapped.
-    unsafe { (va.0 as *const u32).read_volatile() }
-}
-
-/// Write `value` at virtual address `va`, through whatever maps it.
-pub(crate) fn write(va: VAddr, value: u32) {
-    // SAFETY: the callers write only pages they own, mapped writable (or
-    // copy-on-write, which the page-fault handler resolves).
-    unsafe { (va.0 as *mut u32).write_volatile(value) }
 }
 
 /// Every free page, taken off the free lists and chained through its first
