@@ -7,6 +7,10 @@ use core::fmt::{self, Write};
 
 use crate::input::{Echo, INPUT_BUF, Input, Line};
 use crate::spinlock::Spinlock;
+// console, uart and kbd import each other, as in xv6: the console drives
+// the devices, and their interrupts hand each byte back to `consoleintr`.
+// One of the two import circles the kernel keeps on purpose
+// (tests/circles.rs).
 use crate::uart::Uart;
 use crate::vga::Vga;
 

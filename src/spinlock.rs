@@ -15,6 +15,10 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use spin::mutex::{SpinMutex, SpinMutexGuard};
 
+// spinlock and cpu import each other, as xv6's spinlock.c and proc.c do:
+// a lock turns interrupts off on its CPU (pushcli counts in the CPU's
+// state), and the CPU's state is read with them off. One of the two
+// import circles the kernel keeps on purpose (tests/circles.rs).
 use crate::cpu::{cpu, cpuid, cpuid_unchecked, interrupts_enabled};
 
 /// Turn interrupts off, remembering (at the outermost level) whether they
