@@ -4,7 +4,7 @@
 //! silently writing over whatever lies below.
 //!
 //! The boot CPU's guard is the page below the boot stack in `.bss`
-//! (`entry::BootStack`), whose entry `kvmalloc` clears (`vm::guard_boot_stack`). Every other CPU
+//! (`entry::BootStack`), whose entry `kvmalloc` clears. Every other CPU
 //! starts on its kalloc'd page at P2V(pa) (all entrypgdir can map), and
 //! once `mpenter` has switched to the kernel page directory it moves onto
 //! an alias of that page in the kernel-stacks window (`memlayout::KSTACKS`),
