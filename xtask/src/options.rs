@@ -399,6 +399,9 @@ fn last_optional<'a>(
     }
 }
 
+/// `GRADE_TIME_FACTOR`'s default: every limit as the manifest gives it.
+pub const DEFAULT_TIME_FACTOR: u32 = 1;
+
 /// How long `--soak` runs unless SOAK_SECONDS says otherwise.
 pub const DEFAULT_SOAK_SECONDS: u32 = 600;
 
@@ -444,7 +447,7 @@ fn time_factor(env: &dyn Fn(&str) -> Option<String>) -> Result<u32, Refusal> {
     at_least_1(
         env,
         "GRADE_TIME_FACTOR",
-        crate::lab::grade::DEFAULT_TIME_FACTOR,
+        DEFAULT_TIME_FACTOR,
         "a whole number >= 1 (it multiplies the tests' time limits)",
     )
 }

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use super::manifest::{self, Manifest};
 use super::markers::{self, Keep};
-use crate::{Error, NAME, Result, paths};
+use xtask::{Error, NAME, Result, paths};
 
 /// Files by path (relative, `/`-separated), with their bytes.
 pub type Tree = BTreeMap<String, Vec<u8>>;

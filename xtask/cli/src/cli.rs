@@ -5,10 +5,8 @@ use std::io::IsTerminal;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use crate::options::{Action, Emulator, Options, USAGE, parse};
-use crate::{
-    Error, NAME, Result, bench, gate, iso, lab, launch, prereqs, smoke, soak, status, steps,
-};
+use xtask::options::{Action, Emulator, Options, USAGE, parse};
+use xtask::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, status, steps};
 
 /// Run with `args` (the program name left out); the exit status.
 pub fn main(args: &[String]) -> i32 {
