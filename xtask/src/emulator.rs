@@ -68,13 +68,10 @@ pub fn command(o: &Options, iso: &Path) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Action, parse};
+    use crate::launch::options;
 
     fn opts(args: &[&str]) -> Options {
-        match parse(args, &|_| None) {
-            Ok(Action::Boot(o)) => *o,
-            other => panic!("{other:?}"),
-        }
+        options(args, &[])
     }
 
     #[test]

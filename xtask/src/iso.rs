@@ -12,22 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sha2::{Digest, Sha256};
 
 use crate::kernel::{Kernel, io_error};
-use crate::options::{Loader, Options};
+use crate::options::{Loader, Options, kernel_cmdline};
 use crate::{Error, Result, paths};
 
 /// Where the kernel and the module are on the ISO.
 const KERNEL_ON_ISO: &str = "/boot/kernel.elf";
 const MODULE_ON_ISO: &str = "/boot/module.bin";
-
-/// The kernel command line as grub.cfg writes it: `cmdline`, then the
-/// monitor commands in single quotes (GRUB hands the kernel as many bytes).
-pub fn kernel_cmdline(cmdline: &str, monitor: &str) -> String {
-    let mut line = cmdline.to_string();
-    if !monitor.is_empty() {
-        line.push_str(&format!(" 'monitor={monitor}'"));
-    }
-    line
-}
 
 /// GRUB's configuration: straight to the kernel, its console on the serial
 /// port. The monitor commands go into the command line in single quotes.

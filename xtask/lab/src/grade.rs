@@ -115,13 +115,13 @@ pub fn run_boot(
         "-chardev".to_string(),
         format!("file,id=marks,path={}", marks.display()),
     ]);
-    let o = match parse(&args, &|k| std::env::var(k).ok()) {
+    let o = match parse(&args) {
         Ok(Action::Boot(o)) => o,
         Ok(other) => return Err(Error::new(format!("{args:?} is not a boot but {other:?}"))),
         Err(r) => {
             return Err(Error::new(format!(
                 "bad boot options {args:?}: {}",
-                r.reason
+                r.render()
             )));
         }
     };
