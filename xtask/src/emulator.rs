@@ -68,10 +68,13 @@ pub fn command(o: &Options, iso: &Path) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::launch::options;
+    use crate::options::{Action, parse_with_env};
 
     fn opts(args: &[&str]) -> Options {
-        options(args, &[])
+        match parse_with_env(args, &[]) {
+            Ok(Action::Boot(o)) => *o,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
