@@ -90,7 +90,7 @@ struct Cli {
 
 /// The options that shape a boot.
 #[derive(Args, Debug)]
-#[group(id = "boot", multiple = true, conflicts_with = "action")]
+#[group(id = "boot", multiple = true)]
 struct Boot {
     /// RAM for the guest, in MiB (at least 7; PHYSTOP is 240 MiB)
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MEM_MIB, value_parser = mem_mib,
@@ -167,9 +167,10 @@ struct Boot {
     qemu_extra: Vec<String>,
 }
 
-/// The actions, each a mode of its own.
+/// The actions, each a mode of its own: one at a time, without boot
+/// options (clap names the options it refuses with one).
 #[derive(Args, Debug)]
-#[group(id = "action", multiple = false)]
+#[group(id = "action", multiple = false, conflicts_with = "boot")]
 struct Actions {
     /// Run every test: formatting, clippy, host unit tests and the boot
     /// tests in QEMU (what CI runs)
