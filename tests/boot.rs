@@ -407,17 +407,20 @@ fn run_qemu_refuses_bad_options_with_a_reason() {
     for (args, says) in [
         (
             &["--mem", "lots"][..],
-            "--mem 'lots' is not a whole number of MiB",
+            "invalid value 'lots' for '--mem <MIB>': not a whole number of MiB",
         ),
-        (&["--smp", "0"][..], "--smp '0' is not a CPU count >= 1"),
+        (
+            &["--smp", "0"][..],
+            "invalid value '0' for '--smp <N>': not a CPU count >= 1",
+        ),
         (
             &["--cmdline", "a;b"][..],
             "contains a character GRUB's config would interpret",
         ),
-        (&["--bogus"][..], "unknown option '--bogus'"),
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
         (
             &["--module", "/no/such/file"][..],
-            "--module '/no/such/file' is not a file",
+            "invalid value '/no/such/file' for '--module <FILE>': not a file",
         ),
     ] {
         let run = run_script(args, "");

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{launch, run_script};
-use xtask::lab::grade::run_boot;
-use xtask::lab::verdict::{Verdict, judge};
+use lab::grade::run_boot;
+use lab::verdict::{Verdict, judge};
 use xtask::status::LAB_TODO;
 use xv6::protocol::LabTodo;
 
@@ -174,10 +174,8 @@ fn grade_runs_one_test_and_refuses_unknown_names() {
     assert!(one.out.contains("lifo "), "{}", one.out);
     assert!(one.out.contains("PASS"), "{}", one.out);
     assert!(one.out.contains("Score: 10/10"), "{}", one.out);
-    let report = xtask::lab::grade::read_report(&xtask::paths::at(
-        xtask::lab::grade::results_file("kalloc"),
-    ))
-    .expect("the results file");
+    let report = lab::grade::read_report(&xtask::paths::at(lab::grade::results_file("kalloc")))
+        .expect("the results file");
     assert_eq!(
         (report.score, report.total, report.tests.len()),
         (10, 10, 1)
@@ -193,7 +191,7 @@ fn grade_runs_one_test_and_refuses_unknown_names() {
     );
     let lab = run_script(&["--grade", "nosuch"], "");
     lab.expect_status(xtask::status::FAILED);
-    let labs = xtask::lab::labs_here().join(", ");
+    let labs = lab::labs_here().join(", ");
     assert!(
         lab.err.contains(&format!(
             "unknown lab \"nosuch\": no labs/nosuch/lab.toml (labs: {labs})"
@@ -238,10 +236,7 @@ fn lab_export_writes_a_one_commit_handout_without_solutions_or_mutants() {
     );
     assert!(!scan.contains("self.nfree += 1;"), "{scan}");
     assert!(!dir.join("labs/kalloc/mutants").exists(), "no mutant");
-    assert_eq!(
-        xtask::lab::export::handout_of(&dir).as_deref(),
-        Some("kalloc")
-    );
+    assert_eq!(lab::export::handout_of(&dir).as_deref(), Some("kalloc"));
     let again = run_script(&["--lab-export", "kalloc", path], "");
     again.expect_status(xtask::status::FAILED);
     assert!(again.err.contains("is not empty"), "{}", again.err);

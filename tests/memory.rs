@@ -254,8 +254,9 @@ fn below_the_minimum_the_runner_says_how_much_is_needed() {
     let run = run_script(&["--mem", &below], "");
     assert_eq!(run.status, Some(xtask::status::BAD_OPTION), "{}", run.err);
     assert!(
-        run.err
-            .contains(&format!("--mem {below} is below {MIN_MEM_MIB} MiB")),
+        run.err.contains(&format!(
+            "invalid value '{below}' for '--mem <MIB>': at least {MIN_MEM_MIB} MiB are needed"
+        )),
         "{}",
         run.err
     );

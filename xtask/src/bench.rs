@@ -5,7 +5,8 @@
 
 use std::process::Command;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::launch::{self, Run};
 use crate::options::Options;
@@ -20,21 +21,22 @@ const KALLOCTEST_ROUNDS: u32 = 100_000;
 /// The CPU counts kalloctest runs on.
 const CPU_COUNTS: [u32; 3] = [1, 2, 4];
 
-/// The median of `values` as awk prints it ("-" for none; a half as a
-/// decimal, large values as %.6g does).
-pub fn median(values: &[f64]) -> String {
+/// The median of `values`; None for none.
+pub fn median_of(values: &[f64]) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n == 0 {
-        return "-".into();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
     }
-    let m = if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    };
-    awk_number(m)
+}
+
+/// The median of `values` as awk prints it ("-" for none; a half as a
+/// decimal, large values as %.6g does).
+pub fn median(values: &[f64]) -> String {
+    median_of(values).map_or_else(|| "-".into(), awk_number)
 }
 
 /// A number as awk's `print` shows it: whole numbers as integers, others
@@ -99,6 +101,32 @@ pub struct Fill {
     pub percent: u32,
     pub held: u64,
     pub pair: f64,
+}
+
+/// `--bench`'s JSON line: the kernel's own lines as they came, then the
+/// wall-clock medians (null where no run gave a figure).
+#[derive(Debug, Serialize)]
+pub struct BenchLine {
+    pub icount: Vec<Box<RawValue>>,
+    pub kalloctest: Vec<Throughput>,
+    pub boot_ms_median: Option<f64>,
+    pub boot_ms_median_no_strip: Option<f64>,
+}
+
+/// kalloctest's median throughput in one mode on `cpus` CPUs.
+#[derive(Debug, Serialize)]
+pub struct Throughput {
+    pub mode: &'static str,
+    pub cpus: u32,
+    pub pairs_per_s: Option<f64>,
+}
+
+impl BenchLine {
+    /// The line `--bench` prints last.
+    pub fn line(&self) -> String {
+        let json = serde_json::to_string(self).expect("the bench line is JSON");
+        format!("{BENCH_JSON}{json}")
+    }
 }
 
 /// The table of the pair's cost by fill level, a column per mode, for the
@@ -173,11 +201,12 @@ pub fn run(runs: u32) -> Result<()> {
             icount.extend(lines_after(&run.out, BENCH_JSON).map(str::to_string));
         }
     }
+    let bad_line = |e: serde_json::Error| Error::new(format!("the kernel's bench-json line: {e}"));
     let parsed = icount
         .iter()
         .map(|l| serde_json::from_str(l))
         .collect::<std::result::Result<Vec<KernelBench>, _>>()
-        .map_err(|e| Error::new(format!("the kernel's bench-json line: {e}")))?;
+        .map_err(bad_line)?;
     for (junk, label) in [(true, "on"), (false, "off")] {
         println!(
             "bench: kalloc + kfree pair by fill level (guest instructions, junk {label}; \
@@ -211,24 +240,39 @@ pub fn run(runs: u32) -> Result<()> {
                         .map(|r| r as f64),
                 );
             }
-            let rate = median(&rates);
-            println!("bench: kalloctest {mode:<6} {cpus} CPUs: {rate} pairs/s");
-            kalloctest.push(format!(
-                "{{\"mode\":\"{mode}\",\"cpus\":{cpus},\"pairs_per_s\":{rate}}}"
-            ));
+            println!(
+                "bench: kalloctest {mode:<6} {cpus} CPUs: {} pairs/s",
+                median(&rates)
+            );
+            kalloctest.push(Throughput {
+                mode,
+                cpus,
+                pairs_per_s: median_of(&rates),
+            });
         }
     }
-    let boot_ms = median(&boot_times(&["--monitor", "halt"], runs)?);
+    let boot_ms = boot_times(&["--monitor", "halt"], runs)?;
     println!(
-        "bench: launch to monitor prompt (GRUB included), median of {runs} runs: {boot_ms} ms"
+        "bench: launch to monitor prompt (GRUB included), median of {runs} runs: {} ms",
+        median(&boot_ms)
     );
-    let full_ms = median(&boot_times(&["--no-strip", "--monitor", "halt"], runs)?);
-    println!("bench: the same with --no-strip (debug info on the ISO): {full_ms} ms");
+    let full_ms = boot_times(&["--no-strip", "--monitor", "halt"], runs)?;
     println!(
-        "bench-json: {{\"icount\":[{}],\"kalloctest\":[{}],\"boot_ms_median\":{boot_ms},\"boot_ms_median_no_strip\":{full_ms}}}",
-        icount.join(","),
-        kalloctest.join(",")
+        "bench: the same with --no-strip (debug info on the ISO): {} ms",
+        median(&full_ms)
     );
+    let icount = icount
+        .into_iter()
+        .map(RawValue::from_string)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(bad_line)?;
+    let line = BenchLine {
+        icount,
+        kalloctest,
+        boot_ms_median: median_of(&boot_ms),
+        boot_ms_median_no_strip: median_of(&full_ms),
+    };
+    println!("{}", line.line());
     Ok(())
 }
 
@@ -243,6 +287,28 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), "2.5");
         assert_eq!(median(&[10.0, 20.0]), "15");
         assert_eq!(median(&[2_500_000.0, 2_500_001.0]), "2.5e+06", "awk's %.6g");
+    }
+
+    #[test]
+    fn the_json_line_keeps_the_kernels_lines_and_gives_null_for_no_figure() {
+        let kernel = r#"{"mode":"scan","junk":true,"extra":[1,2]}"#;
+        let line = BenchLine {
+            icount: vec![RawValue::from_string(kernel.to_string()).unwrap()],
+            kalloctest: vec![Throughput {
+                mode: "global",
+                cpus: 2,
+                pairs_per_s: Some(400000.5),
+            }],
+            boot_ms_median: Some(812.0),
+            boot_ms_median_no_strip: None,
+        };
+        assert_eq!(
+            line.line(),
+            format!(
+                "bench-json: {{\"icount\":[{kernel}],\"kalloctest\":[{{\"mode\":\"global\",\"cpus\":2,\
+                 \"pairs_per_s\":400000.5}}],\"boot_ms_median\":812.0,\"boot_ms_median_no_strip\":null}}"
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Processes with a time limit: the one place that waits for a child and
 //! kills it (by its own PID, with SIGKILL: Bochs ignores SIGTERM) when it
-//! runs too long.
+//! runs too long. The wait itself is the `wait-timeout` crate's (woken by
+//! the child's end, not by polling); the silence watch is ours: how long
+//! the child had printed nothing when it ended or was stopped.
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -8,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How often a bounded wait looks at the child.
-const POLL: Duration = Duration::from_millis(50);
+use wait_timeout::ChildExt;
 
 /// Wait for `child` at most `limit` (forever if None). On time-out, kill it,
 /// reap it and return None.
@@ -17,19 +18,13 @@ pub fn wait(child: &mut Child, limit: Option<Duration>) -> std::io::Result<Optio
     let Some(limit) = limit else {
         return child.wait().map(Some);
     };
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if start.elapsed() >= limit {
-            // It may have ended just now: then kill fails and wait reaps it.
-            let _ = child.kill();
-            child.wait()?;
-            return Ok(None);
-        }
-        thread::sleep(POLL);
+    if let Some(status) = child.wait_timeout(limit)? {
+        return Ok(Some(status));
     }
+    // It may have ended just now: then kill fails and wait reaps it.
+    let _ = child.kill();
+    child.wait()?;
+    Ok(None)
 }
 
 /// What a bounded run printed, and how it ended.
@@ -164,7 +159,12 @@ mod tests {
         );
         assert!(busy.timed_out());
         assert!(busy.quiet < Duration::from_millis(1000), "{:?}", busy.quiet);
+        let start = Instant::now();
         let done = sh("echo out; echo err >&2", Duration::from_secs(30));
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a child that ends is not waited for up to the limit"
+        );
         assert_eq!(
             (done.status, done.out.as_str(), done.err.as_str()),
             (Some(0), "out\n", "err\n")

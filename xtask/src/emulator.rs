@@ -68,10 +68,10 @@ pub fn command(o: &Options, iso: &Path) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Action, parse};
+    use crate::options::{Action, parse_with_env};
 
     fn opts(args: &[&str]) -> Options {
-        match parse(args, &|_| None) {
+        match parse_with_env(args, &[]) {
             Ok(Action::Boot(o)) => *o,
             other => panic!("{other:?}"),
         }

@@ -1,31 +1,23 @@
 //! The GRUB ISO: one per (kernel, command line, module, loader), cached
 //! under `target/iso` by a key from their contents. Several runs may build
 //! ISOs at once (the tests do), so each is staged in a directory of its own
-//! and renamed into place.
+//! and renamed into place. The key is a SHA-256 (the `sha2` crate): a
+//! hash whose algorithm is fixed, as a key kept on disk needs.
 
 use std::fs;
-use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use sha2::{Digest, Sha256};
+
 use crate::kernel::{Kernel, io_error};
-use crate::options::{Loader, Options};
+use crate::options::{Loader, Options, kernel_cmdline};
 use crate::{Error, Result, paths};
 
 /// Where the kernel and the module are on the ISO.
 const KERNEL_ON_ISO: &str = "/boot/kernel.elf";
 const MODULE_ON_ISO: &str = "/boot/module.bin";
-
-/// The kernel command line as grub.cfg writes it: `cmdline`, then the
-/// monitor commands in single quotes (GRUB hands the kernel as many bytes).
-pub fn kernel_cmdline(cmdline: &str, monitor: &str) -> String {
-    let mut line = cmdline.to_string();
-    if !monitor.is_empty() {
-        line.push_str(&format!(" 'monitor={monitor}'"));
-    }
-    line
-}
 
 /// GRUB's configuration: straight to the kernel, its console on the serial
 /// port. The monitor commands go into the command line in single quotes.
@@ -51,15 +43,23 @@ menuentry \"xv6\" {{
     )
 }
 
+/// How many bytes of the hash the key keeps (as twice as many hex digits).
+const KEY_BYTES: usize = 8;
+
 /// The cache key of an ISO made of `parts` (the kernel, grub.cfg, the
-/// module): 16 hex digits of a hash of each part's length and bytes.
+/// module): the first hex digits of the SHA-256 of each part's length (8
+/// bytes, little-endian) and bytes.
 pub fn cache_key(parts: &[&[u8]]) -> String {
-    let mut h = DefaultHasher::new();
+    let mut h = Sha256::new();
     for p in parts {
-        h.write_usize(p.len());
-        h.write(p);
+        let len = u64::try_from(p.len()).expect("a part's length fits 64 bits");
+        h.update(len.to_le_bytes());
+        h.update(p);
     }
-    format!("{:016x}", h.finish())
+    h.finalize()[..KEY_BYTES]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A staging directory, removed when dropped.
@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn the_cache_key_depends_on_every_part_and_where_it_ends() {
         let k = cache_key(&[b"kernel", b"cfg"]);
-        assert_eq!(k.len(), 16);
+        assert_eq!(k.len(), 2 * KEY_BYTES);
         assert!(k.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(
             k,
@@ -211,5 +211,12 @@ mod tests {
             cache_key(&[b"kernel", b"cfg", b""]),
             "a module, even empty"
         );
+    }
+
+    /// The key names files kept on disk: it must not change from one
+    /// build of the runner (or one Rust release) to the next.
+    #[test]
+    fn the_cache_key_is_the_same_in_every_build() {
+        assert_eq!(cache_key(&[b"kernel", b"cfg"]), "fb53b451a0cf0f0a");
     }
 }

@@ -9,19 +9,15 @@ use std::time::Duration;
 use crate::options::{Action, Emulator, Options};
 use crate::{Error, Result, bounded, emulator, gate, iso};
 
-/// The options `args` give (as run-qemu.sh's arguments), with `env` for the
-/// environment's variables. Panics on a refusal or on an action other
-/// than a boot: for callers whose arguments are fixed.
+/// The options `args` give (as run-qemu.sh's arguments), with `env` as
+/// the environment's variables (the process's own are not read). Panics
+/// on a refusal or on an action other than a boot: for callers whose
+/// arguments are fixed.
 pub fn options(args: &[&str], env: &[(&str, &str)]) -> Options {
-    let lookup = |k: &str| {
-        env.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    };
-    match crate::options::parse(args, &lookup) {
+    match crate::options::parse_with_env(args, env) {
         Ok(Action::Boot(o)) => *o,
         Ok(other) => panic!("{args:?} is not a boot but {other:?}"),
-        Err(r) => panic!("{args:?}: {}", r.reason),
+        Err(r) => panic!("{args:?}: {}", r.render()),
     }
 }
 

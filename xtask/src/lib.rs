@@ -9,13 +9,11 @@
 
 pub mod bench;
 pub mod bounded;
-pub mod cli;
 pub mod emulator;
 pub mod gate;
 pub mod iso;
 pub mod kernel;
 pub mod ksyms;
-pub mod lab;
 pub mod launch;
 pub mod options;
 pub mod paths;

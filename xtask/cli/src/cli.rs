@@ -5,19 +5,21 @@ use std::io::IsTerminal;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use crate::options::{Action, Emulator, Options, USAGE, parse};
-use crate::{
-    Error, NAME, Result, bench, gate, iso, lab, launch, prereqs, smoke, soak, status, steps,
-};
+use xtask::options::{Action, Emulator, Options, parse};
+use xtask::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, status, steps};
 
 /// Run with `args` (the program name left out); the exit status.
 pub fn main(args: &[String]) -> i32 {
-    let env = |k: &str| std::env::var(k).ok();
-    let action = match parse(args, &env) {
+    let action = match parse(args) {
         Ok(a) => a,
         Err(refusal) => {
-            eprint!("{}", refusal.message());
-            return status::BAD_OPTION;
+            // clap prints `--help` on standard output, a refusal on
+            // standard error.
+            let _ = refusal.print();
+            return match refusal.use_stderr() {
+                true => status::BAD_OPTION,
+                false => 0,
+            };
         }
     };
     match act(action) {
@@ -34,10 +36,6 @@ pub fn main(args: &[String]) -> i32 {
 /// Do what `action` asks; the exit status.
 fn act(action: Action) -> Result<i32> {
     match action {
-        Action::Help => {
-            print!("{USAGE}");
-            Ok(0)
-        }
         Action::Setup { bochsrc } => {
             prereqs::ensure()?;
             smoke::run(&bochsrc)?;

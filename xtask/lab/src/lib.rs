@@ -14,7 +14,7 @@ pub mod verdict;
 /// The labs of this tree: the directories `labs/<lab>/` with a manifest,
 /// by name.
 pub fn labs_here() -> Vec<String> {
-    let dir = crate::paths::at(manifest::LABS_DIR);
+    let dir = xtask::paths::at(manifest::LABS_DIR);
     let mut labs: Vec<String> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

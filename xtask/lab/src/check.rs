@@ -14,8 +14,8 @@ use super::export;
 use super::grade::{self, Report};
 use super::manifest::{self, Check, Manifest, Mutant};
 use super::verdict::Verdict;
-use crate::protocol::LabTodo;
-use crate::{Error, NAME, Result, kernel::io_error, paths, status};
+use xtask::protocol::LabTodo;
+use xtask::{Error, NAME, Result, kernel::io_error, paths, status};
 
 /// Longest the handout's first boot may take: it builds the runner and the
 /// kernel (core included) from scratch, minutes on a busy 2-core machine.
@@ -380,7 +380,7 @@ pub fn run(only: Option<&str>, factor: u32) -> Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::grade::Graded;
+    use crate::grade::Graded;
 
     fn report(verdicts: &[(&str, Verdict)]) -> Report {
         let tests: Vec<Graded> = verdicts
@@ -473,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_handout_boots_as_for_its_first_test() {
-        let boot = |name: &str, ktest: &str| crate::lab::manifest::Test {
+        let boot = |name: &str, ktest: &str| crate::manifest::Test {
             name: name.into(),
             points: 1,
             check: Check::Boot {
@@ -483,7 +483,7 @@ mod tests {
                 limit: 1,
             },
         };
-        let answers = crate::lab::manifest::Test {
+        let answers = crate::manifest::Test {
             name: "q".into(),
             points: 1,
             check: Check::Answers { file: "a".into() },

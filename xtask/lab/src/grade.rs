@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{self, Check, Manifest, Test};
 use super::verdict::{self, Outcome, Verdict};
-use crate::kernel::Kernel;
-use crate::options::{Action, parse};
-use crate::{Error, NAME, Result, bounded, launch, paths};
+use xtask::kernel::Kernel;
+use xtask::options::{Action, parse};
+use xtask::{Error, NAME, Result, bounded, launch, paths};
 
 /// Where a lab's results and logs go, relative to the root.
 pub fn results_dir(lab: &str) -> String {
@@ -69,7 +69,7 @@ pub fn manifest(lab: &str) -> Result<Manifest> {
 /// The run-qemu.sh options that boot `ktest` for a test whose own options
 /// are `boot`: its `--cmdline` (if any) gets `ktest=<ktest>` added.
 pub fn boot_args(ktest: &str, boot: &[String]) -> Vec<String> {
-    let word = format!("{}={ktest}", crate::protocol::KTEST_OPTION);
+    let word = format!("{}={ktest}", xtask::protocol::KTEST_OPTION);
     let mut args: Vec<String> = boot.to_vec();
     match args.iter().position(|a| a == "--cmdline") {
         Some(i) if i + 1 < args.len() => args[i + 1] = format!("{} {word}", args[i + 1]),
@@ -110,18 +110,18 @@ pub fn run_boot(
         "-device".to_string(),
         format!(
             "isa-debugcon,iobase={:#x},chardev=marks",
-            crate::protocol::BOOT_MARK_PORT
+            xtask::protocol::BOOT_MARK_PORT
         ),
         "-chardev".to_string(),
         format!("file,id=marks,path={}", marks.display()),
     ]);
-    let o = match parse(&args, &|k| std::env::var(k).ok()) {
+    let o = match parse(&args) {
         Ok(Action::Boot(o)) => o,
         Ok(other) => return Err(Error::new(format!("{args:?} is not a boot but {other:?}"))),
         Err(r) => {
             return Err(Error::new(format!(
                 "bad boot options {args:?}: {}",
-                r.reason
+                r.render()
             )));
         }
     };
@@ -153,8 +153,8 @@ pub fn run_boot(
     Ok((outcome, log))
 }
 
-/// `GRADE_TIME_FACTOR`'s default: every limit as the manifest gives it.
-pub const DEFAULT_TIME_FACTOR: u32 = 1;
+/// `GRADE_TIME_FACTOR`'s default (the runner's options read the variable).
+pub use xtask::options::DEFAULT_TIME_FACTOR;
 
 /// Grade test `t` of lab `lab`, its time limit multiplied by `factor`.
 fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
@@ -174,7 +174,7 @@ fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
             let marks = paths::at(format!("{}/{}.marks", results_dir(lab), t.name));
             let (outcome, text) = run_boot(ktest, boot, limit, &marks)?;
             let log = format!("{}/{}.log", results_dir(lab), t.name);
-            crate::kernel::replace(&paths::at(&log), text.as_bytes())?;
+            xtask::kernel::replace(&paths::at(&log), text.as_bytes())?;
             (verdict::judge(ktest, panic.as_deref(), &outcome), Some(log))
         }
     };
@@ -275,7 +275,7 @@ pub fn grade(lab: &str, only: Option<&str>, factor: u32) -> Result<Report> {
     }
     build_kernel()?;
     let dir = paths::at(results_dir(lab));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::kernel::io_error("create", &dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| xtask::kernel::io_error("create", &dir, e))?;
     let width = tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     println!(
         "{NAME}: grading lab {lab}: {} ({} tests)",
@@ -297,7 +297,7 @@ pub fn grade(lab: &str, only: Option<&str>, factor: u32) -> Result<Report> {
     print!("{}", table(&report, &m.title));
     let file = results_file(lab);
     let json = serde_json::to_string_pretty(&report).expect("a report is JSON");
-    crate::kernel::replace(&paths::at(&file), json.as_bytes())?;
+    xtask::kernel::replace(&paths::at(&file), json.as_bytes())?;
     println!("Results: {file}");
     Ok(report)
 }
@@ -316,14 +316,14 @@ fn build_kernel() -> Result<()> {
              No test ran, so there is no score.",
             e.message
         ),
-        status: crate::status::FAILED,
+        status: xtask::status::FAILED,
     })
 }
 
 /// Read a results file.
 pub fn read_report(path: &std::path::Path) -> Result<Report> {
     let text =
-        std::fs::read_to_string(path).map_err(|e| crate::kernel::io_error("read", path, e))?;
+        std::fs::read_to_string(path).map_err(|e| xtask::kernel::io_error("read", path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| Error::new(format!("{} is not a results file: {e}", path.display())))
 }

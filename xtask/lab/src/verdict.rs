@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use crate::protocol::{
+use serde::{Deserialize, Serialize};
+use xtask::protocol::{
     BACKTRACE, BOOTING, BootStage, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF, TEST_SOURCES,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::status;
+use xtask::status;
 
 /// How a graded test went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,7 +357,7 @@ pub fn judge_answers(file: &str, text: Option<&str>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{MARK_MAIN, MARK_PAGING_ON};
+    use xtask::protocol::{MARK_MAIN, MARK_PAGING_ON};
 
     const LIMIT: Duration = Duration::from_secs(60);
 

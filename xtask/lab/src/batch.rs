@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::export::{self, Tree};
 use super::grade::{self, Report};
 use super::manifest::Manifest;
-use crate::{Error, NAME, Result, bounded, kernel::io_error, paths, status};
+use xtask::{Error, NAME, Result, bounded, kernel::io_error, paths, status};
 
 /// Longest one grading may take: a first build of the kernel and the
 /// runner from scratch (minutes on a busy 2-core machine), then the tests.
@@ -333,9 +333,9 @@ pub fn run(lab: &str, dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::grade::Graded;
-    use crate::lab::manifest::{Check, Test};
-    use crate::lab::verdict::Verdict;
+    use crate::grade::Graded;
+    use crate::manifest::{Check, Test};
+    use crate::verdict::Verdict;
 
     fn manifest() -> Manifest {
         let t = |name: &str| Test {

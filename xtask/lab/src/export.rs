@@ -10,7 +10,7 @@ use std::process::Command;
 
 use super::manifest::{self, Manifest};
 use super::markers::{self, Keep};
-use crate::{Error, NAME, Result, paths};
+use xtask::{Error, NAME, Result, paths};
 
 /// Files by path (relative, `/`-separated), with their bytes.
 pub type Tree = BTreeMap<String, Vec<u8>>;
@@ -169,16 +169,22 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
 /// is the handout of.
 pub const HANDOUT_STAMP: &str = "labs/handout.toml";
 
+/// The stamp's contents: the lab whose handout the tree is.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stamp {
+    lab: String,
+}
+
 /// What the stamp says for lab `lab`.
 fn stamp(lab: &str) -> String {
-    format!("# Written by run-qemu.sh --lab-export: this tree is a handout.\nlab = \"{lab}\"\n")
+    let toml = toml::to_string(&Stamp { lab: lab.into() }).expect("a stamp is TOML");
+    format!("# Written by run-qemu.sh --lab-export: this tree is a handout.\n{toml}")
 }
 
 /// The lab whose handout the tree at `root` is, if it is one.
 pub fn handout_of(root: &Path) -> Option<String> {
     let text = std::fs::read_to_string(root.join(HANDOUT_STAMP)).ok()?;
-    let value = text.lines().find_map(|l| l.trim().strip_prefix("lab = "))?;
-    Some(value.trim_matches('"').to_string())
+    toml::from_str::<Stamp>(&text).ok().map(|s| s.lab)
 }
 
 /// Run `git` with `args` in `dir`; its standard output.
