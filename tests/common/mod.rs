@@ -50,8 +50,14 @@ pub fn kernel_elf() -> PathBuf {
 /// input empty (the monitor powers off at its end), and wait for it,
 /// killing the emulator after BOOT_LIMIT.
 pub fn launch(args: &[&str]) -> Run {
+    launch_with_input(args, b"")
+}
+
+/// `launch` with `input` piped in, as `printf ... | ./run-qemu.sh` does:
+/// held back until the monitor listens, its end powering the machine off.
+pub fn launch_with_input(args: &[&str], input: &[u8]) -> Run {
     let o = xtask::launch::options(args, &[]);
-    let run = xtask::launch::run(&o, b"", Some(BOOT_LIMIT))
+    let run = xtask::launch::run(&o, input, Some(BOOT_LIMIT))
         .unwrap_or_else(|e| panic!("booting with {args:?} failed: {e}"));
     if run.status.is_none() {
         panic!(
