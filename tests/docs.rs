@@ -411,64 +411,102 @@ fn every_block_of_kernel_output_is_marked() {
     );
 }
 
+/// How many sample boots run at once: one QEMU per core of the 2-core
+/// machines this project runs on.
+const PARALLEL_BOOTS: usize = 2;
+
+/// The output of a boot for each block, its lines plain and none blank;
+/// the boots run PARALLEL_BOOTS at a time.
+fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
+    let next = std::sync::Mutex::new(0..blocks.len());
+    let outputs = std::sync::Mutex::new(vec![Vec::new(); blocks.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL_BOOTS {
+            scope.spawn(|| {
+                while let Some(i) = {
+                    let mut next = next.lock().expect("the queue of boots");
+                    next.next()
+                } {
+                    let options = blocks[i].options();
+                    let args: Vec<&str> = options.iter().map(String::as_str).collect();
+                    let run = common::launch_with_input(&args, blocks[i].input().as_bytes());
+                    let got = run
+                        .out
+                        .lines()
+                        .map(plain)
+                        .filter(|l| !l.trim().is_empty())
+                        .collect();
+                    outputs.lock().expect("the outputs")[i] = got;
+                }
+            });
+        }
+    });
+    outputs.into_inner().expect("the outputs")
+}
+
 #[test]
 fn every_sample_is_what_a_boot_prints() {
     let refresh = std::env::var_os("SAMPLES_REFRESH").is_some();
+    let samples: Vec<Block> = documents()
+        .iter()
+        .flat_map(|d| blocks(d))
+        .filter(Block::is_sample)
+        .collect();
+    let outputs = boot_each(&samples);
     let mut failures = Vec::new();
-    for doc in documents() {
-        let mut text: Vec<String> = std::fs::read_to_string(&doc)
-            .expect("read the document")
-            .lines()
-            .map(str::to_string)
+    let mut refreshed: Vec<(PathBuf, usize, String)> = Vec::new();
+    for (block, got) in samples.iter().zip(&outputs) {
+        // the sample's lines, each with its index among the document's lines
+        let want: Vec<(usize, String)> = block
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (block.fence_line + i, l.clone()))
             .collect();
-        let mut changed = false;
-        for block in blocks(&doc).into_iter().filter(Block::is_sample) {
-            let options = block.options();
-            let args: Vec<&str> = options.iter().map(String::as_str).collect();
-            let run = common::launch_with_input(&args, block.input().as_bytes());
-            let got: Vec<String> = run
-                .out
-                .lines()
-                .map(plain)
-                .filter(|l| !l.trim().is_empty())
-                .collect();
-            // the sample's lines, each with its line number in the document
-            let want: Vec<(usize, String)> = block
-                .lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !l.trim().is_empty())
-                .map(|(i, l)| (block.fence_line + i, l.clone()))
-                .collect();
-            let want_lines: Vec<String> = want.iter().map(|(_, l)| l.clone()).collect();
-            match find(&want_lines, &got) {
-                Ok(matched) => {
-                    for ((index, line), out) in want.iter().zip(matched) {
-                        if let Some(out) = out
-                            && refresh
-                            && *line != got[out]
-                        {
-                            text[*index] = got[out].clone();
-                            changed = true;
-                        }
+        assert!(!want.is_empty(), "{}: an empty sample", block.place());
+        let want_lines: Vec<String> = want.iter().map(|(_, l)| l.clone()).collect();
+        match find(&want_lines, got) {
+            Ok(matched) => {
+                for ((index, line), out) in want.iter().zip(matched) {
+                    if let Some(out) = out
+                        && *line != got[out]
+                    {
+                        refreshed.push((block.file.clone(), *index, got[out].clone()));
                     }
                 }
-                Err(n) => failures.push(format!(
-                    "{} (run-qemu.sh {}): line {} does not follow in the output:\n  {}\n\
+            }
+            Err(n) => {
+                let (index, line) = &want[n.min(want.len() - 1)];
+                failures.push(format!(
+                    "{} (run-qemu.sh {}): line {} does not follow in the output:\n  {line}\n\
                      (normalised: {:?})\noutput:\n{}",
                     block.place(),
-                    options.join(" "),
-                    want[n.min(want.len() - 1)].0 + 1,
-                    want_lines[n.min(want.len() - 1)],
-                    normalise(&want_lines[n.min(want.len() - 1)]),
+                    block.options().join(" "),
+                    index + 1,
+                    normalise(line),
                     got.join("\n")
-                )),
+                ));
             }
         }
-        if changed {
-            let mut new = text.join("\n");
-            new.push('\n');
-            std::fs::write(&doc, new).expect("write the refreshed document");
+    }
+    if refresh {
+        for doc in documents() {
+            let mut text: Vec<String> = std::fs::read_to_string(&doc)
+                .expect("read the document")
+                .lines()
+                .map(str::to_string)
+                .collect();
+            let mut changed = false;
+            for (_, index, line) in refreshed.iter().filter(|(f, _, _)| *f == doc) {
+                text[*index] = line.clone();
+                changed = true;
+            }
+            if changed {
+                let mut new = text.join("\n");
+                new.push('\n');
+                std::fs::write(&doc, new).expect("write the refreshed document");
+            }
         }
     }
     assert!(
