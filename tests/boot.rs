@@ -3,16 +3,16 @@
 
 mod common;
 
-use common::{EXIT_BAD_BOOT, EXIT_PANIC, counts_pages, hex, launch, run_script, symbol, words};
+use common::{
+    EXIT_BAD_BOOT, KERNBASE, PGSIZE, PHYSTOP, counts_pages, expect_panic, expect_panic_in, hex,
+    launch, run_script, symbol, words,
+};
 use xv6::memlayout;
 use xv6::protocol::KALLOC_MODES;
 
-// The layout (src/memlayout.rs); the page counts below are computed from it
-// and from the ELF, never copied from a run.
-const KERNBASE: u32 = memlayout::KERNBASE.0;
+// The layout (src/memlayout.rs, and common's constants); the page counts
+// below are computed from it and from the ELF, never copied from a run.
 const BOOT_MAPPED: u32 = memlayout::BOOT_MAPPED.0;
-const PHYSTOP: u32 = memlayout::PHYSTOP.0;
-const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
 
 fn pgroundup(a: u32) -> u32 {
     a.div_ceil(PGSIZE) * PGSIZE
@@ -176,28 +176,6 @@ fn in_kernel_tests_pass_without_junk_fill() {
 fn in_kernel_tests_pass_in_scan_mode_with_and_without_junk_fill() {
     in_kernel_tests_pass("scan", &[]);
     in_kernel_tests_pass("scan", &["--no-junk"]);
-}
-
-/// Boot with `ktest=NAME`, expect a panic whose message contains `message`.
-fn expect_panic(name: &str, message: &str) -> common::Run {
-    expect_panic_in("global", name, message)
-}
-
-/// The same, in allocator mode `mode`.
-fn expect_panic_in(mode: &str, name: &str, message: &str) -> common::Run {
-    let run = launch(&["--cmdline", &format!("ktest={name} kalloc={mode}")]);
-    run.expect_status(EXIT_PANIC);
-    let line = run.line("panic: ");
-    assert!(
-        line.contains(message),
-        "{name}: panic line {line:?} lacks {message:?}"
-    );
-    let at = run.line("panic: at src/");
-    assert!(at.contains(".rs:"), "file:line follows the message: {at}");
-    assert!(at.ends_with(" on cpu 0 (APIC id 0)"), "and the CPU: {at}");
-    run.line("backtrace:");
-    assert!(!run.has(&format!("ktest: {name} ok")));
-    run
 }
 
 #[test]

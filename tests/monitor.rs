@@ -6,13 +6,10 @@ mod common;
 
 use xv6::protocol::UNKNOWN_COMMAND;
 
-use common::{BOCHS_POWEROFF, PROMPT, Run, Session, hex, launch, run_script, symbol, words};
-use xv6::memlayout;
-
-const KERNBASE: u32 = memlayout::KERNBASE.0;
-const KERNLINK: u32 = memlayout::KERNLINK.0;
-const PHYSTOP: u32 = memlayout::PHYSTOP.0;
-const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
+use common::{
+    BOCHS_POWEROFF, KERNBASE, KERNLINK, PGSIZE, PHYSTOP, PROMPT, Run, Session, allocated,
+    free_pages, hex, launch, line, run_script, symbol, words,
+};
 
 /// The commands `help` must list, each with a description.
 const COMMANDS: [&str; 11] = [
@@ -28,28 +25,6 @@ const COMMANDS: [&str; 11] = [
     "halt",
     "reboot",
 ];
-
-/// The line of `text` starting with `prefix` (after indentation).
-fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.lines()
-        .map(str::trim_start)
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
-}
-
-/// `free pages:` of a `meminfo` answer.
-fn free_pages(meminfo: &str) -> u32 {
-    words(line(meminfo, "free pages:"))[2].parse().unwrap()
-}
-
-/// The addresses `alloc` printed.
-fn allocated(answer: &str) -> Vec<u32> {
-    answer
-        .lines()
-        .filter(|l| l.starts_with("alloc: 0x"))
-        .map(|l| hex(words(l)[1]))
-        .collect()
-}
 
 /// The page addresses `freelist` printed, head first.
 fn free_list(answer: &str) -> Vec<u32> {

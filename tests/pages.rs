@@ -6,11 +6,10 @@ mod common;
 
 use xv6::protocol::{CHECKS_PASSED, KALLOC_MODES, KALLOCTEST_OK};
 
-use common::{EXIT_PANIC, Session, hex, launch, symbol, words};
-
-const KERNBASE: u32 = xv6::memlayout::KERNBASE.0;
-const PHYSTOP: u32 = xv6::memlayout::PHYSTOP.0;
-const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
+use common::{
+    KERNBASE, PGSIZE, PHYSTOP, Session, allocated, free_pages, hex, ktest_panic, line, symbol,
+    words,
+};
 
 /// The self-checks, in the order `checks` runs them.
 const CHECKS: [&str; 6] = [
@@ -22,23 +21,10 @@ const CHECKS: [&str; 6] = [
     "check_cow",
 ];
 
-/// The line of `text` that starts with `prefix`.
-fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
-    text.lines()
-        .find(|l| l.trim_start().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
-}
-
-/// Free pages, from `meminfo`.
-fn free_pages(s: &mut Session) -> u32 {
-    let m = s.command("meminfo");
-    words(line(&m, "free pages:"))[2].parse().unwrap()
-}
-
 /// Run `checks`; every check must say it succeeded, in order, and the free
 /// count must be what `meminfo` says before and after.
 fn checks_pass(s: &mut Session, ctx: &str) {
-    let before = free_pages(s);
+    let before = free_pages(&s.command("meminfo"));
     let answer = s.command("checks");
     let said: Vec<&str> = answer
         .lines()
@@ -50,7 +36,11 @@ fn checks_pass(s: &mut Session, ctx: &str) {
         format!("{CHECKS_PASSED}; {before} pages free, as before"),
         "{ctx}"
     );
-    assert_eq!(free_pages(s), before, "{ctx}: the checks leaked");
+    assert_eq!(
+        free_pages(&s.command("meminfo")),
+        before,
+        "{ctx}: the checks leaked"
+    );
 }
 
 #[test]
@@ -68,12 +58,7 @@ fn every_check_passes_in_every_mode_and_after_alloc_free_churn() {
 
         // churn: hold some pages, give back every other one, and let every
         // CPU allocate and free, so the lists are no longer as boot left them
-        let got: Vec<u32> = s
-            .command("alloc 40")
-            .lines()
-            .filter(|l| l.starts_with("alloc: 0x"))
-            .map(|l| hex(words(l)[1]))
-            .collect();
+        let got = allocated(&s.command("alloc 40"));
         assert_eq!(got.len(), 40, "{ctx}");
         for va in got.iter().step_by(2) {
             let answer = s.command(&format!("free {va:#x}"));
@@ -115,7 +100,7 @@ fn cow_gives_each_writer_a_private_page_and_frees_everything() {
     for mode in KALLOC_MODES {
         let cmdline = format!("kalloc={mode}");
         let mut s = Session::start(&["--smp", "2", "--cmdline", &cmdline]);
-        let before = free_pages(&mut s);
+        let before = free_pages(&s.command("meminfo"));
         let answer = s.command("cow");
         let steps: Vec<&str> = answer.lines().filter(|l| l.starts_with("cow: ")).collect();
         assert_eq!(steps.len(), 7, "{answer}");
@@ -157,7 +142,7 @@ fn cow_gives_each_writer_a_private_page_and_frees_everything() {
             "{}",
             steps[6]
         );
-        assert_eq!(free_pages(&mut s), before, "kalloc={mode}");
+        assert_eq!(free_pages(&s.command("meminfo")), before, "kalloc={mode}");
         for pa in [a, a2] {
             let answer = s.command(&format!("page {pa:#x}"));
             assert!(answer.contains("count 0, free ("), "{answer}");
@@ -269,14 +254,13 @@ fn page_shows_count_state_and_mappings_and_refuses_bad_addresses() {
 
 /// Boot with `ktest=NAME` and expect a panic whose message contains
 /// `want(pa)`, where `pa` is the page the test's own `ktest:` line names.
-fn expect_panic(name: &str, want: impl Fn(u32) -> String) {
-    expect_panic_in("global", name, want)
+fn expect_page_panic(name: &str, want: impl Fn(u32) -> String) {
+    expect_page_panic_in("global", name, want)
 }
 
 /// The same, in allocator mode `mode`.
-fn expect_panic_in(mode: &str, name: &str, want: impl Fn(u32) -> String) {
-    let run = launch(&["--cmdline", &format!("ktest={name} kalloc={mode}")]);
-    run.expect_status(EXIT_PANIC);
+fn expect_page_panic_in(mode: &str, name: &str, want: impl Fn(u32) -> String) {
+    let run = ktest_panic(mode, name);
     let pa = run
         .out
         .lines()
@@ -290,34 +274,33 @@ fn expect_panic_in(mode: &str, name: &str, want: impl Fn(u32) -> String) {
         message.contains(&want),
         "{name}: {message:?} lacks {want:?}"
     );
-    run.line("backtrace:");
 }
 
 #[test]
 fn each_misuse_of_the_counted_api_panics_with_its_message() {
-    expect_panic("pa2page_at_phystop", |_| {
+    expect_page_panic("pa2page_at_phystop", |_| {
         format!(
             "pa2page: invalid physical address {PHYSTOP:#010x} (at or above PHYSTOP {PHYSTOP:#010x})"
         )
     });
-    expect_panic("page_free_in_use", |pa| {
+    expect_page_panic("page_free_in_use", |pa| {
         format!("page_free: page {pa:#010x} has count 1")
     });
-    expect_panic("page_free_twice", |pa| {
+    expect_page_panic("page_free_twice", |pa| {
         format!("page_free: page {pa:#010x} is already free")
     });
-    expect_panic("page_decref_at_zero", |pa| {
+    expect_page_panic("page_decref_at_zero", |pa| {
         format!("page_decref: page {pa:#010x} has count 0")
     });
-    expect_panic("free_page_tables_misaligned", |_| {
+    expect_page_panic("free_page_tables_misaligned", |_| {
         "free_page_tables: start 0x00401000 is not a multiple of 4 MiB: a span is whole page tables"
             .into()
     });
-    expect_panic("kfree_mapped_page", |pa| {
+    expect_page_panic("kfree_mapped_page", |pa| {
         format!("kfree: page {pa:#010x} has count 1: a page table maps it (page_decref frees it)")
     });
     // a read-only page that is not copy-on-write: a real protection fault
-    expect_panic("write_to_read_only_page", |_| {
+    expect_page_panic("write_to_read_only_page", |_| {
         "cr2 0x00400000: write to a present page (protection violation) in kernel mode".into()
     });
 }
@@ -325,13 +308,13 @@ fn each_misuse_of_the_counted_api_panics_with_its_message() {
 /// `kalloc=scan` has no list, but kfree and page_free keep every rule.
 #[test]
 fn scan_mode_keeps_the_counted_api_s_rules() {
-    expect_panic_in("scan", "kfree_mapped_page", |pa| {
+    expect_page_panic_in("scan", "kfree_mapped_page", |pa| {
         format!("kfree: page {pa:#010x} has count 1: a page table maps it (page_decref frees it)")
     });
-    expect_panic_in("scan", "page_free_in_use", |pa| {
+    expect_page_panic_in("scan", "page_free_in_use", |pa| {
         format!("page_free: page {pa:#010x} has count 1")
     });
-    expect_panic_in("scan", "page_free_twice", |pa| {
+    expect_page_panic_in("scan", "page_free_twice", |pa| {
         format!("page_free: page {pa:#010x} is already free")
     });
 }

@@ -8,7 +8,7 @@ mod common;
 
 use xv6::protocol::{KALLOC_MODES as MODES, KALLOCTEST_OK};
 
-use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, hex, launch, words};
+use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, allocated, hex, launch, words};
 
 /// Boot with `cpus` CPUs and run-qemu.sh's options `extra`.
 fn boot(cpus: usize, extra: &[&str]) -> Run {
@@ -354,12 +354,7 @@ fn the_monitors_memory_commands_work_in_scan_mode() {
         shown.is_sorted_by(|a, b| a > b),
         "highest first: {shown:x?}"
     );
-    let got: Vec<u32> = run
-        .out
-        .lines()
-        .filter(|l| l.starts_with("alloc: 0x"))
-        .map(|l| hex(words(l)[1]))
-        .collect();
+    let got = allocated(&run.out);
     assert_eq!(got, shown[..2], "alloc takes the highest free pages");
     let after = run.out[start + 1..].find("freelist: no list").unwrap() + start + 1;
     let next = hex(words(run.out[after..].lines().nth(1).unwrap())[0]);

@@ -25,6 +25,13 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(120);
 /// Bytes in a page, as a u64 for the tests' address arithmetic.
 pub const PG: u64 = xv6::mmu::PGSIZE as u64;
 
+// The layout (src/memlayout.rs) as the 32-bit numbers the report prints;
+// the tests compute their expectations from these, never from a run.
+pub const KERNBASE: u32 = xv6::memlayout::KERNBASE.0;
+pub const KERNLINK: u32 = xv6::memlayout::KERNLINK.0;
+pub const PHYSTOP: u32 = xv6::memlayout::PHYSTOP.0;
+pub const PGSIZE: u32 = xv6::mmu::PGSIZE_U32;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -43,8 +50,14 @@ pub fn kernel_elf() -> PathBuf {
 /// input empty (the monitor powers off at its end), and wait for it,
 /// killing the emulator after BOOT_LIMIT.
 pub fn launch(args: &[&str]) -> Run {
+    launch_with_input(args, b"")
+}
+
+/// `launch` with `input` piped in, as `printf ... | ./run-qemu.sh` does:
+/// held back until the monitor listens, its end powering the machine off.
+pub fn launch_with_input(args: &[&str], input: &[u8]) -> Run {
     let o = xtask::launch::options(args, &[]);
-    let run = xtask::launch::run(&o, b"", Some(BOOT_LIMIT))
+    let run = xtask::launch::run(&o, input, Some(BOOT_LIMIT))
         .unwrap_or_else(|e| panic!("booting with {args:?} failed: {e}"));
     if run.status.is_none() {
         panic!(
@@ -95,6 +108,62 @@ pub fn hex(s: &str) -> u32 {
 /// The whitespace-separated words of a line.
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
+}
+
+/// The first line of `text` that starts with `prefix` after its
+/// indentation, without the indentation.
+pub fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+/// `free pages:` of a `meminfo` answer.
+pub fn free_pages(meminfo: &str) -> u32 {
+    words(line(meminfo, "free pages:"))[2].parse().unwrap()
+}
+
+/// The addresses an `alloc` answer (or any output holding one) printed.
+pub fn allocated(answer: &str) -> Vec<u32> {
+    answer
+        .lines()
+        .filter(|l| l.starts_with("alloc: 0x"))
+        .map(|l| hex(words(l)[1]))
+        .collect()
+}
+
+/// Boot with `ktest=NAME kalloc=MODE` and expect it to panic on cpu0 as a
+/// panic must: status EXIT_PANIC, the message, then `file:line` and the
+/// CPU, then a backtrace, and no `ktest: NAME ok`. The caller checks the
+/// message (`panic_message`).
+pub fn ktest_panic(mode: &str, name: &str) -> Run {
+    let run = launch(&["--cmdline", &format!("ktest={name} kalloc={mode}")]);
+    run.expect_status(EXIT_PANIC);
+    run.line("panic: ");
+    let at = run.line("panic: at src/");
+    assert!(at.contains(".rs:"), "file:line follows the message: {at}");
+    assert!(at.ends_with(" on cpu 0 (APIC id 0)"), "and the CPU: {at}");
+    run.line("backtrace:");
+    assert!(!run.has(&format!("ktest: {name} ok")));
+    run
+}
+
+/// `ktest_panic` in allocator mode `mode`, whose message must contain
+/// `message`.
+pub fn expect_panic_in(mode: &str, name: &str, message: &str) -> Run {
+    let run = ktest_panic(mode, name);
+    let line = run.line("panic: ");
+    assert!(
+        line.contains(message),
+        "{name}: panic line {line:?} lacks {message:?}"
+    );
+    run
+}
+
+/// `expect_panic_in` in the default allocator mode, global.
+pub fn expect_panic(name: &str, message: &str) -> Run {
+    expect_panic_in("global", name, message)
 }
 
 /// Pages boot_alloc's page counts take for `phystop`: one byte per page
