@@ -39,11 +39,6 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // from there to PHYSTOP, once kvmalloc has mapped it.
     // LAB boot/kinit BEGIN
     let (end, low, top) = (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop));
-    // LAB boot/kinit STUB
-    // let (end, low, top) = xv6::lab_todo!("boot", "kinit");
-    // LAB boot/kinit BASE
-    // let end = image::end_addr(); // given until lab boot
-    // let (low, top) = (p2v(BOOT_MAPPED), p2v_end(phystop));
     // LAB boot/kinit END
     let k1 = Stage::Kinit1.timed(|| kinit1(ram, counts.counts, end, low, top, mode));
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet

@@ -136,20 +136,6 @@ pub unsafe fn free_page_tables<M: PhysPages>(
             unsafe { free_table(mem, pde.address()) };
         }
     }
-    // LAB cow/free_page_tables STUB
-    // let _ = (from, size);
-    // crate::lab_todo!("cow", "free_page_tables");
-    // LAB cow/free_page_tables BASE
-    // // Given until lab cow.
-    // for n in span("free_page_tables", from, size)? {
-    //     let entry = *pde_mut(mem, pgdir, n);
-    //     *pde_mut(mem, pgdir, n) = PDEntry(0);
-    //     if entry.is_present() {
-    //         // SAFETY: unhooked from the directory first; the caller
-    //         // answers for the pages.
-    //         unsafe { free_table(mem, entry.address()) };
-    //     }
-    // }
     // LAB cow/free_page_tables END
     mem.flush_tlb(pgdir);
     Ok(())
@@ -171,21 +157,6 @@ unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
     }
     // SAFETY: passed on from the caller.
     unsafe { mem.free_table(table) };
-    // LAB cow/free_page_tables STUB
-    // let _ = (mem, table);
-    // crate::lab_todo!("cow", "free_page_tables")
-    // LAB cow/free_page_tables BASE
-    // // Given until lab cow.
-    // for k in 0..NPDENTRIES {
-    //     let entry = *pte_mut(mem, table, k);
-    //     *pte_mut(mem, table, k) = PTEntry(0);
-    //     if entry.is_present() {
-    //         // SAFETY: the caller's promise, for each page.
-    //         unsafe { mem.decref(entry.address()) };
-    //     }
-    // }
-    // // SAFETY: the caller's promise, for the table.
-    // unsafe { M::free_table(mem, table) };
     // LAB cow/free_page_tables END
 }
 
@@ -304,9 +275,6 @@ fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
             mem.incref(pte.address());
         }
     }
-    // LAB cow/copy_page_tables STUB
-    // let _ = (mem, src, dst);
-    // crate::lab_todo!("cow", "copy_page_tables")
     // LAB cow/copy_page_tables END
 }
 
@@ -319,9 +287,6 @@ fn write_protect(pte: PTEntry) -> PTEntry {
     } else {
         pte
     }
-    // LAB cow/copy_page_tables STUB
-    // let _ = pte;
-    // crate::lab_todo!("cow", "copy_page_tables")
     // LAB cow/copy_page_tables END
 }
 
@@ -441,9 +406,6 @@ pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<
         unsafe { mem.decref(old) };
     }
     Ok(step)
-    // LAB cow/un_wp_page STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("cow", "un_wp_page")
     // LAB cow/un_wp_page END
 }
 

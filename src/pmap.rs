@@ -63,9 +63,6 @@ pub fn alloc_counted_table<M: PhysPages>(mem: &mut M) -> Option<PAddr> {
     let pa = mem.alloc_page(ALLOC_ZERO)?;
     mem.incref(pa);
     Some(pa)
-    // LAB pages/pgdir_walk STUB
-    // let _ = mem;
-    // crate::lab_todo!("pages", "pgdir_walk")
     // LAB pages/pgdir_walk END
 }
 
@@ -81,9 +78,6 @@ pub fn pgdir_walk<M: PhysPages>(
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
     // LAB pages/pgdir_walk BEGIN
     walkpgdir(mem, pgdir, va, create)
-    // LAB pages/pgdir_walk STUB
-    // let _ = (mem, pgdir, va, create);
-    // crate::lab_todo!("pages", "pgdir_walk")
     // LAB pages/pgdir_walk END
 }
 
@@ -98,9 +92,6 @@ pub(crate) fn mapped<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Opti
 pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
     // LAB pages/page_lookup BEGIN
     mapped(mem, pgdir, va).map(|pte| (pte.address(), pte.flags()))
-    // LAB pages/page_lookup STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("pages", "page_lookup")
     // LAB pages/page_lookup END
 }
 
@@ -121,9 +112,6 @@ pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     mem.invlpg(pgdir, va.page_down());
     // SAFETY: the entry is gone; the caller vouches for other uses.
     unsafe { mem.decref(pa) };
-    // LAB pages/page_remove STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("pages", "page_remove")
     // LAB pages/page_remove END
 }
 
@@ -151,9 +139,6 @@ pub unsafe fn page_insert<M: PhysPages>(
     let pte = pgdir_walk(mem, pgdir, va, false)?.expect("the table was made above");
     *pte = PTEntry::new(pa, perm | PTFlags::P);
     Ok(())
-    // LAB pages/page_insert STUB
-    // let _ = (mem, pgdir, pa, va, perm);
-    // crate::lab_todo!("pages", "page_insert")
     // LAB pages/page_insert END
 }
 
@@ -175,9 +160,6 @@ pub fn boot_map_region<M: PhysPages>(
         return Ok(());
     }
     mappages(mem, pgdir, va, size, pa, perm)
-    // LAB pages/boot_map_region STUB
-    // let _ = (mem, pgdir, va, size, pa, perm);
-    // crate::lab_todo!("pages", "boot_map_region")
     // LAB pages/boot_map_region END
 }
 

@@ -114,9 +114,6 @@ impl Pool {
         } else {
             Ok(())
         }
-        // LAB kalloc/kfree STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "kfree")
         // LAB kalloc/kfree END
     }
 
@@ -377,9 +374,6 @@ impl<M: PageMemory> FreeList<M> {
         self.head = Some(va);
         self.nfree += 1;
         Ok(())
-        // LAB kalloc/kfree STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "kfree")
         // LAB kalloc/kfree END
     }
 
@@ -400,8 +394,6 @@ impl<M: PageMemory> FreeList<M> {
         self.mem.mark_free(va, false);
         self.nfree -= 1;
         Some(va)
-        // LAB kalloc/kalloc STUB
-        // crate::lab_todo!("kalloc", "kalloc")
         // LAB kalloc/kalloc END
     }
 
@@ -470,9 +462,6 @@ impl<M: PageMemory> FreeList<M> {
             }
         }
         Ok(freed(pages))
-        // LAB kalloc/freerange STUB
-        // let _ = (start, end);
-        // crate::lab_todo!("kalloc", "freerange")
         // LAB kalloc/freerange END
     }
 

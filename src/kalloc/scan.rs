@@ -107,8 +107,6 @@ impl<M: PageMemory> Scan<M> {
         unsafe { self.mem.fill(va, if self.junk { JUNK_ALLOC } else { 0 }) };
         self.nfree -= 1;
         Some(va)
-        // LAB kalloc/scan STUB
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 
@@ -142,9 +140,6 @@ impl<M: PageMemory> Scan<M> {
         self.nfree += 1;
         self.high = self.high.max(va.add_pages(1));
         Ok(())
-        // LAB kalloc/scan STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 
@@ -174,9 +169,6 @@ impl<M: PageMemory> Scan<M> {
             pages += 1;
         }
         Ok(Freed::by_free_range(first, last, pages))
-        // LAB kalloc/scan STUB
-        // let _ = (start, end);
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 
