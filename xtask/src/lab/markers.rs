@@ -651,8 +651,10 @@ mod tests {
     #[test]
     fn pair_gives_each_region_its_block() {
         let mut r = parse_ok(TWO_LABS);
-        let text = "// LAB kalloc/a STUB\nstub a\n// LAB kalloc/a END\n\
-                    // LAB kalloc/b STUB\nstub b\n// LAB kalloc/b BASE\nbase b\n// LAB kalloc/b END\n";
+        let text = concat!(
+            "// LAB kalloc/a STUB\nstub a\n// LAB kalloc/a END\n",
+            "// LAB kalloc/b STUB\nstub b\n// LAB kalloc/b BASE\nbase b\n// LAB kalloc/b END\n",
+        );
         pair("f.rs", &mut r, "kalloc", STUBS, Some(&blocks_ok(text))).unwrap();
         assert_eq!(r[0].stub, Some(lines(&["stub a"])));
         assert_eq!((r[1].stub.as_ref(), r[1].base.as_ref()), (None, None));
@@ -677,10 +679,10 @@ mod tests {
             e.to_string(),
             "f.rs:4: region vm/v has no stub text: labs/vm/stubs/f.rs is missing"
         );
-        let three = blocks_ok(
-            "// LAB kalloc/a STUB\n// LAB kalloc/a END\n// LAB kalloc/b STUB\n// LAB kalloc/b END\n\
-             // LAB kalloc/c STUB\n// LAB kalloc/c END\n",
-        );
+        let three = blocks_ok(concat!(
+            "// LAB kalloc/a STUB\n// LAB kalloc/a END\n// LAB kalloc/b STUB\n// LAB kalloc/b END\n",
+            "// LAB kalloc/c STUB\n// LAB kalloc/c END\n",
+        ));
         let e = pair("f.rs", &mut r, "kalloc", STUBS, Some(&three)).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -43,8 +43,17 @@
     let mut built = Ok(());
     for region in kmap(data, phystop) {
         if built.is_ok() && region.size != 0 {
-            built = mappages(mem, pgdir, region.virt, region.size, region.phys, region.perm);
+            built = mappages(
+                mem,
+                pgdir,
+                region.virt,
+                region.size,
+                region.phys,
+                region.perm,
+            );
         }
     }
-    let built = built.and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true)).map(drop);
+    let built = built
+        .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true))
+        .map(drop);
     // LAB boot/setupkvm END
