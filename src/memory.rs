@@ -9,14 +9,10 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::memlayout::{KERNBASE, PAddr, VAddr};
-use crate::mmu::{
-    NPDENTRIES, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTE_COW, PTEntry, PTFlags, PageStep, pdx,
-    pgaddr,
-};
-use crate::pageinfo::AllocFlags;
+use crate::mmu::{PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTEntry, pdx, pgaddr};
 #[cfg(kernel)]
 use crate::pmap::{KernelPages, rcr3};
-use crate::pmap::{PTSIZE, PhysPages, mapped};
+use crate::pmap::{PTSIZE, PhysPages};
 #[cfg(kernel)]
 use crate::spinlock::Spinlock;
 #[cfg(kernel)]
@@ -136,9 +132,9 @@ pub unsafe fn free_page_tables<M: PhysPages>(
             unsafe { free_table(mem, pde.address()) };
         }
     }
-    // LAB cow/free_page_tables END
     mem.flush_tlb(pgdir);
     Ok(())
+    // LAB cow/free_page_tables END
 }
 
 /// Drop the count of every page the table at `table` maps, then the
@@ -148,6 +144,7 @@ pub unsafe fn free_page_tables<M: PhysPages>(
 /// As for [`free_page_tables`]; no directory points at the table.
 unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
     // LAB cow/free_page_tables BEGIN
+    use crate::mmu::NPDENTRIES;
     for j in 0..NPDENTRIES {
         let pte = core::mem::replace(pte_mut(mem, table, j), PTEntry(0));
         if pte.is_present() {
@@ -193,7 +190,7 @@ impl fmt::Display for CopyError {
 /// `to_pgdir`, copy-on-write (Linux 0.01's `copy_page_tables`, run by
 /// `fork`): the destination gets page tables of its own whose entries map
 /// the same pages; a writable page loses its write bit on both sides and
-/// gets the [`PTE_COW`] mark, and every shared page's count goes up by one.
+/// gets the [`PTE_COW`](crate::mmu::PTE_COW) mark, and every shared page's count goes up by one.
 /// The first write on either side then faults into [`un_wp_page`]. The
 /// source's TLB is flushed (its pages just became read-only).
 ///
@@ -266,6 +263,7 @@ const fn user_pde_flags<M: PhysPages>() -> PDFlags {
 /// write-protected, counting each page once more.
 fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
     // LAB cow/copy_page_tables BEGIN
+    use crate::mmu::NPDENTRIES;
     for j in 0..NPDENTRIES {
         let pte = *pte_mut(mem, src, j);
         if pte.is_present() {
@@ -282,6 +280,7 @@ fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
 /// read-only and copy-on-write; a read-only page stays as it was.
 fn write_protect(pte: PTEntry) -> PTEntry {
     // LAB cow/copy_page_tables BEGIN
+    use crate::mmu::{PTE_COW, PTFlags};
     if pte.is_writeable() {
         PTEntry((pte.0 & !PTFlags::RW.bits()) | PTE_COW)
     } else {
@@ -375,6 +374,9 @@ impl fmt::Display for CowError {
 /// copy-on-write, and changes nothing when there is no page for the copy.
 pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<CowStep, CowError> {
     // LAB cow/un_wp_page BEGIN
+    use crate::mmu::{PTE_COW, PTFlags, PageStep};
+    use crate::pageinfo::AllocFlags;
+    use crate::pmap::mapped;
     let va = va.page_down();
     let pte = *mapped(mem, pgdir, va).ok_or(CowError::NotMapped { va })?;
     if pte.0 & PTE_COW == 0 {

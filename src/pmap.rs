@@ -7,13 +7,13 @@
 #[cfg(kernel)]
 use crate::memlayout::p2v;
 use crate::memlayout::{PAddr, VAddr};
-use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags, PageStep};
+use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags};
 #[cfg(kernel)]
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
-use crate::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
+use crate::pageinfo::{AllocFlags, Count};
 #[cfg(kernel)]
 use crate::pageinfo::{count, page_alloc, page_decref, page_incref};
-use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
+use crate::vm::{OutOfMemory, PageTableMemory};
 #[cfg(kernel)]
 use crate::vm::{direct_pd, direct_pt};
 
@@ -60,6 +60,7 @@ pub trait PhysPages: PageTableMemory {
 /// count is 1, for the directory entry (or the process) that will hold it.
 pub fn alloc_counted_table<M: PhysPages>(mem: &mut M) -> Option<PAddr> {
     // LAB pages/pgdir_walk BEGIN
+    use crate::pageinfo::ALLOC_ZERO;
     let pa = mem.alloc_page(ALLOC_ZERO)?;
     mem.incref(pa);
     Some(pa)
@@ -77,6 +78,7 @@ pub fn pgdir_walk<M: PhysPages>(
     create: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
     // LAB pages/pgdir_walk BEGIN
+    use crate::vm::walkpgdir;
     walkpgdir(mem, pgdir, va, create)
     // LAB pages/pgdir_walk END
 }
@@ -104,6 +106,7 @@ pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option
 /// kernel pointer into it).
 pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     // LAB pages/page_remove BEGIN
+    use crate::mmu::PageStep;
     let Some(pte) = mapped(mem, pgdir, va) else {
         return;
     };
@@ -156,6 +159,7 @@ pub fn boot_map_region<M: PhysPages>(
     perm: PTFlags,
 ) -> Result<(), OutOfMemory> {
     // LAB pages/boot_map_region BEGIN
+    use crate::vm::mappages;
     if size == 0 {
         return Ok(());
     }

@@ -8,10 +8,8 @@ use core::fmt;
 #[cfg(kernel)]
 use spin::Once;
 
-use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, KSTACKS, PAddr, VAddr, v2p};
-use crate::mmu::{
-    LARGE_PGSIZE, PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PT, PTEntry, PTFlags, PageStep, pdx, ptx,
-};
+use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr, v2p};
+use crate::mmu::{LARGE_PGSIZE, PD, PDE_TABLE_FLAGS, PDFlags, PT, PTEntry, PTFlags};
 #[cfg(kernel)]
 use crate::{
     image,
@@ -132,6 +130,7 @@ pub fn walkpgdir<M: PageTableMemory>(
     alloc: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
     // LAB boot/walkpgdir BEGIN
+    use crate::mmu::{PDEntry, pdx, ptx};
     // SAFETY: `pgdir` is a page directory this memory handed out.
     let pde = unsafe { mem.pd(pgdir)[pdx(va)] };
     let table = if pde.is_present() {
@@ -168,6 +167,7 @@ pub fn mappages<M: PageTableMemory>(
             .map(VAddr)
             .unwrap_or_else(|| panic!("mappages: {:#010x} + {:#x} runs past 4 GiB", va.0, size));
     // LAB boot/mappages BEGIN
+    use crate::mmu::PageStep;
     let last = last.page_down();
     let mut pa = pa.page_down();
     let mut a = va.page_down();
@@ -248,18 +248,19 @@ pub fn setupkvm<M: PageTableMemory>(
     );
     let pgdir = mem.alloc_table().ok_or(OutOfMemory)?;
     // LAB boot/setupkvm BEGIN
+    use crate::memlayout::KSTACKS;
     let built = kmap(data, phystop)
         .iter()
         .filter(|k| k.size > 0)
         .try_for_each(|k| mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm))
         .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true).map(|_| ()));
-    // LAB boot/setupkvm END
-    if let Err(e) = built {
+    if let Err(out_of_memory) = built {
         // SAFETY: the half-built directory was never installed.
         unsafe { freevm(mem, pgdir) };
-        return Err(e);
+        return Err(out_of_memory);
     }
     Ok(pgdir)
+    // LAB boot/setupkvm END
 }
 
 /// What `kvmalloc` built.

@@ -10,7 +10,7 @@ use super::FreePages;
 use super::steal::steal_batch;
 use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
-use crate::mmu::{PGSIZE, PageStep};
+use crate::mmu::PGSIZE;
 
 /// What `kfree` writes over a freed page (catches use after free).
 pub const JUNK_FREE: u8 = 0x01;
@@ -105,6 +105,7 @@ impl Pool {
     /// P2V(PHYSTOP).
     pub(super) fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/kfree BEGIN
+        use crate::mmu::PageStep;
         if !va.is_page_start() {
             Err(KfreeError::Misaligned { va })
         } else if va < self.end {
@@ -442,6 +443,7 @@ impl<M: PageMemory> FreeList<M> {
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         // LAB kalloc/freerange BEGIN
+        use crate::mmu::PageStep;
         let first = start.page_up().unwrap_or(start);
         let last = first.add_pages(first.pages_to(end));
         let freed = |pages| Freed::by_free_range(first, last, pages);

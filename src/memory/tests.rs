@@ -2,7 +2,7 @@
 //! counted pages.
 
 use super::*;
-use crate::mmu::PageStep;
+use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::pmap::page_lookup;
 use crate::pmap::sim::{NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page};
 use crate::vm::PageTableMemory;

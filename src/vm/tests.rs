@@ -2,7 +2,7 @@
 
 use super::sim::SimTables;
 use super::*;
-use crate::memlayout::PHYSTOP;
+use crate::memlayout::{KSTACKS, PHYSTOP};
 use crate::mmu::{PDFlags, PGSIZE};
 
 const DATA: VAddr = VAddr(0x8010_6000);

@@ -1,8 +1,8 @@
 //! Host tests of `kalloc=scan`'s bookkeeping on simulated pages.
 
 use super::*;
-use crate::kalloc::FreeList;
 use crate::kalloc::freelist::tests::{END, POOL, TOP, free};
+use crate::kalloc::{FreeList, JUNK_ALLOC, JUNK_FREE};
 use crate::sim::SimRam;
 use core::sync::atomic::AtomicU32;
 

@@ -90,11 +90,14 @@ const COMMON_WORDS: &[&str] = &[
 
 /// Whether a solution line says enough that finding it in a handout gives
 /// the solution away: code (not a `//` comment, whose stock phrases such as
-/// `// SAFETY: passed on from the caller.` recur everywhere) with two words
+/// `// SAFETY: passed on from the caller.` recur everywhere, nor a `use`
+/// line, which a base needs as much as the solution) with two words
 /// at least that are not common words (so not `}`, a blank line, `else {`,
 /// `return Ok(());` or `Some(va)`).
 pub fn telling(line: &str) -> bool {
-    !line.trim_start().starts_with("//")
+    let code = line.trim_start();
+    !code.starts_with("//")
+        && !code.starts_with("use ")
         && line
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|w| !w.is_empty() && !COMMON_WORDS.contains(w))
@@ -541,6 +544,7 @@ mod tests {
             "// SAFETY: as above.",
             "// SAFETY: the page is ours",
             "Some(va)",
+            "use crate::mmu::{PTE_COW, PTFlags};",
         ] {
             assert!(!telling(trivial), "{trivial:?}");
         }

@@ -3,6 +3,7 @@
     crate::lab_todo!("boot", "walkpgdir")
     // LAB boot/walkpgdir BASE
     // Given until lab boot.
+    use crate::mmu::{PDEntry, pdx, ptx};
     // SAFETY: the directory at `pgdir` came from this memory.
     let entry = unsafe { &mut mem.pd(pgdir)[pdx(va)] };
     let t = match (entry.is_present(), alloc) {
@@ -21,10 +22,11 @@
     // LAB boot/walkpgdir END
 
     // LAB boot/mappages STUB
-    let _ = (mem, pgdir, last, pa, perm);
+    let _ = (mem, pgdir, last, pa, perm, map_page);
     crate::lab_todo!("boot", "mappages")
     // LAB boot/mappages BASE
     // Given until lab boot.
+    use crate::mmu::PageStep;
     let first = va.page_down();
     // Counted, not stepped past the end: the last page may end at 4 GiB.
     for i in 0..=first.pages_to(last.page_down()) {
@@ -36,10 +38,11 @@
     // LAB boot/mappages END
 
     // LAB boot/setupkvm STUB
-    let _ = data;
-    let built: Result<(), OutOfMemory> = crate::lab_todo!("boot", "setupkvm");
+    let _ = (mem, data, pgdir, freevm::<M>);
+    crate::lab_todo!("boot", "setupkvm")
     // LAB boot/setupkvm BASE
     // Given until lab boot.
+    use crate::memlayout::KSTACKS;
     let mut built = Ok(());
     for region in kmap(data, phystop) {
         if built.is_ok() && region.size != 0 {
@@ -56,4 +59,10 @@
     let built = built
         .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true))
         .map(drop);
+    if let Err(oom) = built {
+        // SAFETY: the directory is not in use yet.
+        unsafe { freevm(mem, pgdir) }; // given until lab boot
+        return Err(oom);
+    }
+    Ok(pgdir)
     // LAB boot/setupkvm END

@@ -1,6 +1,6 @@
     // LAB cow/free_page_tables STUB
-    let _ = (from, size);
-    crate::lab_todo!("cow", "free_page_tables");
+    let _ = (mem, pgdir, from, size, free_table::<M>);
+    crate::lab_todo!("cow", "free_page_tables")
     // LAB cow/free_page_tables BASE
     // Given until lab cow.
     for n in span("free_page_tables", from, size)? {
@@ -12,13 +12,16 @@
             unsafe { free_table(mem, entry.address()) };
         }
     }
+    mem.flush_tlb(pgdir); // given until lab cow
+    Ok(())
     // LAB cow/free_page_tables END
 
     // LAB cow/free_page_tables STUB
-    let _ = (mem, table);
+    let _ = (mem, table, pte_mut::<M>);
     crate::lab_todo!("cow", "free_page_tables")
     // LAB cow/free_page_tables BASE
     // Given until lab cow.
+    use crate::mmu::NPDENTRIES;
     for k in 0..NPDENTRIES {
         let entry = *pte_mut(mem, table, k);
         *pte_mut(mem, table, k) = PTEntry(0);
@@ -32,7 +35,7 @@
     // LAB cow/free_page_tables END
 
     // LAB cow/copy_page_tables STUB
-    let _ = (mem, src, dst);
+    let _ = (mem, src, dst, write_protect);
     crate::lab_todo!("cow", "copy_page_tables")
     // LAB cow/copy_page_tables END
 

@@ -9,7 +9,7 @@
     // LAB pages/pgdir_walk END
 
     // LAB pages/page_lookup STUB
-    let _ = (mem, pgdir, va);
+    let _ = (mem, pgdir, va, mapped::<M>);
     crate::lab_todo!("pages", "page_lookup")
     // LAB pages/page_lookup END
 

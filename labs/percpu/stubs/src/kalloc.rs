@@ -8,17 +8,20 @@
     // LAB percpu/mine END
 
     // LAB percpu/kfree STUB
-    let _ = f;
+    let _ = (f, pin, mine);
     crate::lab_todo!("percpu", "kfree")
     // LAB percpu/kfree BASE
     // Given until lab percpu: the one list of global mode.
+    let _ = (pin, mine);
     f(&mut *hold(0, None))
     // LAB percpu/kfree END
 
     // LAB percpu/kalloc STUB
+    let _ = steal;
     crate::lab_todo!("percpu", "kalloc")
     // LAB percpu/kalloc BASE
-    // Given until lab percpu: the one list of global mode.
+    // Given until lab percpu: the one list of global mode, nothing to steal.
+    let _ = steal;
     hold(0, None).alloc().map(Page)
     // LAB percpu/kalloc END
 

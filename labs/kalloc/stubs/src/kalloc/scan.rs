@@ -3,7 +3,7 @@
         // LAB kalloc/scan END
 
         // LAB kalloc/scan STUB
-        let _ = va;
+        let _ = (va, self.junk);
         crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
 
