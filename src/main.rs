@@ -5,11 +5,25 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(kernel)]
+use xv6::memlayout::{PAddr, VAddr};
+#[cfg(kernel)]
 use xv6::{
-    backtrace, bench, bootinfo, cmdline, console, cpu, gdt, image, ioapic, kalloc, kbd, ktest,
-    lapic, machine, memlayout, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp,
-    timer, trap, uart, vm,
+    backtrace, bench, bootinfo, cmdline, console, cpu, gdt, ioapic, kalloc, kbd, ktest, lapic,
+    machine, memlayout, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp, timer, trap,
+    uart, vm,
 };
+
+/// Where the two stages split free memory: kinit1 frees from the kernel's
+/// end to what entrypgdir maps, kinit2 from there to P2V(PHYSTOP), once
+/// kvmalloc has mapped it.
+#[cfg(kernel)]
+fn kinit_bounds(phystop: PAddr) -> (VAddr, VAddr, VAddr) {
+    // LAB boot/kinit BEGIN
+    use memlayout::{BOOT_MAPPED, p2v, p2v_end};
+    use xv6::image;
+    (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop))
+    // LAB boot/kinit END
+}
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
@@ -21,7 +35,6 @@ use xv6::{
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     use bench::Stage;
     use kalloc::{kinit1, kinit2};
-    use memlayout::{BOOT_MAPPED, p2v, p2v_end};
     use timer::TICKS_PER_SEC;
 
     machine::boot_mark(protocol::MARK_MAIN); // the boot got here (a reset is then not entry.S's)
@@ -35,11 +48,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let counts = pageinfo::pageinit(&mut ram, phystop); // a count per page, from boot_alloc
     println!("{counts}");
     let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global, percpu or scan
-    // kinit1 frees from the kernel's end to what entrypgdir maps; kinit2
-    // from there to PHYSTOP, once kvmalloc has mapped it.
-    // LAB boot/kinit BEGIN
-    let (end, low, top) = (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop));
-    // LAB boot/kinit END
+    let (end, low, top) = kinit_bounds(phystop);
     let k1 = Stage::Kinit1.timed(|| kinit1(ram, counts.counts, end, low, top, mode));
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table
