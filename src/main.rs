@@ -9,8 +9,7 @@ use xv6::memlayout::{PAddr, VAddr};
 #[cfg(kernel)]
 use xv6::{
     backtrace, bench, bootinfo, cmdline, console, cpu, gdt, ioapic, kalloc, kbd, ktest, lapic,
-    machine, memlayout, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp, timer, trap,
-    uart, vm,
+    machine, memmap, monitor, mp, pageinfo, picirq, println, protocol, smp, timer, trap, uart, vm,
 };
 
 /// Where the two stages split free memory: kinit1 frees from the kernel's
@@ -19,8 +18,8 @@ use xv6::{
 #[cfg(kernel)]
 fn kinit_bounds(phystop: PAddr) -> (VAddr, VAddr, VAddr) {
     // LAB boot/kinit BEGIN
-    use memlayout::{BOOT_MAPPED, p2v, p2v_end};
     use xv6::image;
+    use xv6::memlayout::{BOOT_MAPPED, p2v, p2v_end};
     (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop))
     // LAB boot/kinit END
 }
