@@ -96,13 +96,6 @@ _start:
     # LAB boot/entrypgdir BEGIN
     movl ${ENTRY_PDE}, ({entrypgdir} - {KERNBASE})                     # entry 0
     movl ${ENTRY_PDE}, ({entrypgdir} - {KERNBASE} + 4 * {KERNBASE_PDX}) # entry KERNBASE >> 22
-    # LAB boot/entrypgdir STUB
-    # LAB_TODO boot, entrypgdir, __LINE__
-    # LAB boot/entrypgdir BASE
-    # movl $({entrypgdir} - {KERNBASE}), %edi # given until lab boot
-    # movl ${ENTRY_PDE}, %ecx                # (EAX holds the loader's magic)
-    # movl %ecx, (%edi)
-    # movl %ecx, 4 * {KERNBASE_PDX}(%edi)
     # LAB boot/entrypgdir END
 
     # Point the MMU at entrypgdir (CR3 takes a physical address).

@@ -363,13 +363,6 @@ fn pin() -> Option<NoInterrupts> {
 fn mine(pin: &Option<NoInterrupts>) -> usize {
     // LAB percpu/mine BEGIN
     pin.as_ref().map_or(0, NoInterrupts::cpu)
-    // LAB percpu/mine STUB
-    // let _ = pin;
-    // crate::lab_todo!("percpu", "mine")
-    // LAB percpu/mine BASE
-    // // Given until lab percpu: list 0, the one list of global mode.
-    // let _ = pin;
-    // 0
     // LAB percpu/mine END
 }
 
@@ -384,12 +377,6 @@ pub fn with_my_list<R>(f: impl FnOnce(&mut dyn FreePages) -> R) -> R {
     // LAB percpu/kfree BEGIN
     let pin = pin();
     f(&mut *hold(mine(&pin), pin.as_ref()))
-    // LAB percpu/kfree STUB
-    // let _ = f;
-    // crate::lab_todo!("percpu", "kfree")
-    // LAB percpu/kfree BASE
-    // // Given until lab percpu: the one list of global mode.
-    // f(&mut *hold(0, None))
     // LAB percpu/kfree END
 }
 
@@ -540,11 +527,6 @@ pub fn kalloc() -> Option<Page> {
     let me = mine(&pinned);
     let own = hold(me, pinned.as_ref()).alloc();
     own.or_else(|| steal(me)).map(Page)
-    // LAB percpu/kalloc STUB
-    // crate::lab_todo!("percpu", "kalloc")
-    // LAB percpu/kalloc BASE
-    // // Given until lab percpu: the one list of global mode.
-    // hold(0, None).alloc().map(Page)
     // LAB percpu/kalloc END
 }
 
@@ -572,13 +554,6 @@ fn steal(me: usize) -> Option<VAddr> {
         }
     }
     None
-    // LAB percpu/steal STUB
-    // let _ = me;
-    // crate::lab_todo!("percpu", "steal")
-    // LAB percpu/steal BASE
-    // // Given until lab percpu: there are no other lists to steal from.
-    // let _ = me;
-    // None
     // LAB percpu/steal END
 }
 

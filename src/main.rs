@@ -5,15 +5,29 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(kernel)]
+use xv6::memlayout::{PAddr, VAddr};
+#[cfg(kernel)]
 use xv6::{
     arch::gdt,
     bootinfo, cmdline, console, cpu,
     debug::{backtrace, bench, ktest},
-    image, ioapic,
+    ioapic,
     jos::pageinfo,
-    kalloc, kbd, lapic, machine, memlayout, monitor, mp, picirq, println, protocol, smp, timer,
-    trap, uart, vm,
+    kalloc, kbd, lapic, machine, monitor, mp, picirq, println, protocol, smp, timer, trap, uart,
+    vm,
 };
+
+/// Where the two stages split free memory: kinit1 frees from the kernel's
+/// end to what entrypgdir maps, kinit2 from there to P2V(PHYSTOP), once
+/// kvmalloc has mapped it.
+#[cfg(kernel)]
+fn kinit_bounds(phystop: PAddr) -> (VAddr, VAddr, VAddr) {
+    // LAB boot/kinit BEGIN
+    use xv6::image;
+    use xv6::memlayout::{BOOT_MAPPED, p2v, p2v_end};
+    (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop))
+    // LAB boot/kinit END
+}
 
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
@@ -25,7 +39,6 @@ use xv6::{
 extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     use bench::Stage;
     use kalloc::{kinit1, kinit2};
-    use memlayout::{BOOT_MAPPED, p2v, p2v_end};
     use timer::TICKS_PER_SEC;
 
     machine::boot_mark(protocol::MARK_MAIN); // the boot got here (a reset is then not entry.S's)
@@ -39,16 +52,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     let counts = pageinfo::pageinit(&mut ram, phystop); // a count per page, from boot_alloc
     println!("{counts}");
     let mode = kalloc::Mode::from_cmdline(boot.cmdline()); // kalloc=global, percpu or scan
-    // kinit1 frees from the kernel's end to what entrypgdir maps; kinit2
-    // from there to PHYSTOP, once kvmalloc has mapped it.
-    // LAB boot/kinit BEGIN
-    let (end, low, top) = (image::end_addr(), p2v(BOOT_MAPPED), p2v_end(phystop));
-    // LAB boot/kinit STUB
-    // let (end, low, top) = xv6::lab_todo!("boot", "kinit");
-    // LAB boot/kinit BASE
-    // let end = image::end_addr(); // given until lab boot
-    // let (low, top) = (p2v(BOOT_MAPPED), p2v_end(phystop));
-    // LAB boot/kinit END
+    let (end, low, top) = kinit_bounds(phystop);
     let k1 = Stage::Kinit1.timed(|| kinit1(ram, counts.counts, end, low, top, mode));
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table

@@ -8,10 +8,8 @@ use core::fmt;
 #[cfg(kernel)]
 use spin::Once;
 
-use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, KSTACKS, PAddr, VAddr, v2p};
-use crate::mmu::{
-    LARGE_PGSIZE, PD, PDE_TABLE_FLAGS, PDEntry, PDFlags, PT, PTEntry, PTFlags, PageStep, pdx, ptx,
-};
+use crate::memlayout::{DEVSPACE, EXTMEM, KERNBASE, KERNLINK, PAddr, VAddr, v2p};
+use crate::mmu::{LARGE_PGSIZE, PD, PDE_TABLE_FLAGS, PDFlags, PT, PTEntry, PTFlags};
 #[cfg(kernel)]
 use crate::{
     image,
@@ -132,6 +130,7 @@ pub fn walkpgdir<M: PageTableMemory>(
     alloc: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
     // LAB boot/walkpgdir BEGIN
+    use crate::mmu::{PDEntry, pdx, ptx};
     // SAFETY: `pgdir` is a page directory this memory handed out.
     let pde = unsafe { mem.pd(pgdir)[pdx(va)] };
     let table = if pde.is_present() {
@@ -147,26 +146,6 @@ pub fn walkpgdir<M: PageTableMemory>(
     };
     // SAFETY: present PDEs of our directories point at tables we allocated.
     Ok(Some(&mut unsafe { mem.pt(table) }[ptx(va)]))
-    // LAB boot/walkpgdir STUB
-    // let _ = (mem, pgdir, va, alloc);
-    // crate::lab_todo!("boot", "walkpgdir")
-    // LAB boot/walkpgdir BASE
-    // // Given until lab boot.
-    // // SAFETY: the directory at `pgdir` came from this memory.
-    // let entry = unsafe { &mut mem.pd(pgdir)[pdx(va)] };
-    // let t = match (entry.is_present(), alloc) {
-    //     (true, _) => entry.address(),
-    //     (false, false) => return Ok(None),
-    //     (false, true) => {
-    //         let fresh = mem.alloc_table().ok_or(OutOfMemory)?;
-    //         // SAFETY: the same directory, asked for again.
-    //         unsafe { mem.pd(pgdir)[pdx(va)] = PDEntry::new(fresh, M::PDE_FLAGS) };
-    //         fresh
-    //     }
-    // };
-    // // SAFETY: `t` is a table of this memory, in the directory.
-    // let entries = unsafe { mem.pt(t) };
-    // Ok(entries.get_mut(ptx(va)))
     // LAB boot/walkpgdir END
 }
 
@@ -188,6 +167,7 @@ pub fn mappages<M: PageTableMemory>(
             .map(VAddr)
             .unwrap_or_else(|| panic!("mappages: {:#010x} + {:#x} runs past 4 GiB", va.0, size));
     // LAB boot/mappages BEGIN
+    use crate::mmu::PageStep;
     let last = last.page_down();
     let mut pa = pa.page_down();
     let mut a = va.page_down();
@@ -200,19 +180,6 @@ pub fn mappages<M: PageTableMemory>(
         a = a.add_pages(1);
         pa = pa.add_pages(1);
     }
-    // LAB boot/mappages STUB
-    // let _ = (mem, pgdir, last, pa, perm);
-    // crate::lab_todo!("boot", "mappages")
-    // LAB boot/mappages BASE
-    // // Given until lab boot.
-    // let first = va.page_down();
-    // // Counted, not stepped past the end: the last page may end at 4 GiB.
-    // for i in 0..=first.pages_to(last.page_down()) {
-    //     let page = first.add_pages(i);
-    //     let entry = walkpgdir(mem, pgdir, page, true)?.expect("a table, made if missing");
-    //     map_page(entry, page, pa.page_down().add_pages(i), perm);
-    // }
-    // Ok(())
     // LAB boot/mappages END
 }
 
@@ -281,30 +248,19 @@ pub fn setupkvm<M: PageTableMemory>(
     );
     let pgdir = mem.alloc_table().ok_or(OutOfMemory)?;
     // LAB boot/setupkvm BEGIN
+    use crate::memlayout::KSTACKS;
     let built = kmap(data, phystop)
         .iter()
         .filter(|k| k.size > 0)
         .try_for_each(|k| mappages(mem, pgdir, k.virt, k.size, k.phys, k.perm))
         .and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true).map(|_| ()));
-    // LAB boot/setupkvm STUB
-    // let _ = data;
-    // let built: Result<(), OutOfMemory> = crate::lab_todo!("boot", "setupkvm");
-    // LAB boot/setupkvm BASE
-    // // Given until lab boot.
-    // let mut built = Ok(());
-    // for region in kmap(data, phystop) {
-    //     if built.is_ok() && region.size != 0 {
-    //         built = mappages(mem, pgdir, region.virt, region.size, region.phys, region.perm);
-    //     }
-    // }
-    // let built = built.and_then(|()| walkpgdir(mem, pgdir, KSTACKS, true)).map(drop);
-    // LAB boot/setupkvm END
-    if let Err(e) = built {
+    if let Err(out_of_memory) = built {
         // SAFETY: the half-built directory was never installed.
         unsafe { freevm(mem, pgdir) };
-        return Err(e);
+        return Err(out_of_memory);
     }
     Ok(pgdir)
+    // LAB boot/setupkvm END
 }
 
 /// What `kvmalloc` built.

@@ -236,9 +236,36 @@ fn lab_export_writes_a_one_commit_handout_without_solutions_or_mutants() {
     );
     assert!(!scan.contains("self.nfree += 1;"), "{scan}");
     assert!(!dir.join("labs/kalloc/mutants").exists(), "no mutant");
+    assert!(!dir.join("labs/kalloc/stubs").exists(), "no stub file");
     assert_eq!(lab::export::handout_of(&dir).as_deref(), Some("kalloc"));
     let again = run_script(&["--lab-export", "kalloc", path], "");
     again.expect_status(xtask::status::FAILED);
     assert!(again.err.contains("is not empty"), "{}", again.err);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_solution_tree_is_plain_code_and_every_lab_exports() {
+    let tree = lab::export::tracked().expect("the tracked files");
+    for (path, bytes) in tree.iter().filter(|(p, _)| {
+        !p.ends_with(".md") && !lab::markers::is_stub_file(p) && !lab::manifest::is_mutant(p)
+    }) {
+        let text = String::from_utf8_lossy(bytes);
+        for (n, line) in text.lines().enumerate() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert!(
+                !(words.get(1) == Some(&"LAB") && matches!(words.get(3), Some(&"STUB" | &"BASE"))),
+                "{path}:{}: stub text in the solution tree: {line:?}",
+                n + 1
+            );
+        }
+    }
+    for lab in lab::labs_here() {
+        let handout = lab::export::handout(&tree, &lab)
+            .unwrap_or_else(|e| panic!("the handout of {lab}: {e}"));
+        assert!(
+            !handout.keys().any(|p| lab::markers::is_stub_file(p)),
+            "{lab}: no stub file in the handout"
+        );
+    }
 }

@@ -178,20 +178,6 @@ impl<'a> PageInfos<'a> {
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |c| c.checked_sub(1))
             .map_err(|_| PageError::CountZero { pa })?;
         Ok(old == 1)
-        // LAB cow/counts STUB
-        // let _ = pa;
-        // crate::lab_todo!("cow", "counts")
-        // LAB cow/counts BASE
-        // // Given until lab cow.
-        // let cell = self.cell(pa)?;
-        // let mut seen = cell.load(Ordering::Relaxed);
-        // loop {
-        //     let lower = seen.checked_sub(1).ok_or(PageError::CountZero { pa })?;
-        //     match cell.compare_exchange(seen, lower, Ordering::AcqRel, Ordering::Relaxed) {
-        //         Ok(_) => return Ok(lower == 0),
-        //         Err(now) => seen = now,
-        //     }
-        // }
         // LAB cow/counts END
     }
 
@@ -241,9 +227,6 @@ pub fn page_alloc_from<S: PageSource>(source: &mut S, flags: AllocFlags) -> Opti
         source.zero(&mut page);
     }
     Some(S::into_pa(page))
-    // LAB pages/page_alloc STUB
-    // let _ = (source, flags);
-    // crate::lab_todo!("pages", "page_alloc")
     // LAB pages/page_alloc END
 }
 
@@ -277,9 +260,6 @@ impl<L: FreePages + ?Sized> Pages<'_, '_, L> {
         // SAFETY: no mapping refers to the page (count 0), and the caller
         // vouches for every other use.
         unsafe { self.list.free(va) }.map_err(PageError::Kfree)
-        // LAB pages/page_free STUB
-        // let _ = pa;
-        // crate::lab_todo!("pages", "page_free")
         // LAB pages/page_free END
     }
 
@@ -302,17 +282,6 @@ impl<L: FreePages + ?Sized> Pages<'_, '_, L> {
         // SAFETY: passed on from the caller.
         unsafe { self.page_free(pa) }?;
         Ok(true)
-        // LAB cow/counts STUB
-        // let _ = pa;
-        // crate::lab_todo!("cow", "counts")
-        // LAB cow/counts BASE
-        // // Given until lab cow.
-        // let last = self.infos.decref(pa)?;
-        // if last {
-        //     // SAFETY: the caller's promise, for the last mapping.
-        //     unsafe { self.page_free(pa)? };
-        // }
-        // Ok(last)
         // LAB cow/counts END
     }
 

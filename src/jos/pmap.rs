@@ -4,16 +4,16 @@
 //! `KernelPages`; in the host's tests simulated pages). docs/pages.md
 //! says what is counted and why.
 
-use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags, Count};
+use crate::jos::pageinfo::{AllocFlags, Count};
 #[cfg(kernel)]
 use crate::jos::pageinfo::{count, page_alloc, page_decref, page_incref};
 #[cfg(kernel)]
 use crate::memlayout::p2v;
 use crate::memlayout::{PAddr, VAddr};
-use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags, PageStep};
+use crate::mmu::{LARGE_PGSIZE, PTEntry, PTFlags};
 #[cfg(kernel)]
 use crate::mmu::{PD, PDE_USER_TABLE_FLAGS, PDFlags, PGSIZE, PT};
-use crate::vm::{OutOfMemory, PageTableMemory, mappages, walkpgdir};
+use crate::vm::{OutOfMemory, PageTableMemory};
 #[cfg(kernel)]
 use crate::vm::{direct_pd, direct_pt};
 
@@ -60,12 +60,10 @@ pub trait PhysPages: PageTableMemory {
 /// count is 1, for the directory entry (or the process) that will hold it.
 pub fn alloc_counted_table<M: PhysPages>(mem: &mut M) -> Option<PAddr> {
     // LAB pages/pgdir_walk BEGIN
+    use crate::jos::pageinfo::ALLOC_ZERO;
     let pa = mem.alloc_page(ALLOC_ZERO)?;
     mem.incref(pa);
     Some(pa)
-    // LAB pages/pgdir_walk STUB
-    // let _ = mem;
-    // crate::lab_todo!("pages", "pgdir_walk")
     // LAB pages/pgdir_walk END
 }
 
@@ -80,10 +78,8 @@ pub fn pgdir_walk<M: PhysPages>(
     create: bool,
 ) -> Result<Option<&mut PTEntry>, OutOfMemory> {
     // LAB pages/pgdir_walk BEGIN
+    use crate::vm::walkpgdir;
     walkpgdir(mem, pgdir, va, create)
-    // LAB pages/pgdir_walk STUB
-    // let _ = (mem, pgdir, va, create);
-    // crate::lab_todo!("pages", "pgdir_walk")
     // LAB pages/pgdir_walk END
 }
 
@@ -98,9 +94,6 @@ pub(crate) fn mapped<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Opti
 pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option<(PAddr, PTFlags)> {
     // LAB pages/page_lookup BEGIN
     mapped(mem, pgdir, va).map(|pte| (pte.address(), pte.flags()))
-    // LAB pages/page_lookup STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("pages", "page_lookup")
     // LAB pages/page_lookup END
 }
 
@@ -113,6 +106,7 @@ pub fn page_lookup<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Option
 /// kernel pointer into it).
 pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     // LAB pages/page_remove BEGIN
+    use crate::mmu::PageStep;
     let Some(pte) = mapped(mem, pgdir, va) else {
         return;
     };
@@ -121,9 +115,6 @@ pub unsafe fn page_remove<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) {
     mem.invlpg(pgdir, va.page_down());
     // SAFETY: the entry is gone; the caller vouches for other uses.
     unsafe { mem.decref(pa) };
-    // LAB pages/page_remove STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("pages", "page_remove")
     // LAB pages/page_remove END
 }
 
@@ -151,9 +142,6 @@ pub unsafe fn page_insert<M: PhysPages>(
     let pte = pgdir_walk(mem, pgdir, va, false)?.expect("the table was made above");
     *pte = PTEntry::new(pa, perm | PTFlags::P);
     Ok(())
-    // LAB pages/page_insert STUB
-    // let _ = (mem, pgdir, pa, va, perm);
-    // crate::lab_todo!("pages", "page_insert")
     // LAB pages/page_insert END
 }
 
@@ -171,13 +159,11 @@ pub fn boot_map_region<M: PhysPages>(
     perm: PTFlags,
 ) -> Result<(), OutOfMemory> {
     // LAB pages/boot_map_region BEGIN
+    use crate::vm::mappages;
     if size == 0 {
         return Ok(());
     }
     mappages(mem, pgdir, va, size, pa, perm)
-    // LAB pages/boot_map_region STUB
-    // let _ = (mem, pgdir, va, size, pa, perm);
-    // crate::lab_todo!("pages", "boot_map_region")
     // LAB pages/boot_map_region END
 }
 

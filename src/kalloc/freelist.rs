@@ -10,7 +10,7 @@ use super::FreePages;
 use super::steal::steal_batch;
 use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
-use crate::mmu::{PGSIZE, PageStep};
+use crate::mmu::PGSIZE;
 
 /// What `kfree` writes over a freed page (catches use after free).
 pub const JUNK_FREE: u8 = 0x01;
@@ -105,6 +105,7 @@ impl Pool {
     /// P2V(PHYSTOP).
     pub(super) fn check_bounds(&self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/kfree BEGIN
+        use crate::mmu::PageStep;
         if !va.is_page_start() {
             Err(KfreeError::Misaligned { va })
         } else if va < self.end {
@@ -114,9 +115,6 @@ impl Pool {
         } else {
             Ok(())
         }
-        // LAB kalloc/kfree STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "kfree")
         // LAB kalloc/kfree END
     }
 
@@ -377,9 +375,6 @@ impl<M: PageMemory> FreeList<M> {
         self.head = Some(va);
         self.nfree += 1;
         Ok(())
-        // LAB kalloc/kfree STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "kfree")
         // LAB kalloc/kfree END
     }
 
@@ -400,8 +395,6 @@ impl<M: PageMemory> FreeList<M> {
         self.mem.mark_free(va, false);
         self.nfree -= 1;
         Some(va)
-        // LAB kalloc/kalloc STUB
-        // crate::lab_todo!("kalloc", "kalloc")
         // LAB kalloc/kalloc END
     }
 
@@ -450,6 +443,7 @@ impl<M: PageMemory> FreeList<M> {
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         // LAB kalloc/freerange BEGIN
+        use crate::mmu::PageStep;
         let first = start.page_up().unwrap_or(start);
         let last = first.add_pages(first.pages_to(end));
         let freed = |pages| Freed::by_free_range(first, last, pages);
@@ -470,9 +464,6 @@ impl<M: PageMemory> FreeList<M> {
             }
         }
         Ok(freed(pages))
-        // LAB kalloc/freerange STUB
-        // let _ = (start, end);
-        // crate::lab_todo!("kalloc", "freerange")
         // LAB kalloc/freerange END
     }
 

@@ -22,9 +22,8 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use super::{AuditError, FreePages, Freed, JUNK_ALLOC, JUNK_FREE, KfreeError, PageMemory, Pool};
+use super::{AuditError, FreePages, Freed, KfreeError, PageMemory, Pool};
 use crate::memlayout::VAddr;
-use crate::mmu::PageStep;
 
 /// Pages a free-bit word covers: page `n` is bit `n % WORD_PAGES` of word
 /// `n / WORD_PAGES`.
@@ -75,7 +74,7 @@ pub struct Scan<M> {
 
 impl<M: PageMemory> Scan<M> {
     /// No page free yet, accepting pages in `pool`; `junk` turns the
-    /// [`JUNK_FREE`]/[`JUNK_ALLOC`] fills on.
+    /// [`JUNK_FREE`](super::JUNK_FREE)/[`JUNK_ALLOC`](super::JUNK_ALLOC) fills on.
     pub const fn new(pool: Pool, junk: bool, mem: M) -> Self {
         Scan {
             nfree: 0,
@@ -97,23 +96,22 @@ impl<M: PageMemory> Scan<M> {
     }
 
     /// Take the highest free page (Linux's `get_free_page`), filled with
-    /// [`JUNK_ALLOC`], or with zeroes without junk, as Linux clears it;
+    /// [`JUNK_ALLOC`](super::JUNK_ALLOC), or with zeroes without junk, as Linux clears it;
     /// `None` when no page is free.
     pub fn alloc(&mut self) -> Option<VAddr> {
         // LAB kalloc/scan BEGIN
+        use super::JUNK_ALLOC;
         let va = self.mem.highest_marked(self.pool.end, self.high)?;
         self.mem.mark_free(va, false);
         // SAFETY: the page was free, so nobody uses it; now the caller owns it.
         unsafe { self.mem.fill(va, if self.junk { JUNK_ALLOC } else { 0 }) };
         self.nfree -= 1;
         Some(va)
-        // LAB kalloc/scan STUB
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 
     /// Mark the page at `va` free (Linux's `free_page`), after filling it
-    /// with [`JUNK_FREE`]. Refuses, touching nothing, a page a page table
+    /// with [`JUNK_FREE`](super::JUNK_FREE). Refuses, touching nothing, a page a page table
     /// maps or that breaks one of [`Pool::check`]'s rules (the kernel keeps
     /// them all; Linux ignored a page below its `LOW_MEM`).
     ///
@@ -132,6 +130,8 @@ impl<M: PageMemory> Scan<M> {
     /// As for [`Scan::free`].
     unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/scan BEGIN
+        use super::JUNK_FREE;
+        use crate::mmu::PageStep;
         if self.mem.mark_free(va, true) {
             return Err(KfreeError::DoubleFree { va });
         }
@@ -142,9 +142,6 @@ impl<M: PageMemory> Scan<M> {
         self.nfree += 1;
         self.high = self.high.max(va.add_pages(1));
         Ok(())
-        // LAB kalloc/scan STUB
-        // let _ = va;
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 
@@ -155,6 +152,7 @@ impl<M: PageMemory> Scan<M> {
     /// Nobody uses any RAM page of the range.
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         // LAB kalloc/scan BEGIN
+        use crate::mmu::PageStep;
         // The whole pages, from `start` rounded up; the pool's bounds hold
         // for all if they hold for the lowest and the highest.
         let first = start.page_up().unwrap_or(start);
@@ -174,9 +172,6 @@ impl<M: PageMemory> Scan<M> {
             pages += 1;
         }
         Ok(Freed::by_free_range(first, last, pages))
-        // LAB kalloc/scan STUB
-        // let _ = (start, end);
-        // crate::lab_todo!("kalloc", "scan")
         // LAB kalloc/scan END
     }
 

@@ -8,15 +8,11 @@ use core::ops::Range;
 #[cfg(kernel)]
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::jos::pageinfo::AllocFlags;
 #[cfg(kernel)]
 use crate::jos::pmap::{KernelPages, rcr3};
-use crate::jos::pmap::{PTSIZE, PhysPages, mapped};
+use crate::jos::pmap::{PTSIZE, PhysPages};
 use crate::memlayout::{KERNBASE, PAddr, VAddr};
-use crate::mmu::{
-    NPDENTRIES, PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTE_COW, PTEntry, PTFlags, PageStep, pdx,
-    pgaddr,
-};
+use crate::mmu::{PDE_USER_TABLE_FLAGS, PDEntry, PDFlags, PTEntry, pdx, pgaddr};
 #[cfg(kernel)]
 use crate::spinlock::Spinlock;
 #[cfg(kernel)]
@@ -136,23 +132,9 @@ pub unsafe fn free_page_tables<M: PhysPages>(
             unsafe { free_table(mem, pde.address()) };
         }
     }
-    // LAB cow/free_page_tables STUB
-    // let _ = (from, size);
-    // crate::lab_todo!("cow", "free_page_tables");
-    // LAB cow/free_page_tables BASE
-    // // Given until lab cow.
-    // for n in span("free_page_tables", from, size)? {
-    //     let entry = *pde_mut(mem, pgdir, n);
-    //     *pde_mut(mem, pgdir, n) = PDEntry(0);
-    //     if entry.is_present() {
-    //         // SAFETY: unhooked from the directory first; the caller
-    //         // answers for the pages.
-    //         unsafe { free_table(mem, entry.address()) };
-    //     }
-    // }
-    // LAB cow/free_page_tables END
     mem.flush_tlb(pgdir);
     Ok(())
+    // LAB cow/free_page_tables END
 }
 
 /// Drop the count of every page the table at `table` maps, then the
@@ -162,6 +144,7 @@ pub unsafe fn free_page_tables<M: PhysPages>(
 /// As for [`free_page_tables`]; no directory points at the table.
 unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
     // LAB cow/free_page_tables BEGIN
+    use crate::mmu::NPDENTRIES;
     for j in 0..NPDENTRIES {
         let pte = core::mem::replace(pte_mut(mem, table, j), PTEntry(0));
         if pte.is_present() {
@@ -171,21 +154,6 @@ unsafe fn free_table<M: PhysPages>(mem: &mut M, table: PAddr) {
     }
     // SAFETY: passed on from the caller.
     unsafe { mem.free_table(table) };
-    // LAB cow/free_page_tables STUB
-    // let _ = (mem, table);
-    // crate::lab_todo!("cow", "free_page_tables")
-    // LAB cow/free_page_tables BASE
-    // // Given until lab cow.
-    // for k in 0..NPDENTRIES {
-    //     let entry = *pte_mut(mem, table, k);
-    //     *pte_mut(mem, table, k) = PTEntry(0);
-    //     if entry.is_present() {
-    //         // SAFETY: the caller's promise, for each page.
-    //         unsafe { mem.decref(entry.address()) };
-    //     }
-    // }
-    // // SAFETY: the caller's promise, for the table.
-    // unsafe { M::free_table(mem, table) };
     // LAB cow/free_page_tables END
 }
 
@@ -222,7 +190,7 @@ impl fmt::Display for CopyError {
 /// `to_pgdir`, copy-on-write (Linux 0.01's `copy_page_tables`, run by
 /// `fork`): the destination gets page tables of its own whose entries map
 /// the same pages; a writable page loses its write bit on both sides and
-/// gets the [`PTE_COW`] mark, and every shared page's count goes up by one.
+/// gets the [`PTE_COW`](crate::mmu::PTE_COW) mark, and every shared page's count goes up by one.
 /// The first write on either side then faults into [`un_wp_page`]. The
 /// source's TLB is flushed (its pages just became read-only).
 ///
@@ -295,6 +263,7 @@ const fn user_pde_flags<M: PhysPages>() -> PDFlags {
 /// write-protected, counting each page once more.
 fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
     // LAB cow/copy_page_tables BEGIN
+    use crate::mmu::NPDENTRIES;
     for j in 0..NPDENTRIES {
         let pte = *pte_mut(mem, src, j);
         if pte.is_present() {
@@ -304,9 +273,6 @@ fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
             mem.incref(pte.address());
         }
     }
-    // LAB cow/copy_page_tables STUB
-    // let _ = (mem, src, dst);
-    // crate::lab_todo!("cow", "copy_page_tables")
     // LAB cow/copy_page_tables END
 }
 
@@ -314,14 +280,12 @@ fn share_table<M: PhysPages>(mem: &mut M, src: PAddr, dst: PAddr) {
 /// read-only and copy-on-write; a read-only page stays as it was.
 fn write_protect(pte: PTEntry) -> PTEntry {
     // LAB cow/copy_page_tables BEGIN
+    use crate::mmu::{PTE_COW, PTFlags};
     if pte.is_writeable() {
         PTEntry((pte.0 & !PTFlags::RW.bits()) | PTE_COW)
     } else {
         pte
     }
-    // LAB cow/copy_page_tables STUB
-    // let _ = pte;
-    // crate::lab_todo!("cow", "copy_page_tables")
     // LAB cow/copy_page_tables END
 }
 
@@ -410,6 +374,9 @@ impl fmt::Display for CowError {
 /// copy-on-write, and changes nothing when there is no page for the copy.
 pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<CowStep, CowError> {
     // LAB cow/un_wp_page BEGIN
+    use crate::jos::pageinfo::AllocFlags;
+    use crate::jos::pmap::mapped;
+    use crate::mmu::{PTE_COW, PTFlags, PageStep};
     let va = va.page_down();
     let pte = *mapped(mem, pgdir, va).ok_or(CowError::NotMapped { va })?;
     if pte.0 & PTE_COW == 0 {
@@ -441,9 +408,6 @@ pub fn un_wp_page<M: PhysPages>(mem: &mut M, pgdir: PAddr, va: VAddr) -> Result<
         unsafe { mem.decref(old) };
     }
     Ok(step)
-    // LAB cow/un_wp_page STUB
-    // let _ = (mem, pgdir, va);
-    // crate::lab_todo!("cow", "un_wp_page")
     // LAB cow/un_wp_page END
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::debug::sim::vm::SimTables;
-use crate::memlayout::PHYSTOP;
+use crate::memlayout::{KSTACKS, PHYSTOP};
 use crate::mmu::{PDFlags, PGSIZE};
 
 const DATA: VAddr = VAddr(0x8010_6000);

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::debug::sim::SimRam;
-use crate::kalloc::FreeList;
 use crate::kalloc::freelist::tests::{END, POOL, TOP, free};
+use crate::kalloc::{FreeList, JUNK_ALLOC, JUNK_FREE};
 use core::sync::atomic::AtomicU32;
 
 fn scan(junk: bool) -> Scan<SimRam> {

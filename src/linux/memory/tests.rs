@@ -4,7 +4,7 @@
 use super::*;
 use crate::debug::sim::pmap::{NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page};
 use crate::jos::pmap::page_lookup;
-use crate::mmu::PageStep;
+use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::vm::PageTableMemory;
 
 /// `free_page_tables` on simulated pages.

@@ -1,6 +1,7 @@
 //! `./run-qemu.sh --lab-check [<lab>]`, the labs' self-check (part of
-//! `--test`): for each lab, its handout builds and boots to a stub line of
-//! the lab and grades to 0 with every test NOT IMPLEMENTED; the solution
+//! `--test`): for each lab, its handout passes rustfmt's check and clippy
+//! with `-D warnings`, builds and boots to a stub line of the lab and
+//! grades to 0 with every test NOT IMPLEMENTED; the solution
 //! scores full marks, in this tree and as a student's files laid over the
 //! handout; each mutant loses exactly the points of its tests, each with
 //! a reason that says what is wrong. Every problem is reported, not just
@@ -76,6 +77,45 @@ fn boots_to_a_stub(tree: &GradingTree, problems: &mut Problems) -> Result<()> {
         )),
     };
     report(lab, "the handout boots to a stub", said, problems);
+    Ok(())
+}
+
+/// Longest a handout's fmt and clippy check may take: the first checks
+/// core from scratch, minutes on a busy 2-core machine.
+const CLEAN_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// What a handout must pass as exported: rustfmt's check, and clippy on the
+/// kernel target with every warning an error (no stub leaves an import or
+/// a variable unused).
+const CLEAN: &[&[&str]] = &[
+    &["fmt", "--all", "--", "--check"],
+    &[
+        "kclippy",
+        "--message-format",
+        "short",
+        "--",
+        "-D",
+        "warnings",
+    ],
+];
+
+/// Check that the handout in `tree` passes each of [`CLEAN`].
+fn handout_is_clean(tree: &GradingTree, problems: &mut Problems) -> Result<()> {
+    for args in CLEAN {
+        let mut cmd = std::process::Command::new("cargo");
+        cmd.args(*args).current_dir(&tree.dir);
+        let ran = xtask::bounded::capture(&mut cmd, b"", Some(CLEAN_LIMIT), true)
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+        let said = match ran.status {
+            Some(0) => Ok("no warning".to_string()),
+            s => Err(format!(
+                "it ended with status {s:?}; the output ends:\n{}",
+                tail(&ran.out)
+            )),
+        };
+        let what = format!("the handout passes cargo {}", args.join(" "));
+        report(&tree.lab.name, &what, said, problems);
+    }
     Ok(())
 }
 
@@ -293,6 +333,7 @@ fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
     make_students(&tree, &tracked, &students_dir, problems)?;
     let logs = paths::at(format!("target/lab-check/{lab}"));
     std::fs::create_dir_all(&logs).map_err(|e| io_error("create", &logs, e))?;
+    handout_is_clean(&tree, problems)?;
     boots_to_a_stub(&tree, problems)?;
     for row in batch::grade_class(&tree, &students_dir, &logs)? {
         let graded = row.report;

@@ -90,11 +90,14 @@ const COMMON_WORDS: &[&str] = &[
 
 /// Whether a solution line says enough that finding it in a handout gives
 /// the solution away: code (not a `//` comment, whose stock phrases such as
-/// `// SAFETY: passed on from the caller.` recur everywhere) with two words
+/// `// SAFETY: passed on from the caller.` recur everywhere, nor a `use`
+/// line, which a base needs as much as the solution) with two words
 /// at least that are not common words (so not `}`, a blank line, `else {`,
 /// `return Ok(());` or `Some(va)`).
 pub fn telling(line: &str) -> bool {
-    !line.trim_start().starts_with("//")
+    let code = line.trim_start();
+    !code.starts_with("//")
+        && !code.starts_with("use ")
         && line
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
             .filter(|w| !w.is_empty() && !COMMON_WORDS.contains(w))
@@ -108,25 +111,82 @@ struct Secret {
     region: String,
 }
 
+/// The regions of `tree`'s files by path, each with its stub and base
+/// from its stub file, or why not: a marker error (`file:line`), a stub
+/// file that does not fit its regions, a region without stub text, stub
+/// text without a region. Markdown files are prose (the guides quote
+/// markers), mutants and stub files are not regions' files.
+fn regions(tree: &Tree, labs: &[&str]) -> std::result::Result<Regions, String> {
+    let mut stubs: BTreeMap<&str, Vec<markers::Block>> = BTreeMap::new();
+    let mut found = Regions::new();
+    for (path, bytes) in tree {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            continue;
+        };
+        if markers::is_stub_file(path) {
+            let lab = path.split('/').nth(1).unwrap_or_default();
+            if !labs.contains(&lab) {
+                return Err(format!(
+                    "{path}: a stub file of {lab:?}, which is not a lab (labs: {})",
+                    labs.join(", ")
+                ));
+            }
+            let blocks = markers::parse_stubs(path, text, lab).map_err(|e| e.to_string())?;
+            stubs.insert(path, blocks);
+        } else if !manifest::is_mutant(path) && !path.ends_with(PROSE) {
+            let regions = markers::parse(path, text, labs).map_err(|e| e.to_string())?;
+            if !regions.is_empty() {
+                found.insert(path.clone(), regions);
+            }
+        }
+    }
+    let mut paired = BTreeSet::new();
+    for (path, regions) in &mut found {
+        let labs: BTreeSet<String> = regions.iter().map(|r| r.lab.clone()).collect();
+        for lab in labs {
+            let file = markers::stub_path(&lab, path);
+            let blocks = stubs.get(file.as_str()).map(Vec::as_slice);
+            markers::pair(path, regions, &lab, &file, blocks).map_err(|e| e.to_string())?;
+            paired.insert(file);
+        }
+    }
+    match stubs.keys().find(|f| !paired.contains(**f)) {
+        Some(orphan) => {
+            let mut parts = orphan.splitn(4, '/');
+            let lab = parts.nth(1).unwrap_or_default();
+            let source = parts.nth(1).unwrap_or_default();
+            Err(format!(
+                "{orphan}: stub text without a region: {source} has no region of lab {lab} \
+                 (moved? the stub file follows its source: {})",
+                markers::stub_path(lab, "<source>")
+            ))
+        }
+        None => Ok(found),
+    }
+}
+
+/// The regions of each file that has some, by path.
+type Regions = BTreeMap<String, Vec<markers::Region>>;
+
 /// `target`'s handout of `tree` (see the module's doc), or why not: a
-/// marker error (`file:line`), a bad manifest, an unknown lab, or a leak:
-/// a telling solution line of `target` or a lab after it found anywhere in
-/// the handout.
+/// marker or stub file error (`file:line`), a bad manifest, an unknown
+/// lab, or a leak: a telling solution line of `target` or a lab after it
+/// found anywhere in the handout. Mutants and stub files (teacher's
+/// material) are left out.
 pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
     let labs = labs(tree)?;
     let plan = plan(&labs, target)?;
     let names: Vec<&str> = labs.keys().map(String::as_str).collect();
+    let regions = regions(tree, &names)?;
     let mut out = Tree::new();
     let mut secrets: BTreeMap<String, Secret> = BTreeMap::new();
-    for (path, bytes) in tree.iter().filter(|(p, _)| !manifest::is_mutant(p)) {
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) if !path.ends_with(PROSE) => t,
-            _ => {
-                out.insert(path.clone(), bytes.clone());
-                continue;
-            }
+    let teachers = |p: &str| manifest::is_mutant(p) || markers::is_stub_file(p);
+    for (path, bytes) in tree.iter().filter(|(p, _)| !teachers(p)) {
+        let Some(regions) = regions.get(path) else {
+            out.insert(path.clone(), bytes.clone());
+            continue;
         };
-        let regions = markers::parse(path, text, &names).map_err(|e| e.to_string())?;
+        let text = std::str::from_utf8(bytes).expect("a file with regions is UTF-8");
         for r in regions.iter().filter(|r| plan[&r.lab] != Keep::Solution) {
             for (i, line) in r.solution.iter().enumerate() {
                 if telling(line) {
@@ -137,7 +197,7 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
                 }
             }
         }
-        let handout = markers::render(text, &regions, |lab| plan[lab]);
+        let handout = markers::render(text, regions, |lab| plan[lab]);
         out.insert(path.clone(), handout.into_bytes());
     }
     out.insert(HANDOUT_STAMP.to_string(), stamp(target).into_bytes());
@@ -315,25 +375,29 @@ mod tests {
                     "fn one() {\n",
                     "    // LAB a/one BEGIN\n",
                     "    solve_one(first, second);\n",
-                    "    // LAB a/one STUB\n",
-                    "    // lab_todo!(\"a\", \"one\")\n",
                     "    // LAB a/one END\n",
                     "}\n",
                     "fn two() {\n",
                     "    // LAB b/two BEGIN\n",
                     "    solve_two(first);\n",
-                    "    // LAB b/two STUB\n",
-                    "    // lab_todo!(\"b\", \"two\")\n",
                     "    // LAB b/two END\n",
                     "}\n",
                     "# LAB c/three BEGIN\n",
                     "three = solved\n",
-                    "# LAB c/three STUB\n",
-                    "# three = todo\n",
-                    "# LAB c/three BASE\n",
-                    "# three = base\n",
                     "# LAB c/three END\n",
                 ),
+            ),
+            (
+                "labs/a/stubs/src/x.rs",
+                "    // LAB a/one STUB\n    lab_todo!(\"a\", \"one\")\n    // LAB a/one END\n",
+            ),
+            (
+                "labs/b/stubs/src/x.rs",
+                "    // LAB b/two STUB\n    lab_todo!(\"b\", \"two\")\n    // LAB b/two END\n",
+            ),
+            (
+                "labs/c/stubs/src/x.rs",
+                "# LAB c/three STUB\nthree = todo\n# LAB c/three BASE\nthree = base\n# LAB c/three END\n",
             ),
             ("docs/labs.md", "// LAB z/quoted BEGIN\n"),
         ])
@@ -364,7 +428,15 @@ mod tests {
         for (h, lab) in [(&a, "a"), (&b, "b"), (&c, "c")] {
             assert!(!text(h, "src/x.rs").contains("LAB "), "no marker remains");
             assert_eq!(text(h, "docs/labs.md"), text(&t, "docs/labs.md"));
-            assert_eq!(h.len(), t.len() + 1, "every file, and the stamp");
+            assert_eq!(
+                h.len(),
+                t.len() + 1 - 3,
+                "every file but the stubs, and the stamp"
+            );
+            assert!(
+                !h.keys().any(|p| p.contains("stubs")),
+                "{lab}: no stub file"
+            );
             assert!(text(h, HANDOUT_STAMP).ends_with(&format!("lab = \"{lab}\"\n")));
         }
     }
@@ -399,7 +471,7 @@ mod tests {
         assert_eq!(
             e,
             "the handout leaks a solution: src/y.rs:2 is \"solve_two(first);\", \
-             a line of b/two's solution (src/x.rs:10); change one of the two"
+             a line of b/two's solution (src/x.rs:8); change one of the two"
         );
         // For lab c, b's solution is given: no leak.
         assert!(handout(&t, "c").is_ok());
@@ -428,6 +500,43 @@ mod tests {
     }
 
     #[test]
+    fn stub_files_must_pair_with_regions() {
+        let mut moved = course();
+        let stubs = moved.remove("labs/b/stubs/src/x.rs").unwrap();
+        moved.insert("labs/b/stubs/src/old.rs".into(), stubs);
+        assert_eq!(
+            handout(&moved, "a").unwrap_err(),
+            "src/x.rs:7: region b/two has no stub text: labs/b/stubs/src/x.rs is missing"
+        );
+        moved.insert(
+            "labs/b/stubs/src/x.rs".into(),
+            course()["labs/b/stubs/src/x.rs"].clone(),
+        );
+        assert_eq!(
+            handout(&moved, "a").unwrap_err(),
+            "labs/b/stubs/src/old.rs: stub text without a region: src/old.rs has no region of \
+             lab b (moved? the stub file follows its source: labs/b/stubs/<source>)"
+        );
+        let mut stray = course();
+        stray.insert("labs/d/stubs/src/x.rs".into(), b"".to_vec());
+        let e = handout(&stray, "a").unwrap_err();
+        assert!(
+            e.contains("a stub file of \"d\", which is not a lab"),
+            "{e}"
+        );
+        let mut inline = course();
+        inline.insert(
+            "src/y.rs".into(),
+            b"// LAB a/y BEGIN\nx\n// LAB a/y STUB\n// LAB a/y END\n".to_vec(),
+        );
+        let e = handout(&inline, "a").unwrap_err();
+        assert!(
+            e.starts_with("src/y.rs:3: Stub marker in the solution tree"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn telling_lines_have_two_words() {
         for trivial in [
             "}",
@@ -441,6 +550,7 @@ mod tests {
             "// SAFETY: as above.",
             "// SAFETY: the page is ours",
             "Some(va)",
+            "use crate::mmu::{PTE_COW, PTFlags};",
         ] {
             assert!(!telling(trivial), "{trivial:?}");
         }
