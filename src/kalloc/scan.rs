@@ -130,7 +130,7 @@ impl<M: PageMemory> Scan<M> {
     ///
     /// # Safety
     /// As for [`Scan::free`].
-    unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
+    pub unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/scan BEGIN
         if self.mem.mark_free(va, true) {
             return Err(KfreeError::DoubleFree { va });
@@ -238,6 +238,11 @@ impl fmt::Display for LinuxSays {
         write!(f, "{}", self.0)
     }
 }
+
+#[cfg(kernel)]
+mod kmem;
+#[cfg(kernel)]
+pub(super) use kmem::LINUX;
 
 #[cfg(test)]
 mod tests;
