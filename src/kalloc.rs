@@ -119,15 +119,10 @@ pub fn kinit1(
     mode: Mode,
 ) -> Freed {
     KMEM.use_lock.store(false, Ordering::Release);
-    let chosen: &'static dyn Allocator = match mode {
-        Mode::Global => &KMEM,
-        Mode::PerCpu => &percpu::PERCPU,
-        Mode::Scan => &scan::LINUX,
-    };
-    CHOSEN.call_once(|| chosen);
+    CHOSEN.store(mode as u8, Ordering::Relaxed);
     let ram = Some(RAM.call_once(|| ram));
     let pool = *POOL.call_once(|| Pool::new(vstart, top, ram, counts));
-    chosen.set_pool(pool);
+    allocator(|a| a.set_pool(pool));
     Freed {
         stage: "kinit1",
         ..freerange(0, vstart, vend)
@@ -148,7 +143,7 @@ pub fn kinit2(vstart: VAddr, vend: VAddr, kpgdir: Option<crate::memlayout::PAddr
         vstart.0,
         vend.0
     );
-    let (n, pages) = (allocator().shares(), vstart.pages_to(vend));
+    let (n, pages) = (allocator(|a| a.shares()), vstart.pages_to(vend));
     let bound = |i: usize| match i == n {
         true => vend,
         false => vstart.add_pages(pages * i / n),
@@ -172,7 +167,7 @@ pub(crate) fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
     // SAFETY: boot hands over RAM no one has used: above the kernel image
     // and the boot stack, outside what GRUB left (reserved in the pool's
     // RAM, which free_range skips).
-    let freed = unsafe { allocator().free_range(i, vstart, vend) };
+    let freed = unsafe { allocator(|a| a.free_range(i, vstart, vend)) };
     freed.unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -180,7 +175,7 @@ pub(crate) fn freerange(i: usize, vstart: VAddr, vend: VAddr) -> Freed {
 #[cfg(kernel)]
 #[must_use = "a page dropped without kfree is lost for good"]
 pub fn kalloc() -> Option<Page> {
-    allocator().pop().map(Page::new)
+    allocator(|a| a.pop()).map(Page::new)
 }
 
 /// Give a page back.
@@ -205,7 +200,7 @@ pub unsafe fn kfree_addr(va: VAddr) {
     let pool = POOL.get().expect("kfree before kinit1");
     let rules = pool.check_unmapped(va).and_then(|()| pool.check(va));
     // SAFETY: the caller gives the page up; it passed kfree's rules.
-    let pushed = rules.and_then(|()| unsafe { allocator().push(va) });
+    let pushed = rules.and_then(|()| unsafe { allocator(|a| a.push(va)) });
     if let Err(e) = pushed {
         match mode() {
             Mode::Scan => panic!("{}", LinuxSays(e)),

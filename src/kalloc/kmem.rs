@@ -2,7 +2,7 @@
 //! them ([`Allocator`]), and the lock each way takes as xv6 does ([`acquire`]).
 #![cfg(kernel)]
 
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use spin::Once;
 
@@ -71,19 +71,25 @@ pub(super) fn acquire<'a, T>(
     Held { list, _lock: guard }
 }
 
-/// The way kinit1 chose to keep the free pages.
-pub(super) static CHOSEN: Once<&'static dyn Allocator> = Once::new();
+/// The way kinit1 chose to keep the free pages, as its [`Mode`]'s number.
+pub(super) static CHOSEN: AtomicU8 = AtomicU8::new(Mode::Global as u8);
 /// The pages kfree accepts (set by kinit1) and the RAM they are in.
 pub(super) static POOL: Once<Pool> = Once::new();
 pub(super) static RAM: Once<Ram> = Once::new();
 
-/// The free pages' keeper kinit1 chose.
+/// Run `f` on the allocator kinit1 chose: the one dispatch. Each arm
+/// hands `f` an allocator the compiler knows, so that its methods are
+/// called (and inlined) directly, not through the trait object's table.
 #[inline(always)]
-pub fn allocator() -> &'static dyn Allocator {
-    *CHOSEN.get().expect("kalloc: used before kinit1")
+pub fn allocator<R>(f: impl FnOnce(&'static dyn Allocator) -> R) -> R {
+    match CHOSEN.load(Ordering::Relaxed) {
+        n if n == Mode::PerCpu as u8 => f(&super::percpu::PERCPU),
+        n if n == Mode::Scan as u8 => f(&super::scan::LINUX),
+        _ => f(&KMEM),
+    }
 }
 
 /// The mode kinit1 chose.
 pub fn mode() -> Mode {
-    allocator().mode()
+    allocator(|a| a.mode())
 }

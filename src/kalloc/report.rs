@@ -28,18 +28,18 @@ impl fmt::Display for Free {
 pub fn free() -> Free {
     Free {
         pages: nfree(),
-        mode: allocator().mode(),
+        mode: allocator(|a| a.mode()),
     }
 }
 
 /// Number of free pages, on all lists (or marked free, in `scan` mode).
 pub fn nfree() -> usize {
-    allocator().nfree()
+    allocator(|a| a.nfree())
 }
 
 /// Pages on CPU `cpu`'s list in `percpu` mode; `None` in the other modes.
 pub fn cpu_nfree(cpu: usize) -> Option<usize> {
-    allocator().cpu_nfree(cpu)
+    allocator(|a| a.cpu_nfree(cpu))
 }
 
 /// Whether `kfree`/`kalloc` take the locks (true once `kinit2` is done).
@@ -67,7 +67,7 @@ pub fn audit() -> usize {
 /// What [`audit`] checks, the failure returned rather than a panic (for
 /// a test that reports it as the test's own failure).
 pub fn try_audit() -> Result<usize, AuditError> {
-    allocator().audit()
+    allocator(|a| a.audit())
 }
 
 /// Whether `kfree` would take the page at `va`, or which of the pool's
@@ -84,7 +84,7 @@ pub fn check_free(va: VAddr) -> Result<(), KfreeError> {
 /// no list, the first `n` pages its scan finds, highest first, named by
 /// the scan's lock.
 pub fn first_free(n: usize, mut f: impl FnMut(&'static str, usize, usize, VAddr)) {
-    allocator().first_free(n, &mut f)
+    allocator(|a| a.first_free(n, &mut f))
 }
 
 /// [`first_free`]'s report of one list (or of the scan): its first `n`
@@ -105,7 +105,7 @@ pub(super) fn report_first(
 /// The statistics of the allocator's locks in use (in `percpu` mode, the
 /// started CPUs').
 pub fn lock_stats(mut f: impl FnMut(LockStats)) {
-    allocator().lock_stats(&mut f)
+    allocator(|a| a.lock_stats(&mut f))
 }
 
 /// The free pages as the counted page API (`pageinfo::Pages`) sees them:
