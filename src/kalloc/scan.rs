@@ -99,6 +99,7 @@ impl<M: PageMemory> Scan<M> {
     /// Take the highest free page (Linux's `get_free_page`), filled with
     /// [`JUNK_ALLOC`], or with zeroes without junk, as Linux clears it;
     /// `None` when no page is free.
+    #[inline]
     pub fn alloc(&mut self) -> Option<VAddr> {
         // LAB kalloc/scan BEGIN
         let va = self.mem.highest_marked(self.pool.end, self.high)?;
@@ -130,6 +131,7 @@ impl<M: PageMemory> Scan<M> {
     ///
     /// # Safety
     /// As for [`Scan::free`].
+    #[inline]
     pub unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/scan BEGIN
         if self.mem.mark_free(va, true) {

@@ -33,12 +33,14 @@ impl Allocator for Linux {
     }
 
     /// Linux's `free_page`: set the page's bit.
+    #[inline]
     unsafe fn push(&self, va: VAddr) -> Result<(), KfreeError> {
         // SAFETY: passed on from the caller.
         unsafe { acquire(&self.bits, None).list.put(va) }
     }
 
     /// Linux's `get_free_page`: the highest free page.
+    #[inline]
     fn pop(&self) -> Option<VAddr> {
         acquire(&self.bits, None).list.alloc()
     }
