@@ -64,7 +64,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     ioapic::ioapicinit(mp.ioapic, mp.ioapic_id, mp.isa_pins); // another interrupt controller
     let others = smp::startothers(); // start other processors
     println!("{others}");
-    let k2 = Stage::Kinit2.timed(|| kinit2(low, top)); // must come after startothers()
+    let k2 = Stage::Kinit2.timed(|| kinit2(low, top, vm::kpgdir())); // must come after startothers()
     println!("{k2}"); // the rest of RAM up to PHYSTOP; the locks on
     let free = kalloc::free(); // what the two stages left free
     println!("{free}");

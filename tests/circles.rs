@@ -30,11 +30,6 @@ const KERNEL: &[Allowed] = &[
         why: "xv6's consoleintr: the console writes to the serial port and reads the \
               keyboard, and their interrupts hand each byte back to the console",
     },
-    Allowed {
-        files: &["src/kalloc.rs", "src/vm.rs"],
-        why: "NOT on purpose: kinit2 asks vm::kpgdir(); the rewrite of kalloc.rs \
-              (issue 26) removes it, and this entry with it",
-    },
 ];
 
 /// The runner's circles: none.

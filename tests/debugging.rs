@@ -24,10 +24,7 @@ fn gdb_stops_at_kinit2_and_reads_the_allocator() {
         .args(["-ex", "set tcp connect-timeout 120"])
         .args(["-ex", "hbreak xv6::kalloc::kinit2"])
         .args(["-ex", "continue"])
-        .args([
-            "-ex",
-            "print xv6::kalloc::KMEM.global.inner.data.value.nfree",
-        ])
+        .args(["-ex", "print xv6::kalloc::KMEM.lock.inner.data.value.nfree"])
         .args(["-ex", "print/x $cr0"])
         .args(["-ex", "detach"])
         .output()

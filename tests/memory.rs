@@ -238,6 +238,17 @@ fn freeing_a_reserved_page_names_the_region() {
 }
 
 #[test]
+fn a_page_dropped_without_kfree_panics_naming_it() {
+    let run = launch(&["--cmdline", "ktest=page_dropped"]);
+    run.expect_status(EXIT_PANIC);
+    let line = run.line("panic: kalloc: page 0x");
+    assert!(
+        line.contains("dropped without kfree or into_pa: it is lost for good"),
+        "{line}"
+    );
+}
+
+#[test]
 fn bochs_boots_the_same_iso_with_64_and_256_mib() {
     // one at a time: each Bochs listens on the VNC port of its headless display
     boot_in(&["--bochs"], BOCHS_POWEROFF, 64, "", PHYSTOP);

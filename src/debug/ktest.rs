@@ -133,6 +133,11 @@ static TESTS: &[KTest] = &[
         kfree(page);
         free_bad(va.0)
     }),
+    // A page dropped instead of given back is lost: the drop panics, naming it.
+    must_panic("page_dropped", |_, _| {
+        let page = kalloc().expect("a page");
+        drop(page);
+    }),
     // GRUB's boot information block (left where it was; the kernel reads
     // its copy) is reserved: freeing its page must be refused by name.
     must_panic("kfree_reserved", |_, boot| {

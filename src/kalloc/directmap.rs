@@ -1,5 +1,6 @@
 //! The free lists' memory in the kernel: each page's link in its own first
 //! word, reached through the direct map, and one free bit per physical page.
+#![cfg(kernel)]
 
 use core::sync::atomic::{AtomicU32, Ordering};
 

@@ -6,7 +6,6 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use super::FreePages;
 use super::steal::steal_batch;
 use crate::memlayout::{PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::memmap::{NotRam, Ram};
@@ -29,6 +28,23 @@ pub struct Pool {
     pub top: VAddr,
     pub ram: Option<&'static Ram>,
     pub counts: &'static [AtomicU8],
+}
+
+/// What the counted page API (`pageinfo::Pages`) needs of the free pages,
+/// whether a list ([`FreeList`]) or the scan's bits (`Scan`) keeps them.
+pub trait FreePages {
+    /// Number of free pages.
+    fn nfree(&self) -> usize;
+
+    /// Whether `free` would take the page at `va`, or which rule it would
+    /// refuse it on (a double free included); changes nothing.
+    fn check_free(&self, va: VAddr) -> Result<(), KfreeError>;
+
+    /// Give the page at `va` back, or refuse it, touching nothing.
+    ///
+    /// # Safety
+    /// The page is no longer used by anyone.
+    unsafe fn free(&mut self, va: VAddr) -> Result<(), KfreeError>;
 }
 
 /// A rule `kfree` found broken (xv6 has one `panic("kfree")` for them all).
@@ -89,6 +105,30 @@ impl fmt::Display for KfreeError {
 }
 
 impl Pool {
+    /// The pool before kinit1 sets it: no page is accepted.
+    pub const NOWHERE: Pool = Pool {
+        end: VAddr(0),
+        top: VAddr(0),
+        ram: None,
+        counts: &[],
+    };
+
+    /// The pages of `[end, top)` that are RAM according to `ram` and that
+    /// `counts` says no page table maps.
+    pub fn new(
+        end: VAddr,
+        top: VAddr,
+        ram: Option<&'static Ram>,
+        counts: &'static [AtomicU8],
+    ) -> Pool {
+        Pool {
+            end,
+            top,
+            ram,
+            counts,
+        }
+    }
+
     /// Check the rules xv6's `kfree` checks (page-aligned, not below the
     /// kernel's end, below P2V(PHYSTOP)), then that the page is RAM.
     pub fn check(&self, va: VAddr) -> Result<(), KfreeError> {
@@ -131,7 +171,7 @@ impl Pool {
     /// Whether a page table maps the page at `va` (its count is not 0):
     /// kfree's first rule. Pages without a count (none kept, or at or above
     /// PHYSTOP) are not mapped.
-    pub(super) fn check_unmapped(&self, va: VAddr) -> Result<(), KfreeError> {
+    pub fn check_unmapped(&self, va: VAddr) -> Result<(), KfreeError> {
         if self.counts.is_empty() {
             return Ok(());
         }
@@ -356,11 +396,12 @@ impl<M: PageMemory> FreeList<M> {
         self.pool.check_free(&self.mem, va)
     }
 
-    /// Link a page that passed [`Pool::check`], unless it is already free.
+    /// Link a page that passed [`Pool::check`], unless it is already free:
+    /// the end of kfree (xv6's `r->next = kmem.freelist`).
     ///
     /// # Safety
     /// As for [`FreeList::free`].
-    unsafe fn push(&mut self, va: VAddr) -> Result<(), KfreeError> {
+    pub unsafe fn push(&mut self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/kfree BEGIN
         if self.mem.mark_free(va, true) {
             return Err(KfreeError::DoubleFree { va });

@@ -98,6 +98,7 @@ impl<M: PageMemory> Scan<M> {
     /// Take the highest free page (Linux's `get_free_page`), filled with
     /// [`JUNK_ALLOC`](super::JUNK_ALLOC), or with zeroes without junk, as Linux clears it;
     /// `None` when no page is free.
+    #[inline]
     pub fn alloc(&mut self) -> Option<VAddr> {
         // LAB kalloc/scan BEGIN
         use super::JUNK_ALLOC;
@@ -128,7 +129,8 @@ impl<M: PageMemory> Scan<M> {
     ///
     /// # Safety
     /// As for [`Scan::free`].
-    unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
+    #[inline]
+    pub unsafe fn put(&mut self, va: VAddr) -> Result<(), KfreeError> {
         // LAB kalloc/scan BEGIN
         use super::JUNK_FREE;
         use crate::mmu::PageStep;
@@ -233,6 +235,11 @@ impl fmt::Display for LinuxSays {
         write!(f, "{}", self.0)
     }
 }
+
+#[cfg(kernel)]
+mod kmem;
+#[cfg(kernel)]
+pub(super) use kmem::LINUX;
 
 #[cfg(test)]
 mod tests;
