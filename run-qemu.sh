@@ -4,7 +4,7 @@
 # (--test). Run ./run-qemu.sh --help for the options.
 #
 # This script only makes sure the Rust toolchain is there; the runner, a Rust
-# program in xtask/, does the rest (README: "run-qemu.sh").
+# program in xtask/, does the rest (docs/running.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -32,7 +32,7 @@ fn kinit_bounds(phystop: PAddr) -> (VAddr, VAddr, VAddr) {
 /// Where `boot/entry.S` jumps once paging is on (with entrypgdir), running
 /// on the boot stack at its high address. `magic` and `bootinfo_pa` are what
 /// the boot loader left in EAX and EBX. Each stage prints its line of the
-/// boot report; README's "Boot sequence" says what each does.
+/// boot report; docs/boot.md says what each does.
 #[cfg(kernel)]
 // SAFETY: no other symbol of the kernel is called main (a no_main crate).
 #[unsafe(no_mangle)]

@@ -1,5 +1,5 @@
 //! `kalloc=percpu`: a free list and a lock per CPU, the MIT lock lab's cure
-//! for a contended `kmem` (README, "SMP and the per-CPU allocator"). kfree
+//! for a contended `kmem` (docs/smp.md). kfree
 //! and kalloc use the running CPU's list, kept on that CPU meanwhile with
 //! interrupts off; a CPU whose list is empty steals a batch from the
 //! fullest other list ([`pick_victim`], [`steal_batch`] in `steal.rs`).
