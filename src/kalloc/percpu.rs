@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{
     Allocator, AuditError, DirectMap, FreeList, Freed, Held, JUNK, KfreeError, Mode, Pool, acquire,
-    audit_lists, pick_victim, report::report_first,
+    audit_lists, report::report_first,
 };
 use crate::memlayout::VAddr;
 use crate::param::NCPU;
@@ -139,6 +139,7 @@ impl PerCpu {
     /// fullest other list; `None` when every list is empty.
     fn steal(&self, me: usize) -> Option<VAddr> {
         // LAB percpu/steal BEGIN
+        use super::pick_victim;
         // A victim may be emptied by its owner between the look and the lock:
         // then look again. No victim left means every list is empty.
         while let Some(victim) = pick_victim(me, NCPU, |i| self.counts[i].load(Ordering::Relaxed)) {
