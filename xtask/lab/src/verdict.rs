@@ -30,6 +30,16 @@ pub enum Verdict {
         at: String,
         backtrace: Vec<String>,
     },
+    /// The kernel panicked before the test's start line (`ktest: <name>
+    /// ...`): the boot failed, and the test never ran. Never a pass, even
+    /// for a test that expects a panic with the same text.
+    #[serde(rename = "BOOT FAILED")]
+    BootFailed {
+        ktest: String,
+        message: String,
+        at: String,
+        backtrace: Vec<String>,
+    },
     /// The machine reset (a triple fault) instead of ending: the last line
     /// it printed, the last boot stage it reached (protocol::BOOT_STAGES;
     /// empty if it passed no mark) and that stage's hint (may be empty).
@@ -56,6 +66,7 @@ impl Verdict {
             Verdict::Fail { .. } => "FAIL",
             Verdict::NotImplemented { .. } => "NOT IMPLEMENTED",
             Verdict::Panic { .. } => "PANIC",
+            Verdict::BootFailed { .. } => "BOOT FAILED",
             Verdict::Crash { .. } => "CRASH",
             Verdict::Timeout { .. } => "TIMEOUT",
         }
@@ -74,16 +85,15 @@ impl Verdict {
                 message,
                 at,
                 backtrace,
+            } => format!("the kernel panicked: {message} (at {at})") + &frames(backtrace),
+            Verdict::BootFailed {
+                ktest,
+                message,
+                at,
+                backtrace,
             } => {
-                let mut r = format!("the kernel panicked: {message} (at {at})");
-                if !backtrace.is_empty() {
-                    r.push_str("\nbacktrace:");
-                    for frame in backtrace {
-                        r.push_str("\n  ");
-                        r.push_str(frame);
-                    }
-                }
-                r
+                format!("the boot failed before ktest {ktest} started: {message} (at {at})")
+                    + &frames(backtrace)
             }
             Verdict::Crash {
                 last_line,
@@ -121,6 +131,20 @@ impl Verdict {
             ),
         }
     }
+}
+
+/// A backtrace's lines for a reason: none, or `backtrace:` and a line a
+/// frame.
+fn frames(backtrace: &[String]) -> String {
+    let mut r = String::new();
+    if !backtrace.is_empty() {
+        r.push_str("\nbacktrace:");
+        for frame in backtrace {
+            r.push_str("\n  ");
+            r.push_str(frame);
+        }
+    }
+    r
 }
 
 /// How one boot of a graded test ended.
@@ -200,7 +224,9 @@ pub fn printable(line: &str) -> String {
 
 /// The verdict on a run of in-kernel test `ktest` that must end with
 /// `ktest: <ktest> ok`, or, with `panic`, in a panic whose message
-/// contains it.
+/// contains it. Only what the kernel printed after the test's start line
+/// (`ktest: <ktest> ...`) counts for the test: a panic before it is the
+/// boot's failure.
 pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
     let lines: Vec<&str> = o.out.lines().map(|l| l.trim_end_matches('\r')).collect();
     // A second boot is a reset (-no-reboot ends QEMU instead, but Bochs
@@ -248,9 +274,31 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
         };
     };
     let passed = Ktest::Passed(ktest).to_string();
+    let started = Ktest::Started(ktest).to_string();
+    // The test's own run: from its start line on (empty if it never
+    // started).
+    let own_run = first_run
+        .iter()
+        .position(|l| printable(l) == started)
+        .map_or(&first_run[first_run.len()..], |s| &first_run[s..]);
     match status {
+        status::PANIC if own_run.is_empty() => match panic_report(first_run) {
+            Some(p) => Verdict::BootFailed {
+                ktest: ktest.to_string(),
+                message: p.message,
+                at: p.at,
+                backtrace: p.backtrace,
+            },
+            None => Verdict::Fail {
+                reason: format!(
+                    "the boot failed before ktest {ktest} started: the run ended with the \
+                     panic status ({status}) but no panic report; the last line: {:?}",
+                    last_line()
+                ),
+            },
+        },
         status::PANIC => {
-            let Some(p) = panic_report(first_run) else {
+            let Some(p) = panic_report(own_run) else {
                 return Verdict::Fail {
                     reason: format!(
                         "the run ended with the panic status ({status}) but no panic report; \
@@ -277,7 +325,7 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
                 },
             }
         }
-        status::POWEROFF if first_run.contains(&passed.as_str()) => match panic {
+        status::POWEROFF if own_run.contains(&passed.as_str()) => match panic {
             Some(want) => Verdict::Fail {
                 reason: format!("the test ran to its end; the kernel must panic with {want:?}"),
             },
@@ -446,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_panic_elsewhere_is_a_panic_with_the_named_backtrace() {
-        let out = "panic: assertion `left == right` failed\n  left: 1\n right: 2\n\
+        let out = "ktest: lifo ...\npanic: assertion `left == right` failed\n  left: 1\n right: 2\n\
                    panic: at src/kalloc.rs:77 on cpu 0 (APIC id 0)\nbacktrace:\n\
                    \x20 #0 0x80101234 in xv6::kalloc::kalloc+0x10\n  #1 0x80105678 in main+0x3b9\n";
         let v = judge("lifo", None, &ended(status::PANIC, out));
@@ -468,7 +516,7 @@ mod tests {
 
     #[test]
     fn a_test_that_must_panic_passes_only_with_its_message() {
-        let out = "panic: kfree: 0x80402004 is not page-aligned\n\
+        let out = "ktest: k ...\npanic: kfree: 0x80402004 is not page-aligned\n\
                    panic: at src/kalloc.rs:480 on cpu 0 (APIC id 0)\nbacktrace:\n";
         let run = ended(status::PANIC, out);
         assert_eq!(judge("k", Some("is not page-aligned"), &run), Verdict::Pass);
@@ -478,7 +526,7 @@ mod tests {
             "the kernel must panic with \"is at or above P2V(PHYSTOP)\", but it panicked \
              with: kfree: 0x80402004 is not page-aligned (at src/kalloc.rs:480)"
         );
-        let accepted = "panic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
+        let accepted = "ktest: k ...\npanic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
                         panic: at src/debug/ktest.rs:330 on cpu 0 (APIC id 0)\n";
         let v = judge("k", Some("P2V(PHYSTOP)"), &ended(status::PANIC, accepted));
         assert!(matches!(v, Verdict::Fail { .. }));
@@ -488,6 +536,75 @@ mod tests {
             v.reason(),
             "the test ran to its end; the kernel must panic with \"x\""
         );
+    }
+
+    /// kinit1's panic when freerange does not round its start up: before
+    /// any test starts.
+    const BOOT_PANIC: &str = "panic: kfree: 0x80176be0 is not page-aligned\n\
+        panic: at src/kalloc.rs:171 on cpu 0 (APIC id 0)\nbacktrace:\n\
+        \x20 #0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1\n";
+
+    #[test]
+    fn a_panic_before_the_test_starts_is_the_boots_failure_never_a_pass() {
+        let run = ended(status::PANIC, BOOT_PANIC);
+        let boot_failed = Verdict::BootFailed {
+            ktest: "kfree_misaligned".into(),
+            message: "kfree: 0x80176be0 is not page-aligned".into(),
+            at: "src/kalloc.rs:171".into(),
+            backtrace: vec!["#0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1".into()],
+        };
+        // Its text is what the test expects, yet the test never ran.
+        let v = judge("kfree_misaligned", Some("is not page-aligned"), &run);
+        assert_eq!(v, boot_failed);
+        assert_eq!(v.word(), "BOOT FAILED");
+        assert_eq!(
+            v.reason(),
+            "the boot failed before ktest kfree_misaligned started: kfree: 0x80176be0 is \
+             not page-aligned (at src/kalloc.rs:171)\nbacktrace:\n  \
+             #0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1"
+        );
+        assert_eq!(judge("kfree_misaligned", None, &run), boot_failed);
+        // Another test's start line is not this test's.
+        let other = ended(status::PANIC, &format!("ktest: lifo ...\n{BOOT_PANIC}"));
+        assert!(matches!(
+            judge("kfree_misaligned", Some("is not page-aligned"), &other),
+            Verdict::BootFailed { .. }
+        ));
+        // A panic status without a report, before the start line.
+        let v = judge("k", Some("x"), &ended(status::PANIC, "kinit1\n"));
+        assert!(
+            v.reason()
+                .starts_with("the boot failed before ktest k started: the run ended with"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_after_the_start_line_is_the_tests() {
+        let run = ended(
+            status::PANIC,
+            &format!("{}\n{BOOT_PANIC}", Ktest::Started("kfree_misaligned")),
+        );
+        assert_eq!(
+            judge("kfree_misaligned", Some("is not page-aligned"), &run),
+            Verdict::Pass
+        );
+        // The panic report counted is the one after the start line.
+        let both = ended(
+            status::PANIC,
+            &format!("panic: early\nktest: k ...\n{BOOT_PANIC}"),
+        );
+        assert_eq!(judge("k", Some("page-aligned"), &both), Verdict::Pass);
+        assert!(matches!(
+            judge("k", Some("early"), &both),
+            Verdict::Fail { .. }
+        ));
+        // An ok line counts only after the test's start line.
+        let ok_first = ended(
+            status::POWEROFF,
+            &format!("{}\nktest: k ...\n{POWEROFF}\n", Ktest::Passed("k")),
+        );
+        assert!(matches!(judge("k", None, &ok_first), Verdict::Fail { .. }));
     }
 
     #[test]
@@ -598,6 +715,12 @@ mod tests {
                 at: "f:1".into(),
             },
             Verdict::Panic {
+                message: "m".into(),
+                at: "f:1".into(),
+                backtrace: vec![],
+            },
+            Verdict::BootFailed {
+                ktest: "k".into(),
                 message: "m".into(),
                 at: "f:1".into(),
                 backtrace: vec![],
