@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use xtask::protocol::{
-    BACKTRACE, BOOTING, BootStage, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF, TEST_SOURCES,
+    BACKTRACE, BOOTING, BootStage, JUNK_FILLS, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
+    TEST_SOURCES,
 };
 
 use xtask::status;
@@ -73,8 +74,17 @@ impl Verdict {
     }
 
     /// Why, in words for the student (empty for a pass; several lines for
-    /// a panic's backtrace).
+    /// a panic's backtrace), with a hint line for an address made of a
+    /// junk byte.
     pub fn reason(&self) -> String {
+        let r = self.bare_reason();
+        match junk_hint(&r) {
+            Some(hint) => format!("{r}\n{hint}"),
+            None => r,
+        }
+    }
+
+    fn bare_reason(&self) -> String {
         match self {
             Verdict::Pass => String::new(),
             Verdict::Fail { reason } => reason.clone(),
@@ -131,6 +141,33 @@ impl Verdict {
             ),
         }
     }
+}
+
+/// A fault's address (`cr2 0x...`) or a pointer in a message, as
+/// `0x`-hex words.
+fn hex_words(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.split("0x").skip(1).filter_map(|rest| {
+        let n = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        u32::from_str_radix(&rest[..n], 16).ok()
+    })
+}
+
+/// The hint for the first address in `text` made of a junk fill's byte
+/// (every byte but the lowest, so that a field's offset from a junk
+/// pointer counts too): which junk it is and what it usually means.
+pub fn junk_hint(text: &str) -> Option<String> {
+    const OFFSET_BITS: u32 = u8::BITS;
+    hex_words(text).find_map(|word| {
+        JUNK_FILLS.iter().find_map(|j| {
+            let junk = u32::from_ne_bytes([j.byte; 4]);
+            (word >> OFFSET_BITS == junk >> OFFSET_BITS).then(|| {
+                format!(
+                    "hint: {word:#010x} is made of {}, {:#04x} in every byte: {}",
+                    j.name, j.byte, j.meaning
+                )
+            })
+        })
+    })
 }
 
 /// A backtrace's lines for a reason: none, or `backtrace:` and a line a
@@ -605,6 +642,43 @@ mod tests {
             &format!("{}\nktest: k ...\n{POWEROFF}\n", Ktest::Passed("k")),
         );
         assert!(matches!(judge("k", None, &ok_first), Verdict::Fail { .. }));
+    }
+
+    #[test]
+    fn an_address_made_of_junk_gets_a_hint_naming_the_junk() {
+        let free =
+            junk_hint("trap 14 (page fault): err 0x0, eip 0x80101234, cr2 0x01010101: x").unwrap();
+        assert!(free.starts_with("hint: 0x01010101 is made of kfree's junk (JUNK_FREE), 0x01"));
+        assert!(free.contains("kfree must fill the page before it writes the link"));
+        // A field at an offset from a junk pointer; {:#x} drops the zero.
+        let alloc = junk_hint("cr2 0x05050509").unwrap();
+        assert!(
+            alloc.contains("kalloc's junk (JUNK_ALLOC), 0x05"),
+            "{alloc}"
+        );
+        assert!(alloc.contains("used before being initialised"), "{alloc}");
+        assert!(junk_hint("read 0x1010101").unwrap().contains("JUNK_FREE"));
+        for plain in [
+            "cr2 0x80101010",
+            "cr2 0x00000101",
+            "0x",
+            "0x0101",
+            "no address",
+        ] {
+            assert_eq!(junk_hint(plain), None, "{plain}");
+        }
+        // In a verdict: a line of its own after the reason.
+        let v = Verdict::Fail {
+            reason: "the kernel must panic with \"double free\", but it panicked with: \
+                     trap 14 (page fault): cr2 0x01010101 (at src/trap.rs:158)"
+                .into(),
+        };
+        let r = v.reason();
+        assert!(
+            r.contains("(at src/trap.rs:158)\nhint: 0x01010101 is made of kfree's"),
+            "{r}"
+        );
+        assert_eq!(Verdict::Fail { reason: "r".into() }.reason(), "r");
     }
 
     #[test]
