@@ -77,11 +77,13 @@ impl Verdict {
     /// a panic's backtrace), with a hint line for an address made of a
     /// junk byte.
     pub fn reason(&self) -> String {
-        let r = self.bare_reason();
-        match junk_hint(&r) {
-            Some(hint) => format!("{r}\n{hint}"),
-            None => r,
+        let mut r = self.bare_reason();
+        if let Some(hint) = junk_hint(&r) {
+            // Right after the message, before a backtrace.
+            let at = r.find(BACKTRACE_LINES).unwrap_or(r.len());
+            r.insert_str(at, &format!("\n{hint}"));
         }
+        r
     }
 
     fn bare_reason(&self) -> String {
@@ -170,12 +172,15 @@ pub fn junk_hint(text: &str) -> Option<String> {
     })
 }
 
+/// Where a reason's backtrace starts.
+const BACKTRACE_LINES: &str = "\nbacktrace:";
+
 /// A backtrace's lines for a reason: none, or `backtrace:` and a line a
 /// frame.
 fn frames(backtrace: &[String]) -> String {
     let mut r = String::new();
     if !backtrace.is_empty() {
-        r.push_str("\nbacktrace:");
+        r.push_str(BACKTRACE_LINES);
         for frame in backtrace {
             r.push_str("\n  ");
             r.push_str(frame);
@@ -679,6 +684,16 @@ mod tests {
             "{r}"
         );
         assert_eq!(Verdict::Fail { reason: "r".into() }.reason(), "r");
+        // Before a backtrace.
+        let v = Verdict::BootFailed {
+            ktest: "k".into(),
+            message: "trap 14 (page fault): cr2 0x05050505".into(),
+            at: "src/trap.rs:158".into(),
+            backtrace: vec!["#0 0x80101234 in f".into()],
+        };
+        let r = v.reason();
+        assert!(r.contains("(at src/trap.rs:158)\nhint: 0x05050505"), "{r}");
+        assert!(r.ends_with("\nbacktrace:\n  #0 0x80101234 in f"), "{r}");
     }
 
     #[test]
