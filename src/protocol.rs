@@ -185,6 +185,40 @@ impl BootStage {
     }
 }
 
+/// What `kfree` writes over every byte of a freed page (kalloc's
+/// `JUNK_FREE`): a pointer read out of a freed page is 0x01010101.
+pub const JUNK_FREE: u8 = 0x01;
+/// What `kalloc` writes over every byte of a page it hands out (kalloc's
+/// `JUNK_ALLOC`): a pointer read out of a page nobody initialised is
+/// 0x05050505.
+pub const JUNK_ALLOC: u8 = 0x05;
+
+/// A junk fill as the grader explains a fault at an address made of it:
+/// its byte, its name and what such an address usually means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JunkFill {
+    pub byte: u8,
+    pub name: &'static str,
+    pub meaning: &'static str,
+}
+
+pub const JUNK_FILLS: [JunkFill; 2] = [
+    JunkFill {
+        byte: JUNK_FREE,
+        name: "kfree's junk (JUNK_FREE)",
+        meaning: "a pointer was read out of a freed page: a page used after kfree, \
+                  or a free list link the junk fill overwrote (kfree must fill the \
+                  page before it writes the link)",
+    },
+    JunkFill {
+        byte: JUNK_ALLOC,
+        name: "kalloc's junk (JUNK_ALLOC)",
+        meaning: "a pointer was read out of an allocated page nobody wrote: a page \
+                  used before being initialised (kalloc's pages hold junk, not zeros), \
+                  or a link read after kalloc filled the page",
+    },
+];
+
 /// The kernel command-line option that runs in-kernel tests:
 /// `ktest=all` or `ktest=<name>`.
 pub const KTEST_OPTION: &str = "ktest";

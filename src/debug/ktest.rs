@@ -740,8 +740,7 @@ fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
     let middle = first.add_pages(1);
     let freed = kalloc::freerange(0, start, end);
     assert!(
-        (freed.pages, freed.start, freed.end) == (1, middle, middle.add_pages(1))
-            && kalloc::nfree() == before + 1,
+        (freed.pages, freed.start, freed.end) == (1, middle, middle.add_pages(1)),
         "freerange({:#010x}, {:#010x}) freed {} pages [{:#010x}, {:#010x}): \
          only the page {:#010x} lies wholly inside the range",
         start.0,
@@ -750,6 +749,16 @@ fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
         freed.start.0,
         freed.end.0,
         middle.0
+    );
+    let after = kalloc::nfree();
+    assert!(
+        after == before + 1,
+        "freerange({:#010x}, {:#010x}) freed the page {:#010x}, but the free count \
+         went from {before} to {after}, not {}: each page freed must count once",
+        start.0,
+        end.0,
+        middle.0,
+        before + 1
     );
     let got = kalloc().expect("the page freerange freed");
     assert_eq!(

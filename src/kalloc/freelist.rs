@@ -12,10 +12,10 @@ use crate::memmap::{NotRam, Ram};
 use crate::mmu::PGSIZE;
 
 /// What `kfree` writes over a freed page (catches use after free).
-pub const JUNK_FREE: u8 = 0x01;
+pub const JUNK_FREE: u8 = crate::protocol::JUNK_FREE;
 /// What `kalloc` writes over an allocated page (catches reads of memory
 /// nobody initialised).
-pub const JUNK_ALLOC: u8 = 0x05;
+pub const JUNK_ALLOC: u8 = crate::protocol::JUNK_ALLOC;
 
 /// The pages the allocator accepts back: those in `[end, top)`, where `end`
 /// is the end of the kernel image and `top` is `P2V(PHYSTOP)`, that are RAM

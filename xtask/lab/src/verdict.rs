@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use xtask::protocol::{
-    BACKTRACE, BOOTING, BootStage, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF, TEST_SOURCES,
+    BACKTRACE, BOOTING, BootStage, JUNK_FILLS, Ktest, LabTodo, PANIC, PANIC_AT, POWEROFF,
+    TEST_SOURCES,
 };
 
 use xtask::status;
@@ -26,6 +27,16 @@ pub enum Verdict {
     /// The kernel panicked outside the test's own checks.
     #[serde(rename = "PANIC")]
     Panic {
+        message: String,
+        at: String,
+        backtrace: Vec<String>,
+    },
+    /// The kernel panicked before the test's start line (`ktest: <name>
+    /// ...`): the boot failed, and the test never ran. Never a pass, even
+    /// for a test that expects a panic with the same text.
+    #[serde(rename = "BOOT FAILED")]
+    BootFailed {
+        ktest: String,
         message: String,
         at: String,
         backtrace: Vec<String>,
@@ -56,14 +67,26 @@ impl Verdict {
             Verdict::Fail { .. } => "FAIL",
             Verdict::NotImplemented { .. } => "NOT IMPLEMENTED",
             Verdict::Panic { .. } => "PANIC",
+            Verdict::BootFailed { .. } => "BOOT FAILED",
             Verdict::Crash { .. } => "CRASH",
             Verdict::Timeout { .. } => "TIMEOUT",
         }
     }
 
     /// Why, in words for the student (empty for a pass; several lines for
-    /// a panic's backtrace).
+    /// a panic's backtrace), with a hint line for an address made of a
+    /// junk byte.
     pub fn reason(&self) -> String {
+        let mut r = self.bare_reason();
+        if let Some(hint) = junk_hint(&r) {
+            // Right after the message, before a backtrace.
+            let at = r.find(BACKTRACE_LINES).unwrap_or(r.len());
+            r.insert_str(at, &format!("\n{hint}"));
+        }
+        r
+    }
+
+    fn bare_reason(&self) -> String {
         match self {
             Verdict::Pass => String::new(),
             Verdict::Fail { reason } => reason.clone(),
@@ -74,16 +97,15 @@ impl Verdict {
                 message,
                 at,
                 backtrace,
+            } => format!("the kernel panicked: {message} (at {at})") + &frames(backtrace),
+            Verdict::BootFailed {
+                ktest,
+                message,
+                at,
+                backtrace,
             } => {
-                let mut r = format!("the kernel panicked: {message} (at {at})");
-                if !backtrace.is_empty() {
-                    r.push_str("\nbacktrace:");
-                    for frame in backtrace {
-                        r.push_str("\n  ");
-                        r.push_str(frame);
-                    }
-                }
-                r
+                format!("the boot failed before ktest {ktest} started: {message} (at {at})")
+                    + &frames(backtrace)
             }
             Verdict::Crash {
                 last_line,
@@ -121,6 +143,50 @@ impl Verdict {
             ),
         }
     }
+}
+
+/// A fault's address (`cr2 0x...`) or a pointer in a message, as
+/// `0x`-hex words.
+fn hex_words(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.split("0x").skip(1).filter_map(|rest| {
+        let n = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        u32::from_str_radix(&rest[..n], 16).ok()
+    })
+}
+
+/// The hint for the first address in `text` made of a junk fill's byte
+/// (every byte but the lowest, so that a field's offset from a junk
+/// pointer counts too): which junk it is and what it usually means.
+pub fn junk_hint(text: &str) -> Option<String> {
+    const OFFSET_BITS: u32 = u8::BITS;
+    hex_words(text).find_map(|word| {
+        JUNK_FILLS.iter().find_map(|j| {
+            let junk = u32::from_ne_bytes([j.byte; 4]);
+            (word >> OFFSET_BITS == junk >> OFFSET_BITS).then(|| {
+                format!(
+                    "hint: {word:#010x} is made of {}, {:#04x} in every byte: {}",
+                    j.name, j.byte, j.meaning
+                )
+            })
+        })
+    })
+}
+
+/// Where a reason's backtrace starts.
+const BACKTRACE_LINES: &str = "\nbacktrace:";
+
+/// A backtrace's lines for a reason: none, or `backtrace:` and a line a
+/// frame.
+fn frames(backtrace: &[String]) -> String {
+    let mut r = String::new();
+    if !backtrace.is_empty() {
+        r.push_str(BACKTRACE_LINES);
+        for frame in backtrace {
+            r.push_str("\n  ");
+            r.push_str(frame);
+        }
+    }
+    r
 }
 
 /// How one boot of a graded test ended.
@@ -200,7 +266,9 @@ pub fn printable(line: &str) -> String {
 
 /// The verdict on a run of in-kernel test `ktest` that must end with
 /// `ktest: <ktest> ok`, or, with `panic`, in a panic whose message
-/// contains it.
+/// contains it. Only what the kernel printed after the test's start line
+/// (`ktest: <ktest> ...`) counts for the test: a panic before it is the
+/// boot's failure.
 pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
     let lines: Vec<&str> = o.out.lines().map(|l| l.trim_end_matches('\r')).collect();
     // A second boot is a reset (-no-reboot ends QEMU instead, but Bochs
@@ -248,9 +316,31 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
         };
     };
     let passed = Ktest::Passed(ktest).to_string();
+    let started = Ktest::Started(ktest).to_string();
+    // The test's own run: from its start line on (empty if it never
+    // started).
+    let own_run = first_run
+        .iter()
+        .position(|l| printable(l) == started)
+        .map_or(&first_run[first_run.len()..], |s| &first_run[s..]);
     match status {
+        status::PANIC if own_run.is_empty() => match panic_report(first_run) {
+            Some(p) => Verdict::BootFailed {
+                ktest: ktest.to_string(),
+                message: p.message,
+                at: p.at,
+                backtrace: p.backtrace,
+            },
+            None => Verdict::Fail {
+                reason: format!(
+                    "the boot failed before ktest {ktest} started: the run ended with the \
+                     panic status ({status}) but no panic report; the last line: {:?}",
+                    last_line()
+                ),
+            },
+        },
         status::PANIC => {
-            let Some(p) = panic_report(first_run) else {
+            let Some(p) = panic_report(own_run) else {
                 return Verdict::Fail {
                     reason: format!(
                         "the run ended with the panic status ({status}) but no panic report; \
@@ -277,7 +367,7 @@ pub fn judge(ktest: &str, panic: Option<&str>, o: &Outcome) -> Verdict {
                 },
             }
         }
-        status::POWEROFF if first_run.contains(&passed.as_str()) => match panic {
+        status::POWEROFF if own_run.contains(&passed.as_str()) => match panic {
             Some(want) => Verdict::Fail {
                 reason: format!("the test ran to its end; the kernel must panic with {want:?}"),
             },
@@ -446,7 +536,7 @@ mod tests {
 
     #[test]
     fn a_panic_elsewhere_is_a_panic_with_the_named_backtrace() {
-        let out = "panic: assertion `left == right` failed\n  left: 1\n right: 2\n\
+        let out = "ktest: lifo ...\npanic: assertion `left == right` failed\n  left: 1\n right: 2\n\
                    panic: at src/kalloc.rs:77 on cpu 0 (APIC id 0)\nbacktrace:\n\
                    \x20 #0 0x80101234 in xv6::kalloc::kalloc+0x10\n  #1 0x80105678 in main+0x3b9\n";
         let v = judge("lifo", None, &ended(status::PANIC, out));
@@ -468,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_test_that_must_panic_passes_only_with_its_message() {
-        let out = "panic: kfree: 0x80402004 is not page-aligned\n\
+        let out = "ktest: k ...\npanic: kfree: 0x80402004 is not page-aligned\n\
                    panic: at src/kalloc.rs:480 on cpu 0 (APIC id 0)\nbacktrace:\n";
         let run = ended(status::PANIC, out);
         assert_eq!(judge("k", Some("is not page-aligned"), &run), Verdict::Pass);
@@ -478,7 +568,7 @@ mod tests {
             "the kernel must panic with \"is at or above P2V(PHYSTOP)\", but it panicked \
              with: kfree: 0x80402004 is not page-aligned (at src/kalloc.rs:480)"
         );
-        let accepted = "panic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
+        let accepted = "ktest: k ...\npanic: internal error: entered unreachable code: kfree accepted 0x8f000000\n\
                         panic: at src/debug/ktest.rs:330 on cpu 0 (APIC id 0)\n";
         let v = judge("k", Some("P2V(PHYSTOP)"), &ended(status::PANIC, accepted));
         assert!(matches!(v, Verdict::Fail { .. }));
@@ -488,6 +578,122 @@ mod tests {
             v.reason(),
             "the test ran to its end; the kernel must panic with \"x\""
         );
+    }
+
+    /// kinit1's panic when freerange does not round its start up: before
+    /// any test starts.
+    const BOOT_PANIC: &str = "panic: kfree: 0x80176be0 is not page-aligned\n\
+        panic: at src/kalloc.rs:171 on cpu 0 (APIC id 0)\nbacktrace:\n\
+        \x20 #0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1\n";
+
+    #[test]
+    fn a_panic_before_the_test_starts_is_the_boots_failure_never_a_pass() {
+        let run = ended(status::PANIC, BOOT_PANIC);
+        let boot_failed = Verdict::BootFailed {
+            ktest: "kfree_misaligned".into(),
+            message: "kfree: 0x80176be0 is not page-aligned".into(),
+            at: "src/kalloc.rs:171".into(),
+            backtrace: vec!["#0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1".into()],
+        };
+        // Its text is what the test expects, yet the test never ran.
+        let v = judge("kfree_misaligned", Some("is not page-aligned"), &run);
+        assert_eq!(v, boot_failed);
+        assert_eq!(v.word(), "BOOT FAILED");
+        assert_eq!(
+            v.reason(),
+            "the boot failed before ktest kfree_misaligned started: kfree: 0x80176be0 is \
+             not page-aligned (at src/kalloc.rs:171)\nbacktrace:\n  \
+             #0 0x8011fe01 in xv6::kalloc::kinit1+0x1f1"
+        );
+        assert_eq!(judge("kfree_misaligned", None, &run), boot_failed);
+        // Another test's start line is not this test's.
+        let other = ended(status::PANIC, &format!("ktest: lifo ...\n{BOOT_PANIC}"));
+        assert!(matches!(
+            judge("kfree_misaligned", Some("is not page-aligned"), &other),
+            Verdict::BootFailed { .. }
+        ));
+        // A panic status without a report, before the start line.
+        let v = judge("k", Some("x"), &ended(status::PANIC, "kinit1\n"));
+        assert!(
+            v.reason()
+                .starts_with("the boot failed before ktest k started: the run ended with"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_panic_after_the_start_line_is_the_tests() {
+        let run = ended(
+            status::PANIC,
+            &format!("{}\n{BOOT_PANIC}", Ktest::Started("kfree_misaligned")),
+        );
+        assert_eq!(
+            judge("kfree_misaligned", Some("is not page-aligned"), &run),
+            Verdict::Pass
+        );
+        // The panic report counted is the one after the start line.
+        let both = ended(
+            status::PANIC,
+            &format!("panic: early\nktest: k ...\n{BOOT_PANIC}"),
+        );
+        assert_eq!(judge("k", Some("page-aligned"), &both), Verdict::Pass);
+        assert!(matches!(
+            judge("k", Some("early"), &both),
+            Verdict::Fail { .. }
+        ));
+        // An ok line counts only after the test's start line.
+        let ok_first = ended(
+            status::POWEROFF,
+            &format!("{}\nktest: k ...\n{POWEROFF}\n", Ktest::Passed("k")),
+        );
+        assert!(matches!(judge("k", None, &ok_first), Verdict::Fail { .. }));
+    }
+
+    #[test]
+    fn an_address_made_of_junk_gets_a_hint_naming_the_junk() {
+        let free =
+            junk_hint("trap 14 (page fault): err 0x0, eip 0x80101234, cr2 0x01010101: x").unwrap();
+        assert!(free.starts_with("hint: 0x01010101 is made of kfree's junk (JUNK_FREE), 0x01"));
+        assert!(free.contains("kfree must fill the page before it writes the link"));
+        // A field at an offset from a junk pointer; {:#x} drops the zero.
+        let alloc = junk_hint("cr2 0x05050509").unwrap();
+        assert!(
+            alloc.contains("kalloc's junk (JUNK_ALLOC), 0x05"),
+            "{alloc}"
+        );
+        assert!(alloc.contains("used before being initialised"), "{alloc}");
+        assert!(junk_hint("read 0x1010101").unwrap().contains("JUNK_FREE"));
+        for plain in [
+            "cr2 0x80101010",
+            "cr2 0x00000101",
+            "0x",
+            "0x0101",
+            "no address",
+        ] {
+            assert_eq!(junk_hint(plain), None, "{plain}");
+        }
+        // In a verdict: a line of its own after the reason.
+        let v = Verdict::Fail {
+            reason: "the kernel must panic with \"double free\", but it panicked with: \
+                     trap 14 (page fault): cr2 0x01010101 (at src/trap.rs:158)"
+                .into(),
+        };
+        let r = v.reason();
+        assert!(
+            r.contains("(at src/trap.rs:158)\nhint: 0x01010101 is made of kfree's"),
+            "{r}"
+        );
+        assert_eq!(Verdict::Fail { reason: "r".into() }.reason(), "r");
+        // Before a backtrace.
+        let v = Verdict::BootFailed {
+            ktest: "k".into(),
+            message: "trap 14 (page fault): cr2 0x05050505".into(),
+            at: "src/trap.rs:158".into(),
+            backtrace: vec!["#0 0x80101234 in f".into()],
+        };
+        let r = v.reason();
+        assert!(r.contains("(at src/trap.rs:158)\nhint: 0x05050505"), "{r}");
+        assert!(r.ends_with("\nbacktrace:\n  #0 0x80101234 in f"), "{r}");
     }
 
     #[test]
@@ -598,6 +804,12 @@ mod tests {
                 at: "f:1".into(),
             },
             Verdict::Panic {
+                message: "m".into(),
+                at: "f:1".into(),
+                backtrace: vec![],
+            },
+            Verdict::BootFailed {
+                ktest: "k".into(),
                 message: "m".into(),
                 at: "f:1".into(),
                 backtrace: vec![],

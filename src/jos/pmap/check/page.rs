@@ -103,9 +103,11 @@ pub fn check_page() {
     assert_eq!(pte_addr, want, "{NAME}: pgdir_walk's entry is in pp0");
     s.insert(pp2, at(1), w | PTFlags::US).expect("same page");
     let flags = s.lookup(at(1)).expect("mapped").1;
+    let want = PTFlags::P | w | PTFlags::US;
     assert!(
-        flags.contains(w | PTFlags::US),
-        "{NAME}: new perm {flags:?}"
+        flags.contains(want),
+        "{NAME}: new perm: wanted {want:?}, got {flags:?} (page_insert of a mapped \
+         page must set the new permissions)"
     );
     s.insert(pp2, at(1), PTFlags::empty()).expect("same page");
     let flags = s.lookup(at(1)).expect("mapped").1;
