@@ -323,28 +323,6 @@ fn normalise(line: &str) -> String {
     out
 }
 
-/// A serial line as the reader sees it: no CR, no terminal escapes
-/// (GRUB's menu draws with them).
-fn plain(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => {
-                // ESC [ parameters final-letter
-                for e in chars.by_ref() {
-                    if e.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Whether a sample's line stands for any run of lines.
 fn is_gap(line: &str) -> bool {
     line.trim() == "..."
@@ -415,7 +393,7 @@ fn every_block_of_kernel_output_is_marked() {
 /// machines this project runs on.
 const PARALLEL_BOOTS: usize = 2;
 
-/// The output of a boot for each block, its lines plain and none blank;
+/// The output of a boot for each block, its lines without escapes (`lab::verdict::without_escapes`) and none blank;
 /// the boots run PARALLEL_BOOTS at a time.
 fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
     let next = std::sync::Mutex::new(0..blocks.len());
@@ -433,7 +411,7 @@ fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
                     let got = run
                         .out
                         .lines()
-                        .map(plain)
+                        .map(lab::verdict::without_escapes)
                         .filter(|l| !l.trim().is_empty())
                         .collect();
                     outputs.lock().expect("the outputs")[i] = got;

@@ -245,6 +245,12 @@ fn panic_report(lines: &[&str]) -> Option<PanicReport> {
 /// `line` without terminal escape sequences (GRUB clears the screen) and
 /// control characters, trimmed: what a terminal shows of it.
 pub fn printable(line: &str) -> String {
+    without_escapes(line).trim().to_string()
+}
+
+/// `line` without terminal escape sequences and control characters (a
+/// CR included), its indentation kept.
+pub fn without_escapes(line: &str) -> String {
     let mut out = String::new();
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
@@ -261,7 +267,7 @@ pub fn printable(line: &str) -> String {
             c => out.push(c),
         }
     }
-    out.trim().to_string()
+    out
 }
 
 /// The verdict on a run of in-kernel test `ktest` that must end with
