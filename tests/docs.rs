@@ -393,8 +393,9 @@ fn every_block_of_kernel_output_is_marked() {
 /// machines this project runs on.
 const PARALLEL_BOOTS: usize = 2;
 
-/// The output of a boot for each block, its lines without escapes (`lab::verdict::without_escapes`) and none blank;
-/// the boots run PARALLEL_BOOTS at a time.
+/// The output of a boot for each block, its lines without escapes
+/// (`lab::verdict::without_escapes`) and none blank; the boots run
+/// PARALLEL_BOOTS at a time.
 fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
     let next = std::sync::Mutex::new(0..blocks.len());
     let outputs = std::sync::Mutex::new(vec![Vec::new(); blocks.len()]);
