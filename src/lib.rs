@@ -15,6 +15,8 @@ pub mod console;
 pub mod cpu; // proc.h's struct cpu, cpus[], mycpu()
 #[cfg(kernel)]
 pub mod entry;
+pub mod fcntl; // fcntl.h
+pub mod fs; // fs.c; fs.h in fs/format.rs
 pub mod input; // console.c's input buffer
 #[cfg(kernel)]
 pub mod ioapic;
@@ -32,6 +34,8 @@ pub mod picirq;
 pub mod smp; // main.c's startothers, mpenter, mpmain
 #[cfg(kernel)]
 pub mod spinlock;
+pub mod stat; // stat.h
+pub mod syscall; // syscall.c; syscall.h in syscall/number.rs
 #[cfg(kernel)]
 pub mod timer;
 #[cfg(kernel)]

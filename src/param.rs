@@ -10,3 +10,21 @@ pub const APSTACKSIZE: usize = crate::mmu::PGSIZE;
 
 /// Most CPUs the kernel keeps per-CPU state for (xv6's NCPU).
 pub const NCPU: usize = 8;
+
+/// Most processes at once (xv6's NPROC; `fork` fails past it, and xv6's
+/// forktest counts on that).
+pub const NPROC: usize = 64;
+/// Open files per process.
+pub const NOFILE: usize = 16;
+/// Open files in the whole system.
+pub const NFILE: usize = 100;
+/// In-memory inodes at once.
+pub const NINODE: usize = 50;
+/// Device numbers (`devsw` entries).
+pub const NDEV: usize = 10;
+/// The device the root file system is on.
+pub const ROOTDEV: u32 = 1;
+/// Most arguments `exec` takes.
+pub const MAXARG: usize = 32;
+/// The console's device number (its major, as in xv6's `file.h`).
+pub const CONSOLE: u16 = 1;
