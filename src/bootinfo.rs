@@ -161,6 +161,15 @@ impl BootInfo {
             .map(|m| (m.start_address(), m.end_address()))
     }
 
+    /// `[start, end)` physical addresses of the first GRUB module whose
+    /// command line (`module2 FILE NAME`) is `name`.
+    pub fn module(&self, name: &str) -> Option<(u32, u32)> {
+        self.info
+            .module_tags()
+            .find(|m| m.cmdline() == Ok(name))
+            .map(|m| (m.start_address(), m.end_address()))
+    }
+
     /// Kernel virtual address of the copy.
     pub fn copy_addr(&self) -> usize {
         BOOTINFO_COPY.0.get() as usize

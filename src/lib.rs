@@ -59,6 +59,8 @@ pub mod kstack;
 pub mod lab;
 #[cfg(kernel)]
 pub mod machine;
+#[cfg(kernel)]
+pub mod memide; // memide.c: the RAM disk
 pub mod memmap;
 pub mod monitor;
 pub mod protocol;

@@ -11,7 +11,7 @@ use xv6::{
     arch::gdt,
     bootinfo, cmdline, console, cpu,
     debug::{backtrace, bench, ktest},
-    ioapic,
+    fs, ioapic,
     jos::pageinfo,
     kalloc, kbd, lapic, machine, monitor, mp, picirq, println, protocol, smp, timer, trap, uart,
     vm,
@@ -57,6 +57,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table
     println!("{kvm}");
+    fs::fsinit(&boot, phystop); // the file system on the RAM disk, if GRUB loaded one
     let mp = mp::mpinit(phystop); // detect other processors
     println!("{mp}");
     lapic::lapicinit(mp.lapic); // interrupt controller

@@ -21,12 +21,11 @@ const MODULE_ON_ISO: &str = "/boot/module.bin";
 
 /// GRUB's configuration: straight to the kernel, its console on the serial
 /// port. The monitor commands go into the command line in single quotes.
-pub fn grub_cfg(loader: Loader, cmdline: &str, monitor: &str, module: bool) -> String {
+pub fn grub_cfg(loader: Loader, cmdline: &str, monitor: &str, module: Option<&str>) -> String {
     let cmdline = kernel_cmdline(cmdline, monitor);
-    let modline = if module {
-        format!("module2 {MODULE_ON_ISO} module")
-    } else {
-        String::new()
+    let modline = match module {
+        Some(name) => format!("module2 {MODULE_ON_ISO} {name}"),
+        None => String::new(),
     };
     format!(
         "set timeout=0
@@ -129,7 +128,8 @@ pub fn build(opts: &Options) -> Result<PathBuf> {
         }
         None => None,
     };
-    let cfg = grub_cfg(opts.loader, &opts.cmdline, &opts.monitor, module.is_some());
+    let name = module.as_ref().map(|_| opts.module_name);
+    let cfg = grub_cfg(opts.loader, &opts.cmdline, &opts.monitor, name);
     let cfg_path = stage.file("boot/grub/grub.cfg");
     fs::write(&cfg_path, &cfg).map_err(|e| io_error("write", &cfg_path, e))?;
     let kernel_bytes = fs::read(&elf).map_err(|e| io_error("read", &elf, e))?;
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn grub_cfg_boots_the_kernel_with_its_command_line() {
         assert_eq!(
-            grub_cfg(Loader::Multiboot2, "ktest=all", "", false),
+            grub_cfg(Loader::Multiboot2, "ktest=all", "", None),
             "set timeout=0\nset default=0\nserial --unit=0 --speed=115200\n\
              terminal_output serial console\nmenuentry \"xv6\" {\n    \
              multiboot2 /boot/kernel.elf ktest=all\n    \n    boot\n}\n"
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn grub_cfg_quotes_the_monitor_commands_and_names_the_module() {
-        let cfg = grub_cfg(Loader::Multiboot1, "", "meminfo;halt", true);
+        let cfg = grub_cfg(Loader::Multiboot1, "", "meminfo;halt", Some("module"));
         assert!(
             cfg.contains("\n    multiboot /boot/kernel.elf  'monitor=meminfo;halt'\n"),
             "{cfg}"

@@ -15,6 +15,7 @@ pub mod iso;
 pub mod kernel;
 pub mod ksyms;
 pub mod launch;
+pub mod mkfs;
 pub mod options;
 pub mod paths;
 pub mod prereqs;

@@ -137,8 +137,15 @@ struct Boot {
     no_strip: bool,
 
     /// Hand FILE to the kernel as a Multiboot2 module
-    #[arg(long, value_name = "FILE", value_parser = a_file, allow_hyphen_values = true)]
+    #[arg(long, value_name = "FILE", value_parser = a_file, allow_hyphen_values = true,
+          conflicts_with = "fs")]
     module: Option<PathBuf>,
+
+    /// Boot with IMG, an image in xv6's file-system format (the peer's
+    /// fs.img, or one mkfs made), as the RAM disk: the Multiboot2 module
+    /// named `fs`
+    #[arg(long, value_name = "IMG", value_parser = a_file, allow_hyphen_values = true)]
+    fs: Option<PathBuf>,
 
     /// Boot with GRUB's old `multiboot` command (the kernel must refuse it
     /// with a clear message; used by the tests)
@@ -316,6 +323,11 @@ fn monitor_commands(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// The name `--module` gives its file, and the one `--fs` gives (the
+/// kernel's `memide::FS_MODULE`).
+pub const MODULE: &str = "module";
+pub const FS_MODULE: &str = "fs";
+
 /// `--module`: a file that is there.
 fn a_file(s: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
@@ -396,6 +408,8 @@ pub struct Options {
     pub junk: bool,
     pub strip: bool,
     pub module: Option<PathBuf>,
+    /// The module's name on its `module2` line: `fs` for `--fs`.
+    pub module_name: &'static str,
     pub loader: Loader,
     /// `--time-boot N`: launch N times and time each; 0 for a normal boot.
     pub time_boot: u32,
@@ -558,7 +572,11 @@ fn parse_with(
         },
         junk: !cli.boot.no_junk,
         strip: !cli.boot.no_strip,
-        module: cli.boot.module,
+        module_name: match cli.boot.fs {
+            Some(_) => FS_MODULE,
+            None => MODULE,
+        },
+        module: cli.boot.module.or(cli.boot.fs),
         loader: match cli.boot.multiboot1 {
             true => Loader::Multiboot1,
             false => Loader::Multiboot2,
@@ -610,6 +628,25 @@ mod tests {
         assert_eq!(o.loader.grub_command(), "multiboot2");
         assert_eq!(o.bochsrc, PathBuf::from("boot/bochsrc"));
         assert_eq!(o.bochs_log, PathBuf::from("target/bochs.log"));
+    }
+
+    #[test]
+    fn fs_hands_its_image_over_as_the_module_named_fs() {
+        let img = std::env::current_exe().unwrap();
+        let img = img.to_str().unwrap();
+        let o = boot(&["--fs", img]);
+        assert_eq!(
+            (o.module.as_deref(), o.module_name),
+            (Some(std::path::Path::new(img)), FS_MODULE)
+        );
+        assert_eq!(boot(&["--module", img]).module_name, MODULE);
+        let both = refused(&["--fs", img, "--module", img]);
+        assert!(both.contains("cannot be used with"), "{both}");
+        let missing = refused(&["--fs", "/no/such/fs.img"]);
+        assert!(
+            missing.contains("'/no/such/fs.img'") && missing.contains("not a file"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -1,0 +1,313 @@
+//! The read-only file system: images the runner's `mkfs` makes read back
+//! through the kernel's own reader (`src/fs.rs`, built on the host), the
+//! peer's image reads too, broken images are refused with a line naming
+//! the fault, and the kernel mounts the RAM disk `--fs` hands it.
+
+mod common;
+
+use std::path::PathBuf;
+
+use xtask::mkfs::mkfs;
+use xv6::fs::format::{
+    BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
+};
+use xv6::fs::{Fs, FsError};
+
+/// Bytes that differ from block to block, so a block read from the wrong
+/// place shows.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i / 7) as u8 ^ seed ^ (i % 251) as u8)
+        .collect()
+}
+
+fn sample_files() -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("README".into(), b"hello from mkfs\n".to_vec()),
+        ("empty".into(), Vec::new()),
+        ("oneblock".into(), pattern(BSIZE, 1)),
+        // past the direct blocks: through the indirect one
+        (
+            "indirect".into(),
+            pattern(NDIRECT * BSIZE + 3 * BSIZE + 17, 2),
+        ),
+        ("largest".into(), pattern(MAXFILE * BSIZE, 3)),
+        ("fourteen_chars".into(), b"x".to_vec()),
+    ]
+}
+
+/// All of a file, read in pieces of `chunk` bytes as a user program would.
+fn read_all(fs: &Fs, path: &str, chunk: usize) -> Vec<u8> {
+    let ip = fs
+        .namei(path.as_bytes(), &fs.root())
+        .unwrap()
+        .unwrap_or_else(|| panic!("{path} not found"));
+    let mut out = Vec::new();
+    let mut buf = vec![0; chunk];
+    loop {
+        let n = fs.readi(&ip, &mut buf, out.len() as u32).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn every_file_mkfs_writes_reads_back_the_same_in_any_chunk_size() {
+    let files = sample_files();
+    let img = mkfs(&files).unwrap();
+    assert_eq!(
+        img.len(),
+        FSSIZE as usize * BSIZE,
+        "the files fit in FSSIZE blocks"
+    );
+    let fs = Fs::mount(&img).unwrap();
+    for (name, data) in &files {
+        for chunk in [1, 100, BSIZE, 3 * BSIZE + 5] {
+            let got = read_all(&fs, &format!("/{name}"), chunk);
+            assert!(
+                got == *data,
+                "{name} read in chunks of {chunk} differs from what mkfs wrote"
+            );
+        }
+        let ip = fs.namei(name.as_bytes(), &fs.root()).unwrap().unwrap();
+        let st = ip.stat_on(1);
+        assert_eq!(
+            (st.kind, st.size, st.nlink),
+            (T_FILE as i16, data.len() as u32, 1),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_root_lists_dot_dotdot_and_every_file_in_order() {
+    let files = sample_files();
+    let img = mkfs(&files).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let root = fs.root();
+    assert_eq!((root.inum(), root.kind()), (ROOTINO, T_DIR));
+    assert_eq!(
+        root.size() as usize % BSIZE,
+        0,
+        "a directory's size is whole blocks, as xv6's mkfs leaves it"
+    );
+    let names: Vec<String> = fs
+        .entries(&root)
+        .filter(|d| d.inum != 0)
+        .map(|d| String::from_utf8_lossy(d.name()).into_owned())
+        .collect();
+    let mut want = vec![".".to_string(), "..".to_string()];
+    want.extend(files.iter().map(|(n, _)| n.clone()));
+    assert_eq!(names, want);
+    for path in ["/.", "/..", "/./..", "//", "/"] {
+        assert_eq!(
+            fs.namei(path.as_bytes(), &root).unwrap().map(|i| i.inum()),
+            Some(ROOTINO),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn lookups_fail_for_missing_names_and_paths_through_files() {
+    let img = mkfs(&sample_files()).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let root = fs.root();
+    for path in ["nosuch", "/README/x", "README/", "/empty/.."] {
+        let got = fs.namei(path.as_bytes(), &root).unwrap();
+        // "README/" names README itself in xv6 (trailing slashes skipped)
+        if path == "README/" {
+            assert!(got.is_some(), "{path}");
+        } else {
+            assert!(got.is_none(), "{path} must not be found, got {got:?}");
+        }
+    }
+    let long = "fourteen_charsXYZ"; // longer than DIRSIZ: compared on the first 14 bytes
+    assert!(long.len() > DIRSIZ);
+    assert!(
+        fs.namei(long.as_bytes(), &root).unwrap().is_some(),
+        "{long}"
+    );
+}
+
+#[test]
+fn a_read_at_or_past_the_end_reads_nothing() {
+    let img = mkfs(&sample_files()).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let ip = fs.namei(b"oneblock", &fs.root()).unwrap().unwrap();
+    let mut buf = [0u8; 10];
+    assert_eq!(fs.readi(&ip, &mut buf, BSIZE as u32).unwrap(), 0);
+    assert_eq!(fs.readi(&ip, &mut buf, u32::MAX).unwrap(), 0);
+    assert_eq!(
+        fs.readi(&ip, &mut buf, BSIZE as u32 - 4).unwrap(),
+        4,
+        "the last 4 bytes only"
+    );
+}
+
+#[test]
+fn mkfs_refuses_bad_names_and_files_too_big_naming_them() {
+    for name in ["", "a/b", ".", ".."] {
+        let e = mkfs(&[(name.to_string(), vec![1])]).unwrap_err();
+        assert!(e.message.contains(&format!("{name:?}")), "{e}");
+    }
+    let e = mkfs(&[("abcdefghijklmno".into(), vec![])]).unwrap_err();
+    assert!(e.message.contains("1 to 14 bytes"), "{e}");
+    let e = mkfs(&[("big".into(), vec![0; MAXFILE * BSIZE + 1])]).unwrap_err();
+    assert!(
+        e.message.contains("big is") && e.message.contains("at most"),
+        "{e}"
+    );
+}
+
+#[test]
+fn mkfs_grows_the_image_when_the_files_need_more_than_fssize() {
+    let files: Vec<(String, Vec<u8>)> = (0..12)
+        .map(|i| (format!("f{i}"), pattern(MAXFILE * BSIZE, i as u8)))
+        .collect();
+    let img = mkfs(&files).unwrap();
+    assert!(img.len() > FSSIZE as usize * BSIZE);
+    let fs = Fs::mount(&img).unwrap();
+    assert_eq!(fs.superblock().size as usize * BSIZE, img.len());
+    for (name, data) in &files {
+        assert!(read_all(&fs, name, 4096) == *data, "{name}");
+    }
+}
+
+/// An image with its superblock's word `index` set to `value`.
+fn with_superblock_word(index: usize, value: u32) -> Vec<u8> {
+    let mut img = mkfs(&sample_files()).unwrap();
+    let at = SUPERBLOCK as usize * BSIZE + 4 * index;
+    img[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    img
+}
+
+#[test]
+fn broken_images_are_refused_with_the_field_and_the_rule() {
+    let e = Fs::mount(&[0; BSIZE]).err().unwrap();
+    assert_eq!(e, FsError::TooSmall { bytes: BSIZE });
+    let cases = [
+        (
+            0,
+            FSSIZE + 1,
+            "superblock size = 1001: must be at least 1 and no more than the image's blocks",
+        ),
+        (2, 0, "superblock ninodes = 0"),
+        (
+            5,
+            FSSIZE - 1,
+            "superblock inodestart = 999: the inode table must fit",
+        ),
+        (
+            6,
+            FSSIZE,
+            "superblock bmapstart = 1000: the bitmap must lie inside the image",
+        ),
+        (
+            4,
+            FSSIZE - 2,
+            "superblock logstart = 998: the log must lie inside the image",
+        ),
+    ];
+    for (index, value, want) in cases {
+        let img = with_superblock_word(index, value);
+        let e = Fs::mount(&img)
+            .err()
+            .unwrap_or_else(|| panic!("word {index} = {value} must be refused"));
+        assert!(
+            e.to_string().starts_with(want),
+            "word {index} = {value}: got {e}"
+        );
+    }
+}
+
+#[test]
+fn a_block_number_past_the_end_fails_the_read_naming_inode_and_block() {
+    let mut img = mkfs(&sample_files()).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let ip = fs.namei(b"README", &fs.root()).unwrap().unwrap();
+    let sb = *fs.superblock();
+    let inum = ip.inum();
+    // addrs[0] of README's inode: byte 12 of its 64-byte slot
+    let at = sb.iblock(inum) as usize * BSIZE + (inum as usize % 8) * 64 + 12;
+    img[at..at + 4].copy_from_slice(&5000u32.to_le_bytes());
+    let fs = Fs::mount(&img).unwrap();
+    let ip = fs.namei(b"README", &fs.root()).unwrap().unwrap();
+    let e = fs.readi(&ip, &mut [0; 4], 0).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("inode {inum} names block 5000, past the image's end (1000 blocks)")
+    );
+}
+
+#[test]
+fn a_root_that_is_not_a_directory_is_refused() {
+    let mut img = mkfs(&sample_files()).unwrap();
+    let sb = *Fs::mount(&img).unwrap().superblock();
+    let at = sb.iblock(ROOTINO) as usize * BSIZE + (ROOTINO as usize % 8) * 64;
+    img[at..at + 2].copy_from_slice(&T_FILE.to_le_bytes());
+    let e = Fs::mount(&img).err().unwrap();
+    assert_eq!(
+        e.to_string(),
+        "root inode 1 has type 2, not a directory (1)"
+    );
+}
+
+/// The image the peer's own mkfs made (its programs and README).
+fn peer_image() -> Option<PathBuf> {
+    let p = PathBuf::from("/tmp/xv6/fs.img");
+    p.is_file().then_some(p)
+}
+
+#[test]
+fn the_peers_image_reads_its_readme_and_programs() {
+    let Some(path) = peer_image() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the peer's fs.img is missing under CI"
+        );
+        eprintln!("skipped: the peer's fs.img was not built");
+        return;
+    };
+    let img = std::fs::read(&path).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let readme = std::fs::read(path.with_file_name("README")).unwrap();
+    assert!(
+        read_all(&fs, "/README", 512) == readme,
+        "README differs from the peer's source"
+    );
+    for prog in ["init", "sh", "ls", "cat", "usertests"] {
+        let elf = read_all(&fs, prog, 4096);
+        assert_eq!(&elf[..4], b"\x7fELF", "{prog}");
+        let built = std::fs::read(path.with_file_name(format!("_{prog}"))).unwrap();
+        assert!(elf == built, "{prog} differs from the peer's _{prog}");
+    }
+}
+
+#[test]
+fn the_kernel_mounts_the_image_fs_hands_it() {
+    let dir = std::env::temp_dir().join(format!("xv6-fs-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img_path = dir.join("fs.img");
+    std::fs::write(&img_path, mkfs(&sample_files()).unwrap()).unwrap();
+    let run = common::launch(&["--fs", img_path.to_str().unwrap(), "--monitor", "halt"]);
+    run.expect_status(0);
+    let line = run.line("fs: ");
+    assert_eq!(
+        line,
+        format!("fs: {FSSIZE} blocks, 200 inodes, data from block 59"),
+        "{}",
+        run.out
+    );
+    let broken = dir.join("broken.img");
+    std::fs::write(&broken, with_superblock_word(0, FSSIZE + 1)).unwrap();
+    let run = common::launch(&["--fs", broken.to_str().unwrap(), "--monitor", "halt"]);
+    run.expect_status(0);
+    assert_eq!(
+        run.line("fs: "),
+        "fs: not mounted: superblock size = 1001: must be at least 1 and no more than the image's blocks"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
