@@ -13,8 +13,8 @@ use core::fmt;
 pub use crate::protocol::CMDLINE_MAX;
 
 /// Flags: words that stand alone.
-pub const HALT: &str = "halt";
-pub const BENCH: &str = "bench";
+pub const HALT: &str = crate::protocol::HALT_OPTION;
+pub const BENCH: &str = crate::protocol::BENCH_OPTION;
 /// Options: `key=value` words.
 pub const KTEST: &str = crate::protocol::KTEST_OPTION;
 pub const KALLOC: &str = "kalloc";

@@ -222,6 +222,10 @@ pub const JUNK_FILLS: [JunkFill; 2] = [
 /// The kernel command-line option that runs in-kernel tests:
 /// `ktest=all` or `ktest=<name>`.
 pub const KTEST_OPTION: &str = "ktest";
+/// The kernel options that power off after the boot report (`halt`) or
+/// the benchmarks (`bench`): the runner gives such boots no file system.
+pub const HALT_OPTION: &str = "halt";
+pub const BENCH_OPTION: &str = "bench";
 
 /// The lines an in-kernel test (`ktest=<name>`) prints around itself:
 /// `ktest: <name> ...` before, `ktest: <name> ok` after.

@@ -56,6 +56,7 @@ pub fn launch(args: &[&str]) -> Run {
 /// `launch` with `input` piped in, as `printf ... | ./run-qemu.sh` does:
 /// held back until the monitor listens, its end powering the machine off.
 pub fn launch_with_input(args: &[&str], input: &[u8]) -> Run {
+    let args = &monitor_unless_chosen(args, &[]);
     let o = xtask::launch::options(args, &[]);
     let run = xtask::launch::run(&o, input, Some(BOOT_LIMIT))
         .unwrap_or_else(|e| panic!("booting with {args:?} failed: {e}"));
@@ -68,10 +69,24 @@ pub fn launch_with_input(args: &[&str], input: &[u8]) -> Run {
     run
 }
 
+/// `args`, with `--monitor` added where they would boot the shell on the
+/// project's own image: the boot tests drive the monitor unless they ask
+/// for a file system (`--fs`) themselves.
+pub fn monitor_unless_chosen<'a>(args: &[&'a str], env: &[(&str, &str)]) -> Vec<&'a str> {
+    let mut args = args.to_vec();
+    let boot = xtask::options::parse_with_env(&args, env);
+    if matches!(boot, Ok(xtask::options::Action::Boot(o)) if o.default_fs) {
+        let at = args.iter().position(|&a| a == "--").unwrap_or(args.len());
+        args.insert(at, "--monitor");
+    }
+    args
+}
+
 /// Run `./run-qemu.sh ARGS` itself with `input` written at once on its
 /// standard input, which is then closed (what `printf ... | ./run-qemu.sh`
 /// does), killing it after BOOT_LIMIT.
 pub fn run_script(args: &[&str], input: &str) -> Run {
+    let args = &monitor_unless_chosen(args, &[]);
     let mut cmd = Command::new(root().join("run-qemu.sh"));
     cmd.args(args);
     let run: Run = xtask::bounded::capture(&mut cmd, input.as_bytes(), Some(BOOT_LIMIT), false)
@@ -194,6 +209,7 @@ impl Session {
     /// Boot with run-qemu.sh's options `args` and its environment
     /// variables `env` (e.g. GDBPORT); do not wait.
     pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Session {
+        let args = &monitor_unless_chosen(args, env);
         let o = xtask::launch::options(args, env);
         let s = xtask::session::Session::launch(&o, ANSWER_LIMIT)
             .unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::protocol::CMDLINE_MAX;
+use crate::protocol::{self, CMDLINE_MAX};
 use crate::{NAME, paths};
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
@@ -45,8 +45,10 @@ const ACTION_HEADING: &str = "Actions (each alone, without boot options)";
 
 /// What `--help` prints after the options.
 const AFTER_HELP: &str = "\
-With no options the kernel boots into its monitor (prompt K>). Input may be
-piped: printf 'meminfo\\nhalt\\n' | ./run-qemu.sh. The end of piped input
+With no options the kernel boots from the project's own file system image
+(user/, made by the runner's mkfs) into init and the shell ($ ); with
+--monitor, into its monitor (K>). Input may be piped:
+printf 'meminfo\\nhalt\\n' | ./run-qemu.sh --monitor. The end of piped input
 (Ctrl-D on a terminal) powers the machine off.
 
 Environment: GDBPORT (--gdb's port, default 1234), BENCH_RUNS (--bench's
@@ -107,12 +109,13 @@ struct Boot {
           value_parser = grub_word, allow_hyphen_values = true)]
     cmdline: String,
 
-    /// Monitor commands to run first, separated by ';', e.g.
+    /// Boot into the kernel monitor (K>) instead of the shell, running
+    /// CMDS first if given, separated by ';', e.g.
     /// "meminfo;showmappings 0x80100000;halt" (the kernel's monitor= option;
     /// works in Bochs too)
-    #[arg(long, value_name = "CMDS", default_value = "", hide_default_value = true,
-          value_parser = monitor_commands, allow_hyphen_values = true)]
-    monitor: String,
+    #[arg(long, value_name = "CMDS", num_args = 0..=1, default_missing_value = "",
+          value_parser = monitor_commands)]
+    monitor: Option<String>,
 
     /// Start QEMU stopped before its first instruction, waiting for GDB on
     /// localhost:$GDBPORT (default 1234); then run  gdb -x .gdbinit  in
@@ -313,6 +316,18 @@ fn grub_word(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// Does this boot go to the shell on the project's own image? Not when
+/// another image or module is given, the monitor is asked for, or the
+/// kernel's command line ends the boot before (ktest=, bench, halt).
+fn boots_to_shell(b: &Boot) -> bool {
+    let ends_first = b.cmdline.split_whitespace().any(|w| {
+        w == protocol::HALT_OPTION
+            || w == protocol::BENCH_OPTION
+            || w.starts_with(protocol::KTEST_OPTION)
+    });
+    b.fs.is_none() && b.module.is_none() && b.monitor.is_none() && !ends_first
+}
+
 /// `--monitor`: nothing that breaks out of grub.cfg's single quotes.
 fn monitor_commands(s: &str) -> Result<String, String> {
     if s.contains(MONITOR_SPECIAL) {
@@ -410,6 +425,9 @@ pub struct Options {
     pub module: Option<PathBuf>,
     /// The module's name on its `module2` line: `fs` for `--fs`.
     pub module_name: &'static str,
+    /// No `--fs`, `--module` or `--monitor`, and a command line that does
+    /// not power off first: boot the project's own image into the shell.
+    pub default_fs: bool,
     pub loader: Loader,
     /// `--time-boot N`: launch N times and time each; 0 for a normal boot.
     pub time_boot: u32,
@@ -550,7 +568,9 @@ fn parse_with(
         let only = only.clone();
         return Ok(Action::LabCheck { only, factor });
     }
-    let kernel_cmdline = kernel_cmdline(&cli.boot.cmdline, &cli.boot.monitor).len();
+    let default_fs = boots_to_shell(&cli.boot);
+    let monitor = cli.boot.monitor.unwrap_or_default();
+    let kernel_cmdline = kernel_cmdline(&cli.boot.cmdline, &monitor).len();
     if kernel_cmdline > CMDLINE_MAX {
         return Err(refuse(format!(
             "--cmdline and --monitor make a kernel command line of {kernel_cmdline} bytes; \
@@ -561,7 +581,8 @@ fn parse_with(
         mem_mib: cli.boot.mem,
         cpus: cli.boot.cpus,
         cmdline: cli.boot.cmdline,
-        monitor: cli.boot.monitor,
+        monitor,
+        default_fs,
         gdb: cli.boot.gdb,
         gdb_port: cli.env.gdb_port,
         iso_only: cli.boot.iso,
@@ -628,6 +649,41 @@ mod tests {
         assert_eq!(o.loader.grub_command(), "multiboot2");
         assert_eq!(o.bochsrc, PathBuf::from("boot/bochsrc"));
         assert_eq!(o.bochs_log, PathBuf::from("target/bochs.log"));
+    }
+
+    #[test]
+    fn a_plain_boot_goes_to_the_shell_and_the_monitor_is_one_option_away() {
+        let img = std::env::current_exe().unwrap();
+        let img = img.to_str().unwrap();
+        for args in [
+            &[][..],
+            &["--smp", "2"],
+            &["--cmdline", "fork=copy"],
+            &["--gdb"],
+        ] {
+            assert!(boot(args).default_fs, "{args:?} boots the shell");
+        }
+        for args in [
+            &["--monitor"][..],
+            &["--monitor", "meminfo;halt"],
+            &["--monitor", "--smp", "2"],
+            &["--fs", img],
+            &["--module", img],
+            &["--cmdline", "ktest=all"],
+            &["--cmdline", "halt"],
+            &["--cmdline", "kalloc=percpu bench"],
+        ] {
+            assert!(
+                !boot(args).default_fs,
+                "{args:?} does not boot the project's image"
+            );
+        }
+        let o = boot(&["--monitor", "--smp", "2"]);
+        assert_eq!(
+            (o.monitor.as_str(), o.cpus),
+            ("", 2),
+            "--monitor takes no value that starts with -"
+        );
     }
 
     #[test]
@@ -814,7 +870,7 @@ mod tests {
             ),
             (
                 &["--monitor", "a'b"][..],
-                "invalid value 'a'b' for '--monitor <CMDS>': contains a quote, a backslash \
+                "invalid value 'a'b' for '--monitor [<CMDS>]': contains a quote, a backslash \
                  or a newline; separate commands with ';'",
             ),
         ] {
@@ -1000,7 +1056,7 @@ mod tests {
             "--mem <MIB>",
             "--smp <N>",
             "--cmdline <STR>",
-            "--monitor <CMDS>",
+            "--monitor [<CMDS>]",
             "--gdb",
             "--iso",
             "--no-junk",
