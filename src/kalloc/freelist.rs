@@ -339,6 +339,41 @@ impl fmt::Display for Freed {
     }
 }
 
+/// A rule the free list breaks after a page was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TakenWrongly {
+    /// The page is still the list's head: it was not unlinked.
+    StillHead,
+    /// The count did not fall by exactly one.
+    Count { before: usize, after: usize },
+    /// The page's free bit is still set.
+    StillMarked,
+}
+
+impl fmt::Display for TakenWrongly {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            TakenWrongly::StillHead => {
+                write!(
+                    f,
+                    "was taken but is still the free list's head: expected the head to move to its link"
+                )
+            }
+            TakenWrongly::Count { before, after } => write!(
+                f,
+                "was taken but the free count went from {before} to {after}: expected {}",
+                before.wrapping_sub(1)
+            ),
+            TakenWrongly::StillMarked => {
+                write!(
+                    f,
+                    "was taken but is still marked free: expected its free bit cleared"
+                )
+            }
+        }
+    }
+}
+
 /// The free list (xv6's `kmem.freelist`) and its page counter.
 pub struct FreeList<M> {
     head: Option<VAddr>,
@@ -420,9 +455,43 @@ impl<M: PageMemory> FreeList<M> {
     }
 
     /// Take the most recently freed page off the list (xv6's `kalloc`),
-    /// filled with [`JUNK_ALLOC`]; `None` when the list is empty.
+    /// filled with [`JUNK_ALLOC`]; `None` when the list is empty. Checks
+    /// what it cheaply can of [`FreeList::take`]'s work, so that a slip
+    /// there is named here instead of surfacing later as a page used twice.
     #[inline]
     pub fn alloc(&mut self) -> Option<VAddr> {
+        let before = self.nfree;
+        let va = self.take()?;
+        if let Some(broken) = self.taken_wrongly(va, before) {
+            panic!(
+                "kalloc: page {:#010x} {broken} (exercise kalloc/kalloc: FreeList::take)",
+                va.0
+            );
+        }
+        Some(va)
+    }
+
+    /// What is wrong with the list after `take` returned `va` with `before`
+    /// pages on it: the rule its state breaks, if any.
+    fn taken_wrongly(&self, va: VAddr, before: usize) -> Option<TakenWrongly> {
+        if self.head == Some(va) {
+            Some(TakenWrongly::StillHead)
+        } else if self.nfree + 1 != before {
+            Some(TakenWrongly::Count {
+                before,
+                after: self.nfree,
+            })
+        } else if self.mem.is_marked(va) {
+            Some(TakenWrongly::StillMarked)
+        } else {
+            None
+        }
+    }
+
+    /// The work of [`FreeList::alloc`]: unlink the head, fill it with
+    /// [`JUNK_ALLOC`], clear its free bit, count it.
+    #[inline]
+    fn take(&mut self) -> Option<VAddr> {
         // LAB kalloc/kalloc BEGIN
         let va = self.head?;
         // SAFETY: every page on the list was handed over by `free`'s caller

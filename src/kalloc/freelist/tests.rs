@@ -467,3 +467,37 @@ fn a_page_marked_free_on_no_list_fails_the_audit_of_all_lists() {
         })
     );
 }
+
+/// The three slips `alloc`'s own checks name, each made by hand on a list
+/// `take` left right, and what the check says about each.
+#[test]
+fn alloc_names_a_take_that_left_the_list_wrong() {
+    let mut l = list(false);
+    for va in [0x8020_0000, 0x8020_1000] {
+        free(&mut l, va).unwrap();
+    }
+    let before = l.nfree();
+    let va = l.take().unwrap();
+    assert_eq!(l.taken_wrongly(va, before), None, "a correct take");
+    let said = |w: Option<TakenWrongly>| w.map(|w| w.to_string()).unwrap_or_default();
+
+    l.head = Some(va); // not unlinked
+    assert_eq!(
+        said(l.taken_wrongly(va, before)),
+        "was taken but is still the free list's head: expected the head to move to its link"
+    );
+    l.head = Some(VAddr(0x8020_0000));
+
+    l.nfree = before; // not counted
+    assert_eq!(
+        said(l.taken_wrongly(va, before)),
+        "was taken but the free count went from 2 to 2: expected 1"
+    );
+    l.nfree = before - 1;
+
+    l.mem.mark_free(va, true); // free bit left set
+    assert_eq!(
+        said(l.taken_wrongly(va, before)),
+        "was taken but is still marked free: expected its free bit cleared"
+    );
+}
