@@ -59,6 +59,10 @@ struct Kmem {
     use_lock: AtomicBool,
 }
 
+/// kinit1's range, which kinit2's must not overlap.
+#[cfg(kernel)]
+static KINIT1: spin::Once<(VAddr, VAddr)> = spin::Once::new();
+
 #[cfg(kernel)]
 static KMEM: Kmem = Kmem {
     lock: Spinlock::new("kmem", FreeList::new(Pool::NOWHERE, JUNK, DirectMap)),
@@ -120,6 +124,7 @@ pub fn kinit1(
 ) -> Freed {
     KMEM.use_lock.store(false, Ordering::Release);
     CHOSEN.store(mode as u8, Ordering::Relaxed);
+    KINIT1.call_once(|| (vstart, vend));
     let ram = Some(RAM.call_once(|| ram));
     let pool = *POOL.call_once(|| Pool::new(vstart, top, ram, counts));
     allocator(|a| a.set_pool(pool));
@@ -143,6 +148,17 @@ pub fn kinit2(vstart: VAddr, vend: VAddr, kpgdir: Option<crate::memlayout::PAddr
         vstart.0,
         vend.0
     );
+    if let Some(&(start1, end1)) = KINIT1.get()
+        && vstart < end1
+        && start1 < vend
+    {
+        panic!(
+            "kinit2: its range [{:#010x}, {:#010x}) overlaps kinit1's [{:#010x}, {:#010x}): \
+             expected kinit2 to start at or above kinit1's end, or pages in use would be \
+             freed again (exercise boot/kinit: kinit_bounds)",
+            vstart.0, vend.0, start1.0, end1.0
+        );
+    }
     let (n, pages) = (allocator(|a| a.shares()), vstart.pages_to(vend));
     let bound = |i: usize| match i == n {
         true => vend,
@@ -154,6 +170,16 @@ pub fn kinit2(vstart: VAddr, vend: VAddr, kpgdir: Option<crate::memlayout::PAddr
         (freed.end, freed.pages) = (slice.end, freed.pages + slice.pages);
     }
     KMEM.use_lock.store(true, Ordering::Release);
+    if let Some(dir) = kpgdir.map(crate::memlayout::p2v)
+        && let Err(KfreeError::DoubleFree { .. }) = check_free(dir)
+    {
+        panic!(
+            "kinit2: kvmalloc's page directory {:#010x}, in CR3, is on a free list: expected \
+             kinit2's range to leave the pages kvmalloc took alone (exercise boot/kinit: \
+             kinit_bounds)",
+            dir.0
+        );
+    }
     Freed {
         stage: "kinit2",
         ..freed
