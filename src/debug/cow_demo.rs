@@ -7,7 +7,7 @@ use crate::jos::pageinfo::ALLOC_ZERO;
 use crate::jos::pageinfo::{count, page_alloc};
 use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup, read, write};
 use crate::kalloc;
-use crate::linux::memory::{CowStep, cow_faults};
+use crate::linux::memory::{CowStep, cow_faults, un_wp_page};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
 use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::println;
@@ -215,4 +215,53 @@ pub fn cow(phystop: PAddr, narrate: bool) {
         count(a),
         count(b)
     ));
+    stale_translation(phystop);
+    say(format_args!(
+        "un_wp_page called directly on the directory in CR3: the old translation is gone"
+    ));
+}
+
+/// `un_wp_page` called directly on the directory in CR3, after a read has
+/// cached the shared page's translation. A fault would make the CPU walk
+/// the tables again anyway, so only a direct call shows a missing `invlpg`:
+/// the read after it would still reach the shared page.
+fn stale_translation(phystop: PAddr) {
+    const NAME: &str = "check_cow";
+    let mem = &mut KernelPages;
+    let before = kalloc::nfree();
+    let data = SCRATCH;
+    let (parent, _) = vm::setupkvm_kalloc(phystop).expect("cow: a parent directory");
+    let (child, _) = vm::setupkvm_kalloc(phystop).expect("cow: a child directory");
+    let c = page_alloc(ALLOC_ZERO).expect("cow: page C");
+    write(p2v(c), PARENT_DATA);
+    // SAFETY: the check owns the page; the parent is not in use.
+    unsafe { page_insert(mem, parent, c, data, PTFlags::US | PTFlags::RW) }
+        .expect("cow: memory for a table");
+    mem.copy_page_tables(parent, child, SCRATCH, PTSIZE)
+        .expect("cow: memory for the child's table");
+    let on_child = Installed::new(child);
+    assert_eq!(read(data), PARENT_DATA, "{NAME}: the child reads C"); // cached now
+    let step = un_wp_page(mem, child, data).expect("cow: C is copy-on-write in the child");
+    let CowStep::Copied { new: c2, .. } = step else {
+        panic!("{NAME}: un_wp_page on a page with two mappings: {step}");
+    };
+    write(p2v(c2), CHILD_WRITE); // through the direct map, not through `data`
+    let seen = read(data);
+    assert!(
+        seen == CHILD_WRITE,
+        "{NAME}: after un_wp_page gave the child its copy {:#010x}, a read through {:#010x} \
+         saw {seen:#x}, page C's data: expected {CHILD_WRITE:#x}, the copy's; the TLB kept \
+         the old translation (un_wp_page must invlpg the address it remaps)",
+        c2.0,
+        data.0
+    );
+    drop(on_child);
+    // SAFETY: neither directory is in CR3; nothing else uses their pages.
+    unsafe {
+        mem.free_page_tables(child, SCRATCH, PTSIZE);
+        mem.free_page_tables(parent, SCRATCH, PTSIZE);
+        vm::freekvm(child);
+        vm::freekvm(parent);
+    }
+    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
 }

@@ -208,7 +208,14 @@ pub fn check_page_installed_pgdir() {
     );
     s.insert(pp2, SCRATCH, PTFlags::RW)
         .expect("the table exists");
-    assert_eq!(read(SCRATCH), 0x0202_0202, "{NAME}: the TLB still had pp1");
+    let seen = read(SCRATCH);
+    assert!(
+        seen == 0x0202_0202,
+        "{NAME}: a read through {:#010x} after page_insert replaced pp1 by pp2 saw {seen:#010x}: \
+         expected pp2's 0x02020202; the TLB kept pp1's translation (page_remove must invlpg \
+         the address it unmaps)",
+        SCRATCH.0
+    );
     assert_eq!(
         (count(pp1), count(pp2)),
         (0, 1),
