@@ -26,7 +26,8 @@ mod kernel {
         let p = myproc()?;
         let ip = crate::fs::namei(path, p.cwd.as_ref()?)?;
         let pgdir = vm::setupuvm()?;
-        match load(&ip, pgdir, argv) {
+        let loaded = load(&ip, pgdir, argv);
+        match loaded {
             Some((sz, entry, sp)) => {
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
                 p.set_name(name);
@@ -63,7 +64,9 @@ mod kernel {
         let elf = ElfHdr::parse(&hdr).ok()?;
         let mut sz = 0u32;
         for i in 0..u32::from(elf.phnum) {
-            let off = elf.phoff.checked_add(i.checked_mul(u32::from(elf.phentsize))?)?;
+            let off = elf
+                .phoff
+                .checked_add(i.checked_mul(u32::from(elf.phentsize))?)?;
             let mut raw = [0u8; PROGHDR_SIZE];
             if ip.readi(&mut raw, off) != PROGHDR_SIZE {
                 return None;
@@ -89,7 +92,8 @@ mod kernel {
         let words = &layout.words[..layout.nwords];
         // SAFETY: u32 words viewed as their bytes (little-endian, as the
         // user program reads them).
-        let bytes = unsafe { core::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 4) };
+        let bytes =
+            unsafe { core::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 4) };
         vm::copyout(pgdir, layout.sp, bytes).ok()?;
         Some((sz, elf.entry, layout.sp))
     }

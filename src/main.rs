@@ -57,6 +57,7 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     println!("{k1}"); // phys page allocator: RAM below 4 MiB, no lock yet
     let kvm = Stage::Kvmalloc.timed(|| vm::kvmalloc(phystop)); // kernel page table
     println!("{kvm}");
+    xv6::fs::fsinit(&boot); // the RAM disk, if GRUB loaded one
     let mp = mp::mpinit(phystop); // detect other processors
     println!("{mp}");
     lapic::lapicinit(mp.lapic); // interrupt controller
@@ -77,7 +78,9 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // SAFETY: the IDT is loaded, every vector has a handler and the PICs
     // deliver IRQs above the exception vectors; no spin lock is held here.
     unsafe { x86::irq::enable() };
-    if let Some(root) = xv6::fs::root().filter(|_| cmdline::value(boot.cmdline(), cmdline::MONITOR).is_none()) {
+    if let Some(root) =
+        xv6::fs::root().filter(|_| cmdline::value(boot.cmdline(), cmdline::MONITOR).is_none())
+    {
         start_processes(boot.cmdline(), root);
     }
     let machine = monitor::Machine { phystop, kvm };
@@ -96,6 +99,7 @@ fn start_processes(cmdline_text: &str, root: xv6::fs::Inode) -> ! {
     proc::set_fork_mode(mode);
     proc::userinit(root);
     println!("main: first process started (fork={mode:?})");
+    println!("{}", protocol::PROCESSES_READY);
     if xv6::cpu::ncpu() > 1 {
         lapic::ipi_others(xv6::traps::T_IRQ0 + u32::from(xv6::traps::IRQ_WAKE));
     }

@@ -42,7 +42,7 @@ pub use kernel::*;
 #[cfg(kernel)]
 mod kernel {
     use super::Ring;
-    use crate::file::{Kind, fileclose, filealloc};
+    use crate::file::{Kind, filealloc, fileclose};
     use crate::kalloc::{kalloc, kfree_addr};
     use crate::memlayout::VAddr;
     use crate::param::PIPESIZE;

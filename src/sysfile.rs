@@ -107,8 +107,7 @@ pub fn sys_fstat() -> i32 {
         return -1;
     };
     // SAFETY: Stat is repr(C) plain integers, STAT_SIZE bytes.
-    let bytes =
-        unsafe { core::slice::from_raw_parts(&raw const stat as *const u8, STAT_SIZE) };
+    let bytes = unsafe { core::slice::from_raw_parts(&raw const stat as *const u8, STAT_SIZE) };
     let pgdir = myproc().expect("a caller").pgdir;
     crate::vm::copyout(pgdir, st, bytes).map_or(-1, |()| 0)
 }

@@ -102,14 +102,15 @@ pub fn idtinit() {
         }
         // System calls: a trap gate (interrupts stay as they were: on)
         // that user code may use (DPL 3), as xv6's.
-        idt[T_SYSCALL as usize] = <DescriptorBuilder as GateDescriptorBuilder<u32>>::trap_gate_descriptor(
-            KCODE,
-            // SAFETY: `vectors` is a table of NVECTORS addresses in rodata.
-            unsafe { vectors[T_SYSCALL as usize] },
-        )
-        .present()
-        .dpl(Ring::Ring3)
-        .finish();
+        idt[T_SYSCALL as usize] =
+            <DescriptorBuilder as GateDescriptorBuilder<u32>>::trap_gate_descriptor(
+                KCODE,
+                // SAFETY: `vectors` is a table of NVECTORS addresses in rodata.
+                unsafe { vectors[T_SYSCALL as usize] },
+            )
+            .present()
+            .dpl(Ring::Ring3)
+            .finish();
         idt[T_DBLFLT as usize] =
             <DescriptorBuilder as TaskGateDescriptorBuilder>::task_gate_descriptor(DFTSS)
                 .present()
@@ -151,7 +152,9 @@ extern "C" fn trap(tf: &mut TrapFrame) {
     // A timer tick preempts user code; a killed process exits on its way
     // back to user mode (xv6's end of `trap`).
     leave_if_killed(tf);
-    if tf.from_user() && tf.trapno == T_IRQ0 + u32::from(IRQ_TIMER) && crate::proc::myproc().is_some()
+    if tf.from_user()
+        && tf.trapno == T_IRQ0 + u32::from(IRQ_TIMER)
+        && crate::proc::myproc().is_some()
     {
         crate::proc::yield_();
     }
@@ -175,7 +178,11 @@ fn user_page_fault(tf: &TrapFrame) {
     let code = PageFaultCode::decode(tf.err);
     if code.write && code.present && cr2 < crate::memlayout::USERTOP.0 {
         let pgdir = crate::jos::pmap::rcr3();
-        match un_wp_page(&mut crate::jos::pmap::KernelPages, pgdir, crate::memlayout::VAddr(cr2)) {
+        match un_wp_page(
+            &mut crate::jos::pmap::KernelPages,
+            pgdir,
+            crate::memlayout::VAddr(cr2),
+        ) {
             Ok(_) => return,
             Err(e @ CowError::OutOfMemory { .. }) => crate::println!("{e}"),
             Err(_) => {}

@@ -37,11 +37,7 @@ fn flat(b: DescriptorBuilder) -> Descriptor {
 
 /// A flat 4 GiB segment for privilege level `dpl`.
 fn flat_at(b: DescriptorBuilder, dpl: Ring) -> Descriptor {
-    b.present()
-        .dpl(dpl)
-        .limit_granularity_4kb()
-        .db()
-        .finish()
+    b.present().dpl(dpl).limit_granularity_4kb().db().finish()
 }
 
 /// Load CPU `cpu`'s GDT and reload every segment register from it; `%gs`

@@ -116,8 +116,14 @@ mod tests {
     #[test]
     fn a_header_parses_and_garbage_is_refused() {
         let h = ElfHdr::parse(&header(ELF_MAGIC)).unwrap();
-        assert_eq!((h.entry, h.phoff, h.phentsize, h.phnum), (0x1234, 52, 32, 2));
-        assert_eq!(ElfHdr::parse(&header(0xdead)), Err(ElfError::BadMagic(0xdead)));
+        assert_eq!(
+            (h.entry, h.phoff, h.phentsize, h.phnum),
+            (0x1234, 52, 32, 2)
+        );
+        assert_eq!(
+            ElfHdr::parse(&header(0xdead)),
+            Err(ElfError::BadMagic(0xdead))
+        );
         assert_eq!(ElfHdr::parse(&[0x7f, b'E']), Err(ElfError::Short));
     }
 
@@ -131,9 +137,21 @@ mod tests {
             memsz,
         };
         assert_eq!(seg(0, 0x100, 0x200).check(0x8000_0000), Ok(0x200));
-        assert_eq!(seg(0, 0x200, 0x100).check(0x8000_0000), Err(ElfError::MemszBelowFilesz));
-        assert_eq!(seg(0xffff_f000, 0, 0x2000).check(u32::MAX), Err(ElfError::OutOfUserSpace));
-        assert_eq!(seg(0x7000_0000, 0, 0x2000).check(0x7000_1000), Err(ElfError::OutOfUserSpace));
-        assert_eq!(seg(0x10, 0, 0x20).check(0x8000_0000), Err(ElfError::Unaligned(0x10)));
+        assert_eq!(
+            seg(0, 0x200, 0x100).check(0x8000_0000),
+            Err(ElfError::MemszBelowFilesz)
+        );
+        assert_eq!(
+            seg(0xffff_f000, 0, 0x2000).check(u32::MAX),
+            Err(ElfError::OutOfUserSpace)
+        );
+        assert_eq!(
+            seg(0x7000_0000, 0, 0x2000).check(0x7000_1000),
+            Err(ElfError::OutOfUserSpace)
+        );
+        assert_eq!(
+            seg(0x10, 0, 0x20).check(0x8000_0000),
+            Err(ElfError::Unaligned(0x10))
+        );
     }
 }

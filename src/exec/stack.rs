@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn strings_on_top_then_pc_argc_argv_and_the_array() {
         let s = arg_stack(0x3000, 0x2000, &[b"echo", b"hello"]).unwrap();
-        assert_eq!(s.strings[0], 0x2ff8, "\"echo\\0\" is 5 bytes, aligned down to 4");
+        assert_eq!(
+            s.strings[0], 0x2ff8,
+            "\"echo\\0\" is 5 bytes, aligned down to 4"
+        );
         assert_eq!(s.strings[1], 0x2ff0, "\"hello\\0\" is 6 bytes");
         assert_eq!(s.nwords, 6);
         assert_eq!(s.sp, 0x2ff0 - 24);

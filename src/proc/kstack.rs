@@ -34,7 +34,10 @@ impl KernelStack {
     /// (nothing taken) if memory runs out.
     pub fn alloc(slot: usize) -> Option<KernelStack> {
         let k = process_kstack(slot);
-        assert!(!window_pte(k.guard).is_present(), "kstack: guard of slot {slot} mapped");
+        assert!(
+            !window_pte(k.guard).is_present(),
+            "kstack: guard of slot {slot} mapped"
+        );
         let mut pages = [PAddr(0); KSTACK_PAGES];
         for n in 0..KSTACK_PAGES {
             match kalloc() {

@@ -69,7 +69,11 @@ impl RawLock {
     /// The lock is held, by the thread that calls this or one that handed
     /// it over through `swtch`.
     pub unsafe fn release(&self) {
-        assert!(self.holding(), "release: {} not held by this CPU", self.name);
+        assert!(
+            self.holding(),
+            "release: {} not held by this CPU",
+            self.name
+        );
         self.cpu.store(NOBODY, Ordering::Relaxed);
         self.locked.store(false, Ordering::Release);
         popcli(crate::cpu::cpuid_unchecked());

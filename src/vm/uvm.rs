@@ -36,7 +36,11 @@ pub fn setupuvm() -> Option<PAddr> {
 
 /// Load `code` at address 0 of `pgdir` (xv6's `inituvm`): one page.
 pub fn inituvm(pgdir: PAddr, code: &[u8]) -> Result<(), OutOfMemory> {
-    assert!(code.len() <= PGSIZE, "inituvm: {} bytes is more than a page", code.len());
+    assert!(
+        code.len() <= PGSIZE,
+        "inituvm: {} bytes is more than a page",
+        code.len()
+    );
     allocuvm(pgdir, 0, PGSIZE_U32)?;
     copyout(pgdir, 0, code).expect("inituvm: the page was just mapped");
     Ok(())
@@ -56,7 +60,10 @@ fn user_pte(pgdir: PAddr, va: VAddr) -> Option<&'static mut PTEntry> {
 /// `addr` (page-aligned), which must be mapped (xv6's `loaduvm`). `Err`
 /// if the file is shorter.
 pub fn loaduvm(pgdir: PAddr, addr: u32, ip: &Inode, offset: u32, sz: u32) -> Result<(), ()> {
-    assert!(addr.is_multiple_of(PGSIZE_U32), "loaduvm: addr {addr:#x} not page aligned");
+    assert!(
+        addr.is_multiple_of(PGSIZE_U32),
+        "loaduvm: addr {addr:#x} not page aligned"
+    );
     let mut i = 0;
     while i < sz {
         let pte = user_pte(pgdir, VAddr(addr + i)).expect("loaduvm: address should exist");
@@ -86,15 +93,18 @@ pub fn allocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> Result<u32, OutOfMemory
     let end = VAddr(newsz).page_up().expect("below USERTOP");
     let mut mem = KernelPages;
     for a in start.pages_until(end) {
-        let mapped = mem.alloc_page(ALLOC_ZERO).ok_or(OutOfMemory).and_then(|pa| {
-            // SAFETY: nothing is mapped at `a` (above the old size).
-            unsafe { page_insert(&mut mem, pgdir, pa, a, PTE_USER_RW) }.inspect_err(|_| {
-                // An unmapped page of count 0: kfree it through a count.
-                mem.incref(pa);
-                // SAFETY: never mapped, ours alone.
-                unsafe { mem.decref(pa) };
-            })
-        });
+        let mapped = mem
+            .alloc_page(ALLOC_ZERO)
+            .ok_or(OutOfMemory)
+            .and_then(|pa| {
+                // SAFETY: nothing is mapped at `a` (above the old size).
+                unsafe { page_insert(&mut mem, pgdir, pa, a, PTE_USER_RW) }.inspect_err(|_| {
+                    // An unmapped page of count 0: kfree it through a count.
+                    mem.incref(pa);
+                    // SAFETY: never mapped, ours alone.
+                    unsafe { mem.decref(pa) };
+                })
+            });
         if let Err(e) = mapped {
             deallocuvm(pgdir, a.0, oldsz);
             return Err(e);
@@ -142,13 +152,18 @@ pub fn copyuvm(pgdir: PAddr, sz: u32) -> Option<PAddr> {
     let mut mem = KernelPages;
     let end = VAddr(sz).page_up().expect("below USERTOP");
     for a in VAddr(0).pages_until(end) {
-        let pte = *user_pte(pgdir, a).unwrap_or_else(|| panic!("copyuvm: {:#010x} not mapped", a.0));
+        let pte =
+            *user_pte(pgdir, a).unwrap_or_else(|| panic!("copyuvm: {:#010x} not mapped", a.0));
         let copied = mem.alloc_page(AllocFlags::default()).and_then(|pa| {
             // SAFETY: `pa` was just allocated; nothing else uses it.
             unsafe { mem.copy_page(pte.address(), pa) };
             let perm = pte.flags() & !PTFlags::P;
             // A page shared copy-on-write is the parent's to write: the copy is.
-            let perm = if pte.0 & PTE_COW != 0 { perm | PTFlags::RW } else { perm };
+            let perm = if pte.0 & PTE_COW != 0 {
+                perm | PTFlags::RW
+            } else {
+                perm
+            };
             // SAFETY: nothing is mapped at `a` in the new directory.
             match unsafe { page_insert(&mut mem, new, pa, a, perm) } {
                 Ok(()) => Some(()),
@@ -194,7 +209,9 @@ pub fn clearpteu(pgdir: PAddr, va: VAddr) {
 /// code may reach it (xv6's `uva2ka`).
 pub fn uva2ka(pgdir: PAddr, va: VAddr) -> Option<VAddr> {
     let pte = user_pte(pgdir, va.page_down())?;
-    pte.flags().contains(PTFlags::US).then(|| p2v(pte.address()))
+    pte.flags()
+        .contains(PTFlags::US)
+        .then(|| p2v(pte.address()))
 }
 
 /// Make user page `va` of `pgdir` writable for the kernel to write: a
@@ -206,7 +223,8 @@ fn writable(pgdir: PAddr, va: VAddr) -> Result<VAddr, ()> {
         return Err(());
     }
     if pte.0 & PTE_COW != 0 {
-        crate::linux::memory::un_wp_page(&mut KernelPages, pgdir, va.page_down()).map_err(|_| ())?;
+        crate::linux::memory::un_wp_page(&mut KernelPages, pgdir, va.page_down())
+            .map_err(|_| ())?;
     } else if !pte.flags().contains(PTFlags::RW) {
         return Err(());
     }
