@@ -682,10 +682,10 @@ pub fn kill_me() {
 /// Ctrl-P prints; the monitor's `ps`). Takes no lock, as xv6's does not,
 /// so that it works even when the table is stuck; then the free count.
 pub fn procdump() {
-    for i in 0..NPROC {
+    for cell in &PTABLE {
         // SAFETY: a report that may read a field mid-change: every field
         // read is a plain integer or byte array.
-        let p = unsafe { &*PTABLE[i].0.get() };
+        let p = unsafe { &*cell.0.get() };
         if p.state == ProcState::Unused {
             continue;
         }

@@ -17,6 +17,15 @@ use crate::memlayout::{PAddr, USERTOP, VAddr, p2v};
 use crate::mmu::{NPDENTRIES, PGSIZE, PGSIZE_U32, PTE_COW, PTEntry, PTFlags, PageStep, pdx};
 use crate::vm::{OutOfMemory, PageTableMemory, walkpgdir};
 
+/// The file ended before the segment `loaduvm` was asked to load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShortFile;
+
+/// A user address the kernel may not write for the process: not a user
+/// page, read-only, or no memory for a private copy of a shared one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadUserWrite;
+
 /// Permission of ordinary user pages.
 const PTE_USER_RW: PTFlags = PTFlags::from_bits_truncate(PTFlags::RW.bits() | PTFlags::US.bits());
 
@@ -28,9 +37,8 @@ pub fn setupuvm() -> Option<PAddr> {
     let kernel = crate::vm::kpgdir_entries();
     // SAFETY: just allocated, ours alone.
     let pd = unsafe { mem.pd(pgdir) };
-    for i in pdx(USERTOP)..NPDENTRIES {
-        pd[i] = kernel[i];
-    }
+    let kernel_half = pdx(USERTOP)..NPDENTRIES;
+    pd[kernel_half.clone()].copy_from_slice(&kernel[kernel_half]);
     Some(pgdir)
 }
 
@@ -59,7 +67,7 @@ fn user_pte(pgdir: PAddr, va: VAddr) -> Option<&'static mut PTEntry> {
 /// Read `sz` bytes of `ip` at `offset` into the pages of `pgdir` from
 /// `addr` (page-aligned), which must be mapped (xv6's `loaduvm`). `Err`
 /// if the file is shorter.
-pub fn loaduvm(pgdir: PAddr, addr: u32, ip: &Inode, offset: u32, sz: u32) -> Result<(), ()> {
+pub fn loaduvm(pgdir: PAddr, addr: u32, ip: &Inode, offset: u32, sz: u32) -> Result<(), ShortFile> {
     assert!(
         addr.is_multiple_of(PGSIZE_U32),
         "loaduvm: addr {addr:#x} not page aligned"
@@ -72,7 +80,7 @@ pub fn loaduvm(pgdir: PAddr, addr: u32, ip: &Inode, offset: u32, sz: u32) -> Res
         // direct map; nothing else uses it yet.
         let dst = unsafe { core::slice::from_raw_parts_mut(p2v(pte.address()).0 as *mut u8, n) };
         if ip.readi(dst, offset + i) != n {
-            return Err(());
+            return Err(ShortFile);
         }
         i += PGSIZE_U32;
     }
@@ -217,28 +225,28 @@ pub fn uva2ka(pgdir: PAddr, va: VAddr) -> Option<VAddr> {
 /// Make user page `va` of `pgdir` writable for the kernel to write: a
 /// copy-on-write page gets its private copy now (`un_wp_page`). `Err` if
 /// it is not a user page, is read-only, or memory runs out.
-fn writable(pgdir: PAddr, va: VAddr) -> Result<VAddr, ()> {
-    let pte = *user_pte(pgdir, va.page_down()).ok_or(())?;
+fn writable(pgdir: PAddr, va: VAddr) -> Result<VAddr, BadUserWrite> {
+    let pte = *user_pte(pgdir, va.page_down()).ok_or(BadUserWrite)?;
     if !pte.flags().contains(PTFlags::US) {
-        return Err(());
+        return Err(BadUserWrite);
     }
     if pte.0 & PTE_COW != 0 {
         crate::linux::memory::un_wp_page(&mut KernelPages, pgdir, va.page_down())
-            .map_err(|_| ())?;
+            .map_err(|_| BadUserWrite)?;
     } else if !pte.flags().contains(PTFlags::RW) {
-        return Err(());
+        return Err(BadUserWrite);
     }
-    uva2ka(pgdir, va).ok_or(())
+    uva2ka(pgdir, va).ok_or(BadUserWrite)
 }
 
 /// Copy `data` to user address `va` of `pgdir`, page by page through the
 /// direct map, breaking copy-on-write sharing where it writes (xv6's
 /// `copyout`). `Err` on a page user code may not write, or no memory for
 /// a private copy (what came before is written).
-pub fn copyout(pgdir: PAddr, va: u32, data: &[u8]) -> Result<(), ()> {
+pub fn copyout(pgdir: PAddr, va: u32, data: &[u8]) -> Result<(), BadUserWrite> {
     let mut done = 0;
     while done < data.len() {
-        let at = va.checked_add(done as u32).ok_or(())?;
+        let at = va.checked_add(done as u32).ok_or(BadUserWrite)?;
         let page = writable(pgdir, VAddr(at))?;
         let offset = (at % PGSIZE_U32) as usize;
         let n = (PGSIZE - offset).min(data.len() - done);
