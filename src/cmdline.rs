@@ -20,9 +20,11 @@ pub const KTEST: &str = crate::protocol::KTEST_OPTION;
 pub const KALLOC: &str = "kalloc";
 pub const PHYSTOP: &str = "phystop";
 pub const MONITOR: &str = "monitor";
+/// How `fork` copies memory: `copy` or `cow` (the default).
+pub const FORK: &str = "fork";
 
 const FLAGS: [&str; 2] = [HALT, BENCH];
-const OPTIONS: [&str; 4] = [KTEST, KALLOC, PHYSTOP, MONITOR];
+const OPTIONS: [&str; 5] = [KTEST, KALLOC, PHYSTOP, MONITOR, FORK];
 
 /// The words of the command line; quoted spaces do not split a word.
 fn words(cmdline: &str) -> impl Iterator<Item = &str> {

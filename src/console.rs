@@ -107,15 +107,20 @@ pub fn panic_print(args: fmt::Arguments) {
 /// keyboard interrupts. Returns false if it stopped because the buffer is
 /// full: the driver should then stop reading until `readline` makes room.
 pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
-    loop {
+    let mut dump = false;
+    let more = loop {
         let echo = {
             let mut input = INPUT.lock();
             if !input.accepts_more() {
-                return false;
+                break false;
             }
             let Some(c) = getc() else {
-                return true;
+                break true;
             };
+            if c == CTRL_P && crate::proc::started() {
+                dump = true;
+                continue;
+            }
             input.push(c)
         };
         match echo {
@@ -123,7 +128,114 @@ pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
             Echo::Byte(b) => self::echo(&[b]),
             Echo::Erase(n) => (0..n).for_each(|_| self::echo(b"\x08 \x08")),
         }
+    };
+    // A process may wait for a line (consoleread).
+    crate::proc::wakeup(input_chan());
+    if dump {
+        crate::proc::procdump();
     }
+    more
+}
+
+/// Ctrl-P: print the process table (xv6's procdump) while processes run.
+const CTRL_P: u8 = 0x10;
+
+/// What a process waiting for console input sleeps on.
+fn input_chan() -> usize {
+    &INPUT as *const _ as usize
+}
+
+/// The rest of a line a process's `read` did not take.
+struct Pending {
+    buf: [u8; INPUT_BUF + 1],
+    at: usize,
+    end: usize,
+}
+
+static PENDING: Spinlock<Pending> = Spinlock::new(
+    "console pending",
+    Pending {
+        buf: [0; INPUT_BUF + 1],
+        at: 0,
+        end: 0,
+    },
+);
+
+/// Hand the pending bytes to `dst`; how many.
+fn take_pending(dst: &mut [u8]) -> usize {
+    let mut p = PENDING.lock();
+    let n = (p.end - p.at).min(dst.len());
+    dst[..n].copy_from_slice(&p.buf[p.at..p.at + n]);
+    p.at += n;
+    n
+}
+
+/// A process reads the console (xv6's `consoleread`): up to `dst.len()`
+/// bytes of the next line, its newline included, sleeping until a line is
+/// committed; 0 once for Ctrl-D on an empty line; `None` if the reader is
+/// killed while waiting.
+pub fn consoleread(dst: &mut [u8]) -> Option<usize> {
+    if dst.is_empty() {
+        return Some(0);
+    }
+    let n = take_pending(dst);
+    if n > 0 {
+        return Some(n);
+    }
+    let mut input = INPUT.lock();
+    loop {
+        let mut line = [0u8; INPUT_BUF + 1];
+        if let Some(taken) = input.take_line(&mut line[..INPUT_BUF]) {
+            if taken == Line::End {
+                input.forget_end();
+            }
+            drop(input);
+            crate::uart::set_rx_interrupt(true);
+            crate::kbd::kbdintr();
+            match taken {
+                Line::Text { len, echo_from } => {
+                    if echo_from <= len {
+                        echo(&line[echo_from..len]);
+                        echo(b"\n");
+                    }
+                    line[len] = b'\n';
+                    let mut p = PENDING.lock();
+                    p.buf[..=len].copy_from_slice(&line[..=len]);
+                    (p.at, p.end) = (0, len + 1);
+                    drop(p);
+                    return Some(take_pending(dst));
+                }
+                Line::TooLong { echo_newline } => {
+                    if echo_newline {
+                        echo(b"\n");
+                    }
+                }
+                Line::End => return Some(0),
+            }
+            input = INPUT.lock();
+            continue;
+        }
+        if crate::proc::killed() {
+            return None;
+        }
+        let mut ahead = [0u8; INPUT_BUF];
+        let n = input.listen(&mut ahead);
+        if n > 0 {
+            drop(input);
+            echo(&ahead[..n]);
+            input = INPUT.lock();
+            continue;
+        }
+        input = crate::proc::sleep(input_chan(), &INPUT, input);
+    }
+}
+
+/// A process writes to the console (xv6's `consolewrite`): every byte.
+pub fn consolewrite(src: &[u8]) -> usize {
+    if let Some(console) = CONSOLE.lock().as_mut() {
+        src.iter().for_each(|&b| console.putc(b));
+    }
+    src.len()
 }
 
 /// Show `bytes` that were typed ahead, as they would have been echoed.

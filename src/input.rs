@@ -234,6 +234,12 @@ impl Input {
         Some(Line::Text { len, echo_from })
     }
 
+    /// Forget a Ctrl-D once a reader has seen it as the end (a process's
+    /// `read` returns 0 once; later reads wait for new input, as xv6's).
+    pub fn forget_end(&mut self) {
+        self.ended = false;
+    }
+
     /// A reader starts waiting: from now on bytes are echoed as they come.
     /// Copies into `out` the part of the line being edited that was typed
     /// ahead and never shown (the caller shows it now); returns its length.

@@ -15,7 +15,10 @@ pub mod console;
 pub mod cpu; // proc.h's struct cpu, cpus[], mycpu()
 #[cfg(kernel)]
 pub mod entry;
+pub mod exec; // exec.c; elf.h in exec/elf.rs
 pub mod fcntl; // fcntl.h
+#[cfg(kernel)]
+pub mod file;
 pub mod fs; // fs.c; fs.h in fs/format.rs
 pub mod input; // console.c's input buffer
 #[cfg(kernel)]
@@ -30,12 +33,19 @@ pub mod mp;
 pub mod param;
 #[cfg(kernel)]
 pub mod picirq;
+pub mod pipe;
+#[cfg(kernel)]
+pub mod proc;
 #[cfg(kernel)]
 pub mod smp; // main.c's startothers, mpenter, mpmain
 #[cfg(kernel)]
 pub mod spinlock;
 pub mod stat; // stat.h
 pub mod syscall; // syscall.c; syscall.h in syscall/number.rs
+#[cfg(kernel)]
+pub mod sysfile;
+#[cfg(kernel)]
+pub mod sysproc;
 #[cfg(kernel)]
 pub mod timer;
 #[cfg(kernel)]

@@ -78,8 +78,32 @@ extern "C" fn main(magic: u32, bootinfo_pa: u32) -> ! {
     // SAFETY: the IDT is loaded, every vector has a handler and the PICs
     // deliver IRQs above the exception vectors; no spin lock is held here.
     unsafe { x86::irq::enable() };
+    if let Some(root) =
+        xv6::fs::root().filter(|_| cmdline::value(boot.cmdline(), cmdline::MONITOR).is_none())
+    {
+        start_processes(boot.cmdline(), root);
+    }
     let machine = monitor::Machine { phystop, kvm };
     monitor::monitor(machine, cmdline::value(boot.cmdline(), cmdline::MONITOR)) // K> until halt
+}
+
+/// With a file system: the first process, then the scheduler on every
+/// CPU (the others leave their idle loop for it at the wake-up IPI).
+#[cfg(kernel)]
+fn start_processes(cmdline_text: &str, root: xv6::fs::Inode) -> ! {
+    use xv6::proc::{self, ForkMode};
+    let mode = ForkMode::parse(cmdline::value(cmdline_text, cmdline::FORK)).unwrap_or_else(|bad| {
+        println!("main: fork={bad} is neither copy nor cow: using cow");
+        ForkMode::Cow
+    });
+    proc::set_fork_mode(mode);
+    proc::userinit(root);
+    println!("main: first process started (fork={mode:?})");
+    println!("{}", protocol::PROCESSES_READY);
+    if xv6::cpu::ncpu() > 1 {
+        lapic::ipi_others(xv6::traps::T_IRQ0 + u32::from(xv6::traps::IRQ_WAKE));
+    }
+    proc::scheduler()
 }
 
 #[cfg(kernel)]

@@ -91,6 +91,22 @@ pub fn kstack(cpu: usize) -> KStack {
     }
 }
 
+/// Where process slot `slot`'s kernel stack lies in the window: after the
+/// CPUs' 2*NCPU pages, a guard page then KSTACK_PAGES stack pages per slot.
+pub fn process_kstack(slot: usize) -> KStack {
+    use crate::mmu::PageStep;
+    use crate::param::{KSTACK_PAGES, NCPU};
+    let guard = KSTACKS.add_pages(2 * NCPU + slot * (KSTACK_PAGES + 1));
+    KStack {
+        guard,
+        stack: guard.add_pages(1),
+    }
+}
+
+/// The top of user space: user memory lies in `[0, USERTOP)`, below the
+/// kernel-stacks window that every user page directory shares.
+pub const USERTOP: VAddr = KSTACKS;
+
 /// A kernel stack page and the guard page below it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KStack {
@@ -114,6 +130,12 @@ const _: () = assert!((KERNBASE.0 as usize).is_multiple_of(crate::mmu::LARGE_PGS
 // above SCRATCH.
 const _: () = assert!(2 * crate::param::NCPU * crate::mmu::PGSIZE <= crate::mmu::LARGE_PGSIZE);
 const _: () = assert!(SCRATCH.0 + crate::mmu::LARGE_PGSIZE as u32 <= KSTACKS.0);
+// Every process's guard and stack pages fit in the window after the CPUs'.
+const _: () = assert!(
+    (2 * crate::param::NCPU + crate::param::NPROC * (crate::param::KSTACK_PAGES + 1))
+        * crate::mmu::PGSIZE
+        <= crate::mmu::LARGE_PGSIZE
+);
 
 /// Physical address → kernel virtual address (xv6's `P2V`).
 ///

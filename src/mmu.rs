@@ -191,8 +191,11 @@ pub const SEG_KDATA: u16 = 2;
 pub const SEG_KCPU: u16 = 3;
 pub const SEG_TSS: u16 = 4;
 pub const SEG_DFTSS: u16 = 5;
+/// User code and data (xv6's `SEG_UCODE`, `SEG_UDATA`): flat, DPL 3.
+pub const SEG_UCODE: u16 = 6;
+pub const SEG_UDATA: u16 = 7;
 /// Number of GDT entries the kernel uses.
-pub const NSEGS: usize = 6;
+pub const NSEGS: usize = 8;
 
 /// The kernel code segment's selector.
 pub const KCODE: SegmentSelector = SegmentSelector::new(SEG_KCODE, Ring::Ring0);
@@ -205,6 +208,12 @@ pub const TSS: SegmentSelector = SegmentSelector::new(SEG_TSS, Ring::Ring0);
 /// The selector of the running CPU's double-fault TSS (IDT vector 8's task
 /// gate names it; each CPU's GDT resolves it to that CPU's own task).
 pub const DFTSS: SegmentSelector = SegmentSelector::new(SEG_DFTSS, Ring::Ring0);
+/// The user code segment's selector, with RPL 3 (what a process's `%cs` holds).
+pub const UCODE: SegmentSelector = SegmentSelector::new(SEG_UCODE, Ring::Ring3);
+/// The user data segment's selector, with RPL 3 (`%ds`, `%es`, `%ss`).
+pub const UDATA: SegmentSelector = SegmentSelector::new(SEG_UDATA, Ring::Ring3);
+/// EFLAGS.IF: a process runs with interrupts on (xv6's `FL_IF`).
+pub const FL_IF: u32 = 1 << 9;
 
 #[cfg(test)]
 mod tests {

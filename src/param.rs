@@ -28,3 +28,8 @@ pub const ROOTDEV: u32 = 1;
 pub const MAXARG: usize = 32;
 /// The console's device number (its major, as in xv6's `file.h`).
 pub const CONSOLE: u16 = 1;
+/// Pages in a process's kernel stack (below it, in the kernel-stacks
+/// window, an unmapped guard page).
+pub const KSTACK_PAGES: usize = 4;
+/// Bytes a pipe buffers (xv6's `PIPESIZE`).
+pub const PIPESIZE: usize = 512;

@@ -92,6 +92,11 @@ pub const CMDLINE_MAX: usize = 8 * 1024;
 pub const MONITOR_READY: &str =
     "monitor: type 'help' for the commands; 'halt' or Ctrl-D powers off";
 
+/// The line the kernel prints when it starts processes instead of the
+/// monitor: console input goes to them from here on (the runner then
+/// passes piped input on, as after MONITOR_READY).
+pub const PROCESSES_READY: &str = "main: processes run; the console is theirs";
+
 /// Lines that say how a monitor command went, which the tests and the
 /// runner's soak read: kalloctest's pass, the start of `checks`' pass, and
 /// the starts of two refusals.

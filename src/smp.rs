@@ -179,12 +179,16 @@ fn idle() -> ! {
         // (sti lets interrupts in only after the next instruction).
         unsafe { x86::irq::disable() };
         let generation = JOB_GENERATION.load(Ordering::Acquire);
-        if generation == seen {
+        if generation == seen && !crate::proc::started() {
             // SAFETY: halting with interrupts on until the next interrupt.
             unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
             continue;
         }
         seen = generation;
+        if crate::proc::started() {
+            // Processes run: this CPU schedules them from now on.
+            crate::proc::scheduler();
+        }
         let job = JOB.lock().expect("a new job generation comes with a job");
         // SAFETY: no lock is held; the job runs like any kernel code.
         unsafe { x86::irq::enable() };

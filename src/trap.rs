@@ -15,6 +15,7 @@ use x86::segmentation::{
 
 use crate::lapic::lapiceoi;
 use crate::mmu::{DFTSS, KCODE};
+use crate::syscall::number::T_SYSCALL;
 use crate::traps::{
     IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode,
     T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
@@ -30,6 +31,7 @@ core::arch::global_asm!(
 core::arch::global_asm!(
     include_str!("trapasm.S"),
     KDATA = const crate::mmu::KDATA.bits(),
+    KCPU = const crate::mmu::KCPU.bits(),
     trap = sym trap,
     options(att_syntax)
 );
@@ -65,7 +67,17 @@ pub struct TrapFrame {
     pub eip: u32,
     pub cs: u32,
     pub eflags: u32,
-    // esp and ss follow only on a change of privilege level (from user mode)
+    // only on a change of privilege level (from user mode): read them only
+    // when `from_user`
+    pub esp: u32,
+    pub ss: u32,
+}
+
+impl TrapFrame {
+    /// Whether the trap came from user mode (ring 3).
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
 }
 
 static IDT: Once<[Descriptor; NVECTORS]> = Once::new();
@@ -88,6 +100,17 @@ pub fn idtinit() {
             .dpl(Ring::Ring0)
             .finish();
         }
+        // System calls: a trap gate (interrupts stay as they were: on)
+        // that user code may use (DPL 3), as xv6's.
+        idt[T_SYSCALL as usize] =
+            <DescriptorBuilder as GateDescriptorBuilder<u32>>::trap_gate_descriptor(
+                KCODE,
+                // SAFETY: `vectors` is a table of NVECTORS addresses in rodata.
+                unsafe { vectors[T_SYSCALL as usize] },
+            )
+            .present()
+            .dpl(Ring::Ring3)
+            .finish();
         idt[T_DBLFLT as usize] =
             <DescriptorBuilder as TaskGateDescriptorBuilder>::task_gate_descriptor(DFTSS)
                 .present()
@@ -107,12 +130,85 @@ extern "C" fn trap(tf: &mut TrapFrame) {
         // Another CPU panicked and stops this one (see the panic handler).
         crate::machine::halt();
     }
-    if tf.trapno == T_PGFLT && copy_on_write(tf) {
+    if tf.trapno == T_SYSCALL && tf.from_user() {
+        let p = crate::proc::myproc().expect("a system call from user mode has a process");
+        p.tf = tf;
+        leave_if_killed(tf);
+        crate::syscall::syscall();
+        leave_if_killed(tf);
         return;
     }
-    if tf.trapno < T_NEXCEPTIONS {
+    if tf.trapno == T_PGFLT && tf.from_user() {
+        user_page_fault(tf);
+    } else if tf.trapno == T_PGFLT && copy_on_write(tf) {
+        return;
+    } else if tf.trapno < T_NEXCEPTIONS && tf.from_user() {
+        kill_faulting(tf, 0);
+    } else if tf.trapno < T_NEXCEPTIONS {
         exception(tf);
+    } else {
+        device_interrupt(tf);
     }
+    // A timer tick preempts user code; a killed process exits on its way
+    // back to user mode (xv6's end of `trap`).
+    leave_if_killed(tf);
+    if tf.from_user()
+        && tf.trapno == T_IRQ0 + u32::from(IRQ_TIMER)
+        && crate::proc::myproc().is_some()
+    {
+        crate::proc::yield_();
+    }
+    leave_if_killed(tf);
+}
+
+/// A process marked killed exits here instead of returning to user mode.
+fn leave_if_killed(tf: &TrapFrame) {
+    if tf.from_user() && crate::proc::killed() {
+        crate::proc::exit();
+    }
+}
+
+/// A page fault in user mode: a write to a copy-on-write page gets its
+/// copy (the process is killed if there is no memory for it); any other
+/// fault kills the process.
+fn user_page_fault(tf: &TrapFrame) {
+    use crate::linux::memory::{CowError, un_wp_page};
+    // SAFETY: reading CR2 has no side effects.
+    let cr2 = unsafe { x86::controlregs::cr2() } as u32;
+    let code = PageFaultCode::decode(tf.err);
+    if code.write && code.present && cr2 < crate::memlayout::USERTOP.0 {
+        let pgdir = crate::jos::pmap::rcr3();
+        match un_wp_page(
+            &mut crate::jos::pmap::KernelPages,
+            pgdir,
+            crate::memlayout::VAddr(cr2),
+        ) {
+            Ok(_) => return,
+            Err(e @ CowError::OutOfMemory { .. }) => crate::println!("{e}"),
+            Err(_) => {}
+        }
+    }
+    kill_faulting(tf, cr2);
+}
+
+/// Print xv6's line for a process's fault and mark it killed.
+fn kill_faulting(tf: &TrapFrame, addr: u32) {
+    let p = crate::proc::myproc().expect("a trap from user mode has a process");
+    crate::println!(
+        "pid {} {}: trap {} err {} on cpu {} eip {:#x} addr {:#x}--kill proc",
+        p.pid,
+        p.name(),
+        tf.trapno,
+        tf.err,
+        crate::cpu::cpuid(),
+        tf.eip,
+        addr
+    );
+    crate::proc::kill_me();
+}
+
+/// A device's interrupt: to its driver.
+fn device_interrupt(tf: &TrapFrame) {
     let Some(irq) = tf.trapno.checked_sub(T_IRQ0).filter(|&i| i < NIRQS) else {
         panic!(
             "trap: unexpected interrupt {} at eip {:#010x}",
@@ -121,7 +217,7 @@ extern "C" fn trap(tf: &mut TrapFrame) {
     };
     let irq = irq as u8;
     match irq {
-        IRQ_TIMER => crate::timer::tick(),
+        IRQ_TIMER => crate::sysproc::clock_tick(),
         IRQ_KBD => crate::kbd::kbdintr(),
         IRQ_COM1 => crate::uart::uartintr(),
         // A halted CPU woken to look for work: waking was the point.

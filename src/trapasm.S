@@ -12,13 +12,17 @@ alltraps:
     movw ${KDATA}, %ax           # kernel data segment for the handler
     movw %ax, %ds
     movw %ax, %es
+    movw %ax, %fs                # user code may have changed %fs...
+    movw ${KCPU}, %ax            # ...and %gs: the kernel finds its CPU
+    movw %ax, %gs                #   through %gs (cpuid), so reload it
     pushl %esp                   # argument: pointer to the TrapFrame
     call {trap}                  # trap(tf)
     addl $4, %esp                # drop the argument
 .globl trapret
 trapret:
     popal                        # restore the general registers
-    popl %gs                     # and the segment registers
+    popl %gs                     # and the segment registers (a user's
+                                 #   own, when returning to user mode)
     popl %fs
     popl %es
     popl %ds

@@ -444,5 +444,14 @@ pub unsafe fn direct_pt<'a>(pa: PAddr) -> &'a mut PT {
     unsafe { &mut *(p2v(pa).0 as *mut PT) }
 }
 
+/// User address spaces.
+#[cfg(kernel)]
+pub mod uvm;
+#[cfg(kernel)]
+pub use uvm::{
+    allocuvm, clearpteu, copyout, copyuvm, cowuvm, deallocuvm, inituvm, loaduvm, setupuvm,
+    switchuvm, uva2ka,
+};
+
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,8 @@ use x86::segmentation::{
 };
 
 use crate::mmu::{
-    KCODE, KCPU, KDATA, NSEGS, SEG_DFTSS, SEG_KCODE, SEG_KCPU, SEG_KDATA, SEG_TSS, TSS,
+    KCODE, KCPU, KDATA, NSEGS, SEG_DFTSS, SEG_KCODE, SEG_KCPU, SEG_KDATA, SEG_TSS, SEG_UCODE,
+    SEG_UDATA, TSS,
 };
 use crate::param::NCPU;
 
@@ -31,11 +32,12 @@ const LIMIT_4GIB: u32 = 0xF_FFFF;
 static GDTS: [Once<[Descriptor; NSEGS]>; NCPU] = [const { Once::new() }; NCPU];
 
 fn flat(b: DescriptorBuilder) -> Descriptor {
-    b.present()
-        .dpl(Ring::Ring0)
-        .limit_granularity_4kb()
-        .db()
-        .finish()
+    flat_at(b, Ring::Ring0)
+}
+
+/// A flat 4 GiB segment for privilege level `dpl`.
+fn flat_at(b: DescriptorBuilder, dpl: Ring) -> Descriptor {
+    b.present().dpl(dpl).limit_granularity_4kb().db().finish()
 }
 
 /// Load CPU `cpu`'s GDT and reload every segment register from it; `%gs`
@@ -57,6 +59,16 @@ pub fn seginit(cpu: usize) {
             LIMIT_4GIB,
             DataSegmentType::ReadWrite,
         ));
+        // User code and data: the same flat 4 GiB, for ring 3 (paging's
+        // user bit, not the segments, keeps processes out of the kernel).
+        gdt[SEG_UCODE as usize] = flat_at(
+            DescriptorBuilder::code_descriptor(0, LIMIT_4GIB, CodeSegmentType::ExecuteRead),
+            Ring::Ring3,
+        );
+        gdt[SEG_UDATA as usize] = flat_at(
+            DescriptorBuilder::data_descriptor(0, LIMIT_4GIB, DataSegmentType::ReadWrite),
+            Ring::Ring3,
+        );
         let (base, size) = crate::cpu::segment(cpu);
         // Byte-granular: the limit is the segment's last byte.
         gdt[SEG_KCPU as usize] =

@@ -97,6 +97,30 @@ pub fn set_double_fault_cr3(cpu: usize, pgdir: u32) {
     unsafe { (&raw mut (*DOUBLE_FAULT[cpu].0.get()).cr3).write_volatile(pgdir) };
 }
 
+/// Make CPU `cpu`'s running task enter the kernel on the stack whose top
+/// is `esp0` when an interrupt or a system call leaves user mode (xv6's
+/// `switchuvm` sets `ss0`/`esp0`). The I/O permission map's offset
+/// (`TaskStateSegment::new`'s) lies past the TSS's limit, so with IOPL 0
+/// every `in`/`out` from ring 3 faults.
+/// Called by that CPU with interrupts off.
+pub fn set_kernel_stack(cpu: usize, esp0: u32) {
+    let tss = RUNNING[cpu].0.get();
+    // SAFETY: only this CPU writes its running TSS, with interrupts off;
+    // the CPU reads ss0/esp0 only at the next entry from ring 3, and the
+    // fields are naturally aligned in the 128-aligned TSS.
+    unsafe {
+        (&raw mut (*tss).ss0).write_volatile(KDATA.bits());
+        (&raw mut (*tss).esp0).write_volatile(esp0);
+    }
+}
+
+/// The kernel stack CPU `cpu` enters from user mode on (what
+/// `set_kernel_stack` set last).
+pub fn kernel_stack(cpu: usize) -> u32 {
+    // SAFETY: a read of a field only this CPU writes.
+    unsafe { (&raw const (*RUNNING[cpu].0.get()).esp0).read_volatile() }
+}
+
 /// The state of the task the CPU was running when a double fault
 /// switched it to the double-fault task: what the CPU saved in CPU
 /// `cpu`'s running TSS, if the double-fault task's back link names that

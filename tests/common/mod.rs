@@ -259,3 +259,10 @@ impl Session {
             .unwrap_or_else(|e| panic!("finishing with {line:?}: {e}"))
     }
 }
+
+/// The peer's file system image (its own mkfs and binaries): for now the
+/// one built in /tmp/xv6 (the lead rewires it to a peer build in the
+/// runner).
+pub fn peer_fs_img() -> PathBuf {
+    PathBuf::from("/tmp/xv6/fs.img")
+}

@@ -9,15 +9,16 @@ use std::process::ChildStdin;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
-use crate::protocol::MONITOR_READY;
+use crate::protocol::{MONITOR_READY, PROCESSES_READY};
 
 /// What the monitor takes as the end of input (Ctrl-D).
 pub const END_OF_INPUT: u8 = 0x04;
 
 /// Whether `line` (as read from the serial port, line end included) is the
-/// monitor's ready line.
+/// monitor's ready line, or the one that says processes (a shell) take
+/// the console.
 pub fn is_ready(line: &[u8]) -> bool {
-    line.starts_with(MONITOR_READY.as_bytes())
+    line.starts_with(MONITOR_READY.as_bytes()) || line.starts_with(PROCESSES_READY.as_bytes())
 }
 
 /// Copy the emulator's `output` to `to` (flushed as it comes) and, once the
