@@ -48,7 +48,7 @@ mod tests {
     fn counts_lines_words_bytes() {
         assert_eq!(count(&[b""]), (0, 0, 0));
         assert_eq!(count(&[b"hello world\n"]), (1, 2, 12));
-        assert_eq!(count(&[b"  a\tb\r\n\nc"]), (2, 3, 10));
+        assert_eq!(count(&[b"  a\tb\r\n\nc"]), (2, 3, 9));
     }
 
     #[test]

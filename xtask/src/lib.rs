@@ -17,6 +17,7 @@ pub mod ksyms;
 pub mod launch;
 pub mod options;
 pub mod paths;
+pub mod peer;
 pub mod prereqs;
 /// What the host reads from the kernel: the kernel's own `src/protocol.rs`,
 /// compiled into the runner rather than taken from the kernel's crate, so
@@ -29,6 +30,7 @@ pub mod smoke;
 pub mod soak;
 pub mod status;
 pub mod steps;
+pub mod user;
 
 use std::fmt;
 
