@@ -56,7 +56,12 @@ pub struct Peer {
 /// The peer's source: `$XV6_PUBLIC`, else `../shared/xv6-public`; Err
 /// says why there is none (for the tests' "skipped" line).
 pub fn locate() -> std::result::Result<PathBuf, String> {
-    let (dir, from) = match std::env::var_os("XV6_PUBLIC") {
+    locate_from(std::env::var_os("XV6_PUBLIC"))
+}
+
+/// `locate` with `$XV6_PUBLIC`'s value given.
+fn locate_from(var: Option<std::ffi::OsString>) -> std::result::Result<PathBuf, String> {
+    let (dir, from) = match var {
         Some(d) => (PathBuf::from(d), "$XV6_PUBLIC"),
         None => (paths::at("../shared/xv6-public"), "../shared/xv6-public"),
     };
@@ -64,7 +69,7 @@ pub fn locate() -> std::result::Result<PathBuf, String> {
         Ok(dir)
     } else {
         Err(format!(
-            "no xv6-public peer at {} ({from}: no Makefile and usertests.c there)",
+            "no xv6-public peer at {} (from {from}): it has no Makefile and usertests.c",
             dir.display()
         ))
     }
@@ -192,5 +197,24 @@ impl Peer {
             .arg("-drive")
             .arg(drive(&self.xv6_img, 0));
         cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xv6_public_names_the_peer_and_a_wrong_one_says_why() {
+        let here = paths::at("xtask");
+        let why = locate_from(Some(here.clone().into())).unwrap_err();
+        assert!(why.contains(&here.display().to_string()), "{why}");
+        assert!(why.contains("$XV6_PUBLIC"), "{why}");
+        let made = std::env::temp_dir().join(format!("peer-locate-{}", std::process::id()));
+        fs::create_dir_all(&made).unwrap();
+        fs::write(made.join("Makefile"), "").unwrap();
+        fs::write(made.join("usertests.c"), "").unwrap();
+        assert_eq!(locate_from(Some(made.clone().into())), Ok(made.clone()));
+        fs::remove_dir_all(&made).unwrap();
     }
 }

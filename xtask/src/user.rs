@@ -59,16 +59,12 @@ pub fn build() -> Result<Vec<(String, PathBuf)>> {
         .collect())
 }
 
-/// `cargo build` of the user crate for its target, output on standard error.
+/// `cargo ubuild` (.cargo/config.toml: the user crate for its target,
+/// into TARGET_DIR), output on standard error.
 fn cargo_build() -> Result<()> {
-    let user = paths::at("user");
     let status = Command::new("cargo")
-        .current_dir(&user)
-        .args(["build", "--release", "--target", "i686-xv6-user.json"])
-        .args(["-Zbuild-std=core,alloc,compiler_builtins"])
-        .args(["-Zbuild-std-features=compiler-builtins-mem"])
-        .arg("--target-dir")
-        .arg(paths::at(TARGET_DIR))
+        .current_dir(paths::root())
+        .arg("ubuild")
         .stdout(crate::stderr_for_child()?)
         .status()
         .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
@@ -79,4 +75,65 @@ fn cargo_build() -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The figures `bench` printed (`bench: NAME COUNT` lines, up to `bench:
+/// done`): each operation's name and its count, in order.
+pub fn bench_figures(out: &str) -> Result<Vec<(String, u64)>> {
+    let mut figures = Vec::new();
+    for line in out
+        .lines()
+        .filter_map(|l| l.trim_end().strip_prefix("bench: "))
+    {
+        if line == "done" {
+            return Ok(figures);
+        }
+        let parsed = line
+            .split_once(' ')
+            .and_then(|(name, n)| Some((name.to_string(), n.parse().ok()?)));
+        match parsed {
+            Some(f) => figures.push(f),
+            None => {
+                return Err(Error::new(format!(
+                    "bench printed {line:?}: not `NAME COUNT`"
+                )));
+            }
+        }
+    }
+    Err(Error::new("bench did not finish (no `bench: done`)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_program_in_user_src_bin_is_built_and_no_other() {
+        let dir = paths::at("user/src/bin");
+        let mut files: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter_map(|n| n.strip_suffix(".rs").map(str::to_string))
+            .collect();
+        files.sort();
+        let mut listed: Vec<&str> = PROGRAMS.to_vec();
+        listed.sort();
+        assert_eq!(files, listed);
+    }
+
+    #[test]
+    fn bench_figures_are_read_in_order_up_to_done() {
+        let out = "$ bench\r\nbench: getpid 1407\r\nbench: fork_exit_wait 19\nbench: done\n$ ";
+        let figures = bench_figures(out).unwrap();
+        assert_eq!(
+            figures,
+            [
+                ("getpid".to_string(), 1407),
+                ("fork_exit_wait".to_string(), 19)
+            ]
+        );
+        assert!(bench_figures("bench: getpid 12\n").is_err());
+        let bad = bench_figures("bench: getpid many\nbench: done\n").unwrap_err();
+        assert!(bad.message.contains("getpid many"), "{bad}");
+    }
 }

@@ -29,7 +29,10 @@ fn check(ok: bool, why: &'static str) -> Outcome {
     if ok { Ok(()) } else { Err(why) }
 }
 
-const TESTS: &[(&str, fn() -> Outcome)] = &[
+/// A test: its name and its body.
+type Test = (&'static str, fn() -> Outcome);
+
+const TESTS: &[Test] = &[
     ("fork_wait", fork_wait),
     ("fork_bounded", fork_bounded),
     ("kill_running", kill_running),
