@@ -217,9 +217,10 @@ fn forktest_and_usertests_pass_on_c_xv6() {
 fn bench_prints_one_figure_per_operation_on_c_xv6() {
     let Some(p) = peer() else { return };
     let img = image(&p, "user-bench", &our_files(&p));
-    let mut x = Xv6::boot(&p, &img);
-    let out = x.sh("bench");
-    let figures = xtask::user::bench_figures(&out).unwrap_or_else(|e| panic!("{e}"));
+    let figures = p
+        .bench(&img, ANSWER_LIMIT)
+        .unwrap_or_else(|e| panic!("bench on the C xv6: {e}"));
+    let out = format!("{figures:?}");
     let names: Vec<&str> = figures.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(
         names,

@@ -10,7 +10,10 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::time::Duration;
+
 use crate::kernel::io_error;
+use crate::session::Session;
 use crate::{Error, Result, paths};
 
 /// gcc 12 rejects two warnings in the peer's unchanged sources.
@@ -39,6 +42,9 @@ pub const DIR: &str = "target/peer";
 
 /// What the `usertests9` driver prints when all nine tests passed.
 pub const USERTESTS9_PASSED: &str = "usertests9: ALL TESTS PASSED";
+
+/// xv6's shell prompt (its `sh` and ours).
+pub const SH_PROMPT: &str = "$ ";
 
 /// A built peer.
 #[derive(Clone, Debug)]
@@ -197,6 +203,21 @@ impl Peer {
             .arg("-drive")
             .arg(drive(&self.xv6_img, 0));
         cmd
+    }
+
+    /// Run `bench` from `img` (an image holding it and our `init` and
+    /// `sh`) on the C kernel under `-icount shift=0`, where the TSC counts
+    /// guest instructions: its figures (see `user::bench_figures`). Each
+    /// step may take up to `limit`.
+    pub fn bench(&self, img: &Path, limit: Duration) -> Result<Vec<(String, u64)>> {
+        let mut cmd = self.qemu(img);
+        cmd.args(["-icount", "shift=0"]);
+        let mut s = Session::spawn(&mut cmd, limit)?;
+        s.expect(SH_PROMPT)?;
+        s.send_bytes(b"bench")?;
+        let out = s.expect(crate::user::BENCH_DONE)?;
+        // Dropping the session stops the emulator.
+        crate::user::bench_figures(&out)
     }
 }
 

@@ -77,6 +77,9 @@ fn cargo_build() -> Result<()> {
     Ok(())
 }
 
+/// `bench`'s last line.
+pub const BENCH_DONE: &str = "bench: done";
+
 /// The figures `bench` printed (`bench: NAME COUNT` lines, up to `bench:
 /// done`): each operation's name and its count, in order.
 pub fn bench_figures(out: &str) -> Result<Vec<(String, u64)>> {

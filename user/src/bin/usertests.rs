@@ -36,6 +36,8 @@ const TESTS: &[Test] = &[
     ("fork_wait", fork_wait),
     ("fork_bounded", fork_bounded),
     ("kill_running", kill_running),
+    ("orphans_are_not_ours", orphans_are_not_ours),
+    ("fd_table", fd_table),
     ("sleep_ticks", sleep_ticks),
     ("sbrk_grow_shrink", sbrk_grow_shrink),
     ("fork_big_memory", fork_big_memory),
@@ -47,7 +49,10 @@ const TESTS: &[Test] = &[
     ("pipe_data", pipe_data),
     ("pipe_eof_and_broken", pipe_eof_and_broken),
     ("wild_arguments", wild_arguments),
-    ("other_vectors_kill", || dies(int_other_vector)),
+    ("int_3_kills", || dies(int_vector::<3>)),
+    ("int_65_kills", || dies(int_vector::<65>)),
+    ("int_0x80_kills", || dies(int_vector::<0x80>)),
+    ("int_255_kills", || dies(int_vector::<255>)),
     ("exec_garbage", exec_garbage),
     ("fork_bomb", fork_bomb),
     ("sbrk_until_out", sbrk_until_out),
@@ -201,6 +206,52 @@ fn kill_running() -> Outcome {
     check(kill(pid) == 0, "kill failed")?;
     check(wait() == pid, "the killed child was not reaped")?;
     check(kill(pid) == -1, "kill of a dead process succeeded")
+}
+
+/// A grandchild left behind when its parent exits goes to init: our
+/// wait does not return it.
+fn orphans_are_not_ours() -> Outcome {
+    let pid = fork();
+    if pid == 0 {
+        if fork() == 0 {
+            sleep(5);
+        }
+        exit();
+    }
+    check(pid > 0, "fork failed")?;
+    check(wait() == pid, "wait did not return the child")?;
+    check(wait() == -1, "wait returned a grandchild")
+}
+
+/// Descriptors: dup takes the lowest free one, up to NOFILE; close frees
+/// it, and closing it again fails; the console is a device.
+fn fd_table() -> Outcome {
+    use ulib::param::NOFILE;
+    use ulib::stat::T_DEV;
+    // Lowest free first: each dup above the last, the last at the top
+    // of the table, then failure.
+    let (mut prev, mut dups) = (1, 0);
+    loop {
+        let fd = dup(1);
+        if fd < 0 {
+            break;
+        }
+        check(fd > prev, "dup did not take the lowest free descriptor")?;
+        prev = fd;
+        dups += 1;
+        check(dups <= NOFILE, "dup never fails")?;
+    }
+    check(prev == NOFILE as i32 - 1, "the table does not hold NOFILE")?;
+    let last = NOFILE as i32 - 1;
+    check(close(last) == 0, "close of a dup failed")?;
+    check(close(last) == -1, "a second close succeeded")?;
+    check(
+        dup(1) == last,
+        "dup did not take the lowest free descriptor",
+    )?;
+    let st = fstat(1).ok_or("fstat of the console failed")?;
+    check(st.kind == T_DEV as i16, "the console is not a device")?;
+    Ok(())
 }
 
 fn sleep_ticks() -> Outcome {
@@ -374,15 +425,18 @@ fn wild_arguments() -> Outcome {
     check(read(0, &mut buf[..0]) >= 0, "a read of 0 bytes failed")
 }
 
-fn int_other_vector() {
-    // SAFETY: a trap to a vector user code may not use: the kernel must
-    // kill this process.
-    unsafe { core::arch::asm!("int 65") };
+/// `int N` for a vector other than the system call's.
+fn int_vector<const N: u8>() {
+    // SAFETY: a trap user code may not make (or one it may, the
+    // breakpoint, that a user program has no handler for): the kernel
+    // must kill this process.
+    unsafe { core::arch::asm!("int {n}", n = const N) };
 }
 
 fn exec_garbage() -> Outcome {
     check(exec(c"README", &[c"README"]) == -1, "exec of a text file")?;
     check(exec(c"no-such-program", &[c"x"]) == -1, "exec of nothing")?;
+    check(exec(c".", &[c"."]) == -1, "exec of a directory")?;
     let mut many = [c"echo".as_ptr().cast::<u8>(); MAXARG + 2];
     many[MAXARG + 1] = core::ptr::null();
     // SAFETY: MAXARG+1 arguments, one too many, null-terminated.
