@@ -111,6 +111,7 @@ fn the_shell_and_the_tools_run_on_c_xv6() {
     assert_eq!(x.sh("echo one two   three"), "one two three\n");
     assert_eq!(x.sh("echo a ; echo b;echo c"), "a\nb\nc\n");
     assert_eq!(x.sh("echo x | cat | cat | wc"), "1 1 2 \n");
+    assert_eq!(x.sh("(echo a; echo b) | wc"), "2 2 4 \n");
 
     // wc and grep, against counts made here from the same README.
     let readme = std::fs::read_to_string(p.dir.join("README")).unwrap();
@@ -156,6 +157,11 @@ fn the_shell_and_the_tools_run_on_c_xv6() {
     }
     assert!(
         ls.lines().any(|l| l.starts_with(".              1 1 ")),
+        "{ls}"
+    );
+    // Our init found no console descriptors on xv6 and made the device.
+    assert!(
+        ls.lines().any(|l| l.starts_with("console        3 ")),
         "{ls}"
     );
 

@@ -3,10 +3,11 @@
 //! ```text
 //! line     = pipeline { "&" } [ ";" ] [ line ]   (after "&" or ";")
 //! pipeline = command [ "|" pipeline ]
-//! command  = { word | "<" word | ">" word | ">>" word }   (at least one)
+//! command  = "(" line ")" { redir } | { word | redir }   (at least one word)
+//! redir    = "<" word | ">" word | ">>" word
 //! ```
 //!
-//! Words are separated by blanks; `| ; & < >` end a word. Pure logic, so
+//! Words are separated by blanks; `| ; & < > ( )` end a word. Pure logic, so
 //! that the host tests can check it.
 
 use alloc::boxed::Box;
@@ -26,6 +27,8 @@ pub enum Cmd {
     List(Box<Cmd>, Box<Cmd>),
     /// `cmd &`: without waiting for it.
     Back(Box<Cmd>),
+    /// `( line )`: a whole line as one command, with its redirections.
+    Group(Box<Cmd>, Vec<Redir>),
 }
 
 /// Which way a file is attached.
@@ -55,6 +58,8 @@ pub enum ParseError {
     MissingFile,
     /// Something left after a whole line (a stray symbol).
     Trailing(u8),
+    /// A `(` without its `)`.
+    Unclosed,
 }
 
 impl core::fmt::Display for ParseError {
@@ -63,6 +68,7 @@ impl core::fmt::Display for ParseError {
             ParseError::MissingCommand => f.write_str("missing command"),
             ParseError::MissingFile => f.write_str("missing file name after < or >"),
             ParseError::Trailing(c) => write!(f, "unexpected '{}'", char::from(*c)),
+            ParseError::Unclosed => f.write_str("missing )"),
         }
     }
 }
@@ -81,7 +87,7 @@ fn is_blank(c: u8) -> bool {
 }
 
 /// Characters that are tokens by themselves.
-const SYMBOLS: &[u8] = b"|;&<>";
+const SYMBOLS: &[u8] = b"|;&<>()";
 
 fn tokens(line: &[u8]) -> Vec<Token<'_>> {
     let mut out = Vec::new();
@@ -146,7 +152,8 @@ impl<'a> Parser<'a> {
             ended = true;
         }
         ended |= self.eat(b';');
-        if ended && self.at < self.toks.len() {
+        let more = !matches!(self.toks.get(self.at), None | Some(Token::Symbol(b')')));
+        if ended && more {
             let rest = self.line()?;
             cmd = Cmd::List(Box::new(cmd), Box::new(rest));
         }
@@ -163,34 +170,52 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self) -> Result<Cmd, ParseError> {
+        if self.eat(b'(') {
+            let inner = self.line()?;
+            if !self.eat(b')') {
+                return Err(ParseError::Unclosed);
+            }
+            let mut redirs = Vec::new();
+            while let Some(r) = self.redir()? {
+                redirs.push(r);
+            }
+            return Ok(Cmd::Group(Box::new(inner), redirs));
+        }
         let mut argv = Vec::new();
         let mut redirs = Vec::new();
         loop {
-            let kind = match self.toks.get(self.at) {
-                Some(Token::Word(w)) => {
-                    argv.push(w.to_vec());
-                    self.at += 1;
-                    continue;
-                }
-                Some(Token::Symbol(b'<')) => RedirKind::In,
-                Some(Token::Symbol(b'>')) => RedirKind::Out,
-                Some(Token::Symbol(b'+')) => RedirKind::Append,
-                _ => break,
-            };
-            self.at += 1;
-            let Some(Token::Word(path)) = self.toks.get(self.at) else {
-                return Err(ParseError::MissingFile);
-            };
-            redirs.push(Redir {
-                kind,
-                path: path.to_vec(),
-            });
-            self.at += 1;
+            if let Some(Token::Word(w)) = self.toks.get(self.at) {
+                argv.push(w.to_vec());
+                self.at += 1;
+            } else if let Some(r) = self.redir()? {
+                redirs.push(r);
+            } else {
+                break;
+            }
         }
         if argv.is_empty() {
             return Err(ParseError::MissingCommand);
         }
         Ok(Cmd::Exec { argv, redirs })
+    }
+
+    /// A redirection if one comes next.
+    fn redir(&mut self) -> Result<Option<Redir>, ParseError> {
+        let kind = match self.toks.get(self.at) {
+            Some(Token::Symbol(b'<')) => RedirKind::In,
+            Some(Token::Symbol(b'>')) => RedirKind::Out,
+            Some(Token::Symbol(b'+')) => RedirKind::Append,
+            _ => return Ok(None),
+        };
+        self.at += 1;
+        let Some(Token::Word(path)) = self.toks.get(self.at) else {
+            return Err(ParseError::MissingFile);
+        };
+        self.at += 1;
+        Ok(Some(Redir {
+            kind,
+            path: path.to_vec(),
+        }))
     }
 }
 
@@ -256,6 +281,34 @@ mod tests {
                 b(exec(&["c"]))
             )
         );
+    }
+
+    #[test]
+    fn groups_run_a_line_as_one_command() {
+        let b = |c| Box::new(c);
+        assert_eq!(
+            ok("(a; b &) | c"),
+            Cmd::Pipe(
+                b(Cmd::Group(
+                    b(Cmd::List(b(exec(&["a"])), b(Cmd::Back(b(exec(&["b"])))))),
+                    vec![]
+                )),
+                b(exec(&["c"]))
+            )
+        );
+        assert_eq!(
+            ok("(a)>f"),
+            Cmd::Group(
+                b(exec(&["a"])),
+                vec![Redir {
+                    kind: RedirKind::Out,
+                    path: b"f".to_vec()
+                }]
+            )
+        );
+        assert_eq!(parse(b"(a"), Err(ParseError::Unclosed));
+        assert_eq!(parse(b"a)"), Err(ParseError::Trailing(b')')));
+        assert_eq!(parse(b"()"), Err(ParseError::MissingCommand));
     }
 
     #[test]

@@ -92,10 +92,13 @@ pub fn build() -> Result<Peer> {
         mkfs: dir.join("mkfs"),
         dir: dir.clone(),
     };
-    if [&peer.fs_img, &peer.xv6_img, &peer.mkfs]
+    // The build is reused if it is complete and from the same source.
+    let stamp = base_stamp(&dir);
+    let from = source.display().to_string();
+    let built = [&peer.fs_img, &peer.xv6_img, &peer.mkfs]
         .iter()
-        .all(|p| p.is_file())
-    {
+        .all(|p| p.is_file());
+    if built && fs::read_to_string(&stamp).is_ok_and(|s| s == from) {
         return Ok(peer);
     }
     let _ = fs::remove_dir_all(&dir);
@@ -104,7 +107,13 @@ pub fn build() -> Result<Peer> {
         .current_dir(&dir)
         .args(["xv6.img", "fs.img"])
         .arg(format!("CC={CC}")))?;
+    fs::write(&stamp, from).map_err(|e| io_error("write", &stamp, e))?;
     Ok(peer)
+}
+
+/// The file naming the source a build in `dir` was copied from.
+fn base_stamp(dir: &Path) -> PathBuf {
+    dir.with_file_name("xv6-public.source")
 }
 
 /// Take the peer's build lock (several test processes build at once).

@@ -1,7 +1,8 @@
 //! sh: read a line, run it, repeat. `|` pipes, `;` sequences, `&` runs in
 //! the background, `<`, `>` and `>>` redirect (see ulib::parse); `cd` is
 //! the shell's own. As in xv6, the line is parsed in the child the shell
-//! forks for it, so the shell itself never fills its heap.
+//! forks for it, so the shell itself never fills its heap. `( ... )`
+//! groups a line into one command.
 #![no_std]
 #![no_main]
 
@@ -9,7 +10,7 @@ extern crate alloc;
 
 use alloc::ffi::CString;
 use alloc::vec::Vec;
-use ulib::parse::{Cmd, RedirKind, cd_target, parse};
+use ulib::parse::{Cmd, Redir, RedirKind, cd_target, parse};
 use ulib::*;
 
 entry!(main);
@@ -75,20 +76,26 @@ fn fork1() -> i32 {
     pid
 }
 
+/// Put each file on standard input or output, dying if one cannot be
+/// opened.
+fn redirect(redirs: &[Redir]) {
+    for r in redirs {
+        let (fd, mode) = match r.kind {
+            RedirKind::In => (0, fcntl::O_RDONLY),
+            RedirKind::Out | RedirKind::Append => (1, fcntl::O_WRONLY | fcntl::O_CREATE),
+        };
+        close(fd);
+        if open(&cstring(&r.path), mode) < 0 {
+            die!("open {} failed", text(&r.path));
+        }
+    }
+}
+
 /// Run `cmd` in this (forked) process, then exit.
 fn run(cmd: &Cmd) -> ! {
     match cmd {
         Cmd::Exec { argv, redirs } => {
-            for r in redirs {
-                let (fd, mode) = match r.kind {
-                    RedirKind::In => (0, fcntl::O_RDONLY),
-                    RedirKind::Out | RedirKind::Append => (1, fcntl::O_WRONLY | fcntl::O_CREATE),
-                };
-                close(fd);
-                if open(&cstring(&r.path), mode) < 0 {
-                    die!("open {} failed", text(&r.path));
-                }
-            }
+            redirect(redirs);
             let args: Vec<CString> = argv.iter().map(|a| cstring(a)).collect();
             let refs: Vec<&core::ffi::CStr> = args.iter().map(|a| a.as_c_str()).collect();
             exec(refs[0], &refs);
@@ -129,6 +136,10 @@ fn run(cmd: &Cmd) -> ! {
             }
             wait();
             run(then);
+        }
+        Cmd::Group(cmd, redirs) => {
+            redirect(redirs);
+            run(cmd);
         }
         Cmd::Back(cmd) => {
             if fork1() == 0 {

@@ -281,6 +281,12 @@ fn sbrk_grow_shrink() -> Outcome {
         check(b == 0, "regrown memory kept old data")?;
     }
     sbrk(-(N as i32));
+    // Wild sizes change nothing (xv6 refuses the growth and ignores the
+    // shrink below zero).
+    let end = top();
+    check(sbrk(i32::MAX).is_none(), "sbrk of 2 GiB succeeded")?;
+    sbrk(i32::MIN);
+    check(top() == end, "a wild sbrk moved the end")?;
     dies(|| touch(top() + PG / 2, false))
 }
 
@@ -409,6 +415,10 @@ fn wild_arguments() -> Outcome {
         check(sys_write(1, buf.as_ptr(), -1) == -1, "write of -1 bytes")?;
         check(sys_write(1, buf.as_ptr(), 1 << 30) == -1, "write of 1 GiB")?;
         check(sys_read(0, kern, 8) == -1, "read into a kernel address")?;
+        check(
+            sys_read(0, buf.as_mut_ptr(), 1 << 30) == -1,
+            "read of 1 GiB",
+        )?;
         check(sys_pipe(kern.cast()) == -1, "pipe into a kernel address")?;
         check(sys_fstat(1, kern) == -1, "fstat into a kernel address")?;
         check(sys_open(kern, 0) == -1, "open of a kernel address")?;
