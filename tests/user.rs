@@ -40,16 +40,7 @@ const PS: &str = "$ ";
 /// The peer, built; None (after saying why) if there is none, a failure
 /// under CI=true.
 fn peer() -> Option<Peer> {
-    match peer::locate() {
-        Ok(_) => Some(peer::build().unwrap_or_else(|e| panic!("building the peer failed: {e}"))),
-        Err(why) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("skipped under CI=true, which is a failure: {why}");
-            }
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
+    peer::available().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Our programs, the peer's README and its `mkdir` (to test `cd`).

@@ -81,6 +81,27 @@ fn locate_from(var: Option<std::ffi::OsString>) -> std::result::Result<PathBuf, 
     }
 }
 
+/// For tests: the built peer, or None after saying on standard error that
+/// the test is skipped and why; under `CI=true` a missing peer is an
+/// error instead (CI must not pass by skipping), as is a failed build.
+pub fn available() -> Result<Option<Peer>> {
+    match locate() {
+        Ok(_) => build().map(Some),
+        Err(why) => skip(&why, std::env::var("CI").is_ok_and(|v| v == "true")),
+    }
+}
+
+/// A missing peer: skipped (None), or an error under CI.
+fn skip(why: &str, ci: bool) -> Result<Option<Peer>> {
+    if ci {
+        return Err(Error::new(format!(
+            "the peer is missing and CI=true makes a skip a failure: {why}"
+        )));
+    }
+    eprintln!("skipped: {why}");
+    Ok(None)
+}
+
 /// Build the peer (or reuse the build): its kernel image, fs.img and mkfs.
 pub fn build() -> Result<Peer> {
     let source = locate().map_err(Error::new)?;
@@ -233,6 +254,14 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_peer_skips_except_under_ci() {
+        assert!(matches!(skip("no peer here", false), Ok(None)));
+        let e = skip("no peer here", true).unwrap_err();
+        assert!(e.message.contains("CI=true"), "{e}");
+        assert!(e.message.contains("no peer here"), "{e}");
+    }
 
     #[test]
     fn xv6_public_names_the_peer_and_a_wrong_one_says_why() {
