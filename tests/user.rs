@@ -240,11 +240,14 @@ fn bench_prints_one_figure_per_operation_on_c_xv6() {
 fn the_peers_usertests9_driver_passes_on_c_xv6() {
     let Some(p) = peer() else { return };
     let ut9 = p.usertests9().unwrap_or_else(|e| panic!("{e}"));
-    let files = [
-        ("init".to_string(), p.dir.join("_init")),
-        ("sh".to_string(), p.dir.join("_sh")),
-        ("usertests9".to_string(), ut9),
-    ];
+    // The peer's own programs (its init and sh among them) and the driver.
+    let mut files = p.programs().unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    for name in ["init", "sh", "usertests", "forktest", "ls"] {
+        assert!(names.contains(&name), "{name} not among {names:?}");
+    }
+    files.retain(|f| f.0 != "usertests9");
+    files.push(("usertests9".to_string(), ut9));
     let img = image(&p, "usertests9", &files);
     let mut x = Xv6::boot(&p, &img);
     let out = x.sh("usertests9");

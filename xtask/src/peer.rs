@@ -187,6 +187,24 @@ impl Peer {
             .args(files.iter().map(|(name, _)| name)))
     }
 
+    /// The peer's own user programs (its `_NAME` files, as its `mkfs`
+    /// names them: without the `_`), sorted by name.
+    pub fn programs(&self) -> Result<Vec<(String, PathBuf)>> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| io_error("read", &self.dir, e))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error("read", &self.dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(bare) = name.strip_prefix('_')
+                && entry.path().is_file()
+            {
+                found.push((bare.to_string(), entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// The peer's usertests.c, unchanged, compiled with its `main` renamed
     /// and linked with our driver (tests/peer/usertests9.c): the ELF.
     pub fn usertests9(&self) -> Result<PathBuf> {
