@@ -5,6 +5,8 @@
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 
+use crate::mmu::PGSIZE;
+
 /// Bytes asked of the kernel at least, per growth.
 const GROW: usize = 16 * 1024;
 
@@ -23,26 +25,41 @@ static HEAP: Bump = Bump {
     end: Cell::new(0),
 };
 
+// SAFETY: alloc returns null or a block of the layout's size and alignment
+// that no other live block overlaps (blocks are handed out in order from
+// memory sbrk gave this process; only the last one is ever taken back).
 unsafe impl GlobalAlloc for Bump {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let align = layout.align();
-        let mut start = (self.next.get() + align - 1) & !(align - 1);
-        if start + layout.size() > self.end.get() || self.end.get() == 0 {
-            let want = (layout.size() + align).max(GROW);
-            let Ok(n) = i32::try_from(want) else {
-                return core::ptr::null_mut();
-            };
-            let Some(old) = crate::sbrk(n) else {
-                return core::ptr::null_mut();
-            };
-            // Someone else (a test) may have moved the break: start over
-            // at the old break if it is not where our space ended.
-            if old != self.end.get() {
-                self.next.set(old);
+        let fits = |next: usize, end: usize| {
+            let start = next.checked_next_multiple_of(align)?;
+            let stop = start.checked_add(layout.size())?;
+            (end != 0 && stop <= end).then_some(start)
+        };
+        let start = match fits(self.next.get(), self.end.get()) {
+            Some(start) => start,
+            None => {
+                // Whole pages, so that the break stays page-aligned.
+                let want = layout
+                    .size()
+                    .saturating_add(align)
+                    .max(GROW)
+                    .next_multiple_of(PGSIZE);
+                let Some(old) = i32::try_from(want).ok().and_then(crate::sbrk) else {
+                    return core::ptr::null_mut();
+                };
+                // Someone else (a test) may have moved the break: start
+                // over at the old break if our space did not end there.
+                if old != self.end.get() {
+                    self.next.set(old);
+                }
+                self.end.set(old + want);
+                match fits(self.next.get(), self.end.get()) {
+                    Some(start) => start,
+                    None => return core::ptr::null_mut(),
+                }
             }
-            self.end.set(old + want);
-            start = (self.next.get() + align - 1) & !(align - 1);
-        }
+        };
         self.next.set(start + layout.size());
         start as *mut u8
     }

@@ -45,7 +45,9 @@ const TESTS: &[Test] = &[
     ("kernel_write_kills", || {
         dies(|| touch(KERNBASE + 0x10_0000, true))
     }),
-    ("past_end_kills", || dies(|| touch(top() + 4 * PG, false))),
+    ("past_end_kills", || {
+        dies(|| touch(beyond() + 4 * PG, false))
+    }),
     ("pipe_data", pipe_data),
     ("pipe_eof_and_broken", pipe_eof_and_broken),
     ("wild_arguments", wild_arguments),
@@ -145,6 +147,11 @@ fn touch(addr: usize, write: bool) {
 /// The end of this process's memory.
 fn top() -> usize {
     sbrk(0).unwrap_or(0)
+}
+
+/// The first page boundary at or above the end: nothing is mapped there.
+fn beyond() -> usize {
+    top().next_multiple_of(PG)
 }
 
 fn fork_wait() -> Outcome {
@@ -290,7 +297,7 @@ fn sbrk_grow_shrink() -> Outcome {
     check(sbrk(i32::MAX).is_none(), "sbrk of 2 GiB succeeded")?;
     sbrk(i32::MIN);
     check(top() == end, "a wild sbrk moved the end")?;
-    dies(|| touch(top() + PG / 2, false))
+    dies(|| touch(beyond() + PG / 2, false))
 }
 
 fn fork_big_memory() -> Outcome {
@@ -409,7 +416,7 @@ fn bad_number() -> i32 {
 
 fn wild_arguments() -> Outcome {
     let kern = KERNBASE as *mut u8;
-    let past = (top() + 16 * PG) as *mut u8;
+    let past = (beyond() + 16 * PG) as *mut u8;
     let mut buf = [0u8; 8];
     // SAFETY: each pointer is wild on purpose; the kernel must refuse it.
     unsafe {
