@@ -35,7 +35,7 @@ mod regex;
 const ANSWER_LIMIT: Duration = Duration::from_secs(240);
 
 /// The shell's prompt.
-const PS: &str = "$ ";
+const PS: &str = peer::SH_PROMPT;
 
 /// The peer, built; None (after saying why) if there is none, a failure
 /// under CI=true.

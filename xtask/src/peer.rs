@@ -9,7 +9,6 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
 use std::time::Duration;
 
 use crate::kernel::io_error;
