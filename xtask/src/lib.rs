@@ -18,6 +18,7 @@ pub mod launch;
 pub mod mkfs;
 pub mod options;
 pub mod paths;
+pub mod peer;
 pub mod prereqs;
 /// What the host reads from the kernel: the kernel's own `src/protocol.rs`,
 /// compiled into the runner rather than taken from the kernel's crate, so
@@ -30,6 +31,7 @@ pub mod smoke;
 pub mod soak;
 pub mod status;
 pub mod steps;
+pub mod user;
 
 use std::fmt;
 

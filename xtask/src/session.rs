@@ -34,7 +34,24 @@ pub struct Session {
 impl Session {
     /// Boot as `o` says; do not wait for anything.
     pub fn launch(o: &Options, limit: Duration) -> Result<Session> {
-        let mut child = launch::spawn(o)?;
+        Session::of(launch::spawn(o)?, limit)
+    }
+
+    /// Run `cmd` (another emulator command line: the C xv6 peer's) with
+    /// its standard streams piped; do not wait for anything.
+    pub fn spawn(cmd: &mut std::process::Command, limit: Duration) -> Result<Session> {
+        use std::process::Stdio;
+        let child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot start {cmd:?}: {e}")))?;
+        Session::of(child, limit)
+    }
+
+    /// A session over a started emulator whose streams are pipes.
+    fn of(mut child: Child, limit: Duration) -> Result<Session> {
         let mut stdout = child.stdout.take().expect("spawn pipes standard output");
         let (tx, chunks) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

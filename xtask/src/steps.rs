@@ -8,8 +8,11 @@ use std::process::Command;
 use crate::{NAME, paths};
 
 /// The steps, each a command line (run from the project's root).
-pub const STEPS: [&str; 6] = [
+pub const STEPS: [&str; 8] = [
     "cargo fmt --all -- --check",
+    // The user programs (user/, a workspace of their own).
+    "cargo fmt --manifest-path user/Cargo.toml -- --check",
+    "cargo uclippy -- -D warnings",
     "cargo clippy --workspace --all-targets -- -D warnings",
     "cargo kclippy -- -D warnings",
     "cargo kclippy --no-default-features -- -D warnings",
