@@ -119,7 +119,15 @@ pub fn build(opts: &Options) -> Result<PathBuf> {
             fs::copy(kernel.elf(), &elf).map_err(|e| io_error("copy", &kernel.elf(), e))?;
         }
     }
-    let module = match &opts.module {
+    let default_fs = match opts.default_fs {
+        true => Some(crate::mkfs::default_image()?),
+        false => None,
+    };
+    let module_name = match default_fs {
+        Some(_) => crate::options::FS_MODULE,
+        None => opts.module_name,
+    };
+    let module = match opts.module.as_ref().or(default_fs.as_ref()) {
         Some(m) => {
             let bytes = fs::read(m).map_err(|e| io_error("read", m, e))?;
             fs::write(stage.file(MODULE_ON_ISO), &bytes)
@@ -128,7 +136,7 @@ pub fn build(opts: &Options) -> Result<PathBuf> {
         }
         None => None,
     };
-    let name = module.as_ref().map(|_| opts.module_name);
+    let name = module.as_ref().map(|_| module_name);
     let cfg = grub_cfg(opts.loader, &opts.cmdline, &opts.monitor, name);
     let cfg_path = stage.file("boot/grub/grub.cfg");
     fs::write(&cfg_path, &cfg).map_err(|e| io_error("write", &cfg_path, e))?;

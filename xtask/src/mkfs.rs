@@ -211,3 +211,26 @@ pub fn mkfs_files(out: &Path, paths: &[&Path]) -> Result<()> {
     std::fs::write(out, img)
         .map_err(|e| Error::new(format!("mkfs: cannot write {}: {e}", out.display())))
 }
+
+/// The project's own image, which a plain `./run-qemu.sh` boots: README
+/// and the user programs (`user/`), made fresh at each boot into
+/// `DEFAULT_IMAGE` (under the root); its path.
+pub fn default_image() -> Result<std::path::PathBuf> {
+    let mut files = vec![("README".to_string(), crate::paths::at(DEFAULT_README))];
+    files.extend(crate::user::build()?);
+    let mut contents = Vec::new();
+    for (name, path) in files {
+        let data = std::fs::read(&path)
+            .map_err(|e| Error::new(format!("mkfs: cannot read {}: {e}", path.display())))?;
+        contents.push((name, data));
+    }
+    let img = mkfs(&contents)?;
+    let out = crate::paths::at(DEFAULT_IMAGE);
+    crate::kernel::replace(&out, &img)?;
+    Ok(out)
+}
+
+/// The file the default image's README is (the project's own).
+pub const DEFAULT_README: &str = "README.md";
+/// Where the default image is written, relative to the root.
+pub const DEFAULT_IMAGE: &str = "target/fs.img";
