@@ -211,6 +211,10 @@ pub fn consoleread(dst: &mut [u8]) -> Option<usize> {
                     }
                 }
                 Line::End => return Some(0),
+                Line::HostEnd => {
+                    println!("console: the input ended for good (Ctrl-\\): powering off");
+                    crate::machine::poweroff()
+                }
             }
             input = INPUT.lock();
             continue;
@@ -284,7 +288,7 @@ pub fn readline(buf: &mut [u8]) -> Option<Result<usize, LineTooLong>> {
                     }
                     Some(Err(LineTooLong))
                 }
-                Line::End => None,
+                Line::End | Line::HostEnd => None,
             };
         }
         let mut ahead = [0u8; INPUT_BUF];

@@ -16,6 +16,9 @@ const DELETE: u8 = 0x7F;
 const KILL_LINE: u8 = 0x15;
 /// Ctrl-D: end of input.
 const END_OF_INPUT: u8 = 0x04;
+/// Ctrl-\\: the end of all input, for good (what the runner sends after
+/// piped input to a shell: the machine powers off once it is read).
+const HOST_INPUT_END: u8 = crate::protocol::HOST_INPUT_END;
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
 const TAB: u8 = b'\t';
@@ -46,6 +49,9 @@ pub enum Line {
     TooLong { echo_newline: bool },
     /// The input ended (Ctrl-D): no more lines will come.
     End,
+    /// All input ended for good (Ctrl-\\, [`HOST_INPUT_END`]): every
+    /// line before it was read; the machine should power off.
+    HostEnd,
 }
 
 /// A ring of bytes with three indices, as in xv6: `r` is the next byte to
@@ -67,6 +73,8 @@ pub struct Input {
     listening: bool,
     /// Ctrl-D seen: `take_line` reports `End` once the lines before it are read.
     ended: bool,
+    /// Ctrl-\\ came: the end stays, whoever reads.
+    host_ended: bool,
     /// The last byte was CR, so an LF right after it is the same Enter
     /// (a file with CRLF line ends gives one line per line).
     after_cr: bool,
@@ -90,6 +98,7 @@ impl Input {
             shown: 0,
             listening: false,
             ended: false,
+            host_ended: false,
             after_cr: false,
             cut: false,
         }
@@ -124,6 +133,11 @@ impl Input {
             END_OF_INPUT => {
                 self.commit_if_typed();
                 self.ended = true;
+                Echo::Nothing
+            }
+            HOST_INPUT_END => {
+                self.commit_if_typed();
+                self.host_ended = true;
                 Echo::Nothing
             }
             // The last free byte is kept for the newline, so a line that
@@ -204,7 +218,11 @@ impl Input {
     /// listening: bytes that come before the next `listen` wait unshown.
     pub fn take_line(&mut self, out: &mut [u8]) -> Option<Line> {
         if self.r == self.w {
-            return self.ended.then_some(Line::End);
+            return match (self.host_ended, self.ended) {
+                (true, _) => Some(Line::HostEnd),
+                (false, true) => Some(Line::End),
+                (false, false) => None,
+            };
         }
         self.listening = false;
         if self.buf[self.r % INPUT_BUF] == CUT_MARK {
@@ -287,7 +305,34 @@ mod tests {
                 },
             )),
             Line::End => Some(("<end>".into(), String::new())),
+            Line::HostEnd => Some(("<host end>".into(), String::new())),
         }
+    }
+
+    #[test]
+    fn ctrl_backslash_ends_for_good_after_every_line_before_it() {
+        let mut i = Input::new();
+        feed(&mut i, b"ls\necho\x1c");
+        assert_eq!(line(&mut i).as_deref(), Some("ls"));
+        assert_eq!(
+            line(&mut i).as_deref(),
+            Some("echo"),
+            "a typed line is committed first"
+        );
+        assert_eq!(line(&mut i).as_deref(), Some("<host end>"));
+        i.forget_end();
+        assert_eq!(
+            line(&mut i).as_deref(),
+            Some("<host end>"),
+            "no reader forgets it"
+        );
+        let mut d = Input::new();
+        feed(&mut d, b"\x04");
+        assert_eq!(
+            line(&mut d).as_deref(),
+            Some("<end>"),
+            "Ctrl-D stays the one-shot end"
+        );
     }
 
     fn line(input: &mut Input) -> Option<String> {

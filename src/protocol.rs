@@ -24,6 +24,12 @@ pub const EXIT_BAD_BOOT: QemuExit = QemuExit(2);
 /// The CPU lacks a feature the boot path needs (`cpufeature`): status 7.
 pub const EXIT_NO_CPU_FEATURE: QemuExit = QemuExit(3);
 
+/// The byte that ends all console input for good (Ctrl-\\): the runner
+/// sends it after piped input to a shell, and the kernel powers off once a
+/// reader reaches it (every line before it read and run). The monitor
+/// takes Ctrl-D (0x04) for that.
+pub const HOST_INPUT_END: u8 = 0x1C;
+
 /// The kernel's first line; a second one in a run means the machine reset.
 pub const BOOTING: &str = "xv6-rs: booting";
 /// What the kernel says before it resets the machine on purpose (`reboot`).
