@@ -64,8 +64,10 @@ impl fmt::Display for FsError {
     }
 }
 
-/// An in-memory inode: its number and a copy of its on-disk entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An in-memory inode: its number and a copy of its on-disk entry. Clone,
+/// not Copy: a handle is taken and given back (the writable file system
+/// will count them, as xv6's `idup`/`iput`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inode {
     inum: u32,
     d: Dinode,
@@ -216,7 +218,7 @@ impl<'a> Fs<'a> {
     /// Every entry of directory `dp`, in order (for tests and `ls`-like
     /// reports).
     pub fn entries(&self, dp: &Inode) -> impl Iterator<Item = Dirent> + '_ {
-        let dp = *dp;
+        let dp = dp.clone();
         (0..dp.size() / DIRENT_SIZE as u32).filter_map(move |i| {
             let mut raw = [0u8; DIRENT_SIZE];
             let n = self.readi(&dp, &mut raw, i * DIRENT_SIZE as u32).ok()?;
@@ -231,7 +233,7 @@ impl<'a> Fs<'a> {
         let mut ip = if path.first() == Some(&b'/') {
             self.root()
         } else {
-            *cwd
+            cwd.clone()
         };
         for name in elements(path) {
             if ip.kind() != T_DIR {
