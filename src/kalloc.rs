@@ -31,7 +31,7 @@ pub use steal::{STEAL_MAX, pick_victim, steal_batch};
 // the monitor and the tests ask.
 mod directmap;
 mod kmem;
-mod percpu;
+pub mod percpu;
 mod report;
 #[cfg(kernel)]
 pub use {directmap::*, kmem::*, report::*};

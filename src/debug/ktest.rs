@@ -202,6 +202,13 @@ static TESTS: &[KTest] = &[
         let _held = KTEST_LOCK.lock();
         let _again = KTEST_LOCK.lock();
     }),
+    // The lock-order checker (src/lockorder.rs): a lower rank taken while
+    // a higher one is held panics, naming both locks and the rule.
+    must_panic("lock_order", |_, _| {
+        let _inner = KTEST_INNER.lock();
+        let _outer = KTEST_LOCK.lock();
+    }),
+    must_panic("lock_order_percpu", smp::lock_order_percpu),
     must_panic("panic_backtrace", |_, _| {
         backtrace_caller();
     }),

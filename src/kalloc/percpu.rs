@@ -167,6 +167,16 @@ impl PerCpu {
     }
 }
 
+impl PerCpu {
+    /// Hold list `first`, then list `second`, then let both go: for the
+    /// in-kernel test of the lock order (`lock_order_percpu`), which takes
+    /// them in the wrong order on purpose.
+    pub fn hold_both(&self, first: usize, second: usize) {
+        let _first = self.hold(first, None);
+        let _second = self.hold(second, None);
+    }
+}
+
 /// What every lock's name starts with; the CPU's number follows.
 const PREFIX: &[u8] = b"kmem.";
 /// Bytes of the longest lock name: the prefix and two digits.

@@ -334,6 +334,14 @@ pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
     println!("ktest: steal_pairs: {pairs} steals, each CPU from each other one");
 }
 
+/// A thief numbered above its victim that takes its own list's lock
+/// first: list 1's lock, then list 0's. The lock-order check panics.
+pub fn lock_order_percpu(_: &BootReport, _: &BootInfo) {
+    needs_percpu("lock_order_percpu");
+    crate::kalloc::percpu::PERCPU.hold_both(1, 0);
+    unreachable!("lock_order_percpu: list 0's lock was taken under list 1's");
+}
+
 /// A panic on another CPU is reported with that CPU's number, and stops
 /// the machine.
 pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
