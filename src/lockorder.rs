@@ -11,11 +11,11 @@
 //! wrong order: no second CPU, no unlucky timing needed.
 //!
 //! The check must be cheap, since every `kalloc` and `kfree` takes a lock.
-//! Each CPU keeps one word, a bit for each rank it holds
-//! ([`crate::cpu::Cpu::locks`]). Taking a lock of rank r is allowed when
-//! no bit at r or above is set, that is when the word is below `1 << r`:
-//! one compare, then one `or` and one store. Releasing clears the bit, in
-//! any order. Ranks are therefore below 32 ([`RANKS`]); a CPU never holds
+//! Each CPU keeps one word, a bit for each rank it holds (`Cpu::locks`,
+//! reached through `%gs` as `cpuid` is). Taking a lock of rank r is
+//! allowed when no bit at r or above was set, that is when the word was
+//! below `1 << r`: a `mov` of the word and an `or` of the bit, then one
+//! compare. Releasing clears the bit (one `and`), in any order. Ranks are therefore below 32 ([`RANKS`]); a CPU never holds
 //! two locks of one rank (that would be a violation), so a bit stands for
 //! one held lock. A `try_lock` with a bound (`Spinlock::try_lock_within`,
 //! the panic's console) cannot deadlock, so it is not checked, only
