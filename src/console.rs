@@ -45,8 +45,8 @@ impl Write for Console {
     }
 }
 
-static CONSOLE: Spinlock<Option<Console>> = Spinlock::new("console", None);
-static INPUT: Spinlock<Input> = Spinlock::new("input", Input::new());
+static CONSOLE: Spinlock<Option<Console>> = Spinlock::new(crate::lockorder::CONSOLE, None);
+static INPUT: Spinlock<Input> = Spinlock::new(crate::lockorder::INPUT, Input::new());
 
 /// Initialise the serial port and the screen (xv6's `consoleinit` and
 /// `uartinit`). Printing before this prints nothing.
@@ -153,7 +153,7 @@ struct Pending {
 }
 
 static PENDING: Spinlock<Pending> = Spinlock::new(
-    "console pending",
+    crate::lockorder::PENDING,
     Pending {
         buf: [0; INPUT_BUF + 1],
         at: 0,

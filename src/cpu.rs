@@ -33,6 +33,9 @@ pub struct Cpu {
     pub ncli: AtomicU32,
     /// Were interrupts enabled before the outermost `pushcli`?
     pub intena: AtomicBool,
+    /// The ranks of the spin locks this CPU holds, a bit each
+    /// (`lockorder.rs`); touched only by this CPU, with interrupts off.
+    pub locks: AtomicU32,
     /// Its local APIC's id.
     pub apicid: AtomicU8,
     /// Set by the CPU itself once it runs the kernel's code (xv6's `started`).
@@ -51,6 +54,7 @@ impl Cpu {
             index,
             ncli: AtomicU32::new(0),
             intena: AtomicBool::new(false),
+            locks: AtomicU32::new(0),
             apicid: AtomicU8::new(0),
             started: AtomicBool::new(false),
             stack_lo: AtomicU32::new(0),

@@ -40,7 +40,8 @@ impl File {
     }
 }
 
-static FTABLE: [Spinlock<File>; NFILE] = [const { Spinlock::new("file", File::new()) }; NFILE];
+static FTABLE: [Spinlock<File>; NFILE] =
+    [const { Spinlock::new(crate::lockorder::FILE, File::new()) }; NFILE];
 
 /// Take a free entry for `kind` (xv6's `filealloc`), or `None` if the
 /// table is full.

@@ -183,7 +183,8 @@ const STATUS_OUTPUT_FULL: usize = 0;
 
 /// The decoder's state (shift, ctrl, ...) between interrupts.
 #[cfg(kernel)]
-static KBD: crate::spinlock::Spinlock<Kbd> = crate::spinlock::Spinlock::new("kbd", Kbd::new());
+static KBD: crate::spinlock::Spinlock<Kbd> =
+    crate::spinlock::Spinlock::new(crate::lockorder::KBD, Kbd::new());
 
 /// The scan code waiting at the keyboard controller, if any.
 #[cfg(kernel)]

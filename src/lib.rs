@@ -67,6 +67,7 @@ pub mod image;
 #[cfg(kernel)]
 pub mod kstack;
 pub mod lab;
+pub mod lockorder; // every spin lock's rank, and the check
 #[cfg(kernel)]
 pub mod machine;
 #[cfg(kernel)]

@@ -85,7 +85,7 @@ mod kernel {
         // enough for the lock and the pipe (checked above).
         unsafe {
             at.write(Spinlock::new(
-                "pipe",
+                crate::lockorder::PIPE,
                 Pipe {
                     ring: Ring::default(),
                     data: [0; PIPESIZE],

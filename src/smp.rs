@@ -157,7 +157,7 @@ struct Job {
     arg: u32,
 }
 
-static JOB: Spinlock<Option<Job>> = Spinlock::new("job", None);
+static JOB: Spinlock<Option<Job>> = Spinlock::new(crate::lockorder::JOB, None);
 /// Bumped for each new job; a CPU runs the job when this differs from the
 /// last one it saw.
 static JOB_GENERATION: AtomicU32 = AtomicU32::new(0);

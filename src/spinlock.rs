@@ -8,7 +8,10 @@
 //! were on before the first.
 //!
 //! The lock itself is `spin`'s mutex; this wrapper adds the interrupt rule,
-//! a name for messages, and counters (acquisitions, failed spins).
+//! a name for messages, counters (acquisitions, failed spins) and the lock
+//! order: every lock has a class and a rank from `lockorder.rs`'s table,
+//! and taking one while a lock of equal or higher rank is held panics,
+//! naming both (a deadlock found on the first run, not the unlucky one).
 
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -20,6 +23,7 @@ use spin::mutex::{SpinMutex, SpinMutexGuard};
 // state), and the CPU's state is read with them off. One of the two
 // import circles the kernel keeps on purpose (tests/circles.rs).
 use crate::cpu::{cpu, cpuid, cpuid_unchecked, interrupts_enabled};
+use crate::lockorder::{self, Class};
 
 /// Turn interrupts off, remembering (at the outermost level) whether they
 /// were on. Every `pushcli` needs a matching `popcli`. Returns the running
@@ -102,6 +106,8 @@ const NOBODY: usize = usize::MAX;
 /// A spin lock around a `T` (xv6's `struct spinlock`, plus the data).
 pub struct Spinlock<T> {
     name: &'static str,
+    /// Its rank's bit (`lockorder::Rank::bit`): what the order check needs.
+    rank_bit: u32,
     inner: SpinMutex<T>,
     /// The CPU holding the lock, or NOBODY (xv6's `lk->cpu`).
     holder: AtomicUsize,
@@ -121,9 +127,12 @@ pub struct SpinlockGuard<'a, T> {
 }
 
 impl<T> Spinlock<T> {
-    pub const fn new(name: &'static str, data: T) -> Spinlock<T> {
+    /// A lock of class `class` (its name and rank: a row of
+    /// `lockorder::TABLE`) around `data`.
+    pub const fn new(class: Class, data: T) -> Spinlock<T> {
         Spinlock {
-            name,
+            name: class.name,
+            rank_bit: class.rank.bit(),
             inner: SpinMutex::new(data),
             holder: AtomicUsize::new(NOBODY),
             acquires: AtomicU32::new(0),
@@ -157,39 +166,59 @@ impl<T> Spinlock<T> {
         self.acquire(cli.cpu(), Some(cli), Some(max_spins))
     }
 
-    /// Spin for the lock on CPU `cpu` (pinned by `cli`, or by the caller),
+    /// Spin for the lock on CPU `cpu_index` (pinned by `cli`, or by the caller),
     /// at most `max_spins` failed attempts if given.
     #[inline]
     fn acquire(
         &self,
-        cpu: usize,
+        cpu_index: usize,
         cli: Option<NoInterrupts>,
         max_spins: Option<u32>,
     ) -> Option<SpinlockGuard<'_, T>> {
         assert!(
-            !self.held_by(cpu),
+            !self.held_by(cpu_index),
             "acquire: lock {} is already held by this CPU",
             self.name
         );
+        // Before spinning: a lock taken out of order is reported, not
+        // left to deadlock. A bounded try cannot deadlock: only noted.
+        if max_spins.is_none() {
+            lockorder::take(self.rank_bit, &self.name);
+        }
+        let guard = match self.inner.try_lock() {
+            Some(g) => g,
+            None => self.spin(max_spins)?,
+        };
+        self.acquires.fetch_add(1, Ordering::Relaxed);
+        self.holder.store(cpu_index, Ordering::Relaxed);
+        if max_spins.is_some() {
+            lockorder::note(self.rank_bit);
+        }
+        Some(SpinlockGuard {
+            lock: self,
+            guard,
+            _cli: cli,
+        })
+    }
+
+    /// Spin until the lock, held by another CPU, is free (at most
+    /// `max_spins` failed attempts if given), counting the failures. Out of
+    /// line: the fast path of `acquire`, inlined everywhere, stays small.
+    #[cold]
+    #[inline(never)]
+    fn spin(&self, max_spins: Option<u32>) -> Option<SpinMutexGuard<'_, T>> {
         let mut tries = 0;
-        let guard = loop {
-            if let Some(g) = self.inner.try_lock() {
-                break g;
-            }
+        loop {
             self.spins.fetch_add(1, Ordering::Relaxed);
             tries += 1;
             if Some(tries) == max_spins {
                 return None;
             }
             core::hint::spin_loop();
-        };
-        self.acquires.fetch_add(1, Ordering::Relaxed);
-        self.holder.store(cpu, Ordering::Relaxed);
-        Some(SpinlockGuard {
-            lock: self,
-            guard,
-            _cli: cli,
-        })
+            if let Some(g) = self.inner.try_lock() {
+                return Some(g);
+            }
+        }
     }
 
     /// The lock's name, as messages and `lockstat` give it.
@@ -229,11 +258,12 @@ impl<T> Spinlock<T> {
 }
 
 impl<T> Drop for SpinlockGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // Runs before the fields drop: the holder is cleared while the lock
         // is still held.
         self.lock.holder.store(NOBODY, Ordering::Relaxed);
+        lockorder::release(self.lock.rank_bit);
     }
 }
 

@@ -36,7 +36,7 @@ pub fn sys_sbrk() -> i32 {
 }
 
 /// Guards the sleepers' check of the tick count (xv6's `tickslock`).
-static TICKSLOCK: Spinlock<()> = Spinlock::new("time", ());
+static TICKSLOCK: Spinlock<()> = Spinlock::new(crate::lockorder::TIME, ());
 
 fn ticks_chan() -> usize {
     &TICKSLOCK as *const _ as usize

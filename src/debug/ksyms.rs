@@ -16,7 +16,7 @@
 //! and prints addresses only.
 
 /// Bytes reserved for the table (run-qemu.sh reads the section's size from
-/// the ELF and stops with a message if the table does not fit). About 40 KiB
+/// the ELF and stops with a message if the table does not fit). About 48 KiB
 /// are in use; every page reserved here is a page less in kinit1's pool,
 /// which at the largest PHYSTOP with 8 CPUs has only a few to spare.
 pub const KSYMS_SIZE: usize = 64 * 1024;

@@ -179,6 +179,7 @@ static TESTS: &[KTest] = &[
     alone("steal", smp::steal),
     alone("kalloctest_percpu", smp::kalloctest_percpu),
     alone("steal_race", smp::steal_race),
+    alone("steal_pairs", smp::steal_pairs),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
     t(
         "kernel_stacks_are_guarded",
@@ -201,6 +202,13 @@ static TESTS: &[KTest] = &[
         let _held = KTEST_LOCK.lock();
         let _again = KTEST_LOCK.lock();
     }),
+    // The lock-order checker (src/lockorder.rs): a lower rank taken while
+    // a higher one is held panics, naming both locks and the rule.
+    must_panic("lock_order", |_, _| {
+        let _inner = KTEST_INNER.lock();
+        let _outer = KTEST_LOCK.lock();
+    }),
+    must_panic("lock_order_percpu", smp::lock_order_percpu),
     must_panic("panic_backtrace", |_, _| {
         backtrace_caller();
     }),
@@ -278,8 +286,8 @@ fn self_check(name: &str, r: &BootReport) {
 }
 
 /// Locks for the spin-lock tests.
-static KTEST_LOCK: Spinlock<u32> = Spinlock::new("ktest", 0);
-static KTEST_INNER: Spinlock<u32> = Spinlock::new("ktest.inner", 0);
+static KTEST_LOCK: Spinlock<u32> = Spinlock::new(crate::lockorder::KTEST, 0);
+static KTEST_INNER: Spinlock<u32> = Spinlock::new(crate::lockorder::KTEST_INNER, 0);
 
 /// Interrupts on, for a test that needs them; main has set up the PICs.
 fn sti() {

@@ -12,6 +12,7 @@ use super::{
     Allocator, AuditError, DirectMap, FreeList, Freed, Held, JUNK, KfreeError, Mode, Pool, acquire,
     audit_lists, report::report_first,
 };
+use crate::lockorder::KMEM_CPU;
 use crate::memlayout::VAddr;
 use crate::param::NCPU;
 use crate::spinlock::{LockStats, NoInterrupts, Spinlock};
@@ -166,6 +167,16 @@ impl PerCpu {
     }
 }
 
+impl PerCpu {
+    /// Hold list `first`, then list `second`, then let both go: for the
+    /// in-kernel test of the lock order (`lock_order_percpu`), which takes
+    /// them in the wrong order on purpose.
+    pub fn hold_both(&self, first: usize, second: usize) {
+        let _first = self.hold(first, None);
+        let _second = self.hold(second, None);
+    }
+}
+
 /// What every lock's name starts with; the CPU's number follows.
 const PREFIX: &[u8] = b"kmem.";
 /// Bytes of the longest lock name: the prefix and two digits.
@@ -196,16 +207,19 @@ static NAMES: [[u8; NAME_MAX]; NCPU] = {
     names
 };
 
-/// The empty lists, each under the lock `kmem.<cpu>`; kinit1 sets their pool.
+/// The empty lists, each under the lock `kmem.<cpu>` of rank
+/// `KMEM_CPU + cpu` (so a thief takes the lower-numbered list first);
+/// kinit1 sets their pool.
 const fn percpu_lists() -> [List; NCPU] {
     let mut lists =
-        [const { Spinlock::new("", FreeList::new(Pool::NOWHERE, JUNK, DirectMap)) }; NCPU];
+        [const { Spinlock::new(KMEM_CPU, FreeList::new(Pool::NOWHERE, JUNK, DirectMap)) }; NCPU];
     let mut i = 0;
     while i < NCPU {
         let Ok(name) = core::str::from_utf8(NAMES[i].split_at(name_len(i)).0) else {
             panic!("a lock name is ASCII");
         };
-        lists[i] = Spinlock::new(name, FreeList::new(Pool::NOWHERE, JUNK, DirectMap));
+        let class = KMEM_CPU.nth(i, name);
+        lists[i] = Spinlock::new(class, FreeList::new(Pool::NOWHERE, JUNK, DirectMap));
         i += 1;
     }
     lists

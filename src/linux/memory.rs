@@ -417,7 +417,7 @@ static COW_FAULTS: AtomicUsize = AtomicUsize::new(0);
 
 /// The last copy-on-write fault: where, and what `un_wp_page` did.
 #[cfg(kernel)]
-static LAST_COW: Spinlock<Option<(VAddr, CowStep)>> = Spinlock::new("cow", None);
+static LAST_COW: Spinlock<Option<(VAddr, CowStep)>> = Spinlock::new(crate::lockorder::COW, None);
 
 /// How many copy-on-write faults were resolved, and the last one.
 #[cfg(kernel)]

@@ -1,12 +1,12 @@
 //! In-kernel tests of the other CPUs and of the per-CPU allocator.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::bootinfo::BootInfo;
 use crate::cpu::{cpu, ncpu};
 use crate::kalloc::{self, Mode, kalloc, steal_batch};
 use crate::memlayout::{BOOT_MAPPED, PAddr, VAddr, kstack};
-use crate::param::APSTACKSIZE;
+use crate::param::{APSTACKSIZE, NCPU};
 use crate::println;
 
 use super::{BootReport, kernel_mapping};
@@ -199,6 +199,147 @@ pub fn steal(_: &BootReport, _: &BootInfo) {
         "freeing them all restores the count"
     );
     assert_eq!(list(0), before, "cpu0 freed them, onto its own list");
+}
+
+/// What `steal_pairs` hands the CPUs: the thief and the victim of the
+/// pair under test, and each CPU's pages taken off its own list (a chain
+/// for `refill`) with their number.
+static PAIR_THIEF: AtomicU32 = AtomicU32::new(0);
+static PAIR_VICTIM: AtomicU32 = AtomicU32::new(0);
+static PAIR_HOARD: [AtomicU32; NCPU] = [const { AtomicU32::new(0) }; NCPU];
+static PAIR_HELD: [AtomicU32; NCPU] = [const { AtomicU32::new(0) }; NCPU];
+/// Whether the thief's kalloc gave a page.
+static PAIR_GOT: AtomicBool = AtomicBool::new(false);
+
+/// The running CPU's index.
+fn this_cpu() -> usize {
+    let _pinned = crate::spinlock::NoInterrupts::new();
+    crate::cpu::cpuid()
+}
+
+/// `steal_pairs`, first step, on every CPU but the victim: take every
+/// page of its own list and hold them, so that the victim's list is the
+/// only one with pages.
+fn pair_empty_own_list(_: u32) {
+    let me = this_cpu();
+    if me == PAIR_VICTIM.load(Ordering::Relaxed) as usize {
+        return;
+    }
+    let own = kalloc::cpu_nfree(me).expect("percpu mode");
+    let head = (0..own).fold(0, |head, _| {
+        chain(kalloc().expect("a CPU's own pages"), head)
+    });
+    PAIR_HOARD[me].store(head, Ordering::Relaxed);
+    PAIR_HELD[me].store(own as u32, Ordering::Relaxed);
+}
+
+/// `steal_pairs`, second step, on the thief only: one kalloc, which must
+/// steal from the victim; the page joins the thief's hoard.
+fn pair_steal(_: u32) {
+    let me = this_cpu();
+    if me != PAIR_THIEF.load(Ordering::Relaxed) as usize {
+        return;
+    }
+    let got = kalloc();
+    PAIR_GOT.store(got.is_some(), Ordering::Relaxed);
+    if let Some(page) = got {
+        let head = chain(page, PAIR_HOARD[me].load(Ordering::Relaxed));
+        PAIR_HOARD[me].store(head, Ordering::Relaxed);
+        PAIR_HELD[me].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// `steal_pairs`, last step, on every CPU: give its hoard back (onto its
+/// own list) and check that it holds no lock.
+fn pair_give_back(_: u32) {
+    let me = this_cpu();
+    refill(PAIR_HOARD[me].swap(0, Ordering::Relaxed));
+    let held = {
+        let _pinned = crate::spinlock::NoInterrupts::new();
+        crate::lockorder::held_here()
+    };
+    assert!(
+        held == 0,
+        "steal_pairs: cpu{me} still holds locks of ranks {held:#x} (a bit a rank) after \
+         the steal: a lock was not let go"
+    );
+}
+
+/// In percpu mode, every CPU steals from every other, one ordered pair at
+/// a time: all lists but the victim's are emptied (each CPU holds its own
+/// pages), the thief allocates once, and everyone gives its pages back.
+/// Half the pairs have a thief with a higher number than its victim, so a
+/// steal that takes its own list's lock before the victim's breaks the
+/// lock order (lowest CPU number first) in every run, and the checker
+/// (src/lockorder.rs) panics naming both locks; no deadlock, no luck
+/// needed. Each steal must also take the victim's lock and move a batch.
+pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
+    let n = needs_percpu("steal_pairs");
+    let list = |i| kalloc::cpu_nfree(i).expect("percpu mode");
+    let before = kalloc::nfree();
+    let mut pairs = 0;
+    for thief in 0..n {
+        for victim in (0..n).filter(|&v| v != thief) {
+            PAIR_THIEF.store(thief as u32, Ordering::Relaxed);
+            PAIR_VICTIM.store(victim as u32, Ordering::Relaxed);
+            PAIR_HELD.iter().for_each(|h| h.store(0, Ordering::Relaxed));
+            crate::smp::on_every_cpu(pair_empty_own_list, 0);
+            let has = list(victim);
+            assert!(has > 0, "steal_pairs: cpu{victim}'s list is empty");
+            for i in (0..n).filter(|&i| i != victim) {
+                assert_eq!(list(i), 0, "steal_pairs: cpu{i} emptied its own list");
+            }
+            let locks = crate::debug::lockstat::kmem_snapshot();
+            crate::smp::on_every_cpu(pair_steal, 0);
+            let after = crate::debug::lockstat::kmem_snapshot();
+            let acquires = |s: &[Option<crate::spinlock::LockStats>; NCPU]| {
+                s[victim].map_or(0, |s| s.acquires)
+            };
+            assert!(
+                PAIR_GOT.load(Ordering::Relaxed),
+                "steal_pairs: cpu{thief}, whose list is empty, got no page from kalloc with \
+                 {has} pages on cpu{victim}'s list: a CPU whose list is empty must steal"
+            );
+            assert!(
+                acquires(&after) > acquires(&locks),
+                "steal_pairs: cpu{thief} took pages from cpu{victim}'s list without taking \
+                 its lock kmem.{victim}: a thief must hold its victim's lock"
+            );
+            let batch = steal_batch(has);
+            assert_eq!(
+                (list(victim), list(thief)),
+                (has - batch, batch - 1),
+                "steal_pairs: cpu{thief} stealing from cpu{victim} ({has} pages) moves a \
+                 batch of {batch} (cpu{victim}'s list, cpu{thief}'s list after one kalloc)"
+            );
+            let lists: [usize; NCPU] = core::array::from_fn(|i| if i < n { list(i) } else { 0 });
+            let held: [u32; NCPU] = core::array::from_fn(|i| PAIR_HELD[i].load(Ordering::Relaxed));
+            crate::smp::on_every_cpu(pair_give_back, 0);
+            for i in 0..n {
+                assert_eq!(
+                    list(i),
+                    lists[i] + held[i] as usize,
+                    "steal_pairs: cpu{i} freed {} pages: they go on its own list",
+                    held[i]
+                );
+            }
+            pairs += 1;
+        }
+    }
+    assert_eq!(
+        kalloc::audit(),
+        before,
+        "steal_pairs: the free count is back"
+    );
+    println!("ktest: steal_pairs: {pairs} steals, each CPU from each other one");
+}
+
+/// A thief numbered above its victim that takes its own list's lock
+/// first: list 1's lock, then list 0's. The lock-order check panics.
+pub fn lock_order_percpu(_: &BootReport, _: &BootInfo) {
+    needs_percpu("lock_order_percpu");
+    crate::kalloc::percpu::PERCPU.hold_both(1, 0);
+    unreachable!("lock_order_percpu: list 0's lock was taken under list 1's");
 }
 
 /// A panic on another CPU is reported with that CPU's number, and stops

@@ -15,7 +15,10 @@ pub struct Linux {
 }
 
 pub static LINUX: Linux = Linux {
-    bits: Spinlock::new("kmem", Scan::new(Pool::NOWHERE, JUNK, DirectMap)),
+    bits: Spinlock::new(
+        crate::lockorder::KMEM,
+        Scan::new(Pool::NOWHERE, JUNK, DirectMap),
+    ),
 };
 
 impl Allocator for Linux {
