@@ -248,6 +248,16 @@ fn lab_export_writes_a_one_commit_handout_without_solutions_or_mutants() {
     assert!(!dir.join("labs/kalloc/mutants").exists(), "no mutant");
     assert!(!dir.join("labs/kalloc/stubs").exists(), "no stub file");
     assert_eq!(lab::export::handout_of(&dir).as_deref(), Some("kalloc"));
+    // The front page is the student's; the project's README is PROJECT.md.
+    let front = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(front.starts_with("# Lab kalloc: "), "{front}");
+    assert!(front.contains("(labs/kalloc/README.md)"), "{front}");
+    assert!(front.contains("- `src/kalloc/freelist.rs`"), "{front}");
+    let project = std::fs::read_to_string(dir.join("PROJECT.md")).unwrap();
+    assert_eq!(
+        project,
+        std::fs::read_to_string(xtask::paths::at("README.md")).unwrap()
+    );
     let again = run_script(&["--lab-export", "kalloc", path], "");
     again.expect_status(xtask::status::FAILED);
     assert!(again.err.contains("is not empty"), "{}", again.err);
