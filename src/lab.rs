@@ -5,7 +5,7 @@
 
 use crate::protocol::LabTodo;
 
-/// Stop here: exercise `$exercise` of lab `$lab` is not written yet. Typed
+/// Stop here: exercise `$exercise` of lab `$lab` is not implemented yet. Typed
 /// `!`, so it stands for any function body.
 #[macro_export]
 macro_rules! lab_todo {

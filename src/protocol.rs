@@ -35,7 +35,7 @@ pub const BOOTING: &str = "xv6-rs: booting";
 /// What the kernel says before it resets the machine on purpose (`reboot`).
 pub const REBOOTING: &str = "reboot: restarting the machine";
 
-/// The kernel reached a lab exercise not written yet (`lab_todo!`): status 9.
+/// The kernel reached a lab exercise not implemented yet (`lab_todo!`): status 9.
 pub const EXIT_LAB_TODO: QemuExit = QemuExit(4);
 
 /// The line `lab_todo!` prints before it ends QEMU with EXIT_LAB_TODO:

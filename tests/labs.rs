@@ -169,23 +169,33 @@ fn the_grader_tells_a_reset_from_a_hang_from_endless_output() {
 
 #[test]
 fn grade_runs_one_test_and_refuses_unknown_names() {
-    let one = run_script(&["--grade", "kalloc", "lifo"], "");
+    let one = run_script(&["--grade", "kalloc", "kalloc_order"], "");
     one.expect_status(0);
-    assert!(one.out.contains("lifo "), "{}", one.out);
+    let points = lab::grade::manifest("kalloc")
+        .unwrap()
+        .test("kalloc_order")
+        .expect("the test")
+        .points;
+    assert!(one.out.contains("(1 test)"), "{}", one.out);
+    assert!(one.out.contains("kalloc_order "), "{}", one.out);
     assert!(one.out.contains("PASS"), "{}", one.out);
-    assert!(one.out.contains("Score: 10/10"), "{}", one.out);
+    assert!(
+        one.out.contains(&format!("Score: {points}/{points}")),
+        "{}",
+        one.out
+    );
     let report = lab::grade::read_report(&xtask::paths::at(lab::grade::results_file("kalloc")))
         .expect("the results file");
     assert_eq!(
         (report.score, report.total, report.tests.len()),
-        (10, 10, 1)
+        (points, points, 1)
     );
     let unknown = run_script(&["--grade", "kalloc", "nosuch"], "");
     unknown.expect_status(xtask::status::FAILED);
     assert!(
         unknown
             .err
-            .contains("lab kalloc has no test \"nosuch\" (its tests: boot_counts, lifo,"),
+            .contains("lab kalloc has no test \"nosuch\" (its tests: boot_report_matches_free_list, kalloc_order,"),
         "{}",
         unknown.err
     );
@@ -238,6 +248,16 @@ fn lab_export_writes_a_one_commit_handout_without_solutions_or_mutants() {
     assert!(!dir.join("labs/kalloc/mutants").exists(), "no mutant");
     assert!(!dir.join("labs/kalloc/stubs").exists(), "no stub file");
     assert_eq!(lab::export::handout_of(&dir).as_deref(), Some("kalloc"));
+    // The front page is the student's; the project's README is PROJECT.md.
+    let front = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(front.starts_with("# Lab kalloc: "), "{front}");
+    assert!(front.contains("(labs/kalloc/README.md)"), "{front}");
+    assert!(front.contains("- `src/kalloc/freelist.rs`"), "{front}");
+    let project = std::fs::read_to_string(dir.join("PROJECT.md")).unwrap();
+    assert_eq!(
+        project,
+        std::fs::read_to_string(xtask::paths::at("README.md")).unwrap()
+    );
     let again = run_script(&["--lab-export", "kalloc", path], "");
     again.expect_status(xtask::status::FAILED);
     assert!(again.err.contains("is not empty"), "{}", again.err);
@@ -268,4 +288,167 @@ fn the_solution_tree_is_plain_code_and_every_lab_exports() {
             "{lab}: no stub file in the handout"
         );
     }
+}
+
+/// Longest a grading of a small class may take here: the first build of a
+/// grading tree is from scratch (minutes on a busy 2-core machine).
+const CLASS_LIMIT: Duration = Duration::from_secs(60 * 60);
+
+/// Run `cmd` (below the project's root), at most CLASS_LIMIT; its output,
+/// standard output and error interleaved, after checking it ended with 0.
+fn run_ok(cmd: &mut std::process::Command) -> String {
+    let c = xtask::bounded::capture(cmd, b"", Some(CLASS_LIMIT), true)
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert_eq!(c.status, Some(0), "{cmd:?} ended so:\n{}", c.out);
+    c.out
+}
+
+/// The files of `lab` that its students edit, as `tree` has them.
+fn lab_files(tree: &lab::export::Tree, lab: &str) -> lab::export::Tree {
+    let m = lab::grade::manifest(lab).expect("the lab's manifest");
+    m.files
+        .iter()
+        .map(|f| (f.clone(), tree[f].clone()))
+        .collect()
+}
+
+/// A class of three for lab `lab` below `dir`: `solution` (this tree's
+/// files), `handout` (the handout's) and `mutant` (the solution with the
+/// lab's first mutant applied).
+fn make_class(lab: &str, dir: &Path) {
+    let tracked = lab::export::tracked().expect("the tracked files");
+    let handout = lab::export::handout(&tracked, lab).expect("the handout");
+    let _ = std::fs::remove_dir_all(dir);
+    lab::export::write_tree(&lab_files(&tracked, lab), &dir.join("solution")).unwrap();
+    lab::export::write_tree(&lab_files(&handout, lab), &dir.join("handout")).unwrap();
+    let mutant = dir.join("mutant");
+    lab::export::write_tree(&lab_files(&tracked, lab), &mutant).unwrap();
+    let m = lab::grade::manifest(lab).unwrap();
+    let patch = xtask::paths::at(m.patch(&m.mutants[0]));
+    run_ok(
+        std::process::Command::new("git")
+            .arg("apply")
+            .arg(&patch)
+            .current_dir(&mutant),
+    );
+}
+
+/// `--grade-batch`'s results files for `lab`, by name: results.json,
+/// results.csv and each student's Gradescope results.
+fn class_results(lab: &str) -> Vec<(String, String)> {
+    let out = xtask::paths::at(format!("target/grade-batch/{lab}"));
+    let mut files = vec!["results.json".to_string(), "results.csv".to_string()];
+    for s in ["handout", "mutant", "solution"] {
+        files.push(format!("{}/{s}.json", lab::batch::GRADESCOPE_DIR));
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(out.join(&f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            (f, text)
+        })
+        .collect()
+}
+
+#[test]
+fn grade_batch_with_two_jobs_gives_the_results_of_one() {
+    let lab = "cow";
+    let dir = std::env::temp_dir().join(format!("xv6-class-{}", std::process::id()));
+    make_class(lab, &dir);
+    let grade = |jobs: &str| {
+        run_ok(
+            std::process::Command::new(xtask::paths::at("run-qemu.sh"))
+                .args(["--grade-batch", lab])
+                .arg(&dir)
+                .args(["--jobs", jobs]),
+        );
+        class_results(lab)
+    };
+    let serial = grade("1");
+    let parallel = grade("2");
+    std::fs::remove_dir_all(&dir).unwrap();
+    for ((file, one), (_, two)) in serial.iter().zip(&parallel) {
+        assert_eq!(one, two, "{file} differs between --jobs 1 and --jobs 2");
+    }
+    let gradescope = |student: &str| -> lab::gradescope::Results {
+        let text = &serial
+            .iter()
+            .find(|(f, _)| f.ends_with(&format!("/{student}.json")))
+            .expect("the student's Gradescope results")
+            .1;
+        lab::gradescope::Results::parse(text).expect("Gradescope's format")
+    };
+    let m = lab::grade::manifest(lab).unwrap();
+    let solution = gradescope("solution");
+    assert_eq!(solution.score, m.total());
+    let names: Vec<&str> = solution.tests.iter().map(|t| t.name.as_str()).collect();
+    let wanted: Vec<&str> = m.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, wanted);
+    assert!(solution.tests.iter().all(|t| t.status == "passed"));
+    let handout = gradescope("handout");
+    assert_eq!(handout.score, 0);
+    assert!(
+        handout
+            .tests
+            .iter()
+            .all(|t| t.output.starts_with("NOT IMPLEMENTED")),
+        "{handout:?}"
+    );
+    let mutant = gradescope("mutant");
+    let fails = &m.mutants[0].fails;
+    for t in &mutant.tests {
+        assert_eq!(
+            t.status == "failed",
+            fails.contains(&t.name),
+            "mutant {}: {t:?}",
+            m.mutants[0].name
+        );
+    }
+}
+
+#[test]
+fn run_autograder_grades_a_submission_in_gradescopes_layout() {
+    let lab = "cow";
+    // Kept between runs (the builds in it are), laid out afresh each time.
+    let work = xtask::paths::scratch("autograder-test");
+    let root = work.join("autograder");
+    let source = root.join("source");
+    let kept = work.join("source-target");
+    if source.join("target").exists() {
+        let _ = std::fs::remove_dir_all(&kept);
+        std::fs::rename(source.join("target"), &kept).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    run_script(&["--lab-export", lab, source.to_str().unwrap()], "").expect_status(0);
+    if kept.exists() {
+        std::fs::rename(&kept, source.join("target")).unwrap();
+    }
+    // The submission: the solution's files, one of them at the top (as an
+    // upload of single files has them).
+    let tracked = lab::export::tracked().unwrap();
+    let mut files = lab_files(&tracked, lab);
+    let (first, bytes) = files.pop_first().unwrap();
+    let top = Path::new(&first).file_name().unwrap().to_str().unwrap();
+    files.insert(top.to_string(), bytes);
+    lab::export::write_tree(&files, &root.join("submission")).unwrap();
+    let script = |name: &str| {
+        let mut cmd =
+            std::process::Command::new(xtask::paths::at(format!("labs/autograder/{name}")));
+        cmd.env("AUTOGRADER_ROOT", &root)
+            .env("XV6_SCRATCH", work.join("scratch"))
+            .current_dir(&root);
+        run_ok(&mut cmd)
+    };
+    script("setup.sh");
+    let out = script("run_autograder");
+    let text = std::fs::read_to_string(root.join("results/results.json"))
+        .unwrap_or_else(|e| panic!("no results.json ({e}); the script said:\n{out}"));
+    let r = lab::gradescope::Results::parse(&text).expect("Gradescope's format");
+    let m = lab::grade::manifest(lab).unwrap();
+    assert_eq!(r.score, m.total(), "{text}");
+    assert!(r.score > 0);
+    assert_eq!(r.tests.len(), m.tests.len(), "{text}");
+    assert!(r.tests.iter().all(|t| t.status == "passed"), "{text}");
+    assert!(!r.output.contains("Not in your submission"), "{text}");
 }

@@ -554,19 +554,21 @@ impl<M: PageMemory> FreeList<M> {
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         // LAB kalloc/freerange BEGIN
         use crate::mmu::PageStep;
+        // The whole pages: [first, end), `end` rounded down (exclusive).
         let first = start.page_up().unwrap_or(start);
-        let last = first.add_pages(first.pages_to(end));
-        let freed = |pages| Freed::by_free_range(first, last, pages);
-        if first == last {
+        let end = first.add_pages(first.pages_to(end));
+        let freed = |pages| Freed::by_free_range(first, end, pages);
+        if first == end {
             return Ok(freed(0));
         }
         // The pool's bounds hold for every page if they hold for the first
-        // and the last; then only RAM is asked, a run at a time.
+        // and the last (the one before `end`); then only RAM is asked, a run
+        // at a time.
         self.pool.check_bounds(first)?;
-        self.pool.check_bounds(last.sub_pages(1))?;
+        self.pool.check_bounds(end.sub_pages(1))?;
         let mut pages = 0;
         let pool = self.pool;
-        for (a, b) in pool.ram_runs(first, last) {
+        for (a, b) in pool.ram_runs(first, end) {
             for page in a.pages_until(b) {
                 // SAFETY: the caller gives up every RAM page of the range.
                 unsafe { self.push(page)? };

@@ -155,25 +155,25 @@ impl<M: PageMemory> Scan<M> {
     pub unsafe fn free_range(&mut self, start: VAddr, end: VAddr) -> Result<Freed, KfreeError> {
         // LAB kalloc/scan BEGIN
         use crate::mmu::PageStep;
-        // The whole pages, from `start` rounded up; the pool's bounds hold
-        // for all if they hold for the lowest and the highest.
+        // The whole pages: [first, end), `end` rounded down (exclusive); the
+        // pool's bounds hold for all if they hold for the first and the last.
         let first = start.page_up().unwrap_or(start);
-        let last = first.add_pages(first.pages_to(end));
+        let end = first.add_pages(first.pages_to(end));
         let pool = self.pool;
-        if first < last {
+        if first < end {
             pool.check_bounds(first)?;
-            pool.check_bounds(last.sub_pages(1))?;
+            pool.check_bounds(end.sub_pages(1))?;
         }
         let mut pages = 0;
         for page in pool
-            .ram_runs(first, last)
+            .ram_runs(first, end)
             .flat_map(|(a, b)| a.pages_until(b))
         {
             // SAFETY: the caller gives up every RAM page of the range.
             unsafe { self.put(page)? };
             pages += 1;
         }
-        Ok(Freed::by_free_range(first, last, pages))
+        Ok(Freed::by_free_range(first, end, pages))
         // LAB kalloc/scan END
     }
 

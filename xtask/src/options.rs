@@ -88,6 +88,11 @@ struct Cli {
     action: Actions,
     #[command(flatten)]
     env: Environment,
+    /// With --grade-batch: grade N students at a time, each job in a
+    /// grading tree of its own (each tree's first build is from scratch);
+    /// the results are those of one job [default: 1]
+    #[arg(long, value_name = "N", value_parser = job_count, help_heading = ACTION_HEADING)]
+    jobs: Option<u32>,
 }
 
 /// The options that shape a boot.
@@ -300,6 +305,13 @@ fn cpu_count(s: &str) -> Result<u32, String> {
         .ok_or_else(|| "not a CPU count >= 1".into())
 }
 
+/// `--jobs`: a whole number of grading jobs, at least 1.
+fn job_count(s: &str) -> Result<u32, String> {
+    whole_number(s)
+        .filter(|&n| n >= 1 && !s.starts_with('0'))
+        .ok_or_else(|| "not a number of jobs >= 1".into())
+}
+
 /// `--time-boot`: a whole number of runs (0: a normal boot).
 fn runs(s: &str) -> Result<u32, String> {
     whole_number(s).ok_or_else(|| "not a whole number of runs".into())
@@ -460,8 +472,13 @@ pub enum Action {
         only: Option<String>,
         factor: u32,
     },
-    /// Grade a class: a directory of student trees.
-    GradeBatch { lab: String, dir: PathBuf },
+    /// Grade a class: a directory of student trees, `jobs` students at a
+    /// time.
+    GradeBatch {
+        lab: String,
+        dir: PathBuf,
+        jobs: u32,
+    },
     /// The labs' self-check (one lab, if `only`).
     LabCheck { only: Option<String>, factor: u32 },
     /// Build (and boot, unless `--iso`).
@@ -520,6 +537,9 @@ fn parse_with(
         )
     };
     let two = |values: &[String]| (values[0].clone(), values[1].clone());
+    if cli.jobs.is_some() && cli.action.grade_batch.is_none() {
+        return Err(refuse("--jobs <N> goes with --grade-batch only".into()));
+    }
     if cli.action.setup {
         return Ok(Action::Setup {
             bochsrc: cli.env.bochsrc,
@@ -561,7 +581,8 @@ fn parse_with(
     if let Some(v) = &cli.action.grade_batch {
         let (lab, dir) = two(v);
         let dir = dir.into();
-        return Ok(Action::GradeBatch { lab, dir });
+        let jobs = cli.jobs.unwrap_or(1);
+        return Ok(Action::GradeBatch { lab, dir, jobs });
     }
     if let Some(only) = &cli.action.lab_check {
         let factor = factor().map_err(refuse)?;
@@ -950,7 +971,16 @@ mod tests {
             parse(&["--grade-batch", "kalloc", "class"]).unwrap(),
             Action::GradeBatch {
                 lab: "kalloc".into(),
-                dir: "class".into()
+                dir: "class".into(),
+                jobs: 1
+            }
+        );
+        assert_eq!(
+            parse(&["--grade-batch", "kalloc", "class", "--jobs", "3"]).unwrap(),
+            Action::GradeBatch {
+                lab: "kalloc".into(),
+                dir: "class".into(),
+                jobs: 3
             }
         );
         assert_eq!(
@@ -1014,6 +1044,16 @@ mod tests {
                 "a value is required for '--grade <LAB> [TEST]'",
             ),
             (
+                &["--grade-batch", "kalloc", "class", "--jobs", "0"],
+                &[],
+                "invalid value '0' for '--jobs <N>': not a number of jobs >= 1",
+            ),
+            (
+                &["--grade", "kalloc", "--jobs", "2"],
+                &[],
+                "--jobs <N> goes with --grade-batch only",
+            ),
+            (
                 &["--grade", "kalloc", "lifo", "junk"],
                 &[],
                 "unexpected argument 'junk' found",
@@ -1072,6 +1112,7 @@ mod tests {
             "--lab-export <LAB> <DIR>",
             "--grade <LAB> [TEST]",
             "--grade-batch <LAB> <DIR>",
+            "--jobs <N>",
             "--lab-check [<LAB>]",
             "--setup",
             "-h, --help",

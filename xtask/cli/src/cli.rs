@@ -68,9 +68,9 @@ fn act(action: Action) -> Result<i32> {
                 false => status::NOT_FULL_MARKS,
             })
         }
-        Action::GradeBatch { lab, dir } => {
+        Action::GradeBatch { lab, dir, jobs } => {
             prereqs::ensure()?;
-            lab::batch::run(&lab, &dir)?;
+            lab::batch::run(&lab, &dir, jobs)?;
             Ok(0)
         }
         Action::LabCheck { only, factor } => {

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::export::{self, Tree};
 use super::grade::{self, Report};
-use super::manifest::Manifest;
+use super::gradescope;
+use super::manifest::{Check, Manifest};
 use xtask::{Error, NAME, Result, bounded, kernel::io_error, paths, status};
 
 /// Longest one grading may take: a first build of the kernel and the
@@ -64,17 +65,21 @@ impl GradingTree {
     }
 
     /// Lay the manifest's files from `student` over the handout's; the
-    /// files the student does not have (the handout's are used).
+    /// files the student does not have (the handout's are used). A file
+    /// not at its path may be at the top of `student` under its own name
+    /// (an upload to Gradescope keeps no directories).
     pub fn overlay(&self, student: &Path) -> Result<Vec<String>> {
         let mut missing = Vec::new();
         for f in &self.lab.files {
-            let from = student.join(f);
             let to = self.dir.join(f);
-            if from.is_file() {
-                std::fs::copy(&from, &to).map_err(|e| io_error("copy", &from, e))?;
-            } else {
-                missing.push(f.clone());
-                self.restore_one(f)?;
+            match submitted(student, f, &self.lab.files) {
+                Some(from) => {
+                    std::fs::copy(&from, &to).map_err(|e| io_error("copy", &from, e))?;
+                }
+                None => {
+                    missing.push(f.clone());
+                    self.restore_one(f)?;
+                }
             }
         }
         Ok(missing)
@@ -130,6 +135,23 @@ impl GradingTree {
         };
         Ok((report, ran.out))
     }
+}
+
+/// Where `student` has the lab's file `f` (one of `files`): at its path,
+/// or else at the top under its own name if no other of `files` has that
+/// name.
+fn submitted(student: &Path, f: &str, files: &[String]) -> Option<PathBuf> {
+    let at = student.join(f);
+    if at.is_file() {
+        return Some(at);
+    }
+    let name = Path::new(f).file_name()?;
+    let same = files
+        .iter()
+        .filter(|g| Path::new(g).file_name() == Some(name))
+        .count();
+    let top = student.join(name);
+    (same == 1 && top.is_file()).then_some(top)
 }
 
 /// Make the directory `dir` hold `tree`: write the files that differ,
@@ -206,33 +228,110 @@ pub fn students(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(s)
 }
 
-/// Grade each student of `dir` in the grading tree `tree`; each student's
-/// whole output goes to `logs/<student>.log`.
-pub fn grade_class(tree: &GradingTree, dir: &Path, logs: &Path) -> Result<Vec<Row>> {
-    let students = students(dir)?;
-    let mut rows = Vec::new();
-    for s in students {
-        let student = s
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        eprint!("{NAME}: grading {student} ... ");
-        let missing = tree.overlay(&s)?;
-        let (report, out) = tree.grade()?;
-        tree.restore()?;
-        let log = logs.join(format!("{student}.log"));
-        std::fs::write(&log, &out).map_err(|e| io_error("write", &log, e))?;
-        match &report {
-            Ok(r) => eprintln!("{}/{}", r.score, r.total),
-            Err(e) => eprintln!("{e}"),
-        }
-        rows.push(Row {
-            student,
-            report,
-            missing,
-            log: log.display().to_string(),
-        });
+/// Grade student `s` in `tree`: overlay, grade, restore; the whole output
+/// goes to `logs/<student>.log`, the answers files to
+/// `logs/answers/<student>/`, the Gradescope results to
+/// `logs/gradescope/<student>.json`.
+fn grade_student(tree: &GradingTree, s: &Path, logs: &Path) -> Result<Row> {
+    let student = s
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let missing = tree.overlay(s)?;
+    let (report, out) = tree.grade()?;
+    collect_answers(tree, &student, logs)?;
+    tree.restore()?;
+    let log = logs.join(format!("{student}.log"));
+    std::fs::write(&log, &out).map_err(|e| io_error("write", &log, e))?;
+    let gs = gradescope::results(&tree.lab, &report, &missing);
+    let gs_file = logs.join(GRADESCOPE_DIR).join(format!("{student}.json"));
+    let text = serde_json::to_string_pretty(&gs).expect("Gradescope results are JSON");
+    write_file(&gs_file, text.as_bytes())?;
+    Ok(Row {
+        student,
+        report,
+        missing,
+        log: log.display().to_string(),
+    })
+}
+
+/// Write `bytes` to `path`, making its directory.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
     }
-    Ok(rows)
+    std::fs::write(path, bytes).map_err(|e| io_error("write", path, e))
+}
+
+/// Below a class's results: each student's Gradescope `results.json`.
+pub const GRADESCOPE_DIR: &str = "gradescope";
+
+/// Below a class's results: each student's answers files, for the teacher.
+pub const ANSWERS_DIR: &str = "answers";
+
+/// Copy the answers files of the lab, as graded in `tree`, to
+/// `logs/answers/<student>/`: the questions are read by the teacher, not
+/// scored.
+fn collect_answers(tree: &GradingTree, student: &str, logs: &Path) -> Result<()> {
+    for t in &tree.lab.tests {
+        if let Check::Answers { file } = &t.check {
+            let from = tree.dir.join(file);
+            let name = Path::new(file).file_name().unwrap_or_default();
+            let to = logs.join(ANSWERS_DIR).join(student).join(name);
+            let text = std::fs::read(&from).unwrap_or_default();
+            write_file(&to, &text)?;
+        }
+    }
+    Ok(())
+}
+
+/// Grade each student of `dir`, as many at a time as there are grading
+/// `trees` (one job each, every tree the same lab's); each student's
+/// files go below `logs` (see [`grade_student`]). The rows come in the
+/// students' order whatever the jobs, so the results are those of a
+/// serial run.
+pub fn grade_class(trees: &[GradingTree], dir: &Path, logs: &Path) -> Result<Vec<Row>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let students = students(dir)?;
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<Option<Result<Row>>>> = Mutex::new(students.iter().map(|_| None).collect());
+    let jobs = trees.len();
+    std::thread::scope(|scope| {
+        for (job, tree) in trees.iter().enumerate() {
+            let (next, rows, students) = (&next, &rows, &students);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(s) = students.get(index) else {
+                        break;
+                    };
+                    let name = s.file_name().unwrap_or_default().to_string_lossy();
+                    if jobs > 1 {
+                        eprintln!("{NAME}: grading {name} (job {})", job + 1);
+                    } else {
+                        eprint!("{NAME}: grading {name} ... ");
+                    }
+                    let row = grade_student(tree, s, logs);
+                    let said = match &row {
+                        Ok(Row { report: Ok(r), .. }) => format!("{}/{}", r.score, r.total),
+                        Ok(Row { report: Err(e), .. }) => e.clone(),
+                        Err(e) => e.message.clone(),
+                    };
+                    match jobs > 1 {
+                        true => eprintln!("{NAME}: {name}: {said}"),
+                        false => eprintln!("{said}"),
+                    }
+                    let stop = row.is_err();
+                    rows.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(row);
+                    if stop {
+                        break; // the tree's trouble, not the student's
+                    }
+                }
+            });
+        }
+    });
+    let rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.into_iter().flatten().collect()
 }
 
 /// A verdict's short form for the class's table.
@@ -305,17 +404,38 @@ pub fn class_csv(m: &Manifest, rows: &[Row]) -> String {
     s
 }
 
-/// `--grade-batch <lab> <dir>`: grade the class, print the table, write
-/// `results.csv` and `results.json` beside the logs.
-pub fn run(lab: &str, dir: &Path) -> Result<()> {
-    let work = paths::scratch("grade-batch");
-    let out = paths::at(format!("target/grade-batch/{lab}"));
-    for d in [&work, &out] {
-        std::fs::create_dir_all(d).map_err(|e| io_error("create", d, e))?;
+/// The scratch directory of `--grade-batch`'s job `job` (from 0): the
+/// first job's is the one a serial run has always used.
+fn job_work(job: u32) -> PathBuf {
+    match job {
+        0 => paths::scratch("grade-batch"),
+        n => paths::scratch(&format!("grade-batch-{}", n + 1)),
     }
-    let tree = GradingTree::new(lab, &export::tracked()?, &work)?;
-    let rows = grade_class(&tree, dir, &out)?;
-    let m = &tree.lab;
+}
+
+/// `--grade-batch <lab> <dir> [--jobs N]`: grade the class, `jobs`
+/// students at a time, print the table, write `results.csv` and
+/// `results.json` beside the logs, and each student's Gradescope results
+/// below `gradescope/`.
+pub fn run(lab: &str, dir: &Path, jobs: u32) -> Result<()> {
+    let out = paths::at(format!("target/grade-batch/{lab}"));
+    std::fs::create_dir_all(&out).map_err(|e| io_error("create", &out, e))?;
+    // A student may have been removed from the class since the last run.
+    for sub in [GRADESCOPE_DIR, ANSWERS_DIR] {
+        let d = out.join(sub);
+        if d.exists() {
+            std::fs::remove_dir_all(&d).map_err(|e| io_error("remove", &d, e))?;
+        }
+    }
+    let tracked = export::tracked()?;
+    let mut trees = Vec::new();
+    for job in 0..jobs {
+        let work = job_work(job);
+        std::fs::create_dir_all(&work).map_err(|e| io_error("create", &work, e))?;
+        trees.push(GradingTree::new(lab, &tracked, &work)?);
+    }
+    let rows = grade_class(&trees, dir, &out)?;
+    let m = &trees[0].lab;
     print!("{}", class_table(m, &rows));
     let csv = out.join("results.csv");
     std::fs::write(&csv, class_csv(m, &rows)).map_err(|e| io_error("write", &csv, e))?;
@@ -323,9 +443,12 @@ pub fn run(lab: &str, dir: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(&rows).expect("rows are JSON");
     std::fs::write(&json, text).map_err(|e| io_error("write", &json, e))?;
     println!(
-        "Results: {} and {}; each student's log beside them",
+        "Results: {} and {}; each student's log beside them, Gradescope results in {}, \
+         answers in {}",
         csv.display(),
-        json.display()
+        json.display(),
+        out.join(GRADESCOPE_DIR).display(),
+        out.join(ANSWERS_DIR).display()
     );
     Ok(())
 }

@@ -335,7 +335,7 @@ fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
     std::fs::create_dir_all(&logs).map_err(|e| io_error("create", &logs, e))?;
     handout_is_clean(&tree, problems)?;
     boots_to_a_stub(&tree, problems)?;
-    for row in batch::grade_class(&tree, &students_dir, &logs)? {
+    for row in batch::grade_class(std::slice::from_ref(&tree), &students_dir, &logs)? {
         let graded = row.report;
         let (what, said) = match row.student.as_str() {
             HANDOUT => (
@@ -411,7 +411,11 @@ pub fn run(only: Option<&str>, factor: u32) -> Result<i32> {
         );
         return Ok(0);
     }
-    eprintln!("{NAME} --lab-check: {} problems:", problems.len());
+    let count = match problems.len() {
+        1 => "1 problem".to_string(),
+        n => format!("{n} problems"),
+    };
+    eprintln!("{NAME} --lab-check: {count}:");
     for p in &problems {
         eprintln!("  {p}");
     }

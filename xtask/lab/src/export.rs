@@ -201,6 +201,13 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
         out.insert(path.clone(), handout.into_bytes());
     }
     out.insert(HANDOUT_STAMP.to_string(), stamp(target).into_bytes());
+    // (In a handout's own handout, PROJECT.md is there already.)
+    if let Some(readme) = out.remove(README)
+        && !out.contains_key(PROJECT_README)
+    {
+        out.insert(PROJECT_README.to_string(), readme);
+    }
+    out.insert(README.to_string(), front_page(&labs[target]).into_bytes());
     let mut leaks = Vec::new();
     for (path, bytes) in &out {
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -223,6 +230,28 @@ pub fn handout(tree: &Tree, target: &str) -> std::result::Result<Tree, String> {
         true => Ok(out),
         false => Err(leaks.join("\n")),
     }
+}
+
+/// The tree's front page: in a handout, the student's (`front_page`).
+pub const README: &str = "README.md";
+
+/// Where a handout keeps the project's own README.md (for teachers and
+/// developers), beside the student's front page, so its links still work.
+pub const PROJECT_README: &str = "PROJECT.md";
+
+/// The student's front page of lab `m`'s handout: what it is, the
+/// commands, where the exercises are, how grading works; it points at
+/// the lab's own README for the rest.
+pub fn front_page(m: &Manifest) -> String {
+    let files: Vec<String> = m.files.iter().map(|f| format!("- `{f}`")).collect();
+    let first_test = m.tests.first().map_or("<test>", |t| t.name.as_str());
+    include_str!("front_page.md")
+        .replace("{lab}", &m.name)
+        .replace("{title}", &m.title)
+        .replace("{files}", &files.join("\n"))
+        .replace("{tests}", &super::grade::tests_count(m.tests.len()))
+        .replace("{total}", &m.total().to_string())
+        .replace("{first_test}", first_test)
 }
 
 /// The file that tells a handout from the teacher's tree, and which lab it
@@ -404,6 +433,32 @@ mod tests {
     }
 
     #[test]
+    fn a_handouts_readme_is_the_students_front_page() {
+        let mut t = course();
+        t.insert(README.into(), b"# For teachers and developers\n".to_vec());
+        let b = handout(&t, "b").unwrap();
+        let front = text(&b, README);
+        assert!(front.starts_with("# Lab b: B\n"), "{front}");
+        for says in [
+            "[labs/b/README.md](labs/b/README.md)",
+            "./run-qemu.sh --grade b ",
+            "- `src/x.rs`",
+            "is not implemented yet",
+            "Score: X/0",
+            "no points here",
+            "collected for your teacher",
+        ] {
+            assert!(front.contains(says), "{says:?} in:\n{front}");
+        }
+        assert!(!front.contains('{'), "every field filled: {front}");
+        assert_eq!(text(&b, PROJECT_README), "# For teachers and developers\n");
+        // A handout's own handout (a grading tree in a handout) keeps both.
+        let again = handout(&b, "b").unwrap();
+        assert_eq!(text(&again, README), front);
+        assert_eq!(text(&again, PROJECT_README), text(&b, PROJECT_README));
+    }
+
+    #[test]
     fn each_lab_gets_stubs_its_dependencies_solutions_later_labs_bases() {
         let t = course();
         let b = handout(&t, "b").unwrap();
@@ -430,8 +485,8 @@ mod tests {
             assert_eq!(text(h, "docs/labs.md"), text(&t, "docs/labs.md"));
             assert_eq!(
                 h.len(),
-                t.len() + 1 - 3,
-                "every file but the stubs, and the stamp"
+                t.len() + 2 - 3,
+                "every file but the stubs, the stamp and the front page"
             );
             assert!(
                 !h.keys().any(|p| p.contains("stubs")),

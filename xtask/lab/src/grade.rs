@@ -80,7 +80,7 @@ pub fn boot_args(ktest: &str, boot: &[String]) -> Vec<String> {
 
 /// The shell command that boots `ktest` as the grader does (add --gdb to
 /// debug it).
-fn boot_command(ktest: &str, boot: &[String]) -> String {
+pub fn boot_command(ktest: &str, boot: &[String]) -> String {
     let args: Vec<String> = boot_args(ktest, boot)
         .into_iter()
         .map(|a| match a.contains(' ') {
@@ -145,13 +145,38 @@ pub fn run_boot(
         limit,
         marks: std::fs::read(marks).unwrap_or_default(),
     };
-    let _ = writeln!(
-        log,
-        "\n# boot marks: {:?}",
-        String::from_utf8_lossy(&outcome.marks)
-    );
+    log.push('\n');
+    log.push_str(&marks_line(&outcome.marks));
     Ok((outcome, log))
 }
+
+/// The log's last line: the boot path's progress marks and what they mean
+/// (`protocol::BOOT_STAGES`), so that a log read alone explains them.
+pub fn marks_line(marks: &[u8]) -> String {
+    let legend: Vec<String> = xtask::protocol::BOOT_STAGES
+        .iter()
+        .map(|s| format!("{}: {}", char::from(s.mark), s.name))
+        .collect();
+    format!(
+        "# boot marks: {:?}, the boot path's stages before main, a byte each on port {:#x} \
+         ({}); a reset before main prints nothing else, so the last mark says how far it got\n",
+        String::from_utf8_lossy(marks),
+        xtask::protocol::BOOT_MARK_PORT,
+        legend.join("; ")
+    )
+}
+
+/// `n` tests, in words ("1 test", "12 tests").
+pub fn tests_count(n: usize) -> String {
+    match n {
+        1 => "1 test".to_string(),
+        n => format!("{n} tests"),
+    }
+}
+
+/// What the table says after a test that gives no points (the answers):
+/// it is read by the teacher, not scored.
+pub const NOT_SCORED: &str = "(not scored: the teacher reads the answers)";
 
 /// `GRADE_TIME_FACTOR`'s default (the runner's options read the variable).
 pub use xtask::options::DEFAULT_TIME_FACTOR;
@@ -201,6 +226,9 @@ pub fn test_lines(g: &Graded, t: &Test, width: usize) -> String {
         g.max,
         g.verdict.word()
     );
+    if g.max == 0 {
+        let _ = write!(s, " {NOT_SCORED}");
+    }
     if g.verdict == Verdict::Pass {
         return s + "\n";
     }
@@ -244,7 +272,7 @@ pub fn table(r: &Report, title: &str) -> String {
     let mut s = format!("\nLab {}: {title}\n", r.lab);
     let _ = writeln!(s, "  {:<width$} {:^7} verdict", "test", "points");
     for g in &r.tests {
-        let _ = writeln!(
+        let _ = write!(
             s,
             "  {:<width$}  {:>3}/{:<3} {}",
             g.name,
@@ -252,6 +280,12 @@ pub fn table(r: &Report, title: &str) -> String {
             g.max,
             g.verdict.word()
         );
+        match g.max {
+            0 => {
+                let _ = writeln!(s, " {NOT_SCORED}");
+            }
+            _ => s.push('\n'),
+        }
     }
     let _ = writeln!(s, "Score: {}/{}", r.score, r.total);
     s
@@ -278,9 +312,9 @@ pub fn grade(lab: &str, only: Option<&str>, factor: u32) -> Result<Report> {
     std::fs::create_dir_all(&dir).map_err(|e| xtask::kernel::io_error("create", &dir, e))?;
     let width = tests.iter().map(|t| t.name.len()).max().unwrap_or(0);
     println!(
-        "{NAME}: grading lab {lab}: {} ({} tests)",
+        "{NAME}: grading lab {lab}: {} ({})",
         m.title,
-        tests.len()
+        tests_count(tests.len())
     );
     let mut graded = Vec::new();
     for t in tests {
@@ -402,6 +436,48 @@ mod tests {
              \x20     full log: target/grade/kalloc/junk.log\n"
         );
         assert_eq!(test_lines(&r.tests[0], &t, 6), "lifo    10/10  PASS\n");
+    }
+
+    #[test]
+    fn counts_are_singular_or_plural_and_marks_are_explained() {
+        assert_eq!(tests_count(1), "1 test");
+        assert_eq!(tests_count(12), "12 tests");
+        let line = marks_line(b"SCPLM");
+        assert!(
+            line.starts_with("# boot marks: \"SCPLM\", the boot path's stages"),
+            "{line}"
+        );
+        for s in xtask::protocol::BOOT_STAGES {
+            assert!(
+                line.contains(&format!("{}: {}", char::from(s.mark), s.name)),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unscored_test_says_so() {
+        let g = Graded {
+            name: "questions".into(),
+            points: 0,
+            max: 0,
+            verdict: Verdict::Pass,
+            rerun: String::new(),
+            log: None,
+        };
+        let t = Test {
+            name: "questions".into(),
+            points: 0,
+            check: Check::Answers { file: "a".into() },
+        };
+        assert!(test_lines(&g, &t, 9).ends_with(&format!("PASS {NOT_SCORED}\n")));
+        let r = Report {
+            lab: "kalloc".into(),
+            score: 0,
+            total: 0,
+            tests: vec![g],
+        };
+        assert!(table(&r, "T").contains(NOT_SCORED));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod check;
 pub mod export;
 pub mod grade;
+pub mod gradescope;
 pub mod manifest;
 pub mod markers;
 pub mod verdict;

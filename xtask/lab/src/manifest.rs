@@ -112,7 +112,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawTest {
     name: String,
-    points: u32,
+    points: Option<u32>,
     ktest: Option<String>,
     panic: Option<String>,
     #[serde(default)]
@@ -129,13 +129,22 @@ struct RawMutant {
     says: String,
 }
 
-/// One `[[test]]`, checked: a boot (`ktest` and `limit`) or an answers
-/// file, never both.
+/// One `[[test]]`, checked: a boot (`ktest` and `limit`, at least 1
+/// point) or an answers file (no points: the answers are collected for
+/// the teacher, never scored), never both.
 fn test(t: RawTest) -> Result<Test, String> {
     let bad = |why: &str| format!("test {:?}: {why}", t.name);
-    if t.points == 0 {
-        return Err(bad("points must be at least 1"));
-    }
+    let points = match (&t.ktest, &t.answers, t.points) {
+        (None, Some(_), Some(_)) => {
+            return Err(bad(
+                "an answers check takes no points (the answers are read by the teacher, \
+                 not scored): remove points",
+            ));
+        }
+        (_, _, Some(0)) | (Some(_), _, None) => return Err(bad("points must be at least 1")),
+        (_, _, Some(p)) => p,
+        (None, _, None) => 0,
+    };
     let check = match (t.ktest, t.answers) {
         (Some(ktest), None) => Check::Boot {
             ktest,
@@ -154,7 +163,7 @@ fn test(t: RawTest) -> Result<Test, String> {
     };
     Ok(Test {
         name: t.name,
-        points: t.points,
+        points,
         check,
     })
 }
@@ -237,7 +246,6 @@ limit = 30
 [[test]]
 name = "questions"
 answers = "labs/x/answers.txt"
-points = 5
 
 [[mutant]]
 name = "no_check"
@@ -249,7 +257,7 @@ says = "page-aligned"
         assert!(m.depends.is_empty());
         assert_eq!(m.files, ["src/kalloc.rs", "src/vm.rs"]);
         assert_eq!(m.tests.len(), 3);
-        assert_eq!(m.total(), 20);
+        assert_eq!(m.total(), 15, "the questions are not scored");
         assert_eq!(
             m.test("misaligned").unwrap().check,
             Check::Boot {
@@ -294,8 +302,13 @@ says = "page-aligned"
                 "test \"a\": give either ktest (a boot) or answers (a file)",
             ),
             (
-                "[[test]]\nname = \"a\"\nanswers = \"f\"\npoints = 1\nlimit = 3\n",
+                "[[test]]\nname = \"a\"\nanswers = \"f\"\nlimit = 3\n",
                 "test \"a\": an answers check takes no panic, boot or limit",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nanswers = \"f\"\npoints = 5\n",
+                "test \"a\": an answers check takes no points (the answers are read by the teacher, \
+                 not scored): remove points",
             ),
             (
                 "[[test]]\nname = \"a\"\nktest = \"k\"\npoints = 0\nlimit = 1\n",

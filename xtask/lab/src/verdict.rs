@@ -91,7 +91,7 @@ impl Verdict {
             Verdict::Pass => String::new(),
             Verdict::Fail { reason } => reason.clone(),
             Verdict::NotImplemented { exercise, at } => {
-                format!("exercise {exercise} is not written yet ({at})")
+                format!("exercise {exercise} is not implemented yet ({at})")
             }
             Verdict::Panic {
                 message,
@@ -519,7 +519,10 @@ mod tests {
             }
         );
         assert_eq!(v.word(), "NOT IMPLEMENTED");
-        assert!(v.reason().contains("exercise freerange is not written yet"));
+        assert!(
+            v.reason()
+                .contains("exercise freerange is not implemented yet")
+        );
     }
 
     const PANIC_IN_TEST: &str = "ktest: junk_fill ...\r\n\
