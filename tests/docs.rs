@@ -31,7 +31,8 @@
 //! `--monitor` added) and types its commands one at a time, each after the
 //! shell's prompt; a line `$ ^P` types Ctrl-P at the prompt, which the
 //! console does not echo, so the sample's next line is matched as the
-//! prompt's line (`$ ` and that line). At the end comes Ctrl-\
+//! prompt's line (`$ ` and that line), then Enter, whose empty line the
+//! shell answers with a prompt. At the end comes Ctrl-\
 //! (`HOST_INPUT_END`), which powers off.
 
 mod common;
@@ -197,12 +198,22 @@ const CTRL_P_LINE: &str = "$ ^P";
 /// Ctrl-P, which the console answers with the process table at once.
 const CTRL_P: u8 = 0x10;
 
+/// How long a shell sample waits after a prompt before it types Ctrl-P:
+/// the shell, which has just printed the prompt, must reach its `read`
+/// and sleep there first, so that the table shows the same state each
+/// time (the key wakes the reader: `runble`).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The start of the process table's last line.
+const FREE_PAGES: &str = "free pages ";
+
 /// What a shell sample types, one step after each prompt.
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
     /// A command line.
     Line(String),
-    /// Ctrl-P (then a newline, which the shell answers with a prompt).
+    /// Ctrl-P, then (once the table is out) Enter, which the shell answers
+    /// with a prompt.
     CtrlP,
 }
 
@@ -489,7 +500,14 @@ fn type_into_the_shell(args: &[&str], steps: &[Step]) -> common::Run {
     for step in steps {
         let sent = match step {
             Step::Line(line) => s.send_bytes(line.as_bytes()),
-            Step::CtrlP => s.send_bytes(&[CTRL_P]),
+            // the table, up to its last line; then Enter for a new prompt
+            Step::CtrlP => {
+                std::thread::sleep(SETTLE);
+                s.send_raw(&[CTRL_P])
+                    .and_then(|()| s.expect(FREE_PAGES))
+                    .and_then(|_| s.expect("\n"))
+                    .and_then(|_| s.send_bytes(b""))
+            }
         };
         if let Err(e) = sent.and_then(|()| s.expect(SH_PROMPT)) {
             fail(e, &s);
