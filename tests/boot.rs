@@ -410,3 +410,24 @@ fn run_qemu_refuses_bad_options_with_a_reason() {
         );
     }
 }
+
+/// How long the Bochs boot to the shell may take (GRUB, the kernel, init).
+const BOCHS_SHELL_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
+
+/// `--bochs` with no other option boots the same ISO as QEMU, with the
+/// project's file system image, into init and the shell. Bochs's serial
+/// port takes no input, so the prompt is all there is to see; the session
+/// kills Bochs (it ignores SIGTERM) by its PID when dropped.
+#[test]
+fn bochs_boots_to_the_same_shell() {
+    let o = xtask::launch::options(&["--bochs", "--mem", "64"], &[]);
+    assert!(o.default_fs, "a plain --bochs boots the project's image");
+    let mut s = xtask::session::Session::launch(&o, BOCHS_SHELL_LIMIT).expect("start Bochs");
+    let out = s
+        .expect(xtask::peer::SH_PROMPT)
+        .unwrap_or_else(|e| panic!("{e}; output:\n{}", s.out()));
+    for line in ["fs: ", xv6::protocol::PROCESSES_READY, "init: starting sh"] {
+        assert!(out.contains(line), "no {line:?} before the prompt:\n{out}");
+    }
+    assert_eq!(xtask::launch::silent_resets(&out), 0, "{out}");
+}

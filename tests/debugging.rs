@@ -292,3 +292,150 @@ fn setup_names_a_bochs_that_uses_the_host_sound() {
         "--setup names the sound driver and the fix:\n{err}"
     );
 }
+
+/// The user program whose system call the GDB recipe follows, and the
+/// command line that runs it.
+const USER_PROGRAM: &str = "target/user/bin/echo";
+const USER_COMMAND: &str = "echo hello";
+
+/// The address of `name` in the ELF at `path` (relative to the project).
+fn elf_symbol(path: &str, name: &str) -> u32 {
+    use object::{Object, ObjectSymbol};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
+    let elf = object::File::parse(&*bytes).expect("parse the ELF");
+    let sym = elf
+        .symbols()
+        .find(|s| s.name() == Ok(name))
+        .unwrap_or_else(|| panic!("no symbol {name} in {path:?}"));
+    sym.address() as u32
+}
+
+/// docs/debugging.md's recipe: GDB with echo's symbols beside the kernel's
+/// stops at echo's `int $64` in `sys_write` (the write system call's
+/// number in eax), steps into the kernel's vector 64, runs to the kernel's
+/// `sys_write` (called from `syscall` from `trap`), and back to the user
+/// instruction after the `int`, with the count written in eax; GDB says
+/// no warning on the way.
+#[test]
+fn gdb_follows_a_user_system_call_into_the_kernel_and_back() {
+    use xv6::syscall::number::{SYS_WRITE, T_SYSCALL};
+    let port = free_port().to_string();
+    let o = xtask::launch::options(&["--gdb"], &[("GDBPORT", &port)]);
+    let mut s = xtask::session::Session::launch(&o, std::time::Duration::from_secs(240))
+        .expect("boot with --gdb");
+    // The user stub: `mov $SYS_WRITE, %eax` (5 bytes), `int $64` (2), `ret`.
+    let stub = elf_symbol(USER_PROGRAM, "sys_write");
+    let (int, after) = (stub + 5, stub + 7);
+    let mut gdb = Command::new("gdb")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GDBPORT", &port)
+        .args(["-batch", "-nx", "-x", ".gdbinit"])
+        .args(["-ex", "set tcp connect-timeout 120"])
+        .args(["-ex", &format!("add-symbol-file {USER_PROGRAM}")])
+        .args(["-ex", &format!("hbreak *{int:#x} if $eax == {SYS_WRITE}")])
+        .args(["-ex", "continue"])
+        .args(["-ex", "x/i $pc"])
+        .args(["-ex", "stepi"])
+        .args(["-ex", "x/i $pc"])
+        .args(["-ex", "delete"])
+        .args(["-ex", "hbreak xv6::sysfile::sys_write"])
+        .args(["-ex", "continue"])
+        .args(["-ex", "backtrace 7"])
+        .args(["-ex", "delete"])
+        .args(["-ex", &format!("hbreak *{after:#x}")])
+        .args(["-ex", "continue"])
+        .args(["-ex", "x/i $pc"])
+        .args(["-ex", "print $eax"])
+        .args(["-ex", "delete"])
+        .args(["-ex", "detach"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gdb (Debian package gdb)");
+    s.expect(xtask::peer::SH_PROMPT)
+        .expect("the shell's prompt");
+    s.send_bytes(USER_COMMAND.as_bytes())
+        .expect("type the command");
+    let waited = xtask::bounded::wait(&mut gdb, Some(std::time::Duration::from_secs(240)))
+        .expect("wait for gdb");
+    let mut out = String::new();
+    let mut err = String::new();
+    use std::io::Read;
+    gdb.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    gdb.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let all = format!("{out}\n--- stderr:\n{err}");
+    assert!(waited.is_some(), "gdb did not end:\n{all}");
+    assert!(
+        !all.to_lowercase().contains("warning"),
+        "GDB warned:\n{all}"
+    );
+    let at = |needle: &str| {
+        all.find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in GDB's output:\n{all}"))
+    };
+    // at the user's int $64, with echo's symbol
+    let user_int = at(&format!("{int:#x} <sys_write+5>:\tint    ${T_SYSCALL:#x}"));
+    // one instruction later: the kernel's entry stub for vector 64
+    let vector = at("<vector64>");
+    let kernel = at("xv6::sysfile::sys_write");
+    let (syscall, trap) = (at("xv6::syscall::kernel::syscall"), at("xv6::trap::"));
+    let back = at(&format!("{after:#x} <sys_write+7>:\tret"));
+    assert!(user_int < vector && vector < kernel && kernel < syscall && syscall < trap);
+    assert!(trap < back, "{all}");
+    let eax = all[back..]
+        .lines()
+        .find_map(|l| l.strip_prefix("$1 = "))
+        .unwrap_or_else(|| panic!("no $1 after the return:\n{all}"));
+    let written: usize = eax.trim().parse().expect("a count");
+    assert!(
+        (1..=USER_COMMAND.len()).contains(&written),
+        "sys_write returned {written} bytes:\n{all}"
+    );
+    drop(s); // kills QEMU
+}
+
+/// The program whose first write the Bochs recipe follows: init's
+/// `init: starting sh` (Bochs's serial port takes no input, so nothing can
+/// be typed there).
+const BOCHS_USER_PROGRAM: &str = "target/user/bin/init";
+
+/// docs/debugging.md's Bochs recipe: a linear breakpoint at init's
+/// `int $64` in `sys_write`, a step into the kernel's vector 64 (named from
+/// the symbol file), the kernel's `sys_write` by name, and back at the
+/// user instruction after the `int`; then quit.
+#[test]
+fn bochs_follows_a_user_system_call_into_the_kernel_and_back() {
+    let stub = elf_symbol(BOCHS_USER_PROGRAM, "sys_write");
+    let (int, after) = (stub + 5, stub + 7);
+    let commands = format!(
+        "lb {int:#x}\nc\nr\ns\nd 1\nlb \"xv6::sysfile::sys_write\"\nc\nd 2\nlb {after:#x}\nc\nr\nq\n"
+    );
+    let dir = std::env::temp_dir().join(format!("xv6-bochs-syscall-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rc = dir.join("rc");
+    std::fs::write(&rc, &commands).unwrap();
+    let o = xtask::launch::options(&["--bochs-debug", "--mem", "64"], &[]);
+    let mut bochs = xtask::launch::prepare(&o).expect("build the ISO");
+    bochs
+        .arg("-rc")
+        .arg(&rc)
+        .env("BOCHS_LOG", dir.join("bochs.log"));
+    let out =
+        xtask::bounded::capture(&mut bochs, b"", Some(BOCHS_LIMIT), false).expect("run bochs");
+    let text = out.out.clone() + &out.err;
+    eprintln!("{text}");
+    let at = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
+    };
+    let user_int = at("int 0x40");
+    let vector = at("(vector64+0)");
+    let kernel = at("(xv6::sysfile::sys_write+0)");
+    assert!(user_int < vector && vector < kernel, "{text}");
+    assert!(
+        kernel < text[kernel..].find("ret").map_or(0, |i| kernel + i),
+        "{text}"
+    );
+    assert!(out.status.is_some(), "Bochs quit on `q`:\n{text}");
+}

@@ -26,6 +26,14 @@
 //! only looks like output (a list of commands with notes beside them).
 //! `SAMPLES_REFRESH=1 cargo test --test docs` writes this build's numbers
 //! into every sample that matches.
+//!
+//! A sample with a shell prompt (`$ `) boots to the shell instead (no
+//! `--monitor` added) and types its commands one at a time, each after the
+//! shell's prompt; a line `$ ^P` types Ctrl-P at the prompt, which the
+//! console does not echo, so the sample's next line is matched as the
+//! prompt's line (`$ ` and that line), then Enter, whose empty line the
+//! shell answers with a prompt. At the end comes Ctrl-\
+//! (`HOST_INPUT_END`), which powers off.
 
 mod common;
 
@@ -168,8 +176,9 @@ const NOT_OUTPUT: &str = "not-output";
 
 /// Lines that only kernel output starts with: the prompt, a panic and the
 /// boot report's stages.
-const OUTPUT_STARTS: [&str; 9] = [
+const OUTPUT_STARTS: [&str; 10] = [
     "K> ",
+    SH_PROMPT,
     "panic: ",
     "xv6-rs: booting",
     "boot_alloc: ",
@@ -179,6 +188,34 @@ const OUTPUT_STARTS: [&str; 9] = [
     "kvmalloc: ",
     "cow: ",
 ];
+
+/// The shell's prompt: a sample showing it is typed into the shell.
+const SH_PROMPT: &str = xtask::peer::SH_PROMPT;
+
+/// A sample's line that types Ctrl-P (the process table) at the prompt.
+const CTRL_P_LINE: &str = "$ ^P";
+
+/// Ctrl-P, which the console answers with the process table at once.
+const CTRL_P: u8 = 0x10;
+
+/// How long a shell sample waits after a prompt before it types Ctrl-P:
+/// the shell, which has just printed the prompt, must reach its `read`
+/// and sleep there first, so that the table shows the same state each
+/// time (the key wakes the reader: `runble`).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The start of the process table's last line.
+const FREE_PAGES: &str = "free pages ";
+
+/// What a shell sample types, one step after each prompt.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// A command line.
+    Line(String),
+    /// Ctrl-P, then (once the table is out) Enter, which the shell answers
+    /// with a prompt.
+    CtrlP,
+}
 
 /// A fenced block of a document.
 struct Block {
@@ -209,6 +246,22 @@ impl Block {
     /// run-qemu.sh's options for the boot that prints the sample.
     fn options(&self) -> Vec<String> {
         self.info[2..].to_vec()
+    }
+
+    /// Whether the sample is typed into the shell (a line starts `$ `).
+    fn is_shell(&self) -> bool {
+        self.lines.iter().any(|l| l.starts_with(SH_PROMPT))
+    }
+
+    /// The shell sample's steps, in order.
+    fn steps(&self) -> Vec<Step> {
+        self.lines
+            .iter()
+            .filter_map(|l| match l.as_str() {
+                CTRL_P_LINE => Some(Step::CtrlP),
+                l => l.strip_prefix(SH_PROMPT).map(|c| Step::Line(c.to_string())),
+            })
+            .collect()
     }
 
     /// The monitor commands the sample shows, piped in as typed.
@@ -408,7 +461,10 @@ fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
                 } {
                     let options = blocks[i].options();
                     let args: Vec<&str> = options.iter().map(String::as_str).collect();
-                    let run = common::launch_with_input(&args, blocks[i].input().as_bytes());
+                    let run = match blocks[i].is_shell() {
+                        true => type_into_the_shell(&args, &blocks[i].steps()),
+                        false => common::launch_with_input(&args, blocks[i].input().as_bytes()),
+                    };
                     let got = run
                         .out
                         .lines()
@@ -423,6 +479,69 @@ fn boot_each(blocks: &[Block]) -> Vec<Vec<String>> {
     outputs.into_inner().expect("the outputs")
 }
 
+/// How long a shell sample waits for one prompt.
+const PROMPT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Boot with run-qemu.sh's options `args` (as given: a plain boot goes to
+/// the shell), type `steps`, each after a prompt, then end the input.
+fn type_into_the_shell(args: &[&str], steps: &[Step]) -> common::Run {
+    let o = xtask::launch::options(args, &[]);
+    let fail = |e: xtask::Error, s: &xtask::session::Session| -> ! {
+        panic!(
+            "shell sample booted with {args:?}: {e}; output:\n{}",
+            s.out()
+        )
+    };
+    let mut s = xtask::session::Session::launch(&o, PROMPT_LIMIT)
+        .unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));
+    if let Err(e) = s.expect(SH_PROMPT) {
+        fail(e, &s);
+    }
+    for step in steps {
+        let sent = match step {
+            Step::Line(line) => s.send_bytes(line.as_bytes()),
+            // the table, up to its last line; then Enter for a new prompt
+            Step::CtrlP => {
+                std::thread::sleep(SETTLE);
+                s.send_raw(&[CTRL_P])
+                    .and_then(|()| s.expect(FREE_PAGES))
+                    .and_then(|_| s.expect("\n"))
+                    .and_then(|_| s.send_bytes(b""))
+            }
+        };
+        if let Err(e) = sent.and_then(|()| s.expect(SH_PROMPT)) {
+            fail(e, &s);
+        }
+    }
+    let end = [xv6::protocol::HOST_INPUT_END];
+    let end = std::str::from_utf8(&end).expect("an ASCII byte");
+    s.finish(end)
+        .unwrap_or_else(|e| panic!("ending the shell sample {args:?}: {e}"))
+}
+
+/// A sample's non-blank lines, each with its index among the document's
+/// lines, as they are matched: in a shell sample `$ ^P` and the line after
+/// it become one (the console does not echo Ctrl-P), and are not refreshed
+/// (None).
+fn wanted(block: &Block) -> Vec<(Option<usize>, String)> {
+    let mut want: Vec<(Option<usize>, String)> = Vec::new();
+    let mut after_ctrl_p = false;
+    for (i, l) in block.lines.iter().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        if after_ctrl_p {
+            want.push((None, format!("{SH_PROMPT}{l}")));
+            after_ctrl_p = false;
+        } else if block.is_shell() && l == CTRL_P_LINE {
+            after_ctrl_p = true;
+        } else {
+            want.push((Some(block.fence_line + i), l.clone()));
+        }
+    }
+    want
+}
+
 #[test]
 fn every_sample_is_what_a_boot_prints() {
     let refresh = std::env::var_os("SAMPLES_REFRESH").is_some();
@@ -435,20 +554,13 @@ fn every_sample_is_what_a_boot_prints() {
     let mut failures = Vec::new();
     let mut refreshed: Vec<(PathBuf, usize, String)> = Vec::new();
     for (block, got) in samples.iter().zip(&outputs) {
-        // the sample's lines, each with its index among the document's lines
-        let want: Vec<(usize, String)> = block
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (block.fence_line + i, l.clone()))
-            .collect();
+        let want = wanted(block);
         assert!(!want.is_empty(), "{}: an empty sample", block.place());
         let want_lines: Vec<String> = want.iter().map(|(_, l)| l.clone()).collect();
         match find(&want_lines, got) {
             Ok(matched) => {
                 for ((index, line), out) in want.iter().zip(matched) {
-                    if let Some(out) = out
+                    if let (Some(out), Some(index)) = (out, index)
                         && *line != got[out]
                     {
                         refreshed.push((block.file.clone(), *index, got[out].clone()));
@@ -462,7 +574,7 @@ fn every_sample_is_what_a_boot_prints() {
                      (normalised: {:?})\noutput:\n{}",
                     block.place(),
                     block.options().join(" "),
-                    index + 1,
+                    index.map_or("after `$ ^P`".to_string(), |i| (i + 1).to_string()),
                     normalise(line),
                     got.join("\n")
                 ));
@@ -522,5 +634,35 @@ fn normalising_keeps_words_and_drops_numbers() {
         find(&lines(&["b 1", "d 1"]), &got),
         Err(1),
         "one after the other"
+    );
+}
+
+#[test]
+fn a_shell_sample_types_its_lines_and_ctrl_p_joins_the_prompt() {
+    let block = Block {
+        file: PathBuf::from("x.md"),
+        fence_line: 10,
+        info: shell_words("text sample"),
+        lines: [
+            "$ echo hi",
+            "hi",
+            "",
+            "$ ^P",
+            "1 sleep init sz 4096",
+            "free pages 7",
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    assert!(block.is_shell());
+    assert_eq!(block.steps(), [Step::Line("echo hi".into()), Step::CtrlP]);
+    assert_eq!(
+        wanted(&block),
+        [
+            (Some(10), "$ echo hi".to_string()),
+            (Some(11), "hi".to_string()),
+            (None, "$ 1 sleep init sz 4096".to_string()),
+            (Some(15), "free pages 7".to_string()),
+        ]
     );
 }

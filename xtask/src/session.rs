@@ -136,10 +136,14 @@ impl Session {
 
     /// Send raw bytes, then a newline, to the kernel's serial port.
     pub fn send_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        self.send_raw(&[bytes, b"\n"].concat())
+    }
+
+    /// Send raw bytes alone (a control key, say) to the kernel's serial port.
+    pub fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
         let stdin = self.stdin.as_mut().expect("stdin is open until finish");
         stdin
             .write_all(bytes)
-            .and_then(|()| stdin.write_all(b"\n"))
             .and_then(|()| stdin.flush())
             .map_err(|e| Error::new(format!("cannot write to the kernel's serial port: {e}")))
     }
