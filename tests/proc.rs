@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn peer() -> Option<Peer> {
 
 /// Boot our kernel with `img` as its file system and `cmdline` (plus
 /// `extra` runner options), at the shell's first prompt.
-fn boot(img: &PathBuf, cmdline: &str, extra: &[&str]) -> Session {
+fn boot(img: &Path, cmdline: &str, extra: &[&str]) -> Session {
     let img = img.to_str().expect("a UTF-8 path");
     let mut args = vec!["--fs", img];
     if !cmdline.is_empty() {
