@@ -1,7 +1,9 @@
 //! The project's own usertests (user/src/bin/usertests.rs) on our kernel:
 //! ALL TESTS PASSED in both fork modes, on 1 and 2 CPUs, every page back
 //! afterwards; the hostile tests' traces are the kernel's lines for a
-//! killed process and for an unknown system call.
+//! killed process and for an unknown system call; and in the least
+//! memory the runner boots, the hostile tests still pass and the kernel
+//! stands.
 
 mod common;
 
@@ -49,14 +51,14 @@ fn image() -> PathBuf {
     .clone()
 }
 
-/// Boot our image with `cmdline` on `cpus` CPUs, at the first prompt.
-fn boot(cmdline: &str, cpus: &str) -> Session {
+/// Boot our image with `cmdline` on `cpus` CPUs (and `extra` runner
+/// options), at the first prompt.
+fn boot(cmdline: &str, cpus: &str, extra: &[&str]) -> Session {
     let img = image();
     let img = img.to_str().expect("a UTF-8 path");
-    common::shell(
-        &["--fs", img, "--cmdline", cmdline, "--smp", cpus],
-        ANSWER_LIMIT,
-    )
+    let mut args = vec!["--fs", img, "--cmdline", cmdline, "--smp", cpus];
+    args.extend(extra);
+    common::shell(&args, ANSWER_LIMIT)
 }
 
 /// A kernel line `pid P NAME: trap T err E on cpu C eip 0xI addr
@@ -92,16 +94,32 @@ fn kill_line(line: &str) -> Option<Kill> {
     }
 }
 
-/// usertests with `cmdline` on `cpus` CPUs: all passed, the kernel's
-/// lines for the hostile tests, and every page back.
-fn usertests_pass(cmdline: &str, cpus: &str) {
-    let mut s = boot(cmdline, cpus);
+/// usertests with `cmdline` on `cpus` CPUs (and `extra` runner options):
+/// its output, once the kernel has shown it still stands (no panic, the
+/// shell runs) and every page came back.
+fn run_usertests(cmdline: &str, cpus: &str, extra: &[&str]) -> String {
+    let mut s = boot(cmdline, cpus, extra);
     let (table0, free0) = ctrl_p(&mut s);
     let before = free0 + common::user_pages(&table0);
     let out = sh(&mut s, "usertests");
+    assert!(!out.contains("panic"), "{out}");
+    assert!(out.contains("\nusertests: "), "no summary line:\n{out}");
+    assert!(sh(&mut s, "echo alive").contains("alive"));
+    let (table, free1) = ctrl_p(&mut s);
+    let after = free1 + common::user_pages(&table);
+    assert_eq!(
+        before, after,
+        "pages lost by usertests ({cmdline}, {cpus} CPUs, {extra:?}):\n{table0}\n{table}"
+    );
+    out
+}
+
+/// usertests with `cmdline` on `cpus` CPUs: all passed, with the kernel's
+/// lines for the hostile tests.
+fn usertests_pass(cmdline: &str, cpus: &str) {
+    let out = run_usertests(cmdline, cpus, &[]);
     assert!(out.contains(PASSED), "{out}");
     assert!(!out.contains("FAILED"), "{out}");
-    assert!(!out.contains("panic"), "{out}");
 
     // The kill lines: each names usertests, a CPU we have, an eip in user
     // memory; the kernel read's one a page fault at KERNBASE, a user-mode
@@ -127,14 +145,26 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
             .any(|l| l.ends_with(&unknown) && kill_line(l).is_none()),
         "no {unknown:?} line:\n{out}"
     );
+}
 
-    assert!(sh(&mut s, "echo alive").contains("alive"));
-    let (table, free1) = ctrl_p(&mut s);
-    let after = free1 + common::user_pages(&table);
-    assert_eq!(
-        before, after,
-        "pages lost by usertests ({cmdline}, {cpus} CPUs):\n{table0}\n{table}"
-    );
+/// usertests in the least memory the runner boots: a test that needs
+/// more memory than there is may fail (fork_big_memory needs twice 4
+/// MiB), but the hostile ones pass, the kernel stands and every page
+/// comes back.
+fn usertests_in_the_least_memory(cmdline: &str, cpus: &str) {
+    let mib = xtask::options::MIN_MEM_MIB.to_string();
+    let out = run_usertests(cmdline, cpus, &["--mem", &mib]);
+    for test in [
+        "fork_bounded",
+        "kernel_write_kills",
+        "wild_arguments",
+        "exec_garbage",
+        "fork_bomb",
+        "sbrk_until_out",
+        "ten_hogs",
+    ] {
+        assert!(out.contains(&format!("\n{test}: ok\n")), "{test}:\n{out}");
+    }
 }
 
 #[test]
@@ -145,6 +175,16 @@ fn usertests_pass_with_copying_fork_on_one_cpu() {
 #[test]
 fn usertests_pass_with_cow_fork_on_two_cpus() {
     usertests_pass("fork=cow", "2");
+}
+
+#[test]
+fn usertests_leave_the_kernel_standing_in_the_least_memory_with_cow_fork_on_two_cpus() {
+    usertests_in_the_least_memory("fork=cow", "2");
+}
+
+#[test]
+fn usertests_leave_the_kernel_standing_in_the_least_memory_with_copying_fork() {
+    usertests_in_the_least_memory("fork=copy", "1");
 }
 
 #[test]
