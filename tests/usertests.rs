@@ -21,6 +21,16 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(300);
 /// usertests' last line when every test passed.
 const PASSED: &str = "usertests: ALL TESTS PASSED";
 
+/// Page-fault error code bits (Intel SDM vol. 3, 4.7): the page was
+/// present, the access a write, made in user mode.
+const PF_P: u32 = 1;
+const PF_W: u32 = 2;
+const PF_U: u32 = 4;
+/// The general protection fault's vector, and its error code's bit that
+/// says the selector index is an IDT entry (`index << 3 | GP_IDT`).
+const T_GPFLT: u32 = 13;
+const GP_IDT: u32 = 2;
+
 /// The system call number usertests makes up (its NO_SUCH_CALL).
 const NO_SUCH_CALL: u32 = 999;
 
@@ -132,13 +142,26 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
         assert!(k.cpu < ncpu, "{k:?}");
         assert!(k.eip < KERNBASE, "{k:?}");
     }
-    const PRESENT_USER_READ: u32 = 0b101;
-    assert!(
-        kills
-            .iter()
-            .any(|k| k.trap == T_PGFLT && k.addr == KERNBASE && k.err == PRESENT_USER_READ),
-        "no page fault reading KERNBASE among {kills:?}"
-    );
+    let fault = |err: u32, addr: &dyn Fn(u32) -> bool, what: &str| {
+        assert!(
+            kills
+                .iter()
+                .any(|k| k.trap == T_PGFLT && k.err == err && addr(k.addr)),
+            "no page fault {what} (err {err}) among {kills:?}"
+        );
+    };
+    fault(PF_P | PF_U, &|a| a == KERNBASE, "reading KERNBASE");
+    fault(PF_P | PF_W | PF_U, &|a| a > KERNBASE, "writing the kernel");
+    fault(PF_U, &|a| a < KERNBASE, "reading past the end");
+    // `int N` for a gate user code may not use: a general protection
+    // fault whose error code names the IDT entry.
+    for vector in [3, 65, 0x80, 255] {
+        let err = (vector << 3) | GP_IDT;
+        assert!(
+            kills.iter().any(|k| k.trap == T_GPFLT && k.err == err),
+            "no general protection fault for int {vector} (err {err}) among {kills:?}"
+        );
+    }
     let unknown = format!(" usertests: unknown sys call {NO_SUCH_CALL}");
     assert!(
         out.lines()
