@@ -209,9 +209,15 @@ impl Session {
     /// Boot with run-qemu.sh's options `args` and its environment
     /// variables `env` (e.g. GDBPORT); do not wait.
     pub fn launch(args: &[&str], env: &[(&str, &str)]) -> Session {
+        Session::launch_waiting(args, env, ANSWER_LIMIT)
+    }
+
+    /// `launch`, each answer waited for up to `limit` (for long user
+    /// programs such as usertests).
+    pub fn launch_waiting(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Session {
         let args = &monitor_unless_chosen(args, env);
         let o = xtask::launch::options(args, env);
-        let s = xtask::session::Session::launch(&o, ANSWER_LIMIT)
+        let s = xtask::session::Session::launch(&o, limit)
             .unwrap_or_else(|e| panic!("booting {args:?} failed: {e}"));
         Session(s)
     }
@@ -260,9 +266,51 @@ impl Session {
     }
 }
 
-/// The peer's file system image (its own mkfs and binaries): for now the
-/// one built in /tmp/xv6 (the lead rewires it to a peer build in the
-/// runner).
-pub fn peer_fs_img() -> PathBuf {
-    PathBuf::from("/tmp/xv6/fs.img")
+/// xv6's shell prompt (the peer's `sh` and ours).
+pub const SH_PROMPT: &str = xtask::peer::SH_PROMPT;
+
+/// Boot a file system's shell (`args` name it with `--fs`), each answer
+/// waited for up to `limit`, and wait for its first prompt.
+pub fn shell(args: &[&str], limit: Duration) -> Session {
+    let mut s = Session::launch_waiting(args, &[], limit);
+    s.expect(xv6::protocol::PROCESSES_READY);
+    s.expect(SH_PROMPT);
+    s
+}
+
+/// Run `line` in a shell session: its output up to the next prompt.
+pub fn sh(s: &mut Session, line: &str) -> String {
+    s.send(line);
+    s.expect(SH_PROMPT)
+}
+
+/// Ctrl-P in a shell session: the process table and the free page count
+/// the kernel prints after it.
+pub fn ctrl_p(s: &mut Session) -> (String, u32) {
+    s.send_bytes(b"\x10");
+    let out = s.expect(SH_PROMPT);
+    let free = out
+        .lines()
+        .find_map(|l| l.strip_prefix("free pages "))
+        .unwrap_or_else(|| panic!("no free count in Ctrl-P's report:\n{out}"));
+    let free = free.trim().parse().expect("a count");
+    (out, free)
+}
+
+/// The pages a Ctrl-P process table's processes hold as user memory:
+/// their sizes (`sz N`), in pages. A shell that grew its heap running a
+/// program holds pages that are not lost: `free + user_pages` is what
+/// must come back.
+pub fn user_pages(table: &str) -> u32 {
+    table
+        .lines()
+        .filter_map(|l| l.rsplit_once(" sz "))
+        .map(|(_, sz)| {
+            let sz: u32 = sz
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("sz {sz:?}: {e}"));
+            sz.div_ceil(PGSIZE)
+        })
+        .sum()
 }
