@@ -11,7 +11,7 @@
 //! SCRATCH, below USERTOP, is never copied.
 
 use crate::fs::Inode;
-use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags};
+use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags, page_free};
 use crate::jos::pmap::{KernelPages, PhysPages, alloc_counted_table, page_insert, page_remove};
 use crate::memlayout::{PAddr, USERTOP, VAddr, p2v};
 use crate::mmu::{NPDENTRIES, PGSIZE, PGSIZE_U32, PTE_COW, PTEntry, PTFlags, PageStep, pdx};
@@ -107,10 +107,8 @@ pub fn allocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> Result<u32, OutOfMemory
             .and_then(|pa| {
                 // SAFETY: nothing is mapped at `a` (above the old size).
                 unsafe { page_insert(&mut mem, pgdir, pa, a, PTE_USER_RW) }.inspect_err(|_| {
-                    // An unmapped page of count 0: kfree it through a count.
-                    mem.incref(pa);
-                    // SAFETY: never mapped, ours alone.
-                    unsafe { mem.decref(pa) };
+                    // SAFETY: never mapped (count 0), ours alone.
+                    unsafe { page_free(pa) };
                 })
             });
         if let Err(e) = mapped {
@@ -176,9 +174,8 @@ pub fn copyuvm(pgdir: PAddr, sz: u32) -> Option<PAddr> {
             match unsafe { page_insert(&mut mem, new, pa, a, perm) } {
                 Ok(()) => Some(()),
                 Err(_) => {
-                    mem.incref(pa);
-                    // SAFETY: never mapped.
-                    unsafe { mem.decref(pa) };
+                    // SAFETY: never mapped (count 0), ours alone.
+                    unsafe { page_free(pa) };
                     None
                 }
             }
