@@ -105,8 +105,7 @@ pub fn allocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> Result<u32, OutOfMemory
             .alloc_page(ALLOC_ZERO)
             .ok_or(OutOfMemory)
             .and_then(|pa| {
-                // SAFETY: nothing is mapped at `a` (above the old size).
-                unsafe { page_insert(&mut mem, pgdir, pa, a, PTE_USER_RW) }.inspect_err(|_| {
+                map_fresh(&mut mem, pgdir, pa, a, PTE_USER_RW).inspect_err(|_| {
                     // An unmapped page of count 0: kfree it through a count.
                     mem.incref(pa);
                     // SAFETY: never mapped, ours alone.
@@ -119,6 +118,28 @@ pub fn allocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> Result<u32, OutOfMemory
         }
     }
     Ok(newsz)
+}
+
+/// Map page `pa` (count 0) at `va` of `pgdir`, where nothing is mapped:
+/// `page_insert`'s work with one walk of the directory instead of three
+/// (it removes what `va` mapped, which here is nothing). Runs out of
+/// memory only for a page table; panics if `va` is mapped already.
+fn map_fresh(
+    mem: &mut KernelPages,
+    pgdir: PAddr,
+    pa: PAddr,
+    va: VAddr,
+    perm: PTFlags,
+) -> Result<(), OutOfMemory> {
+    let pte = walkpgdir(mem, pgdir, va, true)?.expect("walkpgdir made the table");
+    assert!(
+        !pte.is_present(),
+        "allocuvm: {:#010x} is mapped already (above the old size)",
+        va.0
+    );
+    *pte = PTEntry::new(pa, perm | PTFlags::P);
+    mem.incref(pa);
+    Ok(())
 }
 
 /// Shrink the user memory of `pgdir` from `oldsz` to `newsz` bytes,
