@@ -99,3 +99,53 @@ fn the_bench_table_and_json_agree_with_the_boot_report() {
         }
     }
 }
+
+/// The operations the user program `bench` measures, in its order.
+const PROC_FIGURES: [&str; 6] = [
+    "getpid",
+    "fork_exit_wait",
+    "fork16m_exit_wait",
+    "fork_exec_echo_wait",
+    "pipe512_round_trip",
+    "sbrk1m_touch",
+];
+
+#[test]
+fn the_process_bench_gives_every_figure_on_both_kernels_and_both_fork_modes() {
+    // The peer or a skip (a failure under CI=true), as the peer tests do.
+    let have_peer = xtask::peer::available()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_some();
+    let (ours, peer) = xtask::bench::proc_runs(&["copy", "cow"])
+        .unwrap_or_else(|e| panic!("--bench's process runs: {e}"));
+    assert_eq!(peer.is_some(), have_peer, "the C xv6 runs when it is there");
+    let runs: Vec<_> = ours.iter().chain(peer.as_ref()).collect();
+    let kernels: Vec<&str> = runs.iter().map(|r| r.kernel.as_str()).collect();
+    let mut want = vec!["xv6-rs fork=copy", "xv6-rs fork=cow"];
+    want.extend(have_peer.then_some("xv6"));
+    assert_eq!(kernels, want);
+    for run in &runs {
+        let names: Vec<&str> = run.figures.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(names, PROC_FIGURES, "{}: {:?}", run.kernel, run.figures);
+        assert!(
+            run.figures.iter().all(|f| f.1 > 0),
+            "{}: every figure counts something: {:?}",
+            run.kernel,
+            run.figures
+        );
+    }
+    // The table has a row per figure, and says who is ahead when it can.
+    let table = xtask::bench::proc_table(&ours, peer.as_ref());
+    for row in &table {
+        println!("{row}");
+    }
+    assert_eq!(table.len(), 1 + PROC_FIGURES.len(), "{table:?}");
+    for (row, name) in table[1..].iter().zip(PROC_FIGURES) {
+        assert!(row.starts_with(name), "{row}");
+        assert_eq!(
+            row.contains("yes") || row.contains("NO"),
+            have_peer,
+            "{row}"
+        );
+    }
+}

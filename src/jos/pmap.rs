@@ -245,10 +245,25 @@ impl PhysPages for KernelPages {
     }
 
     unsafe fn copy_page(&mut self, from: PAddr, to: PAddr) {
+        // One `rep movsl` (1,024 iterations, as icount counts them), where
+        // `copy_nonoverlapping` is compiler_builtins' loop of several
+        // instructions a word: fork=copy and copy-on-write faults copy
+        // whole pages.
         // SAFETY: both pages are in the direct map; the caller owns `to`,
-        // which is not `from` (it was just allocated).
+        // which is not `from` (it was just allocated), so they do not
+        // overlap; the string instruction runs upwards (DF is clear in Rust
+        // code, as the ABI requires) and touches only the two pages.
         unsafe {
-            core::ptr::copy_nonoverlapping(p2v(from).0 as *const u8, p2v(to).0 as *mut u8, PGSIZE)
+            // LLVM keeps ESI for itself: swap it in and back out.
+            core::arch::asm!(
+                "xchg {src}, esi",
+                "rep movsd",
+                "mov esi, {src}",
+                src = inout(reg) p2v(from).0 => _,
+                inout("edi") p2v(to).0 => _,
+                inout("ecx") PGSIZE / 4 => _,
+                options(nostack, preserves_flags)
+            )
         };
     }
 

@@ -12,9 +12,11 @@
 
 use crate::fs::Inode;
 use crate::jos::pageinfo::{ALLOC_ZERO, AllocFlags, page_free};
-use crate::jos::pmap::{KernelPages, PhysPages, alloc_counted_table, page_insert, page_remove};
+use crate::jos::pmap::{KernelPages, PhysPages, alloc_counted_table, page_insert};
 use crate::memlayout::{PAddr, USERTOP, VAddr, p2v};
-use crate::mmu::{NPDENTRIES, PGSIZE, PGSIZE_U32, PTE_COW, PTEntry, PTFlags, PageStep, pdx};
+use crate::mmu::{
+    LARGE_PGSIZE, NPDENTRIES, PGSIZE, PGSIZE_U32, PTE_COW, PTEntry, PTFlags, PageStep, pdx, ptx,
+};
 use crate::vm::{OutOfMemory, PageTableMemory, walkpgdir};
 
 /// The file ended before the segment `loaduvm` was asked to load.
@@ -100,23 +102,42 @@ pub fn allocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> Result<u32, OutOfMemory
     let start = VAddr(oldsz).page_up().expect("below USERTOP");
     let end = VAddr(newsz).page_up().expect("below USERTOP");
     let mut mem = KernelPages;
-    for a in start.pages_until(end) {
-        let mapped = mem
-            .alloc_page(ALLOC_ZERO)
-            .ok_or(OutOfMemory)
-            .and_then(|pa| {
-                // SAFETY: nothing is mapped at `a` (above the old size).
-                unsafe { page_insert(&mut mem, pgdir, pa, a, PTE_USER_RW) }.inspect_err(|_| {
-                    // SAFETY: never mapped (count 0), ours alone.
-                    unsafe { page_free(pa) };
-                })
-            });
-        if let Err(e) = mapped {
+    // A page table at a time: one walk of the directory (making the table
+    // if need be) for up to 1,024 pages, where `page_insert` walks three
+    // times a page (it first removes what was mapped, here nothing).
+    let mut a = start;
+    while a < end {
+        let table_end = table_end(a).min(end);
+        if walkpgdir(&mut mem, pgdir, a, true).is_err() {
             deallocuvm(pgdir, a.0, oldsz);
-            return Err(e);
+            return Err(OutOfMemory);
         }
+        // SAFETY: the caller's directory; walkpgdir made the entry present.
+        let table = unsafe { mem.pd(pgdir) }[pdx(a)].address();
+        for va in a.pages_until(table_end) {
+            let Some(pa) = mem.alloc_page(ALLOC_ZERO) else {
+                deallocuvm(pgdir, va.0, oldsz);
+                return Err(OutOfMemory);
+            };
+            // SAFETY: a page table of the caller's directory.
+            let pte = &mut unsafe { mem.pt(table) }[ptx(va)];
+            assert!(
+                !pte.is_present(),
+                "allocuvm: {:#010x} is mapped already (above the old size {oldsz:#x})",
+                va.0
+            );
+            *pte = PTEntry::new(pa, PTE_USER_RW | PTFlags::P);
+            PhysPages::incref(&mut mem, pa);
+        }
+        a = table_end;
     }
     Ok(newsz)
+}
+
+/// The end of the span of addresses the page table for `va` maps (no
+/// overflow: `va` is below USERTOP, a multiple of the span below KERNBASE).
+fn table_end(va: VAddr) -> VAddr {
+    VAddr((va.0 & !(TABLE_SPAN - 1)) + TABLE_SPAN)
 }
 
 /// Shrink the user memory of `pgdir` from `oldsz` to `newsz` bytes,
@@ -129,13 +150,36 @@ pub fn deallocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> u32 {
     let start = VAddr(newsz).page_up().expect("below USERTOP");
     let end = VAddr(oldsz).page_up().expect("below USERTOP");
     let mut mem = KernelPages;
-    for a in start.pages_until(end) {
-        // SAFETY: the process gives these addresses up; a page shared
-        // copy-on-write keeps its other mapping.
-        unsafe { page_remove(&mut mem, pgdir, a) };
+    // A page table at a time (`page_remove` would walk the directory for
+    // every page, and forget each translation on its own).
+    let mut a = start;
+    while a < end {
+        let table_end = table_end(a).min(end);
+        // SAFETY: the caller's directory, which it owns.
+        let pde = unsafe { mem.pd(pgdir) }[pdx(a)];
+        if pde.is_present() {
+            for va in a.pages_until(table_end) {
+                // SAFETY: a page table of `pgdir` (user tables are never
+                // large pages), the caller's too.
+                let pt = unsafe { mem.pt(pde.address()) };
+                let pte = core::mem::replace(&mut pt[ptx(va)], PTEntry(0));
+                if pte.is_present() {
+                    // SAFETY: the process gives these addresses up; this
+                    // CPU's stale translations of them are flushed below,
+                    // before any user code runs again; a page shared
+                    // copy-on-write keeps its other mapping.
+                    unsafe { PhysPages::decref(&mut mem, pte.address()) };
+                }
+            }
+        }
+        a = table_end;
     }
+    mem.flush_tlb(pgdir);
     newsz
 }
+
+/// Bytes of address space one page table maps.
+const TABLE_SPAN: u32 = LARGE_PGSIZE as u32;
 
 /// Free a user directory: every user page (its last mapping), every user
 /// page table, then the directory (xv6's `freevm`, through Linux 0.01's

@@ -1,9 +1,11 @@
-//! `--bench`: guest instructions of the memory path (`-icount shift=0`),
-//! kalloctest's wall-clock throughput and the boot time, each from boots of
-//! its own through the same launch path users run; a table and a JSON line
-//! (docs/benchmarks.md).
+//! `--bench`: the processes' costs (user/src/bin/bench.rs on this kernel,
+//! `fork=copy` and `fork=cow`, and on the C xv6), guest instructions of the
+//! memory path (`-icount shift=0`), kalloctest's wall-clock throughput and
+//! the boot time, each from boots of its own through the same launch path
+//! users run; tables and a JSON line (docs/benchmarks.md).
 
 use std::process::Command;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -11,7 +13,7 @@ use serde_json::value::RawValue;
 use crate::launch::{self, Run};
 use crate::options::Options;
 use crate::protocol::KALLOC_MODES;
-use crate::{Error, Result};
+use crate::{Error, Result, paths};
 
 /// What the kernel's `bench` option prints its figures after.
 const BENCH: &str = "bench: ";
@@ -86,6 +88,97 @@ pub fn pairs_per_second(line: &str) -> Option<u64> {
     (ticks > 0.0).then(|| (pairs * 1000.0 / (ticks * ms)) as u64)
 }
 
+/// The user program whose figures `--bench` compares.
+const BENCH_PROGRAM: &str = "bench";
+/// How long one boot running `bench` may take (the C xv6's copying fork of
+/// 16 MiB, 20 times, under icount, takes a minute or two on a busy host).
+const BENCH_PROGRAM_LIMIT: Duration = Duration::from_secs(600);
+
+/// The figures of one run of the user program `bench`: which kernel (and
+/// fork mode) and each operation's guest instructions, in bench's order.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ProcRun {
+    pub kernel: String,
+    pub figures: Vec<(String, u64)>,
+}
+
+/// `bench` on this kernel with `fork=MODE` for each of `modes`, then on the
+/// C xv6 if the peer is there (`None` and a line saying why if not), each
+/// under `-icount shift=0` on one CPU: the same binary everywhere.
+pub fn proc_runs(modes: &[&str]) -> Result<(Vec<ProcRun>, Option<ProcRun>)> {
+    let mut ours = Vec::new();
+    for mode in modes {
+        let cmdline = format!("fork={mode}");
+        let o = launch::options(&["--cmdline", &cmdline, "--", "-icount", "shift=0"], &[]);
+        let input = format!("{BENCH_PROGRAM}\n");
+        let run = launch::run(&o, input.as_bytes(), Some(BENCH_PROGRAM_LIMIT))?;
+        let figures = crate::user::bench_figures(&run.out).map_err(|e| {
+            Error::new(format!(
+                "bench on this kernel (fork={mode}): {e}; output:\n{}",
+                run.out
+            ))
+        })?;
+        ours.push(ProcRun {
+            kernel: format!("xv6-rs fork={mode}"),
+            figures,
+        });
+    }
+    let peer = match crate::peer::locate() {
+        Err(why) => {
+            println!("bench: no C xv6 to compare with: {why}");
+            None
+        }
+        Ok(_) => {
+            let p = crate::peer::build()?;
+            let img = paths::at(crate::peer::DIR).join("bench.img");
+            p.make_image(&img, &crate::user::build()?)?;
+            let figures = p.bench(&img, BENCH_PROGRAM_LIMIT)?;
+            Some(ProcRun {
+                kernel: "xv6".into(),
+                figures,
+            })
+        }
+    };
+    Ok((ours, peer))
+}
+
+/// The table of `bench`'s figures: a column per run (ours, then the
+/// peer's), a row per operation, and for each of our runs whether it is at
+/// or below the peer's figure.
+pub fn proc_table(ours: &[ProcRun], peer: Option<&ProcRun>) -> Vec<String> {
+    let runs: Vec<&ProcRun> = ours.iter().chain(peer).collect();
+    let mut rows = vec![format!(
+        "{:<20}{}{}",
+        "operation",
+        runs.iter()
+            .map(|r| format!(" {:>16}", r.kernel))
+            .collect::<String>(),
+        if peer.is_some() { "  ahead of xv6" } else { "" }
+    )];
+    let names = runs.first().map_or(&[][..], |r| &r.figures[..]);
+    for (name, _) in names {
+        let figure = |r: &ProcRun| r.figures.iter().find(|f| &f.0 == name).map(|f| f.1);
+        let cells: String = runs
+            .iter()
+            .map(|r| figure(r).map_or("-".into(), |n| n.to_string()))
+            .map(|c| format!(" {c:>16}"))
+            .collect();
+        let ahead = peer.and_then(figure).map(|theirs| {
+            let verdicts: Vec<&str> = ours
+                .iter()
+                .map(|r| match figure(r) {
+                    Some(n) if n <= theirs => "yes",
+                    Some(_) => "NO",
+                    None => "-",
+                })
+                .collect();
+            format!("  {}", verdicts.join(", "))
+        });
+        rows.push(format!("{name:<20}{cells}{}", ahead.unwrap_or_default()));
+    }
+    rows
+}
+
 /// The kernel's `bench-json:` line, the parts the fill table reads.
 #[derive(Debug, Deserialize, PartialEq)]
 pub struct KernelBench {
@@ -107,6 +200,9 @@ pub struct Fill {
 /// wall-clock medians (null where no run gave a figure).
 #[derive(Debug, Serialize)]
 pub struct BenchLine {
+    /// `bench` (the user program) on this kernel in each fork mode, then
+    /// on the C xv6 when it was there.
+    pub processes: Vec<ProcRun>,
     pub icount: Vec<Box<RawValue>>,
     pub kalloctest: Vec<Throughput>,
     pub boot_ms_median: Option<f64>,
@@ -187,6 +283,15 @@ pub fn run(runs: u32) -> Result<()> {
         .map_err(|e| Error::new(format!("cannot run qemu-system-i386: {e}")))?;
     let version = String::from_utf8_lossy(&version.stdout);
     println!("bench: {}", version.lines().next().unwrap_or(""));
+    println!(
+        "bench: processes: user program bench, guest instructions per operation \
+         (-icount shift=0, one CPU), this kernel and the C xv6"
+    );
+    let (ours, peer) = proc_runs(&["copy", "cow"])?;
+    for row in proc_table(&ours, peer.as_ref()) {
+        println!("bench:   {row}");
+    }
+    let processes: Vec<ProcRun> = ours.into_iter().chain(peer).collect();
     println!("bench: guest instructions (-icount shift=0, one CPU: the TSC counts instructions)");
     let mut icount = Vec::new();
     for (junk, opt) in [("on", None), ("off", Some("--no-junk"))] {
@@ -267,6 +372,7 @@ pub fn run(runs: u32) -> Result<()> {
         .collect::<std::result::Result<_, _>>()
         .map_err(bad_line)?;
     let line = BenchLine {
+        processes,
         icount,
         kalloctest,
         boot_ms_median: median_of(&boot_ms),
@@ -293,6 +399,10 @@ mod tests {
     fn the_json_line_keeps_the_kernels_lines_and_gives_null_for_no_figure() {
         let kernel = r#"{"mode":"scan","junk":true,"extra":[1,2]}"#;
         let line = BenchLine {
+            processes: vec![ProcRun {
+                kernel: "xv6".into(),
+                figures: vec![("getpid".into(), 1413)],
+            }],
             icount: vec![RawValue::from_string(kernel.to_string()).unwrap()],
             kalloctest: vec![Throughput {
                 mode: "global",
@@ -305,7 +415,8 @@ mod tests {
         assert_eq!(
             line.line(),
             format!(
-                "bench-json: {{\"icount\":[{kernel}],\"kalloctest\":[{{\"mode\":\"global\",\"cpus\":2,\
+                "bench-json: {{\"processes\":[{{\"kernel\":\"xv6\",\"figures\":[[\"getpid\",1413]]}}],\
+                 \"icount\":[{kernel}],\"kalloctest\":[{{\"mode\":\"global\",\"cpus\":2,\
                  \"pairs_per_s\":400000.5}}],\"boot_ms_median\":812.0,\"boot_ms_median_no_strip\":null}}"
             )
         );
@@ -346,6 +457,23 @@ mod tests {
             ]
         );
         assert_eq!(fill_table(&runs, false).len(), 3, "junk off: its own run");
+    }
+
+    #[test]
+    fn the_process_table_has_a_column_per_kernel_and_says_who_is_ahead() {
+        let run = |kernel: &str, figures: [u64; 2]| ProcRun {
+            kernel: kernel.into(),
+            figures: vec![("getpid".into(), figures[0]), ("fork".into(), figures[1])],
+        };
+        let ours = [run("ours copy", [500, 900]), run("ours cow", [500, 100])];
+        let xv6 = run("xv6", [1400, 800]);
+        let table = proc_table(&ours, Some(&xv6));
+        assert_eq!(table.len(), 3, "{table:?}");
+        assert!(table[0].ends_with("  ahead of xv6"), "{table:?}");
+        assert!(table[1].starts_with("getpid") && table[1].ends_with("  yes, yes"));
+        assert!(table[2].contains(" 900 ") && table[2].ends_with("  NO, yes"));
+        let alone = proc_table(&ours, None);
+        assert!(alone.iter().all(|r| !r.contains("yes")), "{alone:?}");
     }
 
     #[test]
