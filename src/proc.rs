@@ -428,7 +428,7 @@ pub fn fork() -> Option<i32> {
     for (mine, theirs) in cur.ofile.iter().zip(np.ofile.iter_mut()) {
         *theirs = mine.map(file::filedup);
     }
-    np.cwd = cur.cwd.clone();
+    np.cwd = cur.cwd;
     np.name = cur.name;
     let pid = np.pid;
     let _lock = PTABLE_LOCK.lock();
@@ -682,6 +682,15 @@ pub fn kill_me() {
 /// Ctrl-P prints; the monitor's `ps`). Takes no lock, as xv6's does not,
 /// so that it works even when the table is stuck; then the free count.
 pub fn procdump() {
+    if ps() == 0 {
+        println!("{}", crate::protocol::NO_PROCESSES);
+    }
+    println!("free pages {}", crate::kalloc::nfree());
+}
+
+/// Print procdump's line of each process in use; how many there were.
+fn ps() -> usize {
+    let mut n = 0;
     for cell in &PTABLE {
         // SAFETY: a report that may read a field mid-change: every field
         // read is a plain integer or byte array.
@@ -690,11 +699,16 @@ pub fn procdump() {
             continue;
         }
         println!("{} {} {} sz {}", p.pid, p.state.name(), p.name(), p.sz);
+        n += 1;
     }
-    println!("free pages {}", crate::kalloc::nfree());
+    n
 }
 
-/// The running process's pid and name, for reports (double fault).
-pub fn describe_current() -> Option<(i32, [u8; NAME_LEN])> {
-    myproc().map(|p| (p.pid, p.name))
+/// The running process's pid and name, and its kernel stack's guard page,
+/// for reports (double fault).
+pub fn describe_current() -> Option<(i32, [u8; NAME_LEN], crate::memlayout::VAddr)> {
+    let i = my_index()?;
+    // SAFETY: the running process's own fields are its thread's.
+    let p = unsafe { slot(i) };
+    Some((p.pid, p.name, crate::memlayout::process_kstack(i).guard))
 }
