@@ -688,17 +688,26 @@ pub fn procdump() {
     println!("free pages {}", crate::kalloc::nfree());
 }
 
-/// Print procdump's line of each process in use; how many there were.
+/// Print procdump's line of each process in use (a running one's ends
+/// with its CPU: ` cpu N`); how many there were.
 fn ps() -> usize {
     let mut n = 0;
-    for cell in &PTABLE {
+    for (i, cell) in PTABLE.iter().enumerate() {
         // SAFETY: a report that may read a field mid-change: every field
         // read is a plain integer or byte array.
         let p = unsafe { &*cell.0.get() };
         if p.state == ProcState::Unused {
             continue;
         }
-        println!("{} {} {} sz {}", p.pid, p.state.name(), p.name(), p.sz);
+        let (pid, state, name, sz) = (p.pid, p.state.name(), p.name(), p.sz);
+        // A running process: on which CPU (which CPUs do work).
+        let cpu = (0..crate::cpu::ncpu()).find(|&c| CPU_PROC[c].load(Ordering::Relaxed) == i);
+        match cpu {
+            Some(c) if p.state == ProcState::Running => {
+                println!("{pid} {state} {name} sz {sz} cpu {c}")
+            }
+            _ => println!("{pid} {state} {name} sz {sz}"),
+        }
         n += 1;
     }
     n

@@ -60,7 +60,7 @@ fn free_pages(report: &str) -> u32 {
 fn free_and_user_pages(report: &str) -> u32 {
     let user: u32 = report
         .lines()
-        .filter_map(|l| l.split_once(" sz ").map(|(_, sz)| sz.trim()))
+        .filter_map(|l| l.split_once(" sz ")?.1.split_whitespace().next())
         .map(|sz| {
             sz.parse::<u32>()
                 .expect("sz is a byte count")
@@ -68,6 +68,15 @@ fn free_and_user_pages(report: &str) -> u32 {
         })
         .sum();
     free_pages(report) + user
+}
+
+/// Whether a Ctrl-P report shows a spinner running on a CPU other than 0
+/// (a running process's line ends with ` cpu N`).
+fn spinner_elsewhere(report: &str) -> bool {
+    report.lines().any(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        w.get(2) == Some(&"spin") && w.len() == 7 && w[5] == "cpu" && w[6] != "0"
+    })
 }
 
 /// Processes named spin in a Ctrl-P report.
@@ -97,6 +106,16 @@ fn spinners_are_preempted_and_killed(cpus: usize) {
     s.expect("alive");
     let report = procdump(&mut s);
     assert_eq!(spinners(&report), n, "{n} spinners in:\n{report}");
+    // Spinners run on the other CPUs too (a CPU that is never woken once
+    // idle would leave them all to cpu 0).
+    let start = Instant::now();
+    while !spinner_elsewhere(&procdump(&mut s)) {
+        assert!(
+            start.elapsed() < KILL_LIMIT,
+            "{cpus} CPUs: no spinner seen running on a CPU other than 0"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     s.send(&format!("kill {}", pids.join(" ")));
     let start = Instant::now();
     loop {

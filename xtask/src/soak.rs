@@ -139,7 +139,14 @@ pub fn procdump_free(answer: &str) -> Option<u64> {
 pub fn user_pages(report: &str) -> u64 {
     report
         .lines()
-        .filter_map(|l| l.split_once(" sz ")?.1.trim().parse::<u64>().ok())
+        .filter_map(|l| {
+            l.split_once(" sz ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
         .map(|sz| sz.div_ceil(PGSIZE))
         .sum()
 }
@@ -304,7 +311,7 @@ mod tests {
         assert_eq!(procdump_free("1 sleep init sz 12288\n"), None);
         assert_eq!(procdump_free("free pages many\n"), None);
         assert_eq!(user_pages(dump), 3 + 4);
-        assert_eq!(user_pages("3 run sh sz 4097\n"), 2);
+        assert_eq!(user_pages("3 run sh sz 4097 cpu 1\n"), 2);
     }
 
     #[test]
