@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{PGSIZE, Session};
@@ -20,10 +21,14 @@ const KILL_LIMIT: Duration = Duration::from_secs(5);
 
 /// Boot the project's own image on `cpus` CPUs; wait for the prompt.
 fn shell(cpus: usize) -> Session {
-    let img = xtask::mkfs::default_image().expect("build the project's image");
-    let img = img.to_str().expect("a UTF-8 path").to_string();
+    // Made once: tests in parallel would write the same file at once.
+    static IMG: OnceLock<String> = OnceLock::new();
+    let img = IMG.get_or_init(|| {
+        let img = xtask::mkfs::default_image().expect("build the project's image");
+        img.to_str().expect("a UTF-8 path").to_string()
+    });
     let n = cpus.to_string();
-    let mut s = Session::launch(&["--smp", &n, "--fs", &img], &[]);
+    let mut s = Session::launch(&["--smp", &n, "--fs", img], &[]);
     s.expect(xv6::protocol::PROCESSES_READY);
     s.expect(SH);
     s
