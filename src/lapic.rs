@@ -28,11 +28,18 @@ const PCINT: u32 = 0x340;
 const LINT0: u32 = 0x350;
 const LINT1: u32 = 0x360;
 const ERROR: u32 = 0x370;
+const TICR: u32 = 0x380;
+const TCCR: u32 = 0x390;
+const TDCR: u32 = 0x3E0;
 
 /// SVR: software enable.
 const SVR_ENABLE: u32 = 0x100;
 /// Local vector table entries: masked.
 const LVT_MASKED: u32 = 0x1_0000;
+/// Timer LVT entry: periodic (re-arms itself from TICR).
+const TIMER_PERIODIC: u32 = 0x2_0000;
+/// TDCR: the timer counts the bus clock divided by 1.
+const TDCR_X1: u32 = 0xB;
 /// Version register: bits 23..16 hold the highest LVT entry's index; the
 /// performance-counter entry exists from index 4.
 const VER_MAXLVT_SHIFT: u32 = 16;
@@ -102,8 +109,9 @@ pub fn lapic_ready() -> bool {
 
 /// Set up the running CPU's local APIC (xv6's `lapicinit`): enabled, with
 /// spurious and error vectors, every local source masked (the kernel's
-/// timer is the PIT, which comes through the I/O APIC), and no IRQ
-/// priority threshold.
+/// clock is the PIT, which comes through the I/O APIC; the other CPUs'
+/// timers start only when they schedule processes, `timer::local_start`),
+/// and no IRQ priority threshold.
 pub fn lapicinit(base: PAddr) {
     assert!(
         base.0 >= DEVSPACE.0,
@@ -126,6 +134,28 @@ pub fn lapicinit(base: PAddr) {
     // Acknowledge anything left over, and take every interrupt priority.
     write(EOI, 0);
     write(TPR, 0);
+}
+
+/// Start the running CPU's APIC timer counting down from `u32::MAX`, with
+/// its interrupt masked: `timer_elapsed` then says how far it got (to
+/// measure the timer's rate against the PIT).
+pub fn timer_measure_start() {
+    write(TDCR, TDCR_X1);
+    write(TIMER, LVT_MASKED);
+    write(TICR, u32::MAX);
+}
+
+/// Counts the APIC timer went down since `timer_measure_start`.
+pub fn timer_elapsed() -> u32 {
+    u32::MAX - read(TCCR)
+}
+
+/// Interrupt the running CPU on `vector` every `count` bus clocks.
+pub fn timer_periodic(vector: u32, count: u32) {
+    assert!(count > 0, "lapic: a periodic timer needs a count above 0");
+    write(TDCR, TDCR_X1);
+    write(TIMER, TIMER_PERIODIC | vector);
+    write(TICR, count);
 }
 
 /// Tell the APIC the current interrupt has been handled.

@@ -101,6 +101,7 @@ fn start_processes(cmdline_text: &str, root: xv6::fs::Inode) -> ! {
     println!("main: first process started (fork={mode:?})");
     println!("{}", protocol::PROCESSES_READY);
     if xv6::cpu::ncpu() > 1 {
+        timer::calibrate(); // the other CPUs' own timers, before they start
         lapic::ipi_others(xv6::traps::T_IRQ0 + u32::from(xv6::traps::IRQ_WAKE));
     }
     proc::scheduler()

@@ -159,6 +159,16 @@ static COMMANDS: &[Command] = &[
         run: cpus,
     },
     Command {
+        name: "ps",
+        args: "",
+        help: "the process table and the free count, as Ctrl-P prints them",
+        run: |_, args| {
+            args.done()?;
+            crate::proc::procdump();
+            Ok(())
+        },
+    },
+    Command {
         name: "lockstat",
         args: "",
         help: "each spin lock's acquisitions and failed spins; tot= on kmem",

@@ -428,7 +428,7 @@ pub fn fork() -> Option<i32> {
     for (mine, theirs) in cur.ofile.iter().zip(np.ofile.iter_mut()) {
         *theirs = mine.map(file::filedup);
     }
-    np.cwd = cur.cwd.clone();
+    np.cwd = cur.cwd;
     np.name = cur.name;
     let pid = np.pid;
     let _lock = PTABLE_LOCK.lock();
@@ -682,19 +682,42 @@ pub fn kill_me() {
 /// Ctrl-P prints; the monitor's `ps`). Takes no lock, as xv6's does not,
 /// so that it works even when the table is stuck; then the free count.
 pub fn procdump() {
-    for cell in &PTABLE {
+    if ps() == 0 {
+        println!("{}", crate::protocol::NO_PROCESSES);
+    }
+    println!("free pages {}", crate::kalloc::nfree());
+}
+
+/// Print procdump's line of each process in use (a running one's ends
+/// with its CPU: ` cpu N`); how many there were.
+fn ps() -> usize {
+    let mut n = 0;
+    for (i, cell) in PTABLE.iter().enumerate() {
         // SAFETY: a report that may read a field mid-change: every field
         // read is a plain integer or byte array.
         let p = unsafe { &*cell.0.get() };
         if p.state == ProcState::Unused {
             continue;
         }
-        println!("{} {} {} sz {}", p.pid, p.state.name(), p.name(), p.sz);
+        let (pid, state, name, sz) = (p.pid, p.state.name(), p.name(), p.sz);
+        // A running process: on which CPU (which CPUs do work).
+        let cpu = (0..crate::cpu::ncpu()).find(|&c| CPU_PROC[c].load(Ordering::Relaxed) == i);
+        match cpu {
+            Some(c) if p.state == ProcState::Running => {
+                println!("{pid} {state} {name} sz {sz} cpu {c}")
+            }
+            _ => println!("{pid} {state} {name} sz {sz}"),
+        }
+        n += 1;
     }
-    println!("free pages {}", crate::kalloc::nfree());
+    n
 }
 
-/// The running process's pid and name, for reports (double fault).
-pub fn describe_current() -> Option<(i32, [u8; NAME_LEN])> {
-    myproc().map(|p| (p.pid, p.name))
+/// The running process's pid and name, and its kernel stack's guard page,
+/// for reports (double fault).
+pub fn describe_current() -> Option<(i32, [u8; NAME_LEN], crate::memlayout::VAddr)> {
+    let i = my_index()?;
+    // SAFETY: the running process's own fields are its thread's.
+    let p = unsafe { slot(i) };
+    Some((p.pid, p.name, crate::memlayout::process_kstack(i).guard))
 }

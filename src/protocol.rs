@@ -103,6 +103,10 @@ pub const MONITOR_READY: &str =
 /// passes piped input on, as after MONITOR_READY).
 pub const PROCESSES_READY: &str = "main: processes run; the console is theirs";
 
+/// What the process table's report (Ctrl-P, the monitor's `ps`) says when
+/// no process exists: the monitor runs instead of init.
+pub const NO_PROCESSES: &str = "ps: no processes (the monitor runs instead of init)";
+
 /// Lines that say how a monitor command went, which the tests and the
 /// runner's soak read: kalloctest's pass, the start of `checks`' pass, and
 /// the starts of two refusals.

@@ -186,7 +186,9 @@ fn idle() -> ! {
         }
         seen = generation;
         if crate::proc::started() {
-            // Processes run: this CPU schedules them from now on.
+            // Processes run: this CPU schedules them from now on, its own
+            // timer preempting them (the PIT interrupts another CPU).
+            crate::timer::local_start();
             crate::proc::scheduler();
         }
         let job = JOB.lock().expect("a new job generation comes with a job");

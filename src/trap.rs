@@ -17,8 +17,8 @@ use crate::lapic::lapiceoi;
 use crate::mmu::{DFTSS, KCODE};
 use crate::syscall::number::T_SYSCALL;
 use crate::traps::{
-    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS, PageFaultCode,
-    T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
+    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_LOCAL_TIMER, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS,
+    PageFaultCode, T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
 };
 
 /// Number of interrupt vectors.
@@ -149,13 +149,12 @@ extern "C" fn trap(tf: &mut TrapFrame) {
     } else {
         device_interrupt(tf);
     }
-    // A timer tick preempts user code; a killed process exits on its way
-    // back to user mode (xv6's end of `trap`).
+    // A timer tick (the PIT's or the CPU's own) preempts user code; a
+    // killed process exits on its way back to user mode (xv6's end of
+    // `trap`).
     leave_if_killed(tf);
-    if tf.from_user()
-        && tf.trapno == T_IRQ0 + u32::from(IRQ_TIMER)
-        && crate::proc::myproc().is_some()
-    {
+    let timer = [IRQ_TIMER, IRQ_LOCAL_TIMER].map(|irq| T_IRQ0 + u32::from(irq));
+    if tf.from_user() && timer.contains(&tf.trapno) && crate::proc::myproc().is_some() {
         crate::proc::yield_();
     }
     leave_if_killed(tf);
@@ -218,6 +217,8 @@ fn device_interrupt(tf: &TrapFrame) {
     let irq = irq as u8;
     match irq {
         IRQ_TIMER => crate::sysproc::clock_tick(),
+        // Another CPU's own timer: only to preempt (after the EOI).
+        IRQ_LOCAL_TIMER => {}
         IRQ_KBD => crate::kbd::kbdintr(),
         IRQ_COM1 => crate::uart::uartintr(),
         // A halted CPU woken to look for work: waking was the point.
@@ -237,11 +238,39 @@ fn device_interrupt(tf: &TrapFrame) {
     lapiceoi();
 }
 
-/// A write to a copy-on-write page: resolved, the write runs again.
+/// A kernel write to a copy-on-write page: resolved, the write runs again
+/// (`true`). With no memory for the copy of a user page, the process it
+/// belongs to is killed and exits here: the kernel code that wrote cannot
+/// go on, and returning would only fault again. What that code held is
+/// lost (it must hold no spin lock: a broken invariant, which panics).
 fn copy_on_write(tf: &TrapFrame) -> bool {
     // SAFETY: reading CR2 has no side effects.
-    let cr2 = unsafe { x86::controlregs::cr2() };
-    crate::linux::memory::do_wp_page(tf.err, crate::memlayout::VAddr(cr2 as u32))
+    let cr2 = unsafe { x86::controlregs::cr2() } as u32;
+    let err = match crate::linux::memory::do_wp_page(tf.err, crate::memlayout::VAddr(cr2)) {
+        Ok(resolved) => return resolved,
+        Err(e) => e,
+    };
+    let Some(p) = crate::proc::myproc().filter(|_| cr2 < crate::memlayout::USERTOP.0) else {
+        panic!(
+            "{err}, in the kernel at eip {:#010x}, with no process to kill",
+            tf.eip
+        );
+    };
+    crate::println!(
+        "pid {} {}: {err}, at kernel eip {:#x}--kill proc",
+        p.pid,
+        p.name(),
+        tf.eip
+    );
+    let locks = crate::cpu::cpu(crate::cpu::cpuid())
+        .ncli
+        .load(core::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        locks, 0,
+        "trap: a kernel copy-on-write write with no memory left, with {locks} spin lock(s) held: the process cannot exit"
+    );
+    crate::proc::kill_me();
+    crate::proc::exit()
 }
 
 /// Describe a CPU exception in the kernel and panic.

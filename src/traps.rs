@@ -18,6 +18,9 @@ pub const NIRQS: u32 = 32;
 pub const IRQ_TIMER: u8 = 0;
 pub const IRQ_KBD: u8 = 1;
 pub const IRQ_COM1: u8 = 4;
+/// Each other CPU's local APIC timer, which preempts its user code (the
+/// PIT's IRQ_TIMER counts the ticks, on one CPU only).
+pub const IRQ_LOCAL_TIMER: u8 = 18;
 /// The local APIC's error interrupt, as in xv6.
 pub const IRQ_ERROR: u8 = 19;
 /// The IPI that wakes a halted CPU to look for work (`smp::on_every_cpu`).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use xv6::protocol::UNKNOWN_COMMAND;
+use xv6::protocol::{NO_PROCESSES, UNKNOWN_COMMAND};
 
 use common::{
     BOCHS_POWEROFF, KERNBASE, KERNLINK, PGSIZE, PHYSTOP, PROMPT, Run, Session, allocated,
@@ -12,8 +12,9 @@ use common::{
 };
 
 /// The commands `help` must list, each with a description.
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 12] = [
     "help",
+    "ps",
     "kerninfo",
     "meminfo",
     "freelist",
@@ -319,6 +320,27 @@ fn the_monitor_option_runs_commands_before_the_prompt() {
     let run = launch(&["--monitor", "meminfo; showmappings 0x80100000 ;halt"]);
     check_monitor_option(&run);
     run.expect_status(0);
+}
+
+#[test]
+fn ps_in_the_monitor_says_there_are_no_processes_and_the_free_count() {
+    let run = launch(&["--monitor", "ps; meminfo; ps now; halt"]);
+    run.expect_status(0);
+    let out = run.out.replace("\r\n", "\n");
+    let answer = out
+        .split(&format!("{PROMPT}ps\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no ps answer in:\n{out}"));
+    let mut lines = answer.lines();
+    assert_eq!(lines.next(), Some(NO_PROCESSES), "{out}");
+    let free = words(lines.next().expect("ps prints the free count"));
+    assert_eq!(free[..2], ["free", "pages"], "{out}");
+    assert_eq!(
+        free[2],
+        words(run.line("free pages:"))[2],
+        "ps and meminfo agree on the free count"
+    );
+    assert!(run.has("unexpected argument \"now\""), "{out}");
 }
 
 /// What `--monitor "meminfo; showmappings 0x80100000 ;halt"` must print.

@@ -27,8 +27,28 @@ pub struct DoubleFault {
     pub task: Interrupted,
     /// The address of the last page fault (CR2).
     pub cr2: u32,
-    /// The CPU's guard page.
+    /// The guard page of the stack in use: the running process's kernel
+    /// stack's, or the CPU's.
     pub guard: VAddr,
+    /// The process running on the CPU, if any: its pid and name.
+    pub process: Option<(i32, [u8; NAME_LEN])>,
+}
+
+/// A process's name: its bytes up to the first NUL.
+const NAME_LEN: usize = 16;
+
+/// " of pid P (name)" / " in pid P (name)", or nothing without a process.
+struct Blame<'a>(&'static str, &'a Option<(i32, [u8; NAME_LEN])>);
+
+impl fmt::Display for Blame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let Some((pid, name)) = self.1 else {
+            return Ok(());
+        };
+        let len = name.iter().position(|&b| b == 0).unwrap_or(NAME_LEN);
+        let name = core::str::from_utf8(&name[..len]).unwrap_or("?");
+        write!(f, " {} pid {pid} ({name})", self.0)
+    }
 }
 
 impl DoubleFault {
@@ -51,14 +71,18 @@ impl fmt::Display for DoubleFault {
         if self.is_stack_overflow() {
             write!(
                 f,
-                "kernel stack overflow on cpu{cpu} (esp {:#010x}, guard page {:#010x})",
-                task.esp, self.guard.0
+                "kernel stack overflow{} on cpu{cpu} (esp {:#010x}, guard page {:#010x})",
+                Blame("of", &self.process),
+                task.esp,
+                self.guard.0
             )
         } else {
             write!(
                 f,
-                "double fault on cpu{cpu} at eip {:#010x}, esp {:#010x}",
-                task.eip, task.esp
+                "double fault on cpu{cpu}{} at eip {:#010x}, esp {:#010x}",
+                Blame("in", &self.process),
+                task.eip,
+                task.esp
             )
         }
     }
@@ -70,6 +94,9 @@ mod kernel {
 
     use super::{DoubleFault, Interrupted};
     use crate::param::NCPU;
+
+    // The report's process names are the process table's.
+    const _: () = assert!(super::NAME_LEN == crate::proc::NAME_LEN);
 
     core::arch::global_asm!(
         ".section .text",
@@ -128,14 +155,17 @@ mod kernel {
         };
         TASK_EBP[cpu].store(task.ebp, Ordering::Relaxed);
         TASK_EIP[cpu].store(task.eip, Ordering::Relaxed);
-        let guard = crate::kstack::guard_page(cpu);
+        let current = crate::proc::describe_current();
+        let guard = current.map_or_else(|| crate::kstack::guard_page(cpu), |c| c.2);
+        let process = current.map(|(pid, name, _)| (pid, name));
         panic!(
             "{}",
             DoubleFault {
                 cpu,
                 task,
                 cr2,
-                guard
+                guard,
+                process
             }
         );
     }
@@ -160,7 +190,31 @@ mod tests {
             },
             cr2,
             guard: GUARD,
+            process: None,
         }
+    }
+
+    #[test]
+    fn a_fault_in_a_process_names_it() {
+        let mut name = [0u8; NAME_LEN];
+        name[..2].copy_from_slice(b"sh");
+        let in_sh = |esp, cr2| DoubleFault {
+            process: Some((3, name)),
+            ..fault(esp, cr2)
+        };
+        assert_eq!(
+            in_sh(0x7FC0_3000, 0x7FC0_2FFC).to_string(),
+            "kernel stack overflow of pid 3 (sh) on cpu1 (esp 0x7fc03000, guard page 0x7fc02000)"
+        );
+        assert_eq!(
+            in_sh(0x7FC0_3800, 0x0040_0000).to_string(),
+            "double fault on cpu1 in pid 3 (sh) at eip 0x80101234, esp 0x7fc03800"
+        );
+        let full = DoubleFault {
+            process: Some((12, *b"sixteen-byte-nam")),
+            ..fault(0x7FC0_3800, 0)
+        };
+        assert!(full.to_string().contains("in pid 12 (sixteen-byte-nam) at"));
     }
 
     #[test]

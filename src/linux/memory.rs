@@ -429,13 +429,14 @@ pub fn cow_faults() -> (usize, Option<(VAddr, CowStep)>) {
 /// was this a write to a present copy-on-write page below KERNBASE in the
 /// directory in CR3? If so, `un_wp_page` resolves it and the faulting write
 /// may run again: `true`. Otherwise `false`, and the fault is a bug to
-/// report. Panics if the page is copy-on-write but cannot be resolved (no
-/// memory for the copy).
+/// report. `Err(OutOfMemory)` if the page is copy-on-write but there is no
+/// memory for the copy: the caller decides (the trap handler kills the
+/// process whose page it is, or panics when no process is to blame).
 #[cfg(kernel)]
-pub fn do_wp_page(err: u32, va: VAddr) -> bool {
+pub fn do_wp_page(err: u32, va: VAddr) -> Result<bool, CowError> {
     let code = PageFaultCode::decode(err);
     if !(code.write && code.present) || va >= KERNBASE {
-        return false;
+        return Ok(false);
     }
     let pgdir = rcr3();
     let mut mem = KernelPages;
@@ -444,16 +445,16 @@ pub fn do_wp_page(err: u32, va: VAddr) -> bool {
     // SAFETY: CR3 holds a page directory, which is in the direct map.
     let pde = unsafe { mem.pd(pgdir) }[pdx(va)];
     if !pde.is_present() || pde.flags().contains(PDFlags::PS) {
-        return false;
+        return Ok(false);
     }
     let step = match un_wp_page(&mut mem, pgdir, va) {
         Ok(step) => step,
-        Err(CowError::NotMapped { .. } | CowError::NotCopyOnWrite { .. }) => return false,
-        Err(e @ CowError::OutOfMemory { .. }) => panic!("{e}"),
+        Err(CowError::NotMapped { .. } | CowError::NotCopyOnWrite { .. }) => return Ok(false),
+        Err(e @ CowError::OutOfMemory { .. }) => return Err(e),
     };
     COW_FAULTS.fetch_add(1, Ordering::Relaxed);
     *LAST_COW.lock() = Some((va, step));
-    true
+    Ok(true)
 }
 
 /// Linux 0.01's whole-table operations on the machine's counted pages.

@@ -1,11 +1,13 @@
 //! `--soak`: four CPUs in each allocator mode, kalloctest and the
-//! self-checks in a loop for a bounded time. Each kalloctest ends with the
-//! audit of every free list; after each round the free count must be what
-//! it was after boot. Not part of `--test`: it runs for minutes.
+//! self-checks in a loop for a bounded time; then the project's usertests
+//! in a loop on the shell. Each kalloctest ends with the audit of every
+//! free list; after each round the free count must be what it was after
+//! boot (the shell's: what Ctrl-P prints at its prompt). Not part of
+//! `--test`: it runs for minutes.
 
 use std::time::{Duration, Instant};
 
-use crate::protocol::{CHECKS_PASSED, KALLOC_MODES, KALLOCTEST_OK};
+use crate::protocol::{CHECKS_PASSED, HOST_INPUT_END, KALLOC_MODES, KALLOCTEST_OK};
 
 use crate::options::Options;
 use crate::session::Session;
@@ -119,10 +121,128 @@ fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
     }
 }
 
-/// Run the soak for `seconds`, an equal share in each mode; print what it
-/// did. An error if anything failed.
+/// The shell's prompt, and what usertests prints when every test passed.
+const SH_PROMPT: &str = "$ ";
+const USERTESTS_PASSED: &str = "usertests: ALL TESTS PASSED";
+/// Ctrl-P: the kernel prints its process table, then `free pages N`.
+const CTRL_P: u8 = 0x10;
+const FREE_PAGES: &str = "free pages ";
+
+/// The free count in the answer to Ctrl-P (its `free pages N` line).
+pub fn procdump_free(answer: &str) -> Option<u64> {
+    let line = answer.lines().rev().find(|l| l.starts_with(FREE_PAGES))?;
+    line[FREE_PAGES.len()..].trim().parse().ok()
+}
+
+/// The pages of the processes' memories in a Ctrl-P report (its `sz`
+/// column): the shell's heap may grow, which is no leak.
+pub fn user_pages(report: &str) -> u64 {
+    report
+        .lines()
+        .filter_map(|l| {
+            l.split_once(" sz ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .map(|sz| sz.div_ceil(PGSIZE))
+        .sum()
+}
+
+/// Bytes in a page (the kernel's mmu.rs).
+const PGSIZE: u64 = 4096;
+
+/// Why a usertests answer is not a pass, if it is not.
+pub fn usertests_failure(answer: &str) -> Option<String> {
+    if let Some(l) = answer
+        .lines()
+        .find(|l| l.starts_with("panic") || l.contains("FAIL"))
+    {
+        return Some(l.trim_end().to_string());
+    }
+    let passed = answer.lines().any(|l| l.trim_end() == USERTESTS_PASSED);
+    (!passed).then(|| format!("usertests did not say {USERTESTS_PASSED:?}"))
+}
+
+/// The free count plus the processes' pages, read at the shell's prompt
+/// with Ctrl-P (the newline after it gives a fresh prompt, consumed too):
+/// constant unless pages leak.
+fn shell_free(s: &mut Session) -> Result<u64> {
+    s.send_bytes(&[CTRL_P])?;
+    let table = s.expect(FREE_PAGES)?;
+    let rest = s.expect("\n")?;
+    // The prompt may come before the report ends (the shell runs on
+    // another CPU): wait for it only if it has not.
+    if !table.contains(SH_PROMPT) {
+        s.expect(SH_PROMPT)?;
+    }
+    let pages = procdump_free(&format!("{FREE_PAGES}{rest}"))
+        .ok_or_else(|| Error::new(format!("Ctrl-P printed no free count: {rest:?}")))?;
+    Ok(pages + user_pages(&table))
+}
+
+/// usertests on the shell, again and again until `until` or a failure,
+/// on CPUS CPUs with the project's own image.
+fn soak_shell(until: Instant) -> Tally {
+    let mut t = Tally::default();
+    let o: Options = launch::options(&["--smp", CPUS], &[]);
+    let mut s = match Session::launch(&o, ANSWER_LIMIT).and_then(|mut s| {
+        s.expect(SH_PROMPT)?;
+        Ok(s)
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            t.failures.push(format!("boot: {e}"));
+            return t;
+        }
+    };
+    if let Err(e) = shell_rounds(&mut s, &mut t, until) {
+        let tail: Vec<&str> = s.out().lines().rev().take(TAIL_LINES).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        t.failures.push(format!(
+            "{e}; the kernel's last lines:\n{}",
+            tail.join("\n")
+        ));
+        return t;
+    }
+    if let Err(e) = s.finish(&char::from(HOST_INPUT_END).to_string()) {
+        t.failures.push(format!("end of input: {e}"));
+    }
+    t
+}
+
+/// One usertests run per round, the free count compared after each.
+fn shell_rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
+    let free = shell_free(s)?;
+    loop {
+        s.send_bytes(b"usertests")?;
+        let answer = s.expect(SH_PROMPT)?;
+        // usertests' own output may hold "$ " (its children's prompts are
+        // none, but be safe): read on until its verdict line is in.
+        let mut answer = answer;
+        while !answer.contains(USERTESTS_PASSED) && !answer.contains("FAIL") {
+            answer.push_str(&s.expect(SH_PROMPT)?);
+        }
+        t.failures.extend(usertests_failure(&answer));
+        t.rounds += 1;
+        match shell_free(s)? {
+            now if now == free => {}
+            now => t.failures.push(format!(
+                "free pages {now} after a usertests round, {free} at the first prompt"
+            )),
+        }
+        if Instant::now() >= until || !t.failures.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// Run the soak for `seconds`, an equal share in each mode and on the
+/// shell; print what it did. An error if anything failed.
 pub fn run(seconds: u32) -> Result<()> {
-    let share = Duration::from_secs(u64::from(seconds)) / KALLOC_MODES.len() as u32;
+    let share = Duration::from_secs(u64::from(seconds)) / (KALLOC_MODES.len() as u32 + 1);
     let mut failed = 0;
     for mode in KALLOC_MODES {
         let start = Instant::now();
@@ -139,6 +259,18 @@ pub fn run(seconds: u32) -> Result<()> {
         }
         failed += t.failures.len();
     }
+    let start = Instant::now();
+    let t = soak_shell(start + share);
+    println!(
+        "soak: shell, {CPUS} CPUs: {} usertests runs, {} failures in {:.0?}",
+        t.rounds,
+        t.failures.len(),
+        start.elapsed()
+    );
+    for f in &t.failures {
+        println!("soak: shell: {f}");
+    }
+    failed += t.failures.len();
     if failed > 0 {
         return Err(Error::new(format!("soak: {failed} failures")));
     }
@@ -170,6 +302,42 @@ mod tests {
             Some("kalloctest: FAIL: the audit counts 4 free pages, nfree says 5".into())
         );
         assert!(kalloctest_failure("kalloctest: 10 pairs\n").is_some());
+    }
+
+    #[test]
+    fn the_free_count_is_read_from_ctrl_p() {
+        let dump = "1 sleep init sz 12288\n2 sleep sh sz 16384\nfree pages 57000\n";
+        assert_eq!(procdump_free(dump), Some(57000));
+        assert_eq!(procdump_free("1 sleep init sz 12288\n"), None);
+        assert_eq!(procdump_free("free pages many\n"), None);
+        assert_eq!(user_pages(dump), 3 + 4);
+        assert_eq!(user_pages("3 run sh sz 4097 cpu 1\n"), 2);
+    }
+
+    #[test]
+    fn usertests_pass_only_with_their_verdict_and_no_failure() {
+        assert_eq!(
+            usertests_failure(&format!(
+                "usertests starting\nfork: ok\n{USERTESTS_PASSED}\n"
+            )),
+            None
+        );
+        assert_eq!(
+            usertests_failure("usertests: pipe: FAIL: short read\n"),
+            Some("usertests: pipe: FAIL: short read".into())
+        );
+        assert!(usertests_failure("usertests starting\n").is_some());
+        assert!(usertests_failure(&format!("panic: x\n{USERTESTS_PASSED}\n")).is_some());
+    }
+
+    /// One round of the shell's soak: boots QEMU and builds the user
+    /// programs, so only on request (`cargo test -p xtask -- --ignored`).
+    #[test]
+    #[ignore]
+    fn one_round_of_usertests_on_the_shell_passes() {
+        let t = soak_shell(Instant::now());
+        assert_eq!(t.failures, Vec::<String>::new());
+        assert_eq!(t.rounds, 1);
     }
 
     #[test]

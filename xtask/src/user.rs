@@ -24,6 +24,7 @@ pub const PROGRAMS: &[&str] = &[
     "forktest",
     "usertests",
     "bench",
+    "spin",
 ];
 
 /// cargo's target directory for the user crate, relative to the root.
