@@ -428,7 +428,7 @@ pub fn fork() -> Option<i32> {
     for (mine, theirs) in cur.ofile.iter().zip(np.ofile.iter_mut()) {
         *theirs = mine.map(file::filedup);
     }
-    np.cwd = cur.cwd;
+    np.cwd = cur.cwd.clone();
     np.name = cur.name;
     let pid = np.pid;
     let _lock = PTABLE_LOCK.lock();

@@ -114,10 +114,18 @@ impl Kernel {
     }
 }
 
-/// Write `path` under a temporary name and rename it into place.
+/// Write `path` under a temporary name of this process and thread's own
+/// and rename it into place (so that runs making the same file at once,
+/// such as the default image, never write into each other's).
 pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(
+        ".tmp.{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let tmp = PathBuf::from(tmp);
     fs::write(&tmp, bytes).map_err(|e| io_error("write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| io_error("rename", &tmp, e))

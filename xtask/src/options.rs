@@ -200,8 +200,9 @@ struct Actions {
 
     /// 4 CPUs, every allocator mode: kalloctest (a million rounds per CPU,
     /// then shorter ones) and the self-checks in a loop for SOAK_SECONDS
-    /// (default 600), the free count checked throughout; reports rounds and
-    /// failures (not part of --test)
+    /// (default 600), then the project's usertests on the shell in a loop,
+    /// the free count checked throughout; reports rounds and failures (not
+    /// part of --test)
     #[arg(long)]
     soak: bool,
 
