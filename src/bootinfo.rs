@@ -238,17 +238,17 @@ pub fn machine_memory(boot: &BootInfo) -> (Ram, PAddr) {
 /// The cap on PHYSTOP: the `phystop=` option if it is valid, else PHYSTOP
 /// (saying why the option was refused).
 fn phystop_cap(cmdline: &str) -> u32 {
-    use crate::memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_MAX};
+    use crate::memlayout::{BOOT_MAPPED, PHYSTOP, PHYSTOP_OPTION_MAX};
     use memmap::parse_phystop;
     let Some(value) = crate::cmdline::value(cmdline, crate::cmdline::PHYSTOP) else {
         return PHYSTOP.0;
     };
-    parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_MAX.0).unwrap_or_else(|e| {
+    parse_phystop(value, BOOT_MAPPED.0, PHYSTOP_OPTION_MAX.0).unwrap_or_else(|e| {
         crate::println!(
             "phystop: refusing phystop={value}: {e}; allowed: page-aligned sizes from {:#x} to {:#x} \
-             (P2V(PHYSTOP) must not pass DEVSPACE); keeping {:#x}",
+             (the direct map's page tables must fit below 4 MiB); keeping {:#x}",
             BOOT_MAPPED.0,
-            PHYSTOP_MAX.0,
+            PHYSTOP_OPTION_MAX.0,
             PHYSTOP.0
         );
         PHYSTOP.0

@@ -55,6 +55,12 @@ pub const PHYSTOP: PAddr = PAddr(0x0F00_0000);
 /// Largest PHYSTOP the layout allows: P2V(PHYSTOP) must stay at or below
 /// DEVSPACE (the `phystop=` option may raise the cap up to here).
 pub const PHYSTOP_MAX: PAddr = PAddr(DEVSPACE.0 - KERNBASE.0);
+/// The largest `phystop=` the kernel takes (1.75 GiB), below what the
+/// layout allows: kvmalloc builds the page tables of the whole direct map
+/// from the pages kinit1 frees below 4 MiB, and with the processes' code and
+/// tables in the image, that is what leaves room for them and for eight
+/// CPUs' stacks (tests/memory.rs boots it with 1 and with 8 CPUs).
+pub const PHYSTOP_OPTION_MAX: PAddr = PAddr(0x7000_0000);
 /// Least RAM the kernel boots with: it runs inside the first 4 MiB (all
 /// entrypgdir maps) and builds its page tables from the free pages there.
 pub const MIN_RAM: PAddr = BOOT_MAPPED;
@@ -124,6 +130,7 @@ pub const BOOT_MAPPED: PAddr = PAddr(0x0040_0000);
 // below DEVSPACE, and entrypgdir's boot mapping is exactly one 4 MiB page at
 // a 4 MiB-aligned KERNBASE.
 const _: () = assert!(KERNBASE.0 + PHYSTOP.0 <= DEVSPACE.0);
+const _: () = assert!(PHYSTOP.0 <= PHYSTOP_OPTION_MAX.0 && PHYSTOP_OPTION_MAX.0 <= PHYSTOP_MAX.0);
 const _: () = assert!(BOOT_MAPPED.0 as usize == crate::mmu::LARGE_PGSIZE);
 const _: () = assert!((KERNBASE.0 as usize).is_multiple_of(crate::mmu::LARGE_PGSIZE));
 // Every CPU's guard and stack page fit in the window, and the window lies

@@ -33,8 +33,9 @@ impl Rng {
 /// Lines the fuzzer sends.
 const LINES: usize = 3000;
 /// Bytes the line editor treats specially and the fuzzer must not send:
-/// Ctrl-D (end of input, which powers off), CR and LF (end of line).
-const NEVER: [u8; 3] = [0x04, b'\r', b'\n'];
+/// Ctrl-D and Ctrl-\\ (the end of input, which powers off), CR and LF
+/// (end of line).
+const NEVER: [u8; 4] = [0x04, xv6::protocol::HOST_INPUT_END, b'\r', b'\n'];
 /// Commands that end the session.
 const ENDING: [&str; 2] = ["halt", "reboot"];
 /// Commands that run for a second or more when their arguments are good:
@@ -250,7 +251,7 @@ fn cmdline_remarks(cmdline: &str) -> Vec<String> {
 fn unknown_empty_repeated_and_long_command_line_words_are_named() {
     let remarks = cmdline_remarks("halt foo kalloc= kalloc=percpu halt=1 phystop kalloc=global");
     let want = [
-        "cmdline: ignoring unknown word \"foo\" (known: halt bench ktest=... kalloc=... phystop=... monitor=...)",
+        "cmdline: ignoring unknown word \"foo\" (known: halt bench ktest=... kalloc=... phystop=... monitor=... fork=...)",
         "cmdline: ignoring \"kalloc=\": the option needs a value",
         "cmdline: kalloc given 2 times; the last one counts",
         "cmdline: ignoring \"halt=1\": the flag takes no value",

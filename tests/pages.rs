@@ -103,7 +103,7 @@ fn cow_gives_each_writer_a_private_page_and_frees_everything() {
         let before = free_pages(&s.command("meminfo"));
         let answer = s.command("cow");
         let steps: Vec<&str> = answer.lines().filter(|l| l.starts_with("cow: ")).collect();
-        assert_eq!(steps.len(), 7, "{answer}");
+        assert_eq!(steps.len(), 8, "{answer}");
 
         let a = hex(words(steps[0])[5]);
         assert_eq!(counts(steps[0], &["A", "B"]), [1, 1], "{}", steps[0]);
@@ -141,6 +141,12 @@ fn cow_gives_each_writer_a_private_page_and_frees_everything() {
             steps[6].ends_with(&format!("; {before} pages free, as before")),
             "{}",
             steps[6]
+        );
+        // then un_wp_page called directly after a read cached the old
+        // translation: the read after it sees the copy
+        assert_eq!(
+            steps[7],
+            "cow: un_wp_page called directly on the directory in CR3: the old translation is gone"
         );
         assert_eq!(free_pages(&s.command("meminfo")), before, "kalloc={mode}");
         for pa in [a, a2] {

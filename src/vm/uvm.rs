@@ -157,24 +157,24 @@ pub fn deallocuvm(pgdir: PAddr, oldsz: u32, newsz: u32) -> u32 {
         let table_end = table_end(a).min(end);
         // SAFETY: the caller's directory, which it owns.
         let pde = unsafe { mem.pd(pgdir) }[pdx(a)];
-        if pde.is_present() {
+        if let Some(table) = pde.is_present().then(|| pde.address()) {
             for va in a.pages_until(table_end) {
                 // SAFETY: a page table of `pgdir` (user tables are never
                 // large pages), the caller's too.
-                let pt = unsafe { mem.pt(pde.address()) };
-                let pte = core::mem::replace(&mut pt[ptx(va)], PTEntry(0));
-                if pte.is_present() {
+                let pt = unsafe { mem.pt(table) };
+                let gone = core::mem::replace(&mut pt[ptx(va)], PTEntry(0));
+                if let Some(page) = gone.is_present().then(|| gone.address()) {
                     // SAFETY: the process gives these addresses up; this
                     // CPU's stale translations of them are flushed below,
                     // before any user code runs again; a page shared
                     // copy-on-write keeps its other mapping.
-                    unsafe { PhysPages::decref(&mut mem, pte.address()) };
+                    unsafe { PhysPages::decref(&mut mem, page) };
                 }
             }
         }
         a = table_end;
     }
-    mem.flush_tlb(pgdir);
+    PhysPages::flush_tlb(&mut mem, pgdir); // once, for every page above
     newsz
 }
 
