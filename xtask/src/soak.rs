@@ -69,7 +69,7 @@ pub fn checks_failure(answer: &str) -> Option<String> {
 fn soak_mode(mode: &str, until: Instant) -> Tally {
     let mut t = Tally::default();
     let cmdline = format!("kalloc={mode}");
-    let o: Options = launch::options(&["--smp", CPUS, "--cmdline", &cmdline], &[]);
+    let o: Options = launch::options(&["--monitor", "--smp", CPUS, "--cmdline", &cmdline], &[]);
     let mut s = match Session::start(&o, ANSWER_LIMIT) {
         Ok(s) => s,
         Err(e) => {
@@ -78,12 +78,7 @@ fn soak_mode(mode: &str, until: Instant) -> Tally {
         }
     };
     if let Err(e) = rounds(&mut s, &mut t, until) {
-        let tail: Vec<&str> = s.out().lines().rev().take(TAIL_LINES).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        t.failures.push(format!(
-            "{e}; the kernel's last lines:\n{}",
-            tail.join("\n")
-        ));
+        t.failures.push(with_last_lines(&e, &s));
         return t;
     }
     if let Err(e) = s.finish("halt") {
@@ -199,12 +194,7 @@ fn soak_shell(until: Instant) -> Tally {
         }
     };
     if let Err(e) = shell_rounds(&mut s, &mut t, until) {
-        let tail: Vec<&str> = s.out().lines().rev().take(TAIL_LINES).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        t.failures.push(format!(
-            "{e}; the kernel's last lines:\n{}",
-            tail.join("\n")
-        ));
+        t.failures.push(with_last_lines(&e, &s));
         return t;
     }
     if let Err(e) = s.finish(&char::from(HOST_INPUT_END).to_string()) {
@@ -276,6 +266,13 @@ pub fn run(seconds: u32) -> Result<()> {
     }
     println!("soak: no failure");
     Ok(())
+}
+
+/// A failure `e`, with the kernel's last TAIL_LINES lines of the session.
+fn with_last_lines(e: &dyn std::fmt::Display, s: &Session) -> String {
+    let tail: Vec<&str> = s.out().lines().rev().take(TAIL_LINES).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!("{e}; the kernel's last lines:\n{}", tail.join("\n"))
 }
 
 #[cfg(test)]
