@@ -162,6 +162,15 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
             "no general protection fault for int {vector} (err {err}) among {kills:?}"
         );
     }
+    // `in` and `out` from user mode: a general protection fault, error 0.
+    let port_faults = kills
+        .iter()
+        .filter(|k| k.trap == T_GPFLT && k.err == 0)
+        .count();
+    assert!(
+        port_faults >= 2,
+        "in and out must each be killed with trap 13, err 0: {kills:?}"
+    );
     let unknown = format!(" usertests: unknown sys call {NO_SUCH_CALL}");
     assert!(
         out.lines()

@@ -55,6 +55,8 @@ const TESTS: &[Test] = &[
     ("int_65_kills", || dies(int_vector::<65>)),
     ("int_0x80_kills", || dies(int_vector::<0x80>)),
     ("int_255_kills", || dies(int_vector::<255>)),
+    ("port_in_kills", || dies(port_in)),
+    ("port_out_kills", || dies(port_out)),
     ("exec_garbage", exec_garbage),
     ("fork_bomb", fork_bomb),
     ("sbrk_until_out", sbrk_until_out),
@@ -451,6 +453,25 @@ fn int_vector<const N: u8>() {
     // breakpoint, that a user program has no handler for): the kernel
     // must kill this process.
     unsafe { core::arch::asm!("int {n}", n = const N) };
+}
+
+/// The serial port's data register: a port the kernel drives, which user
+/// code may not touch.
+const COM1: u16 = 0x3F8;
+
+/// `in` from ring 3 (I/O privilege level 0): the kernel must kill this
+/// process.
+fn port_in() {
+    let byte: u8;
+    // SAFETY: an instruction user mode may not run; it faults.
+    unsafe { core::arch::asm!("in al, dx", in("dx") COM1, out("al") byte) };
+    let _ = byte;
+}
+
+/// `out` from ring 3: likewise.
+fn port_out() {
+    // SAFETY: as for `port_in`.
+    unsafe { core::arch::asm!("out dx, al", in("dx") COM1, in("al") b'!') };
 }
 
 fn exec_garbage() -> Outcome {
