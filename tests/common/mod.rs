@@ -286,30 +286,37 @@ pub fn sh(s: &mut Session, line: &str) -> String {
 
 /// Ctrl-P in a shell session: the process table and the free page count
 /// the kernel prints after it.
+///
+/// The kernel prints the table from the interrupt, while the shell answers
+/// the line end with its prompt, on another CPU maybe: the prompt may come
+/// before or after the count, so both are waited for, in either order.
 pub fn ctrl_p(s: &mut Session) -> (String, u32) {
     s.send_bytes(b"\x10");
-    let out = s.expect(SH_PROMPT);
-    let free = out
-        .lines()
-        .find_map(|l| l.strip_prefix("free pages "))
-        .unwrap_or_else(|| panic!("no free count in Ctrl-P's report:\n{out}"));
-    let free = free.trim().parse().expect("a count");
+    let mut out = s.expect("free pages ");
+    let count = s.expect("\n");
+    out.push_str(&count);
+    let free = count
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("free pages {count:?}: {e}; output:\n{out}"));
+    if !out.contains(SH_PROMPT) {
+        out.push_str(&s.expect(SH_PROMPT));
+    }
     (out, free)
 }
 
 /// The pages a Ctrl-P process table's processes hold as user memory:
 /// their sizes (`sz N`), in pages. A shell that grew its heap running a
 /// program holds pages that are not lost: `free + user_pages` is what
-/// must come back.
+/// must come back. A running process's line goes on after the size
+/// (`cpu N`): only the word after `sz` counts.
 pub fn user_pages(table: &str) -> u32 {
     table
         .lines()
         .filter_map(|l| l.rsplit_once(" sz "))
-        .map(|(_, sz)| {
-            let sz: u32 = sz
-                .trim()
-                .parse()
-                .unwrap_or_else(|e| panic!("sz {sz:?}: {e}"));
+        .map(|(_, rest)| {
+            let sz = rest.split_whitespace().next().unwrap_or("");
+            let sz: u32 = sz.parse().unwrap_or_else(|e| panic!("sz {sz:?}: {e}"));
             sz.div_ceil(PGSIZE)
         })
         .sum()
