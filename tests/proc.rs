@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{Session, ctrl_p, sh};
-use xtask::peer::{self, Peer};
+use xtask::peer::{self, Peer, USERTESTS9_LINES};
 
 /// How long one answer may take: usertests9's sbrktest grows a process
 /// to 100 MiB and its mem test exhausts memory, slow on a busy machine.
@@ -133,19 +133,6 @@ fn usertests9_image(p: &Peer) -> PathBuf {
     })
     .clone()
 }
-
-/// The nine tests' own success lines.
-const USERTESTS9_LINES: &[&str] = &[
-    "bss test ok",
-    "sbrk test OK",
-    "validate ok",
-    "mem ok",
-    "pipe1 ok",
-    "preempt ok",
-    "exitwait ok",
-    "fork test OK",
-    "uio test done",
-];
 
 /// usertests9 on our kernel with `cmdline` on `cpus` CPUs: every test
 /// passes, the kernel lives on, and every page comes back.

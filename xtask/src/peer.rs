@@ -42,6 +42,20 @@ pub const DIR: &str = "target/peer";
 /// What the `usertests9` driver prints when all nine tests passed.
 pub const USERTESTS9_PASSED: &str = "usertests9: ALL TESTS PASSED";
 
+/// The success line each of the nine process tests of the peer's
+/// usertests.c prints, in its order (the driver runs them in that order).
+pub const USERTESTS9_LINES: [&str; 9] = [
+    "bss test ok",
+    "sbrk test OK",
+    "validate ok",
+    "mem ok",
+    "pipe1 ok",
+    "preempt ok",
+    "exitwait ok",
+    "fork test OK",
+    "uio test done",
+];
+
 /// xv6's shell prompt (its `sh` and ours).
 pub const SH_PROMPT: &str = "$ ";
 
