@@ -169,23 +169,18 @@ const BOCHS_RC: &str = "lb \"xv6::kalloc::kinit2\"\nc\ncreg\nc\nc\n";
 /// Longest the Bochs run may take.
 const BOCHS_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
 
-#[test]
-fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
-    let dir = std::env::temp_dir().join(format!("xv6-bochs-break-{}", std::process::id()));
+/// Run --bochs-debug's Bochs (no -rc of its own) with 64 MiB, `extra`
+/// boot options and the debugger commands `commands`, in a scratch
+/// directory named after `name`; its exit status (None: killed at the
+/// limit) and its standard output and error together.
+fn bochs_debugger(name: &str, extra: &[&str], commands: &str) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let rc = dir.join("rc");
-    std::fs::write(&rc, BOCHS_RC).unwrap();
-    // --bochs-debug's Bochs (no -rc of its own), with the test's commands.
-    let o = xtask::launch::options(
-        &[
-            "--bochs-debug",
-            "--mem",
-            "64",
-            "--cmdline",
-            "ktest=bochs_break",
-        ],
-        &[],
-    );
+    std::fs::write(&rc, commands).unwrap();
+    let mut args = vec!["--bochs-debug", "--mem", "64"];
+    args.extend_from_slice(extra);
+    let o = xtask::launch::options(&args, &[]);
     let mut bochs = xtask::launch::prepare(&o).expect("build the ISO");
     bochs
         .arg("-rc")
@@ -194,7 +189,16 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
     // Bochs ignores SIGTERM: the bounded run kills it by PID if it hangs.
     let out =
         xtask::bounded::capture(&mut bochs, b"", Some(BOCHS_LIMIT), false).expect("run bochs");
-    let text = out.out.clone() + &out.err;
+    (out.status, out.out + &out.err)
+}
+
+#[test]
+fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
+    let (status, text) = bochs_debugger(
+        "xv6-bochs-break",
+        &["--cmdline", "ktest=bochs_break"],
+        BOCHS_RC,
+    );
     let at = |s: &str| {
         text.find(s)
             .unwrap_or_else(|| panic!("no {s:?} in:\n{text}"))
@@ -215,10 +219,10 @@ fn bochs_stops_at_kinit2_by_name_and_at_the_magic_breakpoint() {
     assert!(at("Magic breakpoint") < at("ktest: bochs_break: past the magic breakpoint"));
     at("ktest: bochs_break ok");
     assert_eq!(
-        out.status,
+        status,
         Some(BOCHS_POWEROFF),
         "Bochs's status after an ACPI power-off: {:?}\n{text}",
-        out.status
+        status
     );
 }
 
@@ -411,19 +415,7 @@ fn bochs_follows_a_user_system_call_into_the_kernel_and_back() {
     let commands = format!(
         "lb {int:#x}\nc\nr\ns\nd 1\nlb \"xv6::sysfile::sys_write\"\nc\nd 2\nlb {after:#x}\nc\nr\nq\n"
     );
-    let dir = std::env::temp_dir().join(format!("xv6-bochs-syscall-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let rc = dir.join("rc");
-    std::fs::write(&rc, &commands).unwrap();
-    let o = xtask::launch::options(&["--bochs-debug", "--mem", "64"], &[]);
-    let mut bochs = xtask::launch::prepare(&o).expect("build the ISO");
-    bochs
-        .arg("-rc")
-        .arg(&rc)
-        .env("BOCHS_LOG", dir.join("bochs.log"));
-    let out =
-        xtask::bounded::capture(&mut bochs, b"", Some(BOCHS_LIMIT), false).expect("run bochs");
-    let text = out.out.clone() + &out.err;
+    let (status, text) = bochs_debugger("xv6-bochs-syscall", &[], &commands);
     eprintln!("{text}");
     let at = |s: &str| {
         text.find(s)
@@ -437,5 +429,5 @@ fn bochs_follows_a_user_system_call_into_the_kernel_and_back() {
         kernel < text[kernel..].find("ret").map_or(0, |i| kernel + i),
         "{text}"
     );
-    assert!(out.status.is_some(), "Bochs quit on `q`:\n{text}");
+    assert!(status.is_some(), "Bochs quit on `q`:\n{text}");
 }
