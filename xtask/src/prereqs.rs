@@ -18,7 +18,7 @@ pub enum Probe {
 }
 
 /// Each package and what it gives.
-pub const PACKAGES: [(&str, Probe); 11] = [
+pub const PACKAGES: [(&str, Probe); 14] = [
     ("qemu-system-x86", Probe::Command("qemu-system-i386")),
     ("grub-pc-bin", Probe::Path("/usr/lib/grub/i386-pc")),
     ("grub-common", Probe::Command("grub-mkrescue")),
@@ -34,6 +34,11 @@ pub const PACKAGES: [(&str, Probe); 11] = [
     ("vgabios", Probe::Path("/usr/share/vgabios/vgabios.bin")),
     // `--lab-export` makes each handout a git repository.
     ("git", Probe::Command("git")),
+    // The C xv6 peer the conformance tests and the benchmarks build
+    // (its Makefile, its compiler, its vectors.pl).
+    ("gcc", Probe::Command("gcc")),
+    ("make", Probe::Command("make")),
+    ("perl", Probe::Command("perl")),
 ];
 
 /// Whether `name` is an executable file on the PATH.
