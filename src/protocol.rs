@@ -234,6 +234,45 @@ pub const JUNK_FILLS: [JunkFill; 2] = [
     },
 ];
 
+/// The kernel option `powercut=N` (the crash tests): the disk driver
+/// carries out N block writes, drops every later one, as a disk does when
+/// the power goes, prints [`Powercut`]'s line and stops the machine with
+/// [`EXIT_POWERCUT`].
+pub const POWERCUT_OPTION: &str = "powercut";
+/// The machine stopped at a simulated power cut (`powercut=N`): status 11.
+pub const EXIT_POWERCUT: QemuExit = QemuExit(5);
+
+/// The line printed when the simulated power goes, after `writes` block
+/// writes reached the disk: `powercut: power lost after N block writes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Powercut {
+    pub writes: u32,
+}
+
+impl core::fmt::Display for Powercut {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(f, "{POWERCUT_PREFIX}{} block writes", self.writes)
+    }
+}
+
+const POWERCUT_PREFIX: &str = "powercut: power lost after ";
+
+impl Powercut {
+    /// The cut a line reports, if it is a power-cut line.
+    pub fn parse(line: &str) -> Option<Powercut> {
+        let rest = line.trim().strip_prefix(POWERCUT_PREFIX)?;
+        let writes = rest.strip_suffix(" block writes")?.parse().ok()?;
+        Some(Powercut { writes })
+    }
+}
+
+/// The kernel option that picks the root file system's disk:
+/// `root=ram` (the GRUB module `fs`, the default) or `root=ide` (the IDE
+/// disk the runner attaches with `--disk FILE`).
+pub const ROOT_OPTION: &str = "root";
+pub const ROOT_RAM: &str = "ram";
+pub const ROOT_IDE: &str = "ide";
+
 /// The kernel command-line option that runs in-kernel tests:
 /// `ktest=all` or `ktest=<name>`.
 pub const KTEST_OPTION: &str = "ktest";
@@ -271,6 +310,19 @@ mod tests {
         assert_ne!(EXIT_PANIC, EXIT_BAD_BOOT);
         assert_ne!(EXIT_BAD_BOOT, EXIT_NO_CPU_FEATURE);
         assert_eq!(EXIT_LAB_TODO.status(), 9);
+        assert_eq!(EXIT_POWERCUT.status(), 11);
+    }
+
+    #[test]
+    fn the_powercut_line_reads_back() {
+        let cut = Powercut { writes: 37 };
+        let line = format!("{cut}");
+        assert_eq!(line, "powercut: power lost after 37 block writes");
+        assert_eq!(Powercut::parse(&line), Some(cut));
+        assert_eq!(
+            Powercut::parse("powercut: power lost after x block writes"),
+            None
+        );
     }
 
     #[test]
