@@ -266,6 +266,36 @@ impl Powercut {
     }
 }
 
+/// The line the kernel prints as it powers off with a file system
+/// mounted: `disk: N block writes since boot`. The crash sweep reads it
+/// from a run without a cut to learn how many cut points a workload has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockWrites {
+    pub writes: u32,
+}
+
+const BLOCK_WRITES_PREFIX: &str = "disk: ";
+const BLOCK_WRITES_SUFFIX: &str = " block writes since boot";
+
+impl core::fmt::Display for BlockWrites {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(
+            f,
+            "{BLOCK_WRITES_PREFIX}{}{BLOCK_WRITES_SUFFIX}",
+            self.writes
+        )
+    }
+}
+
+impl BlockWrites {
+    /// The count a line reports, if it is the power-off count line.
+    pub fn parse(line: &str) -> Option<BlockWrites> {
+        let rest = line.trim().strip_prefix(BLOCK_WRITES_PREFIX)?;
+        let writes = rest.strip_suffix(BLOCK_WRITES_SUFFIX)?.parse().ok()?;
+        Some(BlockWrites { writes })
+    }
+}
+
 /// The kernel option that picks the root file system's disk:
 /// `root=ram` (the GRUB module `fs`, the default) or `root=ide` (the IDE
 /// disk the runner attaches with `--disk FILE`).
