@@ -155,6 +155,25 @@ pub fn mknod(path: &CStr, major: i16, minor: i16) -> i32 {
     unsafe { raw::sys_mknod(path.as_ptr().cast(), major, minor) }
 }
 
+/// Remove the directory entry `path` (the file goes with its last link
+/// and its last open descriptor): 0, or -1.
+pub fn unlink(path: &CStr) -> i32 {
+    // SAFETY: path is NUL-terminated.
+    unsafe { raw::sys_unlink(path.as_ptr().cast()) }
+}
+
+/// Make `new` a second name for the file `old`: 0, or -1.
+pub fn link(old: &CStr, new: &CStr) -> i32 {
+    // SAFETY: both paths are NUL-terminated.
+    unsafe { raw::sys_link(old.as_ptr().cast(), new.as_ptr().cast()) }
+}
+
+/// Make the directory `path`: 0, or -1.
+pub fn mkdir(path: &CStr) -> i32 {
+    // SAFETY: path is NUL-terminated.
+    unsafe { raw::sys_mkdir(path.as_ptr().cast()) }
+}
+
 /// Change the working directory: 0, or -1.
 pub fn chdir(path: &CStr) -> i32 {
     // SAFETY: path is NUL-terminated.
