@@ -20,6 +20,8 @@ pub mod fcntl; // fcntl.h
 #[cfg(kernel)]
 pub mod file;
 pub mod fs; // fs.c; fs.h in fs/format.rs
+#[cfg(kernel)]
+pub mod ide; // ide.c: the IDE disk
 pub mod input; // console.c's input buffer
 #[cfg(kernel)]
 pub mod ioapic;
@@ -27,6 +29,7 @@ pub mod kalloc;
 pub mod kbd;
 #[cfg(kernel)]
 pub mod lapic;
+pub mod log; // log.c: the write-ahead log
 pub mod memlayout;
 pub mod mmu;
 pub mod mp;
@@ -74,6 +77,7 @@ pub mod machine;
 pub mod memide; // memide.c: the RAM disk
 pub mod memmap;
 pub mod monitor;
+pub mod powercut; // the simulated power cut and the block-write count
 pub mod protocol;
 
 // Code after other teaching systems, x86's own tables, and the tools.

@@ -126,6 +126,7 @@ order! {
     KTEST = 1, "ktest", "the in-kernel tests' outer lock (pushcli_nests, lock_twice)";
     KTEST_INNER = 2, "ktest.inner", "taken inside ktest by pushcli_nests";
     JOB = 4, "job", "the job on_every_cpu hands the other CPUs; held alone";
+    LOG = 5, "log", "the log's header and counts (begin_op sleeps on it); held alone, bpin comes after";
     FILE = 6, "file", "one open file's entry in the file table; a pipe's lock or kalloc may follow";
     PIPE = 8, "pipe", "a pipe's ring and ends; copying to user memory under it may take cow and kmem";
     TIME = 10, "time", "the tick count sleep waits on (xv6's tickslock); held alone";
@@ -135,6 +136,7 @@ order! {
     COW = 16, "cow", "the last copy-on-write fault, for the cow lab's reports; held alone";
     KMEM = 18, "kmem", "global and scan modes' free pages (xv6's kmem.lock)";
     KMEM_CPU = 19 x crate::param::NCPU, "kmem", "percpu mode's lists: a thief holds its own and its victim's, the lowest CPU number first";
+    IDE = 27, "ide", "the IDE disk's request queue and registers; ideintr takes it; only the console inside";
     CONSOLE = 31, "console", "the serial port and screen: last, since any code may print while holding any lock";
 }
 
