@@ -319,7 +319,10 @@ mod kernel {
     /// `readsb`). Must come after kvmalloc, which maps the module.
     pub fn fsinit(boot: &crate::bootinfo::BootInfo, phystop: crate::memlayout::PAddr) {
         FS.call_once(|| {
-            let img = crate::memide::ideinit(boot, phystop)?;
+            let blocks = crate::disk::diskinit(boot, phystop)?;
+            // Until the inode layer goes through the buffer cache, the
+            // reader sees the RAM disk's bytes in place.
+            let img = crate::memide::bytes(blocks);
             match Fs::mount(img) {
                 Ok(fs) => {
                     let sb = fs.superblock();

@@ -12,6 +12,7 @@
 //! does not answer is an error, not a hang.
 
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Once;
 use x86::io::{inb, inl, outb, outl};
@@ -125,7 +126,8 @@ struct Request {
     blockno: u32,
     write: bool,
     data: *mut [u8; BSIZE],
-    done: bool,
+    /// Set by `ideintr` under the IDE lock.
+    done: AtomicBool,
     result: Result<(), IdeError>,
     next: *mut Request,
 }
@@ -286,7 +288,7 @@ pub fn iderw(blockno: u32, data: &mut [u8; BSIZE], write: bool) -> Result<(), Id
         blockno,
         write,
         data,
-        done: false,
+        done: AtomicBool::new(false),
         result: Ok(()),
         next: core::ptr::null_mut(),
     };
@@ -315,9 +317,9 @@ pub fn iderw(blockno: u32, data: &mut [u8; BSIZE], write: bool) -> Result<(), Id
             (*p).next = me;
         }
     }
-    // SAFETY: `done` is written under the IDE lock, which `sleep` gives
-    // back before this reads it again.
-    while !unsafe { (*me).done } {
+    // SAFETY: `me` is `r`; `done` is set under the IDE lock, which `sleep`
+    // gives back before this reads it again.
+    while !unsafe { &(*me).done }.load(Ordering::Acquire) {
         q = crate::proc::sleep(me as usize, &IDE, q);
     }
     drop(q);
@@ -352,7 +354,7 @@ pub fn ideintr() {
     // IDE lock is held.
     let r = unsafe { &mut *head };
     r.result = idefinish(r);
-    r.done = true;
+    r.done.store(true, Ordering::Release);
     q.head = r.next;
     crate::proc::wakeup(head as usize);
     // Start the next; one that cannot start completes with its error.
@@ -363,7 +365,7 @@ pub fn ideintr() {
             Ok(()) => break,
             Err(e) => {
                 next.result = Err(e);
-                next.done = true;
+                next.done.store(true, Ordering::Release);
                 q.head = next.next;
                 crate::proc::wakeup(next as *mut Request as usize);
             }

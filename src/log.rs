@@ -24,8 +24,10 @@ mod kernel {
     use super::header::{LogArea, LogError, LogHeader};
     use crate::bio::{self, Buf};
     use crate::fs::format::{BSIZE, SuperBlock};
-    use crate::param::MAXOPBLOCKS;
     use crate::spinlock::Spinlock;
+
+    /// Most blocks one operation writes, as the log counts them.
+    const MAXOPBLOCKS: u32 = crate::param::MAXOPBLOCKS as u32;
 
     /// The log's state (xv6's `struct log`).
     struct Log {
@@ -54,23 +56,34 @@ mod kernel {
         &LOG as *const _ as usize
     }
 
-    /// The log's blocks through the buffer cache.
+    /// The log's blocks through the buffer cache. Every block it names is
+    /// checked to lie inside the disk (`initlog`, `LogHeader::decode`), so
+    /// a failed transfer is the disk failing: a panic naming it.
     struct Cache;
+
+    fn bread(blockno: u32) -> Buf {
+        bio::bread(blockno).unwrap_or_else(|e| panic!("log: reading block {blockno}: {e}"))
+    }
+
+    fn bwrite(b: &mut Buf) {
+        let blockno = b.blockno();
+        bio::bwrite(b).unwrap_or_else(|e| panic!("log: writing block {blockno}: {e}"))
+    }
 
     impl LogDisk for Cache {
         fn read(&mut self, blockno: u32, out: &mut [u8; BSIZE]) {
-            out.copy_from_slice(bio::bread(blockno).data());
+            out.copy_from_slice(bread(blockno).data());
         }
         fn write(&mut self, blockno: u32, data: &[u8; BSIZE]) {
-            let mut b = bio::bread(blockno);
+            let mut b = bread(blockno);
             b.data_mut().copy_from_slice(data);
-            bio::bwrite(&mut b);
+            bwrite(&mut b);
         }
         fn copy(&mut self, from: u32, to: u32) {
-            let src = bio::bread(from);
-            let mut dst = bio::bread(to);
+            let src = bread(from);
+            let mut dst = bread(to);
             dst.data_mut().copy_from_slice(src.data());
-            bio::bwrite(&mut dst);
+            bwrite(&mut dst);
         }
     }
 
@@ -79,6 +92,14 @@ mod kernel {
     /// header that breaks its rules, refuses the mount.
     pub fn initlog(sb: &SuperBlock) -> Result<(), LogError> {
         let area = LogArea::new(sb)?;
+        let disk = crate::disk::blocks();
+        if area.fs_size > disk {
+            return Err(LogError::BadArea {
+                field: "size",
+                value: area.fs_size,
+                rule: "the image's blocks, the log's included, lie on the disk",
+            });
+        }
         recover_from_log(&area)?;
         let mut log = LOG.lock();
         log.area = Some(area);
@@ -138,7 +159,7 @@ mod kernel {
         // without the lock, since the disk sleeps.
         commit::commit(&mut Cache, &area, &lh);
         for &home in lh.blocks() {
-            bio::bunpin(&bio::bread(home));
+            bio::bunpin(&bread(home));
         }
         let mut log = LOG.lock();
         log.lh = LogHeader::EMPTY;
