@@ -560,3 +560,188 @@ pub fn check_superblock(sb: &SuperBlock, blocks: u32) -> Result<(), FsError> {
 mod icache;
 #[cfg(kernel)]
 pub use icache::*;
+
+#[cfg(test)]
+mod tests {
+    use super::format::{IPB, LOGSIZE, T_FILE};
+    use super::*;
+
+    /// An empty file system of `size` blocks and `ninodes` inodes, made
+    /// with the algorithms themselves: the root directory holds "." and
+    /// "..", and every metadata block is marked in use.
+    fn fresh(size: u32, ninodes: u32) -> Fs {
+        let inodestart = 2 + LOGSIZE;
+        let bmapstart = inodestart + ninodes.div_ceil(IPB as u32);
+        let meta = bmapstart + size.div_ceil(BPB as u32);
+        let sb = SuperBlock {
+            size,
+            nblocks: size - meta,
+            ninodes,
+            nlog: LOGSIZE,
+            logstart: 2,
+            inodestart,
+            bmapstart,
+        };
+        let mut img = vec![0u8; size as usize * BSIZE];
+        sb.write(&mut img[BSIZE..2 * BSIZE]);
+        for b in 0..meta as usize {
+            img[bmapstart as usize * BSIZE + b / 8] |= 1 << (b % 8);
+        }
+        // The root inode by hand: mount checks it is a directory.
+        let root = DiskInode {
+            inum: ROOTINO,
+            d: Dinode {
+                kind: T_DIR,
+                nlink: 1,
+                ..Dinode::default()
+            },
+        };
+        let at = sb.iblock(ROOTINO) as usize * BSIZE;
+        root.d.write(&mut img[at..at + BSIZE], ROOTINO);
+        let fs = Fs::mount(&img).unwrap();
+        let mut root = fs.root();
+        assert!(fs.dirlink(&mut root, b".", ROOTINO).unwrap());
+        assert!(fs.dirlink(&mut root, b"..", ROOTINO).unwrap());
+        fs
+    }
+
+    /// Blocks marked in use in the bitmap.
+    fn used(fs: &Fs) -> u32 {
+        let sb = *fs.superblock();
+        (0..sb.size)
+            .filter(|&b| {
+                fs.read_block(sb.bblock(b), |bits| {
+                    bits[(b as usize % BPB) / 8] & (1 << (b % 8)) != 0
+                })
+                .unwrap()
+            })
+            .count() as u32
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 511) as u8).collect()
+    }
+
+    #[test]
+    fn a_file_written_past_the_direct_blocks_reads_back_and_itrunc_frees_every_block() {
+        let fs = fresh(400, 16);
+        let base = used(&fs);
+        let inum = fs.ialloc(T_FILE).unwrap();
+        let mut ip = fs.rinode(inum).unwrap();
+        assert_eq!(ip.kind(), T_FILE);
+        let data = pattern((NDIRECT + 5) * BSIZE + 100);
+        // Unaligned pieces, as a program's writes come.
+        let mut off = 0;
+        for piece in data.chunks(777) {
+            assert_eq!(fs.writei(&mut ip, piece, off).unwrap(), piece.len());
+            off += piece.len() as u32;
+        }
+        assert_eq!(ip.size() as usize, data.len());
+        assert_eq!(fs.rinode(inum).unwrap(), ip, "writei wrote the inode back");
+        let blocks = data.len().div_ceil(BSIZE) as u32;
+        assert_eq!(used(&fs), base + blocks + 1, "data blocks and the indirect one");
+        let mut back = vec![0u8; data.len() + 10];
+        assert_eq!(fs.readi(&ip, &mut back, 0).unwrap(), data.len());
+        assert!(back[..data.len()] == data[..]);
+        fs.itrunc(&mut ip).unwrap();
+        assert_eq!((used(&fs), ip.size()), (base, 0));
+        assert_eq!(fs.rinode(inum).unwrap().d.addrs, [0; NDIRECT + 1]);
+    }
+
+    #[test]
+    fn writes_outside_a_file_fail_and_a_full_disk_fails_part_way_keeping_the_bitmap_whole() {
+        let fs = fresh(80, 16);
+        let inum = fs.ialloc(T_FILE).unwrap();
+        let mut ip = fs.rinode(inum).unwrap();
+        assert!(matches!(fs.writei(&mut ip, b"x", 1), Err(FsError::Range { .. })));
+        let over = MAXFILE_BYTES;
+        ip.d.size = over;
+        assert!(matches!(fs.writei(&mut ip, b"x", over), Err(FsError::Range { .. })));
+        ip.d.size = 0;
+        let free = fs.superblock().size - used(&fs);
+        let big = pattern(MAXFILE * BSIZE);
+        let wrote = fs.writei(&mut ip, &big, 0).unwrap();
+        // Every free block went to the file: the data and the indirect.
+        assert_eq!(used(&fs), fs.superblock().size);
+        assert_eq!(wrote, (free as usize - 1) * BSIZE);
+        assert_eq!(
+            fs.writei(&mut ip, b"more", wrote as u32),
+            Err(FsError::Full { what: "block" })
+        );
+        assert_eq!(fs.ialloc(T_FILE).map(|_| ()), Ok(()));
+        fs.itrunc(&mut ip).unwrap();
+        assert_eq!(fs.superblock().size - used(&fs), free);
+    }
+
+    #[test]
+    fn directories_link_look_up_clear_and_reuse_slots() {
+        let fs = fresh(200, 32);
+        let mut root = fs.root();
+        assert!(fs.isdirempty(&root).unwrap());
+        let a = fs.ialloc(T_FILE).unwrap();
+        let b = fs.ialloc(T_FILE).unwrap();
+        assert!(fs.dirlink(&mut root, b"a", a).unwrap());
+        assert!(!fs.dirlink(&mut root, b"a", b).unwrap(), "the name is taken");
+        assert!(fs.dirlink(&mut root, b"b", b).unwrap());
+        assert!(!fs.isdirempty(&root).unwrap());
+        let (inum, off) = fs.dirlookup(&root, b"a").unwrap().unwrap();
+        assert_eq!((inum, off), (a, 2 * DIRENT_SIZE as u32));
+        fs.dirclear(&mut root, off).unwrap();
+        assert_eq!(fs.dirlookup(&root, b"a").unwrap(), None);
+        let size = root.size();
+        assert!(fs.dirlink(&mut root, b"c", a).unwrap());
+        assert_eq!(root.size(), size, "the cleared slot is reused");
+        assert_eq!(fs.dirlookup(&root, b"c").unwrap(), Some((a, off)));
+        let mut names: Vec<Vec<u8>> = fs
+            .entries(&root)
+            .filter(|d| d.inum != 0)
+            .map(|d| d.name().to_vec())
+            .collect();
+        names.sort();
+        assert_eq!(names, [&b"."[..], b"..", b"b", b"c"]);
+    }
+
+    #[test]
+    fn corrupt_block_numbers_and_directories_fail_the_call_naming_them() {
+        let fs = fresh(200, 16);
+        let inum = fs.ialloc(T_FILE).unwrap();
+        let mut ip = fs.rinode(inum).unwrap();
+        fs.writei(&mut ip, &pattern(100), 0).unwrap();
+        ip.d.addrs[0] = 5000;
+        let e = fs.readi(&ip, &mut [0; 4], 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("inode {inum} names block 5000, past the image's end (200 blocks)")
+        );
+        assert_eq!(fs.writei(&mut ip, b"x", 0).unwrap_err(), e);
+        assert_eq!(fs.itrunc(&mut ip).unwrap_err(), e);
+        // A block freed twice.
+        let b = fs.balloc().unwrap();
+        fs.bfree(b).unwrap();
+        assert_eq!(fs.bfree(b), Err(FsError::FreeBlock { block: b }));
+        // A directory of a size that is not whole entries.
+        let mut root = fs.root();
+        root.d.size += 3;
+        let e = fs.dirlookup(&root, b"x").unwrap_err();
+        assert!(matches!(e, FsError::BadDir { inum: ROOTINO, .. }), "{e}");
+        assert!(e.to_string().contains("not a multiple of 16"), "{e}");
+        assert!(matches!(fs.rinode(16), Err(FsError::BadInum { inum: 16, ninodes: 16 })));
+    }
+
+    #[test]
+    fn skipelem_splits_paths_as_xv6_does() {
+        assert_eq!(skipelem(b"a/bb/c"), Some((&b"a"[..], &b"bb/c"[..])));
+        assert_eq!(skipelem(b"///a//bb"), Some((&b"a"[..], &b"bb"[..])));
+        assert_eq!(skipelem(b"a"), Some((&b"a"[..], &b""[..])));
+        assert_eq!(skipelem(b"a///"), Some((&b"a"[..], &b""[..])), "the last element");
+        assert_eq!(skipelem(b""), None);
+        assert_eq!(skipelem(b"////"), None);
+        assert_eq!(
+            skipelem(b"abcdefghijklmnopq/r"),
+            Some((&b"abcdefghijklmn"[..], &b"r"[..])),
+            "cut to DIRSIZ"
+        );
+        let all: Vec<&[u8]> = elements(b"/x/./y/").collect();
+        assert_eq!(all, [&b"x"[..], b".", b"y"]);
+    }
+}
