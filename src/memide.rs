@@ -77,13 +77,3 @@ pub fn write(blockno: u32, data: &[u8; BSIZE]) -> Result<(), DiskError> {
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), dst, BSIZE) };
     Ok(())
 }
-
-/// The first `blocks` blocks as bytes in place (the read-only reader's
-/// view, until the file system reads through the buffer cache).
-pub fn bytes(blocks: u32) -> &'static [u8] {
-    let d = DISK.get().expect("ideinit found the disk");
-    // SAFETY: inside the reserved, mapped module; the reader only reads.
-    unsafe {
-        core::slice::from_raw_parts(d.base as *const u8, blocks.min(d.blocks) as usize * BSIZE)
-    }
-}
