@@ -92,7 +92,13 @@ fn a_file_written_on_the_disk_is_there_at_the_next_boot() {
     assert_ne!(std::fs::read(&img).unwrap(), before, "the file changed");
     let run = boot_disk(&img, "", "cat f\n");
     run.expect_status(0);
-    assert!(run.out.lines().any(|l| l.trim_end() == "hi" || l.ends_with("$ hi")), "{}", run.out);
+    assert!(
+        run.out
+            .lines()
+            .any(|l| l.trim_end() == "hi" || l.ends_with("$ hi")),
+        "{}",
+        run.out
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -105,10 +111,17 @@ fn the_peers_image_boots_on_the_ide_disk_and_ls_lists_it() {
     let run = boot_disk(&img, "", "ls\n");
     run.expect_status(0);
     let blocks = std::fs::metadata(&img).unwrap().len() / BSIZE as u64;
-    assert!(run.out.contains(&format!("ide: disk 1 has {blocks} blocks")), "{}", run.out);
+    assert!(
+        run.out
+            .contains(&format!("ide: disk 1 has {blocks} blocks")),
+        "{}",
+        run.out
+    );
     for name in ["README", "usertests", "stressfs", "ls"] {
         assert!(
-            run.out.lines().any(|l| l.split_whitespace().next() == Some(name)),
+            run.out
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(name)),
             "ls lists {name}:\n{}",
             run.out
         );
@@ -146,15 +159,24 @@ fn powercut_stops_with_exactly_n_writes_on_the_disk_and_the_log_recovers() {
         (img.clone(), std::fs::read(&img).unwrap())
     };
     let (_, none) = cut_image(0);
-    assert!(none == original, "a cut before the first write leaves the disk as it was");
+    assert!(
+        none == original,
+        "a cut before the first write leaves the disk as it was"
+    );
     let (_, all) = cut_image(total);
-    assert!(all == uncut, "a cut after the last write leaves what the uncut run left");
+    assert!(
+        all == uncut,
+        "a cut after the last write leaves what the uncut run left"
+    );
     let mut previous = none;
     let mut committed = None;
     for n in 1..=total.min(8) {
         let (img, bytes) = cut_image(n);
         let changed = changed_blocks(&previous, &bytes);
-        assert!(changed.len() <= 1, "cut {n}: one more write changed blocks {changed:?}");
+        assert!(
+            changed.len() <= 1,
+            "cut {n}: one more write changed blocks {changed:?}"
+        );
         if committed.is_none() && header_count(&bytes) > 0 {
             committed = Some((img, header_count(&bytes)));
         }
@@ -165,9 +187,17 @@ fn powercut_stops_with_exactly_n_writes_on_the_disk_and_the_log_recovers() {
     let run = boot_disk(&img, "", "ls\n");
     run.expect_status(0);
     assert_eq!(run.line("log: "), format!("log: recovered {n} blocks"));
-    assert_eq!(header_count(&std::fs::read(&img).unwrap()), 0, "the log is cleared");
+    assert_eq!(
+        header_count(&std::fs::read(&img).unwrap()),
+        0,
+        "the log is cleared"
+    );
     let run = boot_disk(&img, "", "ls\n");
-    assert!(!run.out.contains("log: recovered"), "recovered once only:\n{}", run.out);
+    assert!(
+        !run.out.contains("log: recovered"),
+        "recovered once only:\n{}",
+        run.out
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -196,7 +226,8 @@ fn a_corrupt_log_header_is_refused_at_mount_naming_the_field() {
     std::fs::write(&img, &bytes).unwrap();
     let run = boot_disk(&img, "", "");
     assert!(
-        run.out.contains(&format!("log header block[0] = {}: ", sb.size)),
+        run.out
+            .contains(&format!("log header block[0] = {}: ", sb.size)),
         "{}",
         run.out
     );
@@ -210,10 +241,7 @@ fn the_peers_usertests_passes_on_the_ide_disk() {
     let Some(img) = peer_image(&dir) else {
         return;
     };
-    let mut s = common::shell(
-        &["--disk", img.to_str().unwrap()],
-        Duration::from_secs(900),
-    );
+    let mut s = common::shell(&["--disk", img.to_str().unwrap()], Duration::from_secs(900));
     s.send("usertests");
     s.expect("ALL TESTS PASSED");
     s.expect(common::SH_PROMPT);

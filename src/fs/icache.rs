@@ -87,7 +87,11 @@ pub fn fsinit(boot: &crate::bootinfo::BootInfo, phystop: crate::memlayout::PAddr
         match mount(blocks) {
             Ok(fs) => {
                 let sb = fs.sb;
-                crate::log::initlog(&sb);
+                // The log: recover what a crash left, or refuse the mount.
+                if let Err(e) = crate::log::initlog(&sb) {
+                    println!("fs: not mounted: {e}");
+                    return None;
+                }
                 println!(
                     "fs: {} blocks, {} inodes, data from block {}",
                     sb.size,
