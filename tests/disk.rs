@@ -255,3 +255,31 @@ fn the_peers_usertests_passes_on_the_ide_disk() {
     run.expect_status(0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Bochs's ATA disk: the same image mounts from `ata0-slave`, and init and
+/// the shell load from it (their reads go through IRQ 14). Bochs's serial
+/// port takes no input, so the prompt is all there is to see; the session
+/// kills Bochs by its PID when dropped.
+#[test]
+fn bochs_boots_the_shell_from_the_ide_disk() {
+    let dir = scratch("bochs");
+    let img = our_image(&dir, "fs.img");
+    let blocks = std::fs::metadata(&img).unwrap().len() / BSIZE as u64;
+    let o = xtask::launch::options(
+        &["--bochs", "--mem", "64", "--disk", img.to_str().unwrap()],
+        &[],
+    );
+    let mut s = xtask::session::Session::launch(&o, Duration::from_secs(400)).expect("start Bochs");
+    let out = s
+        .expect(common::SH_PROMPT)
+        .unwrap_or_else(|e| panic!("{e}; output:\n{}", s.out()));
+    for line in [
+        &format!("ide: disk 1 has {blocks} blocks"),
+        "fs: ",
+        "init: starting sh",
+    ] {
+        assert!(out.contains(line), "no {line:?} before the prompt:\n{out}");
+    }
+    drop(s);
+    std::fs::remove_dir_all(&dir).ok();
+}
