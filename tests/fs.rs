@@ -318,3 +318,52 @@ fn the_kernel_mounts_the_image_fs_hands_it() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The peer's image with README's first block number past the end and a
+/// root directory entry ("ghost") naming an inode outside the table:
+/// each call that meets them fails with a line saying why, and the
+/// kernel runs on (xv6 would panic or read garbage).
+#[test]
+fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
+    let Some(peer) = xtask::peer::available().unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let img = std::fs::read(&peer.fs_img).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let mut readme = fs.namei(b"README", &fs.root()).unwrap().unwrap();
+    readme.d.addrs[0] = 5000;
+    fs.iupdate(&readme).unwrap();
+    let ninodes = fs.superblock().ninodes;
+    let mut root = fs.root();
+    assert!(fs.dirlink(&mut root, b"ghost", ninodes + 7).unwrap());
+    let size = fs.superblock().size;
+    let dir = std::env::temp_dir().join(format!("xv6-fs-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.img");
+    std::fs::write(&path, fs.bytes()).unwrap();
+    let mut s = common::shell(
+        &["--fs", path.to_str().unwrap()],
+        std::time::Duration::from_secs(120),
+    );
+    let cat = common::sh(&mut s, "cat README");
+    assert!(
+        cat.contains(&format!(
+            "fs: inode {} names block 5000, past the image's end ({size} blocks)",
+            readme.inum()
+        )),
+        "{cat}"
+    );
+    let ghost = common::sh(&mut s, "cat ghost");
+    assert!(
+        ghost.contains(&format!(
+            "fs: inode {} is outside the inode table (1..{ninodes})",
+            ninodes + 7
+        )),
+        "{ghost}"
+    );
+    // The rest of the disk works, writes included.
+    common::sh(&mut s, "echo still > alive");
+    assert!(common::sh(&mut s, "cat alive").contains("still"));
+    assert!(!s.out_so_far().contains("panic"), "{}", s.out_so_far());
+    std::fs::remove_dir_all(&dir).ok();
+}
