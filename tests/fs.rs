@@ -8,7 +8,7 @@ mod common;
 
 use xtask::mkfs::mkfs;
 use xv6::fs::format::{
-    BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
+    BSIZE, DIRSIZ, FSSIZE, MAXFILE, MKFS_FREE_BLOCKS, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
 };
 use xv6::fs::{DiskFs, Fs, FsError};
 
@@ -173,6 +173,13 @@ fn mkfs_grows_the_image_when_the_files_need_more_than_fssize() {
     assert!(img.len() > FSSIZE as usize * BSIZE);
     let fs = Fs::mount(&img).unwrap();
     assert_eq!(fs.superblock().size as usize * BSIZE, img.len());
+    let sb = fs.superblock();
+    let data = files.len() * (MAXFILE + 1);
+    assert!(
+        sb.nblocks as usize >= data + MKFS_FREE_BLOCKS as usize,
+        "{} data blocks for {data} of files: MKFS_FREE_BLOCKS ({MKFS_FREE_BLOCKS}) must stay free",
+        sb.nblocks
+    );
     for (name, data) in &files {
         assert!(read_all(&fs, name, 4096) == *data, "{name}");
     }
