@@ -294,7 +294,9 @@ pub fn sys_unlink() -> i32 {
         return -1;
     };
     if ip.inum() == dp.inum() {
-        // Only a broken directory names itself under another name.
+        // Only a broken directory names itself under another name. Its
+        // lock goes first: dropping `ip` (iput) takes the same lock.
+        drop(dl);
         crate::println!(
             "fs: directory inode {} has an entry naming itself",
             dp.inum()

@@ -8,7 +8,7 @@ mod common;
 
 use xtask::mkfs::mkfs;
 use xv6::fs::format::{
-    BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
+    BSIZE, DIRSIZ, FSSIZE, MAXFILE, MKFS_FREE_BLOCKS, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
 };
 use xv6::fs::{DiskFs, Fs, FsError};
 
@@ -173,6 +173,13 @@ fn mkfs_grows_the_image_when_the_files_need_more_than_fssize() {
     assert!(img.len() > FSSIZE as usize * BSIZE);
     let fs = Fs::mount(&img).unwrap();
     assert_eq!(fs.superblock().size as usize * BSIZE, img.len());
+    let sb = fs.superblock();
+    let data = files.len() * (MAXFILE + 1);
+    assert!(
+        sb.nblocks as usize >= data + MKFS_FREE_BLOCKS as usize,
+        "{} data blocks for {data} of files: MKFS_FREE_BLOCKS ({MKFS_FREE_BLOCKS}) must stay free",
+        sb.nblocks
+    );
     for (name, data) in &files {
         assert!(read_all(&fs, name, 4096) == *data, "{name}");
     }
@@ -319,10 +326,11 @@ fn the_kernel_mounts_the_image_fs_hands_it() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The peer's image with README's first block number past the end and a
-/// root directory entry ("ghost") naming an inode outside the table:
-/// each call that meets them fails with a line saying why, and the
-/// kernel runs on (xv6 would panic or read garbage).
+/// The peer's image with README's first block number past the end, a
+/// root directory entry ("ghost") naming an inode outside the table, and
+/// one ("loop") naming the root itself: each call that meets them fails
+/// with a line saying why, a path through the loop still ends, and the
+/// kernel runs on (xv6 would panic, read garbage or deadlock).
 #[test]
 fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
     let Some(peer) = xtask::peer::available().unwrap_or_else(|e| panic!("{e}")) else {
@@ -336,6 +344,7 @@ fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
     let ninodes = fs.superblock().ninodes;
     let mut root = fs.root();
     assert!(fs.dirlink(&mut root, b"ghost", ninodes + 7).unwrap());
+    assert!(fs.dirlink(&mut root, b"loop", ROOTINO).unwrap());
     let size = fs.superblock().size;
     let dir = std::env::temp_dir().join(format!("xv6-fs-broken-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -361,6 +370,12 @@ fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
         )),
         "{ghost}"
     );
+    let rm = common::sh(&mut s, "rm loop");
+    assert!(
+        rm.contains("fs: directory inode 1 has an entry naming itself"),
+        "{rm}"
+    );
+    assert!(common::sh(&mut s, "cat loop/loop/loop/ghost").contains("outside the inode table"));
     // The rest of the disk works, writes included.
     common::sh(&mut s, "echo still > alive");
     assert!(common::sh(&mut s, "cat alive").contains("still"));

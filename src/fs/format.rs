@@ -16,10 +16,13 @@ pub const BSIZE: usize = 512;
 /// The block holding the superblock (block 0 is left for a boot sector).
 pub const SUPERBLOCK: u32 = 1;
 /// Blocks in an image the runner's `mkfs` makes, at least (`param.h`'s
-/// FSSIZE; xv6's is 1000). Twice xv6's: the Rust programs are larger, and
-/// the disk must keep room for what programs write (usertests' big
-/// files, `stressfs`). One bitmap block still covers it.
-pub const FSSIZE: u32 = 2000;
+/// FSSIZE, as xv6's: the RAM disk is a GRUB module, and a larger one no
+/// longer loads in the least memory the runner boots with).
+pub const FSSIZE: u32 = 1000;
+/// Free blocks the runner's `mkfs` leaves at least, growing the image
+/// past FSSIZE if the files need it: room for what programs write (two
+/// files of MAXFILE blocks and more).
+pub const MKFS_FREE_BLOCKS: u32 = 300;
 const _: () = assert!(
     FSSIZE as usize <= BPB,
     "one bitmap block covers an FSSIZE image"
