@@ -11,7 +11,8 @@
 //! buffer holds, its reference count and its age; each buffer's sleep
 //! lock guards its bytes. A buffer's reference count keeps it from being
 //! taken for another block while anyone has it, or while the log has it
-//! pinned (`bpin`).
+//! pinned (`bpin`). There is no `binit`: the cache is a static table
+//! built at compile time, every buffer free and holding no block.
 
 use crate::disk::{self, DiskError};
 use crate::fs::format::BSIZE;
@@ -73,10 +74,6 @@ pub struct Buf {
     blockno: u32,
     guard: Option<SleepGuard<'static, BufData>>,
 }
-
-/// Set up the cache (xv6's `binit`): nothing to do, the table is built at
-/// compile time; kept for the book's boot order.
-pub fn binit() {}
 
 /// The buffer for block `blockno`, referenced (xv6's `bget`): the cached
 /// one, or the least recently used free one relabelled. When every buffer

@@ -24,13 +24,14 @@ mod kernel {
     /// xv6's), or `None` with the old image untouched.
     pub fn exec(path: &[u8], argv: &[&[u8]]) -> Option<usize> {
         let p = myproc()?;
-        let loaded = {
+        // The file is found and read inside one file-system operation, and
+        // let go (iput) before it ends.
+        let (loaded, pgdir) = {
             let _op = crate::fs::Op::begin();
             let ip = crate::fs::namei(path, p.cwd.as_ref()?)?;
             let pgdir = vm::setupuvm()?;
             (load(&ip, pgdir, argv), pgdir)
         };
-        let (loaded, pgdir) = loaded;
         match loaded {
             Some((sz, entry, sp)) => {
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);

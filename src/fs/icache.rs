@@ -83,7 +83,6 @@ fn mount(blocks: u32) -> Result<Root, FsError> {
 pub fn fsinit(boot: &crate::bootinfo::BootInfo, phystop: crate::memlayout::PAddr) {
     ROOT.call_once(|| {
         let blocks = crate::disk::diskinit(boot, phystop)?;
-        crate::bio::binit();
         match mount(blocks) {
             Ok(fs) => {
                 let sb = fs.sb;
