@@ -58,8 +58,8 @@ fn root_fs() -> &'static Root {
     mounted().expect("an inode exists only on a mounted file system")
 }
 
-/// Check the disk's superblock and root directory (xv6's `readsb`).
-fn mount(blocks: u32) -> Result<Root, FsError> {
+/// Read and check the disk's superblock (xv6's `readsb`).
+fn readsb(blocks: u32) -> Result<SuperBlock, FsError> {
     if blocks < 2 {
         return Err(FsError::TooSmall {
             bytes: blocks as usize * BSIZE,
@@ -69,12 +69,16 @@ fn mount(blocks: u32) -> Result<Root, FsError> {
         .map(|b| SuperBlock::read(b.data()))
         .map_err(FsError::Disk)?;
     check_superblock(&sb, blocks)?;
-    let fs = Root { sb };
+    Ok(sb)
+}
+
+/// Check that the root inode is a directory.
+fn check_root(fs: &Root) -> Result<(), FsError> {
     let root = fs.rinode(ROOTINO)?;
     if root.kind() != T_DIR {
         return Err(FsError::RootNotDir { kind: root.kind() });
     }
-    Ok(fs)
+    Ok(())
 }
 
 /// Find the root device and mount it, if the boot loader gave a disk
@@ -83,27 +87,20 @@ fn mount(blocks: u32) -> Result<Root, FsError> {
 pub fn fsinit(boot: &crate::bootinfo::BootInfo, phystop: crate::memlayout::PAddr) {
     ROOT.call_once(|| {
         let blocks = crate::disk::diskinit(boot, phystop)?;
-        match mount(blocks) {
-            Ok(fs) => {
-                let sb = fs.sb;
-                // The log: recover what a crash left, or refuse the mount.
-                if let Err(e) = crate::log::initlog(&sb) {
-                    println!("fs: not mounted: {e}");
-                    return None;
-                }
-                println!(
-                    "fs: {} blocks, {} inodes, data from block {}",
-                    sb.size,
-                    sb.ninodes,
-                    sb.bmapstart + 1
-                );
-                Some(fs)
-            }
-            Err(e) => {
-                println!("fs: not mounted: {e}");
-                None
-            }
-        }
+        let refuse = |e: &dyn core::fmt::Display| println!("fs: not mounted: {e}");
+        let sb = readsb(blocks).map_err(|e| refuse(&e)).ok()?;
+        // The log before any inode is read: a crash may have left the
+        // root's own blocks in it, or a broken header refuses the mount.
+        crate::log::initlog(&sb).map_err(|e| refuse(&e)).ok()?;
+        let fs = Root { sb };
+        check_root(&fs).map_err(|e| refuse(&e)).ok()?;
+        println!(
+            "fs: {} blocks, {} inodes, data from block {}",
+            sb.size,
+            sb.ninodes,
+            sb.bmapstart + 1
+        );
+        Some(fs)
     });
 }
 
