@@ -320,13 +320,18 @@ fn bench_prints_one_figure_per_operation_on_c_xv6() {
             "fork16m_exit_wait",
             "fork_exec_echo_wait",
             "pipe512_round_trip",
-            "sbrk1m_touch"
+            "sbrk1m_touch",
+            "create4k_unlink",
+            "write1m_read1m",
+            "ls_dir100"
         ],
         "{out}"
     );
     assert!(figures.iter().all(|f| f.1 > 0), "{out}");
-    // A fork of 16 MiB copies more than a fork of a small process.
+    // A fork of 16 MiB copies more than a fork of a small process; a MiB
+    // through the file system costs more than one 4 KiB file.
     assert!(figures[2].1 > figures[1].1, "{out}");
+    assert!(figures[7].1 > figures[6].1, "{out}");
 }
 
 #[test]
