@@ -10,9 +10,13 @@
 
 // Files named after xv6's, as in its source listing.
 #[cfg(kernel)]
+pub mod bio;
+#[cfg(kernel)]
 pub mod console;
 #[cfg(kernel)]
 pub mod cpu; // proc.h's struct cpu, cpus[], mycpu()
+#[cfg(kernel)]
+pub mod disk; // the root device: the RAM disk's blocks
 #[cfg(kernel)]
 pub mod entry;
 pub mod exec; // exec.c; elf.h in exec/elf.rs
@@ -27,6 +31,8 @@ pub mod kalloc;
 pub mod kbd;
 #[cfg(kernel)]
 pub mod lapic;
+#[cfg(kernel)]
+pub mod log;
 pub mod memlayout;
 pub mod mmu;
 pub mod mp;
@@ -36,6 +42,8 @@ pub mod picirq;
 pub mod pipe;
 #[cfg(kernel)]
 pub mod proc;
+#[cfg(kernel)]
+pub mod sleeplock;
 #[cfg(kernel)]
 pub mod smp; // main.c's startothers, mpenter, mpmain
 #[cfg(kernel)]
