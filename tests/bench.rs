@@ -110,8 +110,7 @@ const PROC_FIGURES: [&str; 6] = [
     "sbrk1m_touch",
 ];
 
-/// The file-system figures, after the processes' (bench skips them where
-/// the root cannot be written).
+/// The file-system figures, after the processes'.
 const FS_FIGURES: [&str; 3] = ["create4k_unlink", "write1m_read1m", "ls_dir100"];
 
 #[test]
@@ -131,15 +130,10 @@ fn the_process_bench_gives_every_figure_on_both_kernels_and_both_fork_modes() {
     let all: Vec<&str> = PROC_FIGURES.iter().chain(&FS_FIGURES).copied().collect();
     for run in &runs {
         let names: Vec<&str> = run.figures.iter().map(|f| f.0.as_str()).collect();
-        // Every figure on the C xv6; on ours the file-system ones only once
-        // its root is writable (until then `--bench` prints `-` for them).
-        let fs_optional = run.kernel != "xv6" && names == PROC_FIGURES;
-        assert!(
-            names == all || fs_optional,
-            "{}: {:?}",
-            run.kernel,
-            run.figures
-        );
+        // Every figure on both kernels: our root is writable, so bench
+        // skips none (a `-` in `--bench`'s table is for a kernel whose
+        // root is not).
+        assert_eq!(names, all, "{}: {:?}", run.kernel, run.figures);
         assert!(
             run.figures.iter().all(|f| f.1 > 0),
             "{}: every figure counts something: {:?}",
@@ -152,19 +146,12 @@ fn the_process_bench_gives_every_figure_on_both_kernels_and_both_fork_modes() {
     for row in &table {
         println!("{row}");
     }
-    let rows = if runs.iter().any(|r| r.figures.len() == all.len()) {
-        all.len()
-    } else {
-        PROC_FIGURES.len()
-    };
-    assert_eq!(table.len(), 1 + rows, "{table:?}");
+    assert_eq!(table.len(), 1 + all.len(), "{table:?}");
     for (row, name) in table[1..].iter().zip(all) {
         assert!(row.starts_with(name), "{row}");
-        // A verdict where both sides measured; `-` where ours did not.
-        let ours_measured = ours.iter().all(|r| r.figures.iter().any(|f| f.0 == name));
         assert_eq!(
             row.contains("yes") || row.contains("NO"),
-            have_peer && ours_measured,
+            have_peer,
             "{row}"
         );
     }
