@@ -43,11 +43,10 @@ fn peer() -> Option<Peer> {
     peer::available().unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Our programs, the peer's README and its `mkdir` (to test `cd`).
+/// Our programs and the peer's README.
 fn our_files(p: &Peer) -> Vec<(String, PathBuf)> {
     let mut files = xtask::user::build().unwrap_or_else(|e| panic!("{e}"));
     files.push(("README".into(), p.dir.join("README")));
-    files.push(("mkdir".into(), p.dir.join("_mkdir")));
     files
 }
 
@@ -190,6 +189,89 @@ fn the_shell_and_the_tools_run_on_c_xv6() {
 }
 
 #[test]
+fn mkdir_rm_ln_stressfs_and_redirection_work_on_c_xv6() {
+    let Some(p) = peer() else { return };
+    let img = image(&p, "user-fs", &our_files(&p));
+    let mut x = Xv6::boot(&p, &img);
+
+    // Usage lines, and each failure named.
+    assert_eq!(x.sh("mkdir"), "usage: mkdir dir...\n");
+    assert_eq!(x.sh("rm"), "usage: rm file...\n");
+    assert_eq!(x.sh("ln a"), "usage: ln old new\n");
+    assert_eq!(x.sh("ln a b c"), "usage: ln old new\n");
+
+    // mkdir: several at once; one that exists or has no parent is named.
+    assert_eq!(x.sh("mkdir a b"), "");
+    assert_eq!(
+        x.sh("mkdir a c no/d"),
+        "mkdir: cannot create a\nmkdir: cannot create no/d\n"
+    );
+    let dirs = x.sh("ls");
+    for d in ["a", "b", "c"] {
+        assert!(
+            dirs.lines().any(|l| l.starts_with(&format!("{d:<14} 1 "))),
+            "{d} is not a directory:\n{dirs}"
+        );
+    }
+
+    // > writes a file, < reads it, >> appends to it.
+    assert_eq!(x.sh("echo first > a/f"), "");
+    assert_eq!(x.sh("echo second >> a/f"), "");
+    assert_eq!(x.sh("cat < a/f"), "first\nsecond\n");
+
+    // ln: a second name for the same inode; a directory is refused.
+    assert_eq!(x.sh("ln a/f g"), "");
+    let ino = |ls: &str, name: &str| -> (String, String) {
+        let line = ls
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in:\n{ls}"));
+        let w: Vec<&str> = line.split_whitespace().collect();
+        (w[2].to_string(), w[3].to_string())
+    };
+    let (f, g) = (x.sh("ls a/f"), x.sh("ls g"));
+    assert_eq!(ino(&f, "f"), ino(&g, "g"), "{f}{g}");
+    assert_eq!(x.sh("ln a h"), "ln: cannot link h to a\n");
+    assert_eq!(x.sh("ln nofile h"), "ln: cannot link h to nofile\n");
+    assert_eq!(x.sh("ln a/f g"), "ln: cannot link g to a/f\n");
+
+    // rm: a name goes, the other keeps the data; a directory that is not
+    // empty stays; an empty one goes.
+    assert_eq!(x.sh("rm a/f"), "");
+    assert_eq!(x.sh("cat g"), "first\nsecond\n");
+    assert_eq!(x.sh("cat a/f"), "cat: cannot open a/f\n");
+    assert_eq!(x.sh("echo x > a/y"), "");
+    assert_eq!(
+        x.sh("rm a nofile"),
+        "rm: cannot remove a\nrm: cannot remove nofile\n"
+    );
+    assert_eq!(x.sh("rm a/y a b c g"), "");
+    let left = x.sh("ls");
+    for gone in ["a", "b", "c", "g"] {
+        assert!(
+            !left
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(gone)),
+            "{gone} still there:\n{left}"
+        );
+    }
+
+    // stressfs: four processes at once, then one line of verdict.
+    let out = x.sh("stressfs");
+    assert!(out.starts_with("stressfs: 4 processes"), "{out}");
+    assert!(out.ends_with("stressfs: ok\n"), "{out}");
+    let out = x.sh("stressfs 7");
+    assert!(out.starts_with("stressfs: 7 processes"), "{out}");
+    assert!(out.ends_with("stressfs: ok\n"), "{out}");
+    assert_eq!(
+        x.sh("stressfs 0"),
+        "stressfs: 0 is not a number of processes (1 to 31)\n"
+    );
+    // It leaves nothing behind.
+    assert!(!x.sh("ls").contains("stressfs0"));
+}
+
+#[test]
 fn forktest_and_usertests_pass_on_c_xv6() {
     let Some(p) = peer() else { return };
     let img = image(&p, "user-tests", &our_files(&p));
@@ -203,9 +285,20 @@ fn forktest_and_usertests_pass_on_c_xv6() {
         "ten_hogs",
         "wild_arguments",
         "kernel_write_kills",
+        "fs_files",
+        "fs_open_modes",
+        "fs_dirs",
+        "fs_links",
+        "fs_big_file",
+        "fs_open_after_unlink",
     ] {
-        assert!(out.contains(&format!("{test}: ok")), "{out}");
+        assert!(out.contains(&format!("\n{test}: ok\n")), "{out}");
     }
+    // The C kernel panics on a full disk: that test is ours only.
+    assert!(
+        out.contains("\nfs_full_disk: skipped (xv6 panics in balloc when the disk is full)\n"),
+        "{out}"
+    );
     // The kernel still runs after all that.
     assert_eq!(x.sh("echo alive"), "alive\n");
 }
@@ -227,13 +320,18 @@ fn bench_prints_one_figure_per_operation_on_c_xv6() {
             "fork16m_exit_wait",
             "fork_exec_echo_wait",
             "pipe512_round_trip",
-            "sbrk1m_touch"
+            "sbrk1m_touch",
+            "create4k_unlink",
+            "write1m_read1m",
+            "ls_dir100"
         ],
         "{out}"
     );
     assert!(figures.iter().all(|f| f.1 > 0), "{out}");
-    // A fork of 16 MiB copies more than a fork of a small process.
+    // A fork of 16 MiB copies more than a fork of a small process; a MiB
+    // through the file system costs more than one 4 KiB file.
     assert!(figures[2].1 > figures[1].1, "{out}");
+    assert!(figures[7].1 > figures[6].1, "{out}");
 }
 
 #[test]

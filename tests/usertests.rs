@@ -1,9 +1,9 @@
 //! The project's own usertests (user/src/bin/usertests.rs) on our kernel:
 //! ALL TESTS PASSED in both fork modes, on 1 and 2 CPUs, every page back
-//! afterwards; the hostile tests' traces are the kernel's lines for a
-//! killed process and for an unknown system call; and in the least
-//! memory the runner boots, the hostile tests still pass and the kernel
-//! stands.
+//! afterwards, every file-system test run (the full disk's included); the
+//! hostile tests' traces are the kernel's lines for a killed process and
+//! for an unknown system call; and in the least memory the runner boots,
+//! the hostile tests still pass and the kernel stands.
 
 mod common;
 
@@ -30,6 +30,17 @@ const PF_U: u32 = 4;
 /// says the selector index is an IDT entry (`index << 3 | GP_IDT`).
 const T_GPFLT: u32 = 13;
 const GP_IDT: u32 = 2;
+
+/// usertests' file-system tests.
+const FS_TESTS: [&str; 7] = [
+    "fs_files",
+    "fs_open_modes",
+    "fs_dirs",
+    "fs_links",
+    "fs_big_file",
+    "fs_open_after_unlink",
+    "fs_full_disk",
+];
 
 /// The system call number usertests makes up (its NO_SUCH_CALL).
 const NO_SUCH_CALL: u32 = 999;
@@ -130,6 +141,11 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
     let out = run_usertests(cmdline, cpus, &[]);
     assert!(out.contains(PASSED), "{out}");
     assert!(!out.contains("FAILED"), "{out}");
+    // Every file-system test ran here, the full disk's too (xv6 skips
+    // that one: it panics when its disk fills).
+    for test in FS_TESTS {
+        assert!(out.contains(&format!("\n{test}: ok\n")), "{test}:\n{out}");
+    }
 
     // The kill lines: each names usertests, a CPU we have, an eip in user
     // memory; the kernel read's one a page fault at KERNBASE, a user-mode

@@ -18,6 +18,8 @@ use crate::{Error, Result, paths};
 /// What the kernel's `bench` option prints its figures after.
 const BENCH: &str = "bench: ";
 const BENCH_JSON: &str = "bench-json: ";
+/// The user program `bench`'s line for a figure it could not measure.
+const BENCH_SKIP: &str = "bench-skip: ";
 /// kalloctest's rounds on each CPU (its default).
 const KALLOCTEST_ROUNDS: u32 = 100_000;
 /// The CPU counts kalloctest runs on.
@@ -112,6 +114,9 @@ pub fn proc_runs(modes: &[&str]) -> Result<(Vec<ProcRun>, Option<ProcRun>)> {
         let o = launch::options(&["--cmdline", &cmdline, "--", "-icount", "shift=0"], &[]);
         let input = format!("{BENCH_PROGRAM}\n");
         let run = launch::run(&o, input.as_bytes(), Some(BENCH_PROGRAM_LIMIT))?;
+        for skipped in lines_after(&run.out, BENCH_SKIP) {
+            println!("bench: fork={mode}: not measured: {skipped}");
+        }
         let figures = crate::user::bench_figures(&run.out).map_err(|e| {
             Error::new(format!(
                 "bench on this kernel (fork={mode}): {e}; output:\n{}",
@@ -143,8 +148,10 @@ pub fn proc_runs(modes: &[&str]) -> Result<(Vec<ProcRun>, Option<ProcRun>)> {
 }
 
 /// The table of `bench`'s figures: a column per run (ours, then the
-/// peer's), a row per operation, and for each of our runs whether it is at
-/// or below the peer's figure.
+/// peer's), a row per operation any run measured (in the order they first
+/// come), `-` where a run did not measure it (bench skips the file-system
+/// figures on a root it cannot write), and for each of our runs whether
+/// it is at or below the peer's figure.
 pub fn proc_table(ours: &[ProcRun], peer: Option<&ProcRun>) -> Vec<String> {
     let runs: Vec<&ProcRun> = ours.iter().chain(peer).collect();
     let mut rows = vec![format!(
@@ -155,8 +162,13 @@ pub fn proc_table(ours: &[ProcRun], peer: Option<&ProcRun>) -> Vec<String> {
             .collect::<String>(),
         if peer.is_some() { "  ahead of xv6" } else { "" }
     )];
-    let names = runs.first().map_or(&[][..], |r| &r.figures[..]);
-    for (name, _) in names {
+    let mut names: Vec<&String> = Vec::new();
+    for (name, _) in runs.iter().flat_map(|r| &r.figures) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    for name in names {
         let figure = |r: &ProcRun| r.figures.iter().find(|f| &f.0 == name).map(|f| f.1);
         let cells: String = runs
             .iter()
@@ -474,6 +486,23 @@ mod tests {
         assert!(table[2].contains(" 900 ") && table[2].ends_with("  NO, yes"));
         let alone = proc_table(&ours, None);
         assert!(alone.iter().all(|r| !r.contains("yes")), "{alone:?}");
+    }
+
+    #[test]
+    fn a_figure_only_the_peer_measured_has_its_row_and_a_dash_for_ours() {
+        let ours = ProcRun {
+            kernel: "ours".into(),
+            figures: vec![("getpid".into(), 500)],
+        };
+        let xv6 = ProcRun {
+            kernel: "xv6".into(),
+            figures: vec![("getpid".into(), 1400), ("ls_dir100".into(), 9000)],
+        };
+        let table = proc_table(std::slice::from_ref(&ours), Some(&xv6));
+        assert_eq!(table.len(), 3, "{table:?}");
+        assert!(table[1].starts_with("getpid") && table[1].ends_with("  yes"));
+        let w: Vec<&str> = table[2].split_whitespace().collect();
+        assert_eq!(w, ["ls_dir100", "-", "9000", "-"], "{table:?}");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub const PROGRAMS: &[&str] = &[
     "usertests",
     "bench",
     "spin",
+    "mkdir",
+    "rm",
+    "ln",
+    "stressfs",
 ];
 
 /// cargo's target directory for the user crate, relative to the root.

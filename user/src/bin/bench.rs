@@ -1,9 +1,16 @@
 //! bench: what the basic operations cost, read from the time-stamp counter
 //! (under QEMU's `-icount shift=0`, guest instructions). The same binary
 //! runs on this kernel and on xv6. One line per figure:
-//! `bench: NAME COUNT` (COUNT per operation), then `bench: done`.
+//! `bench: NAME COUNT` (COUNT per operation), then `bench: done`. The
+//! file-system figures (`fs`) need a writable root; where it is not, each
+//! gets a line `bench-skip: NAME (why)` instead.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
+
+#[path = "bench/fs.rs"]
+mod fs;
 
 use ulib::*;
 
@@ -13,8 +20,8 @@ entry!(main);
 const PG: usize = 4096;
 /// Repetitions of the cheap operations.
 const MANY: u64 = 1000;
-/// Repetitions of the ones that fork.
-const FEW: u64 = 20;
+/// Repetitions of the ones that fork (and of the file-system ones).
+pub const FEW: u64 = 20;
 
 /// The time-stamp counter.
 fn rdtsc() -> u64 {
@@ -25,7 +32,7 @@ fn rdtsc() -> u64 {
 }
 
 /// Counter ticks per run of `f`, over `n` runs.
-fn per(n: u64, mut f: impl FnMut()) -> u64 {
+pub fn per(n: u64, mut f: impl FnMut()) -> u64 {
     let t0 = rdtsc();
     for _ in 0..n {
         f();
@@ -33,7 +40,8 @@ fn per(n: u64, mut f: impl FnMut()) -> u64 {
     (rdtsc() - t0) / n
 }
 
-fn report(name: &str, count: u64) {
+/// Print one figure.
+pub fn report(name: &str, count: u64) {
     println!("bench: {name} {count}");
 }
 
@@ -100,6 +108,7 @@ fn main(_: Args) {
             sbrk(-(M as i32));
         }),
     );
+    fs::figures();
     println!("bench: done");
 }
 

@@ -77,18 +77,34 @@ fn fork1() -> i32 {
 }
 
 /// Put each file on standard input or output, dying if one cannot be
-/// opened.
+/// opened. xv6 has no truncation and no seek: `>` writes from the start
+/// over what was there (a longer old file keeps its tail, as with xv6's
+/// sh), and `>>` reads to the end first, so that writes land after it.
 fn redirect(redirs: &[Redir]) {
     for r in redirs {
         let (fd, mode) = match r.kind {
             RedirKind::In => (0, fcntl::O_RDONLY),
-            RedirKind::Out | RedirKind::Append => (1, fcntl::O_WRONLY | fcntl::O_CREATE),
+            RedirKind::Out => (1, fcntl::O_WRONLY | fcntl::O_CREATE),
+            RedirKind::Append => (1, fcntl::O_RDWR | fcntl::O_CREATE),
         };
         close(fd);
         if open(&cstring(&r.path), mode) < 0 {
             die!("open {} failed", text(&r.path));
         }
+        if r.kind == RedirKind::Append {
+            skip_to_end(fd);
+        }
     }
+}
+
+/// Read `fd` to its end, leaving its offset there (a file only: reading a
+/// device such as the console would wait for input).
+fn skip_to_end(fd: i32) {
+    if fstat(fd).is_none_or(|st| st.kind != stat::T_FILE as i16) {
+        return;
+    }
+    let mut buf = [0u8; 512];
+    while read(fd, &mut buf) > 0 {}
 }
 
 /// Run `cmd` in this (forked) process, then exit.
