@@ -13,10 +13,11 @@ use crate::{NAME, paths};
 
 /// RAM for the guest unless `--mem` says otherwise, in MiB.
 pub const DEFAULT_MEM_MIB: u32 = 512;
-/// The least `--mem` that boots: the image claims the first 4 MiB
-/// (linker.ld), and GRUB needs room of its own above it to load the
-/// kernel. With less, GRUB stops at "out of memory" and waits for ever.
-pub const MIN_MEM_MIB: u32 = 7;
+/// The least `--mem` that boots to the shell: the image claims the first
+/// 4 MiB (linker.ld), and GRUB needs room of its own above it to load the
+/// kernel (7 MiB) and the 512 KB file system image beside it (8 MiB).
+/// With less, GRUB stops at "out of memory" and waits for ever.
+pub const MIN_MEM_MIB: u32 = 8;
 /// CPUs unless `--smp` says otherwise.
 pub const DEFAULT_CPUS: u32 = 1;
 /// QEMU's GDB port unless `GDBPORT` says otherwise.
@@ -300,7 +301,7 @@ fn mem_mib(s: &str) -> Result<u32, String> {
     if mib < MIN_MEM_MIB {
         return Err(format!(
             "at least {MIN_MEM_MIB} MiB are needed: the kernel image claims the first 4 MiB \
-             and GRUB needs room above it to load the kernel"
+             and GRUB needs room above it to load the kernel and the file system image"
         ));
     }
     Ok(mib)
@@ -926,9 +927,10 @@ mod tests {
                 "a value is required for '--cmdline <STR>'",
             ),
             (
-                &["--mem", "6"][..],
-                "invalid value '6' for '--mem <MIB>': at least 7 MiB are needed: the kernel \
-                 image claims the first 4 MiB and GRUB needs room above it to load the kernel",
+                &["--mem", "7"][..],
+                "invalid value '7' for '--mem <MIB>': at least 8 MiB are needed: the kernel \
+                 image claims the first 4 MiB and GRUB needs room above it to load the kernel \
+                 and the file system image",
             ),
             (
                 &[
