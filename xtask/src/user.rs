@@ -25,6 +25,7 @@ pub const PROGRAMS: &[&str] = &[
     "usertests",
     "bench",
     "spin",
+    "crashload",
 ];
 
 /// cargo's target directory for the user crate, relative to the root.
