@@ -31,6 +31,9 @@ use workload::DONE;
 pub const DIR: &str = "target/crash";
 /// Longest one boot of a run may take on a busy machine.
 const BOOT_LIMIT: Duration = Duration::from_secs(120);
+/// The file init makes in the root at its first boot (both kernels'
+/// init: `mknod console`), which the workload did not.
+const INIT_MAKES: &str = "console";
 /// What the shell is given to type.
 const COMMAND: &[u8] = b"crashload\n";
 
@@ -132,9 +135,11 @@ impl Sweep {
                 fsck::report(&problems)
             )));
         }
-        let root = Image::new(&fresh)
+        let mut root = Image::new(&fresh)
             .map(|img| promise::root_names(&img))
             .unwrap_or_default();
+        // init makes the console's device file at its first boot.
+        root.insert(INIT_MAKES.to_string());
         Ok(Sweep {
             kernel,
             fresh,
