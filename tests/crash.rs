@@ -63,7 +63,10 @@ fn killing_qemu_mid_workload_loses_no_call_that_returned() {
     let _ = common::kernel_elf();
     let sweep = Sweep::ours().unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
-    run(&sweep, &crash::kills(crash::KILL_SEED, KILL_RUNS, u.workload));
+    run(
+        &sweep,
+        &crash::kills(crash::KILL_SEED, KILL_RUNS, u.workload),
+    );
 }
 
 #[test]
@@ -74,5 +77,8 @@ fn the_harness_passes_the_c_peer_killed_mid_workload() {
     let sweep = Sweep::peer(p).unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
     assert_eq!(u.writes, None, "the peer prints no count");
-    run(&sweep, &crash::kills(crash::KILL_SEED, KILL_RUNS, u.workload));
+    run(
+        &sweep,
+        &crash::kills(crash::KILL_SEED, KILL_RUNS, u.workload),
+    );
 }

@@ -61,7 +61,8 @@ fn images_from_either_mkfs_read_the_same_on_our_kernel() {
     let dir = xtask::paths::at("target/interchange");
     std::fs::create_dir_all(&dir).unwrap();
     let theirs = dir.join("peer-mkfs.img");
-    p.make_image(&theirs, &files).unwrap_or_else(|e| panic!("{e}"));
+    p.make_image(&theirs, &files)
+        .unwrap_or_else(|e| panic!("{e}"));
     let contents: Vec<(String, Vec<u8>)> = files
         .iter()
         .map(|(n, path)| (n.clone(), std::fs::read(path).unwrap()))
@@ -70,7 +71,10 @@ fn images_from_either_mkfs_read_the_same_on_our_kernel() {
     std::fs::write(&ours, xtask::mkfs::mkfs(&contents).unwrap()).unwrap();
 
     // On the host: both clean, each file's bytes and inode the same.
-    let (a, b) = (std::fs::read(&theirs).unwrap(), std::fs::read(&ours).unwrap());
+    let (a, b) = (
+        std::fs::read(&theirs).unwrap(),
+        std::fs::read(&ours).unwrap(),
+    );
     for (which, bytes) in [("the peer's mkfs", &a), ("our mkfs", &b)] {
         let problems = fsck::fsck(bytes);
         assert!(problems.is_empty(), "{which}:\n{}", fsck::report(&problems));
@@ -80,14 +84,25 @@ fn images_from_either_mkfs_read_the_same_on_our_kernel() {
         let (na, nb) = (ia.lookup(name).unwrap(), ib.lookup(name).unwrap());
         assert_eq!(na, nb, "{name}: the same inode number from both");
         let (da, db) = (ia.inode(na).unwrap(), ib.inode(nb).unwrap());
-        assert_eq!((da.kind, da.nlink, da.size), (db.kind, db.nlink, db.size), "{name}");
-        assert!(ia.read(&da).as_ref() == Some(data), "{name} whole in the peer's image");
+        assert_eq!(
+            (da.kind, da.nlink, da.size),
+            (db.kind, db.nlink, db.size),
+            "{name}"
+        );
+        assert!(
+            ia.read(&da).as_ref() == Some(data),
+            "{name} whole in the peer's image"
+        );
         assert!(ib.read(&db).as_ref() == Some(data), "{name} whole in ours");
     }
 
     // On our kernel: `ls` answers the same, entry by entry.
     let (la, lb) = (ls_on_our_kernel(&theirs), ls_on_our_kernel(&ours));
-    assert_eq!(la.len(), lb.len(), "\npeer's mkfs: {la:?}\nour mkfs: {lb:?}");
+    assert_eq!(
+        la.len(),
+        lb.len(),
+        "\npeer's mkfs: {la:?}\nour mkfs: {lb:?}"
+    );
     for (ea, eb) in la.iter().zip(&lb) {
         assert_eq!(ea, eb, "one entry, two answers");
     }
@@ -95,10 +110,18 @@ fn images_from_either_mkfs_read_the_same_on_our_kernel() {
     // "ls crashload" fstat the file itself.
     for (name, data) in &contents {
         let n = la.iter().filter(|e| e.0 == *name).count();
-        let want = if name == "README" || name == "crashload" { 2 } else { 1 };
+        let want = if name == "README" || name == "crashload" {
+            2
+        } else {
+            1
+        };
         assert_eq!(n, want, "{name} in {la:?}");
         let e = la.iter().find(|e| e.0 == *name).unwrap();
-        assert_eq!((e.1, e.3), (2, data.len() as u32), "{name}: a file of its size");
+        assert_eq!(
+            (e.1, e.3),
+            (2, data.len() as u32),
+            "{name}: a file of its size"
+        );
     }
     assert_eq!(la[0].0, ".", "the root lists itself first");
 }

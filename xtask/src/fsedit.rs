@@ -23,6 +23,11 @@ impl Editor {
         Editor { bytes, sb }
     }
 
+    /// Blocks the image holds.
+    pub fn blocks(&self) -> u32 {
+        (self.bytes.len() / BSIZE) as u32
+    }
+
     /// Block `b`'s bytes.
     pub fn block_mut(&mut self, b: u32) -> &mut [u8] {
         let at = b as usize * BSIZE;

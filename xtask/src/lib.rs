@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod bounded;
+pub mod corrupt;
 pub mod crash;
 pub mod emulator;
 pub mod fsck;
