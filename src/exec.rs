@@ -24,9 +24,13 @@ mod kernel {
     /// xv6's), or `None` with the old image untouched.
     pub fn exec(path: &[u8], argv: &[&[u8]]) -> Option<usize> {
         let p = myproc()?;
-        let ip = crate::fs::namei(path, p.cwd.as_ref()?)?;
-        let pgdir = vm::setupuvm()?;
-        let loaded = load(&ip, pgdir, argv);
+        let loaded = {
+            let _op = crate::fs::Op::begin();
+            let ip = crate::fs::namei(path, p.cwd.as_ref()?)?;
+            let pgdir = vm::setupuvm()?;
+            (load(&ip, pgdir, argv), pgdir)
+        };
+        let (loaded, pgdir) = loaded;
         match loaded {
             Some((sz, entry, sp)) => {
                 let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);

@@ -10,9 +10,12 @@
 
 // Files named after xv6's, as in its source listing.
 #[cfg(kernel)]
+pub mod bio;
+#[cfg(kernel)]
 pub mod console;
 #[cfg(kernel)]
 pub mod cpu; // proc.h's struct cpu, cpus[], mycpu()
+pub mod disk; // the root device: the RAM disk's or the IDE disk's blocks
 #[cfg(kernel)]
 pub mod entry;
 pub mod exec; // exec.c; elf.h in exec/elf.rs
@@ -20,6 +23,8 @@ pub mod fcntl; // fcntl.h
 #[cfg(kernel)]
 pub mod file;
 pub mod fs; // fs.c; fs.h in fs/format.rs
+#[cfg(kernel)]
+pub mod ide; // ide.c: the IDE disk
 pub mod input; // console.c's input buffer
 #[cfg(kernel)]
 pub mod ioapic;
@@ -27,6 +32,7 @@ pub mod kalloc;
 pub mod kbd;
 #[cfg(kernel)]
 pub mod lapic;
+pub mod log; // log.c: the write-ahead log
 pub mod memlayout;
 pub mod mmu;
 pub mod mp;
@@ -36,6 +42,8 @@ pub mod picirq;
 pub mod pipe;
 #[cfg(kernel)]
 pub mod proc;
+#[cfg(kernel)]
+pub mod sleeplock;
 #[cfg(kernel)]
 pub mod smp; // main.c's startothers, mpenter, mpmain
 #[cfg(kernel)]
@@ -74,6 +82,7 @@ pub mod machine;
 pub mod memide; // memide.c: the RAM disk
 pub mod memmap;
 pub mod monitor;
+pub mod powercut; // the simulated power cut and the block-write count
 pub mod protocol;
 
 // Code after other teaching systems, x86's own tables, and the tools.

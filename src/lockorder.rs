@@ -125,16 +125,21 @@ macro_rules! order {
 order! {
     KTEST = 1, "ktest", "the in-kernel tests' outer lock (pushcli_nests, lock_twice)";
     KTEST_INNER = 2, "ktest.inner", "taken inside ktest by pushcli_nests";
+    SLEEPLOCK = 3, "sleeplock", "a sleep lock's holder (sleeplock.rs); only the process table's raw lock is taken inside it";
     JOB = 4, "job", "the job on_every_cpu hands the other CPUs; held alone";
+    ICACHE = 5, "icache", "the inode cache's numbers and reference counts (xv6's icache.lock); held alone";
     FILE = 6, "file", "one open file's entry in the file table; a pipe's lock or kalloc may follow";
     PIPE = 8, "pipe", "a pipe's ring and ends; copying to user memory under it may take cow and kmem";
     TIME = 10, "time", "the tick count sleep waits on (xv6's tickslock); held alone";
+    LOG = 11, "log", "the log's header and counts (begin_op sleeps on it); log_write pins its buffer after letting it go";
     KBD = 12, "kbd", "the keyboard's decoder; kbdintr holds it while it feeds input and echoes on console";
     INPUT = 13, "input", "the console's line buffer; taken inside kbd";
     PENDING = 14, "console pending", "the rest of a console line a short read left; held alone";
+    BCACHE = 15, "bcache", "the buffer cache's block numbers, counts and LRU (xv6's bcache.lock); the log's lock (a rank below, 11 is free) holds it in bpin";
     COW = 16, "cow", "the last copy-on-write fault, for the cow lab's reports; held alone";
     KMEM = 18, "kmem", "global and scan modes' free pages (xv6's kmem.lock)";
     KMEM_CPU = 19 x crate::param::NCPU, "kmem", "percpu mode's lists: a thief holds its own and its victim's, the lowest CPU number first";
+    IDE = 27, "ide", "the IDE disk's request queue and registers; ideintr takes it; only the console inside";
     CONSOLE = 31, "console", "the serial port and screen: last, since any code may print while holding any lock";
 }
 

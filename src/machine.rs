@@ -75,6 +75,7 @@ pub fn fail(code: QemuExit) -> ! {
 /// Power the machine off (QEMU then exits with status 0). If the power-off
 /// request is ignored, say so and halt.
 pub fn poweroff() -> ! {
+    crate::powercut::report(); // the block-write count, if a file system is mounted
     crate::println!("{}", crate::protocol::POWEROFF);
     // SAFETY: writing the ACPI sleep-control registers only asks the chipset
     // to turn the power off.

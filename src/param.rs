@@ -33,3 +33,8 @@ pub const CONSOLE: u16 = 1;
 pub const KSTACK_PAGES: usize = 4;
 /// Bytes a pipe buffers (xv6's `PIPESIZE`).
 pub const PIPESIZE: usize = 512;
+/// Most blocks one file-system operation writes (xv6's MAXOPBLOCKS): the
+/// log reserves this much room for each operation in progress.
+pub const MAXOPBLOCKS: usize = 10;
+/// Buffers in the block cache (xv6's NBUF).
+pub const NBUF: usize = MAXOPBLOCKS * 3;

@@ -428,7 +428,7 @@ pub fn fork() -> Option<i32> {
     for (mine, theirs) in cur.ofile.iter().zip(np.ofile.iter_mut()) {
         *theirs = mine.map(file::filedup);
     }
-    np.cwd = cur.cwd.clone();
+    np.cwd = cur.cwd.as_ref().map(Inode::idup);
     np.name = cur.name;
     let pid = np.pid;
     let _lock = PTABLE_LOCK.lock();
@@ -450,7 +450,10 @@ pub fn exit() -> ! {
             file::fileclose(f);
         }
     }
-    p.cwd = None;
+    {
+        let _op = crate::fs::Op::begin();
+        p.cwd = None; // iput, inside an operation
+    }
     PTABLE_LOCK.acquire();
     if let Some(parent) = p.parent {
         // SAFETY: PTABLE_LOCK is held.

@@ -1,12 +1,15 @@
 //! File system calls (xv6's `sysfile.c`): descriptors (`fdalloc`), dup,
-//! read, write, close, fstat, open, chdir, pipe, exec. The file system is
-//! read-only until the next issue: whatever would write to it returns -1.
+//! read, write, close, fstat, link, unlink, open (with `create`), mkdir,
+//! mknod, chdir, pipe, exec. Each call that may change the disk is one
+//! file-system operation ([`Op`]: `begin_op` .. `end_op`); its inodes are
+//! declared after the `Op`, so they are dropped (`iput`) before it ends.
 
 use crate::fcntl::{O_CREATE, O_RDWR, O_WRONLY};
 use crate::file::{self, Kind};
+use crate::fs::{self, Inode, Op, report};
 use crate::param::{MAXARG, NOFILE};
 use crate::proc::myproc;
-use crate::stat::{STAT_SIZE, T_DIR, T_FILE};
+use crate::stat::{STAT_SIZE, T_DEV, T_DIR, T_FILE};
 use crate::syscall::{argint, argptr, argstr, fetchint, fetchstr};
 
 /// Argument `n` as an open descriptor and its file.
@@ -63,15 +66,11 @@ pub fn sys_read() -> i32 {
         }
         done += got as u32;
         // Only files keep going: a pipe or the console returns what it had.
-        if got < want || !is_inode(f) {
+        if got < want || !file::is_inode(f) {
             break;
         }
     }
     done as i32
-}
-
-fn is_inode(f: usize) -> bool {
-    matches!(file::kind(f), Kind::Inode(_))
 }
 
 pub fn sys_write() -> i32 {
@@ -112,26 +111,73 @@ pub fn sys_fstat() -> i32 {
     crate::vm::copyout(pgdir, st, bytes).map_or(-1, |()| 0)
 }
 
-/// Calls that would write to the read-only file system (link, unlink,
-/// mkdir, mknod): -1 until the writable file system comes.
-pub fn sys_readonly() -> i32 {
-    -1
+/// Make `path` a new inode of type `kind` (xv6's `create`), linked into
+/// its directory; a directory gets "." and "..". Opening an existing
+/// file with O_CREATE finds it (`kind` T_FILE only). Call inside an
+/// operation.
+fn create(path: &[u8], kind: u16, major: u16, minor: u16) -> Option<Inode> {
+    let cwd = myproc()?.cwd.as_ref()?;
+    let (dp, name) = fs::nameiparent(path, cwd)?;
+    let mut dl = report(dp.ilock())?;
+    if let Some((ip, _)) = report(dl.dirlookup(name))? {
+        drop(dl);
+        let il = report(ip.ilock())?;
+        let reuse = kind == T_FILE && il.kind() == T_FILE;
+        drop(il);
+        return reuse.then_some(ip);
+    }
+    let ip = report(fs::ialloc(kind))?;
+    let mut il = report(ip.ilock())?;
+    il.d.major = major;
+    il.d.minor = minor;
+    il.d.nlink = 1;
+    report(il.iupdate())?;
+    let linked = (|| {
+        if kind == T_DIR {
+            // ".." names the parent: one more link to it.
+            dl.d.nlink += 1;
+            dl.iupdate()?;
+            if !il.dirlink(b".", ip.inum())? || !il.dirlink(b"..", dp.inum())? {
+                return Ok(false);
+            }
+        }
+        dl.dirlink(name, ip.inum())
+    })();
+    if report(linked) != Some(true) {
+        // Undo: the inode is freed when dropped with no links.
+        if kind == T_DIR {
+            dl.d.nlink -= 1;
+            let _ = dl.iupdate();
+        }
+        il.d.nlink = 0;
+        let _ = il.iupdate();
+        return None;
+    }
+    drop(il);
+    Some(ip)
 }
 
 pub fn sys_open() -> i32 {
     let (Some(path), Some(mode)) = (argstr(0), argint(1)) else {
         return -1;
     };
-    if mode & O_CREATE != 0 {
-        return -1; // read-only file system
-    }
-    let p = myproc().expect("a caller");
-    let Some(ip) = p.cwd.as_ref().and_then(|cwd| crate::fs::namei(path, cwd)) else {
+    let _op = Op::begin();
+    let ip = if mode & O_CREATE != 0 {
+        create(path, T_FILE, 0, 0)
+    } else {
+        myproc()
+            .and_then(|p| p.cwd.as_ref())
+            .and_then(|cwd| fs::namei(path, cwd))
+    };
+    let Some(ip) = ip else {
+        return -1;
+    };
+    let Some(kind) = report(ip.ilock()).map(|l| l.kind()) else {
         return -1;
     };
     let writes = mode & (O_WRONLY | O_RDWR) != 0;
-    if (ip.kind() == T_DIR || ip.kind() == T_FILE) && writes {
-        return -1; // no writing to directories, nor to files for now
+    if kind == T_DIR && writes {
+        return -1;
     }
     let readable = mode & O_WRONLY == 0;
     let Some(f) = file::filealloc(Kind::Inode(ip), readable, writes) else {
@@ -146,18 +192,119 @@ pub fn sys_open() -> i32 {
     }
 }
 
+pub fn sys_mkdir() -> i32 {
+    let Some(path) = argstr(0) else {
+        return -1;
+    };
+    let _op = Op::begin();
+    create(path, T_DIR, 0, 0).map_or(-1, |_ip| 0)
+}
+
+pub fn sys_mknod() -> i32 {
+    let (Some(path), Some(major), Some(minor)) = (argstr(0), argint(1), argint(2)) else {
+        return -1;
+    };
+    let _op = Op::begin();
+    create(path, T_DEV, major as u16, minor as u16).map_or(-1, |_ip| 0)
+}
+
 pub fn sys_chdir() -> i32 {
     let Some(path) = argstr(0) else {
         return -1;
     };
     let p = myproc().expect("a caller");
-    let Some(ip) = p.cwd.as_ref().and_then(|cwd| crate::fs::namei(path, cwd)) else {
+    let _op = Op::begin();
+    let Some(ip) = p.cwd.as_ref().and_then(|cwd| fs::namei(path, cwd)) else {
         return -1;
     };
-    if ip.kind() != T_DIR {
+    if report(ip.ilock()).map(|l| l.kind()) != Some(T_DIR) {
         return -1;
     }
-    p.cwd = Some(ip);
+    p.cwd = Some(ip); // the old one is let go inside the operation
+    0
+}
+
+/// Make `new` another name for the file `old` (xv6's `sys_link`).
+pub fn sys_link() -> i32 {
+    let (Some(old), Some(new)) = (argstr(0), argstr(1)) else {
+        return -1;
+    };
+    let _op = Op::begin();
+    let Some(cwd) = myproc().and_then(|p| p.cwd.as_ref()) else {
+        return -1;
+    };
+    let Some(ip) = fs::namei(old, cwd) else {
+        return -1;
+    };
+    {
+        let Some(mut il) = report(ip.ilock()) else {
+            return -1;
+        };
+        if il.kind() == T_DIR {
+            return -1;
+        }
+        il.d.nlink += 1;
+        if report(il.iupdate()).is_none() {
+            return -1;
+        }
+    }
+    let linked = fs::nameiparent(new, cwd).and_then(|(dp, name)| {
+        let mut dl = report(dp.ilock())?;
+        report(dl.dirlink(name, ip.inum()))?.then_some(())
+    });
+    if linked.is_some() {
+        return 0;
+    }
+    if let Some(mut il) = report(ip.ilock()) {
+        il.d.nlink -= 1;
+        let _ = report(il.iupdate());
+    }
+    -1
+}
+
+/// Remove the directory entry `path` (xv6's `sys_unlink`): not "." or
+/// "..", not a directory with entries. The inode goes when its last
+/// link and reference do.
+pub fn sys_unlink() -> i32 {
+    let Some(path) = argstr(0) else {
+        return -1;
+    };
+    let _op = Op::begin();
+    let Some(cwd) = myproc().and_then(|p| p.cwd.as_ref()) else {
+        return -1;
+    };
+    let Some((dp, name)) = fs::nameiparent(path, cwd) else {
+        return -1;
+    };
+    if name == b"." || name == b".." {
+        return -1;
+    }
+    let Some(mut dl) = report(dp.ilock()) else {
+        return -1;
+    };
+    let Some(Some((ip, off))) = report(dl.dirlookup(name)) else {
+        return -1;
+    };
+    let Some(mut il) = report(ip.ilock()) else {
+        return -1;
+    };
+    if il.d.nlink < 1 {
+        crate::println!("fs: inode {} has a directory entry but no links", il.inum());
+        return -1;
+    }
+    if il.kind() == T_DIR && report(il.isdirempty()) != Some(true) {
+        return -1;
+    }
+    if report(dl.dirclear(off)).is_none() {
+        return -1;
+    }
+    if il.kind() == T_DIR {
+        dl.d.nlink -= 1; // its ".." is gone
+        let _ = report(dl.iupdate());
+    }
+    drop(dl);
+    il.d.nlink -= 1;
+    let _ = report(il.iupdate());
     0
 }
 

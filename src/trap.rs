@@ -17,8 +17,8 @@ use crate::lapic::lapiceoi;
 use crate::mmu::{DFTSS, KCODE};
 use crate::syscall::number::T_SYSCALL;
 use crate::traps::{
-    IRQ_COM1, IRQ_ERROR, IRQ_KBD, IRQ_LOCAL_TIMER, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE, NIRQS,
-    PageFaultCode, T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
+    IRQ_COM1, IRQ_ERROR, IRQ_IDE, IRQ_KBD, IRQ_LOCAL_TIMER, IRQ_SPURIOUS, IRQ_TIMER, IRQ_WAKE,
+    NIRQS, PageFaultCode, T_DBLFLT, T_IRQ0, T_NEXCEPTIONS, T_NMI, T_PGFLT, exception_name,
 };
 
 /// Number of interrupt vectors.
@@ -221,6 +221,7 @@ fn device_interrupt(tf: &TrapFrame) {
         IRQ_LOCAL_TIMER => {}
         IRQ_KBD => crate::kbd::kbdintr(),
         IRQ_COM1 => crate::uart::uartintr(),
+        IRQ_IDE => crate::ide::ideintr(),
         // A halted CPU woken to look for work: waking was the point.
         IRQ_WAKE => {}
         IRQ_ERROR => crate::println!(

@@ -18,6 +18,8 @@ pub const NIRQS: u32 = 32;
 pub const IRQ_TIMER: u8 = 0;
 pub const IRQ_KBD: u8 = 1;
 pub const IRQ_COM1: u8 = 4;
+/// The primary IDE channel (the IDE disk, `ide.rs`).
+pub const IRQ_IDE: u8 = 14;
 /// Each other CPU's local APIC timer, which preempts its user code (the
 /// PIT's IRQ_TIMER counts the ticks, on one CPU only).
 pub const IRQ_LOCAL_TIMER: u8 = 18;

@@ -9,7 +9,7 @@ use xtask::mkfs::mkfs;
 use xv6::fs::format::{
     BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
 };
-use xv6::fs::{Fs, FsError};
+use xv6::fs::{DiskFs, Fs, FsError};
 
 /// Bytes that differ from block to block, so a block read from the wrong
 /// place shows.

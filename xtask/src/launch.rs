@@ -25,7 +25,7 @@ pub fn options(args: &[&str], env: &[(&str, &str)]) -> Options {
 /// streams not set).
 pub fn prepare(o: &Options) -> Result<Command> {
     let iso = iso::build(o)?;
-    Ok(emulator::command(o, &iso))
+    Ok(emulator::command(&emulator::with_disk(o)?, &iso))
 }
 
 /// Start the emulator with its standard streams piped to the caller.

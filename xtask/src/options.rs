@@ -155,6 +155,13 @@ struct Boot {
     #[arg(long, value_name = "IMG", value_parser = a_file, allow_hyphen_values = true)]
     fs: Option<PathBuf>,
 
+    /// Boot with FILE, an image in xv6's file-system format (the peer's
+    /// fs.img or ours: copy it first), as the root file system on the IDE
+    /// disk (the kernel's root=ide); what the kernel writes stays in FILE
+    #[arg(long, value_name = "FILE", value_parser = a_file, allow_hyphen_values = true,
+          conflicts_with = "fs")]
+    disk: Option<PathBuf>,
+
     /// Boot with GRUB's old `multiboot` command (the kernel must refuse it
     /// with a clear message; used by the tests)
     #[arg(long)]
@@ -351,7 +358,7 @@ fn boots_to_shell(b: &Boot) -> bool {
             || w == protocol::BENCH_OPTION
             || w.starts_with(protocol::KTEST_OPTION)
     });
-    b.fs.is_none() && b.module.is_none() && b.monitor.is_none() && !ends_first
+    b.fs.is_none() && b.disk.is_none() && b.module.is_none() && b.monitor.is_none() && !ends_first
 }
 
 /// `--monitor`: nothing that breaks out of grub.cfg's single quotes.
@@ -408,6 +415,15 @@ pub fn kernel_cmdline(cmdline: &str, monitor: &str) -> String {
     line
 }
 
+/// The kernel command line with `--disk`: `cmdline` and `root=ide`.
+fn disk_cmdline(cmdline: &str) -> String {
+    let root = format!("{}={}", protocol::ROOT_OPTION, protocol::ROOT_IDE);
+    match cmdline.is_empty() {
+        true => root,
+        false => format!("{cmdline} {root}"),
+    }
+}
+
 /// Which GRUB command loads the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loader {
@@ -451,6 +467,8 @@ pub struct Options {
     pub module: Option<PathBuf>,
     /// The module's name on its `module2` line: `fs` for `--fs`.
     pub module_name: &'static str,
+    /// `--disk FILE`: the IDE disk (absolute), the root file system.
+    pub disk: Option<PathBuf>,
     /// No `--fs`, `--module` or `--monitor`, and a command line that does
     /// not power off first: boot the project's own image into the shell.
     pub default_fs: bool,
@@ -614,6 +632,16 @@ fn parse_with(
         return Ok(Action::CrashSweep);
     }
     let default_fs = boots_to_shell(&cli.boot);
+    let mut cli = cli;
+    // --disk: the kernel mounts the IDE disk instead of the RAM disk.
+    let disk = cli
+        .boot
+        .disk
+        .take()
+        .map(|d| std::path::absolute(&d).unwrap_or(d));
+    if disk.is_some() {
+        cli.boot.cmdline = disk_cmdline(&cli.boot.cmdline);
+    }
     let monitor = cli.boot.monitor.unwrap_or_default();
     let kernel_cmdline = kernel_cmdline(&cli.boot.cmdline, &monitor).len();
     if kernel_cmdline > CMDLINE_MAX {
@@ -643,6 +671,7 @@ fn parse_with(
             None => MODULE,
         },
         module: cli.boot.module.or(cli.boot.fs),
+        disk,
         loader: match cli.boot.multiboot1 {
             true => Loader::Multiboot1,
             false => Loader::Multiboot2,
@@ -748,6 +777,27 @@ mod tests {
             missing.contains("'/no/such/fs.img'") && missing.contains("not a file"),
             "{missing}"
         );
+    }
+
+    #[test]
+    fn disk_boots_its_file_on_the_ide_disk_and_a_missing_one_is_named() {
+        let img = std::env::current_exe().unwrap();
+        let img = img.to_str().unwrap();
+        let o = boot(&["--disk", img, "--cmdline", "fork=copy"]);
+        assert_eq!(o.disk.as_deref(), Some(std::path::Path::new(img)));
+        assert_eq!(o.cmdline, "fork=copy root=ide");
+        assert!(
+            !o.default_fs,
+            "the root is the disk, not the project's RAM image"
+        );
+        assert_eq!(boot(&["--disk", img]).cmdline, "root=ide");
+        assert_eq!(boot(&[]).disk, None);
+        let missing = refused(&["--disk", "/no/such/disk.img"]);
+        assert!(
+            missing.contains("invalid value '/no/such/disk.img' for '--disk <FILE>': not a file"),
+            "{missing}"
+        );
+        assert!(refused(&["--disk", img, "--fs", img]).contains("cannot be used with"));
     }
 
     #[test]
@@ -1126,6 +1176,7 @@ mod tests {
             "--no-junk",
             "--no-strip",
             "--module <FILE>",
+            "--disk <FILE>",
             "--multiboot1",
             "--bochs",
             "--bochs-debug",
