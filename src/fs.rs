@@ -639,7 +639,11 @@ mod tests {
         assert_eq!(ip.size() as usize, data.len());
         assert_eq!(fs.rinode(inum).unwrap(), ip, "writei wrote the inode back");
         let blocks = data.len().div_ceil(BSIZE) as u32;
-        assert_eq!(used(&fs), base + blocks + 1, "data blocks and the indirect one");
+        assert_eq!(
+            used(&fs),
+            base + blocks + 1,
+            "data blocks and the indirect one"
+        );
         let mut back = vec![0u8; data.len() + 10];
         assert_eq!(fs.readi(&ip, &mut back, 0).unwrap(), data.len());
         assert!(back[..data.len()] == data[..]);
@@ -653,10 +657,16 @@ mod tests {
         let fs = fresh(80, 16);
         let inum = fs.ialloc(T_FILE).unwrap();
         let mut ip = fs.rinode(inum).unwrap();
-        assert!(matches!(fs.writei(&mut ip, b"x", 1), Err(FsError::Range { .. })));
+        assert!(matches!(
+            fs.writei(&mut ip, b"x", 1),
+            Err(FsError::Range { .. })
+        ));
         let over = MAXFILE_BYTES;
         ip.d.size = over;
-        assert!(matches!(fs.writei(&mut ip, b"x", over), Err(FsError::Range { .. })));
+        assert!(matches!(
+            fs.writei(&mut ip, b"x", over),
+            Err(FsError::Range { .. })
+        ));
         ip.d.size = 0;
         let free = fs.superblock().size - used(&fs);
         let big = pattern(MAXFILE * BSIZE);
@@ -681,7 +691,10 @@ mod tests {
         let a = fs.ialloc(T_FILE).unwrap();
         let b = fs.ialloc(T_FILE).unwrap();
         assert!(fs.dirlink(&mut root, b"a", a).unwrap());
-        assert!(!fs.dirlink(&mut root, b"a", b).unwrap(), "the name is taken");
+        assert!(
+            !fs.dirlink(&mut root, b"a", b).unwrap(),
+            "the name is taken"
+        );
         assert!(fs.dirlink(&mut root, b"b", b).unwrap());
         assert!(!fs.isdirempty(&root).unwrap());
         let (inum, off) = fs.dirlookup(&root, b"a").unwrap().unwrap();
@@ -725,7 +738,13 @@ mod tests {
         let e = fs.dirlookup(&root, b"x").unwrap_err();
         assert!(matches!(e, FsError::BadDir { inum: ROOTINO, .. }), "{e}");
         assert!(e.to_string().contains("not a multiple of 16"), "{e}");
-        assert!(matches!(fs.rinode(16), Err(FsError::BadInum { inum: 16, ninodes: 16 })));
+        assert!(matches!(
+            fs.rinode(16),
+            Err(FsError::BadInum {
+                inum: 16,
+                ninodes: 16
+            })
+        ));
     }
 
     #[test]
@@ -733,7 +752,11 @@ mod tests {
         assert_eq!(skipelem(b"a/bb/c"), Some((&b"a"[..], &b"bb/c"[..])));
         assert_eq!(skipelem(b"///a//bb"), Some((&b"a"[..], &b"bb"[..])));
         assert_eq!(skipelem(b"a"), Some((&b"a"[..], &b""[..])));
-        assert_eq!(skipelem(b"a///"), Some((&b"a"[..], &b""[..])), "the last element");
+        assert_eq!(
+            skipelem(b"a///"),
+            Some((&b"a"[..], &b""[..])),
+            "the last element"
+        );
         assert_eq!(skipelem(b""), None);
         assert_eq!(skipelem(b"////"), None);
         assert_eq!(

@@ -36,9 +36,15 @@ fn run(sweep: &Sweep, points: &[Point]) {
 }
 
 fn uncut(sweep: &Sweep) -> crash::Uncut {
-    sweep
+    let started = Instant::now();
+    let u = sweep
         .uncut()
-        .unwrap_or_else(|lines| panic!("the run without a cut failed:\n{}", lines.join("\n")))
+        .unwrap_or_else(|lines| panic!("the run without a cut failed:\n{}", lines.join("\n")));
+    eprintln!(
+        "the run without a cut: {u:?}, {:?} in all",
+        started.elapsed()
+    );
+    u
 }
 
 #[test]

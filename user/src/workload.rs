@@ -39,12 +39,16 @@ pub enum Op<'a> {
         old: &'a str,
         new: &'a str,
     },
+    /// `close` of the file created as `path`, once its writes are done
+    /// (before any unlink of it: a file unlinked while open stays on disk
+    /// with no name until it is closed, and after a crash for ever).
+    Close(&'a str),
     Unlink(&'a str),
 }
 
 /// The script, in order. `/big` gets 14 blocks, past the 12 direct
 /// ones, so its last writes go through the indirect block.
-pub const SCRIPT: [Op<'static>; 24] = [
+pub const SCRIPT: [Op<'static>; 29] = [
     Op::Mkdir("/d"),
     Op::Create("/d/a"),
     Op::Write {
@@ -62,6 +66,7 @@ pub const SCRIPT: [Op<'static>; 24] = [
         off: 2 * BLOCK,
         len: 100,
     },
+    Op::Close("/d/a"),
     Op::Link {
         old: "/d/a",
         new: "/l",
@@ -73,15 +78,16 @@ pub const SCRIPT: [Op<'static>; 24] = [
         off: 0,
         len: 700,
     },
+    Op::Close("/d/e/f"),
     Op::Create("/big"),
     Op::Write {
         path: "/big",
-        off: 0 * WRITE_MAX,
+        off: 0,
         len: WRITE_MAX,
     },
     Op::Write {
         path: "/big",
-        off: 1 * WRITE_MAX,
+        off: WRITE_MAX,
         len: WRITE_MAX,
     },
     Op::Write {
@@ -109,6 +115,7 @@ pub const SCRIPT: [Op<'static>; 24] = [
         off: 6 * WRITE_MAX,
         len: WRITE_MAX,
     },
+    Op::Close("/big"),
     Op::Unlink("/l"),
     Op::Create("/d/t"),
     Op::Write {
@@ -116,6 +123,7 @@ pub const SCRIPT: [Op<'static>; 24] = [
         off: 0,
         len: 300,
     },
+    Op::Close("/d/t"),
     Op::Unlink("/d/t"),
     Op::Unlink("/d/a"),
     Op::Create("/d/g"),
@@ -124,6 +132,7 @@ pub const SCRIPT: [Op<'static>; 24] = [
         off: 0,
         len: BLOCK,
     },
+    Op::Close("/d/g"),
 ];
 
 /// The byte at `off` of the file created as `path`: a function of both,
@@ -142,6 +151,7 @@ impl fmt::Display for Op<'_> {
         match self {
             Op::Mkdir(p) => write!(f, "mkdir {p}"),
             Op::Create(p) => write!(f, "create {p}"),
+            Op::Close(p) => write!(f, "close {p}"),
             Op::Write { path, off, len } => write!(f, "write {path} {len} at {off}"),
             Op::Link { old, new } => write!(f, "link {old} {new}"),
             Op::Unlink(p) => write!(f, "unlink {p}"),
@@ -159,6 +169,7 @@ impl<'a> Op<'a> {
         let op = match (words.next()?, words.next()?) {
             ("mkdir", p) => Op::Mkdir(p),
             ("create", p) => Op::Create(p),
+            ("close", p) => Op::Close(p),
             ("unlink", p) => Op::Unlink(p),
             ("link", old) => Op::Link {
                 old,

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use crate::fsimage::Image;
 use crate::kernel::io_error;
-use crate::protocol::{BlockWrites, HOST_INPUT_END, PANIC, Powercut};
+use crate::protocol::{BlockWrites, HOST_INPUT_END, PANIC, POWEROFF, Powercut};
 use crate::{Error, Result, fsck, paths};
-use machine::{Ended, Kernel, PROMPT};
+use machine::{Ended, Kernel, PROMPT, Purpose};
 use workload::DONE;
 
 /// Where the sweep keeps its images, relative to the root.
@@ -160,7 +160,10 @@ impl Sweep {
     pub fn uncut(&self) -> std::result::Result<Uncut, Vec<String>> {
         let one = |e: Error| vec![e.message];
         let disk = self.copy("uncut").map_err(one)?;
-        let mut m = self.kernel.boot(&disk, None).map_err(one)?;
+        let mut m = self
+            .kernel
+            .boot(&disk, Purpose::Workload { cut: None })
+            .map_err(one)?;
         if !m.wait_for(PROMPT, BOOT_LIMIT) {
             return Err(vec![format!("no shell prompt:\n{}", m.kill().out)]);
         }
@@ -286,7 +289,10 @@ impl Sweep {
             Point::Cut(n) => Some(n),
             Point::Kill { .. } => None,
         };
-        let mut m = self.kernel.boot(disk, cut).map_err(one)?;
+        let mut m = self
+            .kernel
+            .boot(disk, Purpose::Workload { cut })
+            .map_err(one)?;
         if !m.wait_for(PROMPT, BOOT_LIMIT) {
             let ended = m.kill();
             // A cut during the boot itself (the first mount's writes)
@@ -315,27 +321,27 @@ impl Sweep {
 
     /// Boot the crashed disk once, so the log recovers, and stop.
     fn recover(&self, disk: &Path) -> std::result::Result<Ended, String> {
-        let mut m = self.kernel.boot(disk, None).map_err(|e| e.message)?;
-        if !m.wait_for(PROMPT, BOOT_LIMIT) {
+        let mut m = self
+            .kernel
+            .boot(disk, Purpose::Recover)
+            .map_err(|e| e.message)?;
+        if !self.kernel.powers_off() {
+            return match m.wait_for(PROMPT, BOOT_LIMIT) {
+                true => Ok(m.kill()),
+                false => Err(format!(
+                    "the recovery boot reached no shell prompt:\n{}",
+                    m.kill().out
+                )),
+            };
+        }
+        let ended = m.wait(BOOT_LIMIT).map_err(|e| e.message)?;
+        if ended.status != Some(crate::status::POWEROFF) || !ended.out.contains(POWEROFF) {
             return Err(format!(
-                "the recovery boot reached no shell prompt:\n{}",
-                m.kill().out
+                "the recovery boot ended with status {:?}, not a power-off:\n{}",
+                ended.status, ended.out
             ));
         }
-        match self.kernel.powers_off() {
-            true => {
-                m.send(&[HOST_INPUT_END]).map_err(|e| e.message)?;
-                let ended = m.wait(BOOT_LIMIT).map_err(|e| e.message)?;
-                if ended.status != Some(crate::status::POWEROFF) {
-                    return Err(format!(
-                        "the recovery boot ended with status {:?}, not a power-off:\n{}",
-                        ended.status, ended.out
-                    ));
-                }
-                Ok(ended)
-            }
-            false => Ok(m.kill()),
-        }
+        Ok(ended)
     }
 
     /// fsck and the promise on `disk`, against the calls `crashed` saw

@@ -24,7 +24,7 @@ use std::fmt;
 
 use crate::fsimage::{Image, Slot};
 use crate::mkfs::format::{
-    BPB, BSIZE, DIRENT_SIZE, Dinode, IPB, MAXFILE, NINDIRECT, ROOTINO, SUPERBLOCK, T_DEV, T_DIR,
+    BPB, BSIZE, DIRENT_SIZE, Dinode, IPB, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DEV, T_DIR,
     T_FILE, word,
 };
 
@@ -301,7 +301,7 @@ pub fn fsck(bytes: &[u8]) -> Vec<Problem> {
 /// block, superblock, log, inodes, bitmap, data) without overlapping;
 /// otherwise the field and the rule broken.
 pub fn check_superblock(bytes: &[u8]) -> Result<Image<'_>, String> {
-    if bytes.len() % BSIZE != 0 {
+    if !bytes.len().is_multiple_of(BSIZE) {
         return Err(format!(
             "the image is {} bytes, not a whole number of {BSIZE}-byte blocks",
             bytes.len()
@@ -451,7 +451,7 @@ impl Checker<'_> {
                 Some(_) => true,
                 // The indirect block is needed once the size passes the
                 // direct blocks.
-                None => nblocks <= crate::mkfs::format::NDIRECT,
+                None => nblocks <= NDIRECT,
             };
             if past {
                 self.problems.push(Problem::BlockPastSize {
@@ -469,7 +469,6 @@ impl Checker<'_> {
                 size: d.size,
             });
         }
-        debug_assert!(NINDIRECT + crate::mkfs::format::NDIRECT == MAXFILE);
     }
 
     /// The bitmap against the metadata and `owners`.
@@ -505,7 +504,7 @@ impl Checker<'_> {
             let Some(d) = inodes[dir as usize].filter(|d| d.kind == T_DIR) else {
                 continue;
             };
-            if d.size as usize % DIRENT_SIZE != 0 {
+            if !(d.size as usize).is_multiple_of(DIRENT_SIZE) {
                 self.problems.push(Problem::DirSize {
                     inum: dir,
                     size: d.size,

@@ -22,8 +22,8 @@ fn c(path: &str) -> CString {
 }
 
 fn main(_args: Args) {
-    // The descriptor of each file created and not yet written to its end
-    // (a single process: each call's commit ends before it returns).
+    // The descriptor of each file created and not closed yet (a single
+    // process: each call's commit ends before it returns).
     let mut open_files: Vec<(&str, i32)> = Vec::new();
     let mut buf = [0u8; WRITE_MAX as usize];
     for op in SCRIPT {
@@ -45,16 +45,17 @@ fn main(_args: Args) {
                 }
                 write(fd, data) == len as i32
             }
+            Op::Close(path) => match open_files.iter().position(|(p, _)| *p == path) {
+                Some(i) => close(open_files.swap_remove(i).1) == 0,
+                None => false,
+            },
             Op::Link { old, new } => link(&c(old), &c(new)) == 0,
             Op::Unlink(p) => unlink(&c(p)) == 0,
         };
         if !ok {
-            die!("crashload: failed: {}", op);
+            die!("crashload: this call failed: {}", op);
         }
         println!("{}", op);
-    }
-    for (_, fd) in open_files {
-        close(fd);
     }
     println!("{}", DONE);
 }

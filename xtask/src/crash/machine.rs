@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::peer::{Peer, SH_PROMPT};
-use crate::{Error, Result, bounded, launch, status};
+use crate::{Error, Result, bounded, status};
 
 /// Which kernel boots the disk.
 #[derive(Clone, Debug)]
@@ -30,6 +30,8 @@ pub struct Live {
     stdin: Option<ChildStdin>,
     out: Arc<Mutex<Vec<u8>>>,
     reader: Option<JoinHandle<()>>,
+    /// A file to remove once the emulator has ended (its ISO).
+    remove_at_end: Option<std::path::PathBuf>,
 }
 
 /// How a run ended: its console output and exit status (None: killed).
@@ -39,38 +41,66 @@ pub struct Ended {
     pub status: Option<i32>,
 }
 
+/// RAM for our kernel in the sweep's boots: enough for the workload, and
+/// a boot frees (and QEMU faults in) far fewer pages than at the default.
+const MEM_MIB: &str = "64";
+
+/// Why a disk is booted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// To the shell, for the workload; the power cut after `cut` block
+    /// writes, if given (ours only).
+    Workload { cut: Option<u32> },
+    /// Only to mount it, so the log recovers: ours mounts in `main` and
+    /// powers off from its monitor (`--monitor halt`); the peer recovers
+    /// before its first process and is stopped at its shell's prompt.
+    Recover,
+}
+
 impl Kernel {
-    /// Boot `disk` (written in place), with `cut` block writes let through
-    /// before the power goes (ours only).
-    pub fn boot(&self, disk: &Path, cut: Option<u32>) -> Result<Live> {
-        let mut cmd = match self {
+    /// Boot `disk` (written in place) for `purpose`.
+    pub fn boot(&self, disk: &Path, purpose: Purpose) -> Result<Live> {
+        match self {
             Kernel::Ours => {
                 let disk = disk
                     .to_str()
                     .ok_or_else(|| Error::new("a disk path that is not UTF-8"))?;
-                let cmdline = cut.map(|n| format!("{}={n}", crate::protocol::POWERCUT_OPTION));
-                let mut args = vec!["--disk", disk];
-                if let Some(c) = &cmdline {
-                    args.extend(["--cmdline", c]);
+                let mut args = vec!["--disk", disk, "--mem", MEM_MIB];
+                let cmdline;
+                let mut cut_iso = false;
+                match purpose {
+                    Purpose::Workload { cut: Some(n) } => {
+                        cmdline = format!("{}={n}", crate::protocol::POWERCUT_OPTION);
+                        args.extend(["--cmdline", &cmdline]);
+                        cut_iso = true;
+                    }
+                    Purpose::Workload { cut: None } => {}
+                    Purpose::Recover => args.extend(["--monitor", "halt"]),
                 }
-                let o = crate::options::parse_with_env(&args, &[]);
-                match o {
-                    Ok(crate::options::Action::Boot(o)) => launch::prepare(&o)?,
+                let o = match crate::options::parse_with_env(&args, &[]) {
+                    Ok(crate::options::Action::Boot(o)) => o,
                     other => {
                         return Err(Error::new(format!(
                             "the runner does not take {args:?} as a boot: {other:?}"
                         )));
                     }
+                };
+                let iso = crate::iso::build(&o)?;
+                let mut live = Live::spawn(&mut crate::emulator::command(&o, &iso))?;
+                // Each cut point's command line makes an ISO of its own
+                // (about 10 MB): removed once the run is over.
+                if cut_iso {
+                    live.remove_at_end = Some(iso);
                 }
+                Ok(live)
             }
-            Kernel::Peer(p) => {
-                if cut.is_some() {
-                    return Err(Error::new("the C xv6 peer has no power-cut option"));
+            Kernel::Peer(p) => match purpose {
+                Purpose::Workload { cut: Some(_) } => {
+                    Err(Error::new("the C xv6 peer has no power-cut option"))
                 }
-                peer_command(p, disk)
-            }
-        };
-        Live::spawn(&mut cmd)
+                _ => Live::spawn(&mut peer_command(p, disk)),
+            },
+        }
     }
 
     /// Does this kernel power off when its console input ends?
@@ -124,6 +154,7 @@ impl Live {
             child,
             out,
             reader: Some(reader),
+            remove_at_end: None,
         })
     }
 
@@ -176,6 +207,9 @@ impl Live {
         if let Some(r) = self.reader.take() {
             let _ = r.join();
         }
+        if let Some(f) = self.remove_at_end.take() {
+            let _ = std::fs::remove_file(f);
+        }
         Ended {
             out: self.out().replace("\r\n", "\n"),
             status,
@@ -188,6 +222,9 @@ impl Drop for Live {
         if self.reader.is_some() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        if let Some(f) = self.remove_at_end.take() {
+            let _ = std::fs::remove_file(f);
         }
     }
 }
