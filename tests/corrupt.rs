@@ -34,17 +34,27 @@ fn broken(c: Corruption) -> PathBuf {
     path
 }
 
-/// Boot `img` on the RAM disk into the monitor and power off: the mount
-/// must be refused with a reason containing `names`.
+/// Boot `img` on the RAM disk, then on the IDE disk, into the monitor
+/// and power off: each mount must be refused with a reason containing
+/// `names`, and the disk left as it was.
 fn refused_at_mount(c: Corruption, names: &str) {
     let img = broken(c);
-    let run = common::launch(&["--fs", img.to_str().unwrap(), "--monitor", "halt"]);
-    run.expect_status(0);
-    assert!(!run.has("panic: "), "{}", run.out);
-    let line = run.line(NOT_MOUNTED);
+    let before = std::fs::read(&img).unwrap();
+    let path = img.to_str().unwrap();
+    for disk in ["--fs", "--disk"] {
+        let run = common::launch(&[disk, path, "--monitor", "halt"]);
+        run.expect_status(0);
+        assert!(!run.has("panic: "), "{disk}:\n{}", run.out);
+        let line = run.line(NOT_MOUNTED);
+        eprintln!("{c:?} on {disk}: {line}");
+        assert!(
+            line.contains(names),
+            "{c:?} on {disk}: the refusal must name {names:?}: {line}"
+        );
+    }
     assert!(
-        line.contains(names),
-        "{c:?}: the refusal must name {names:?}: {line}"
+        std::fs::read(&img).unwrap() == before,
+        "a refused disk is not written"
     );
 }
 
