@@ -23,6 +23,12 @@ const KILL_RUNS: u32 = 3;
 /// Emulators at once: the machine has two cores.
 const JOBS: usize = 2;
 
+/// The tests of this file take turns: each runs JOBS emulators itself.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn run(sweep: &Sweep, points: &[Point]) {
     let started = Instant::now();
     let failures = sweep.run_all(points, JOBS, &|_, _| {});
@@ -50,7 +56,8 @@ fn uncut(sweep: &Sweep) -> crash::Uncut {
 #[test]
 fn every_call_that_returned_survives_a_power_cut_at_50_points() {
     let _ = common::kernel_elf();
-    let sweep = Sweep::ours().unwrap_or_else(|e| panic!("{e}"));
+    let _one = one_at_a_time();
+    let sweep = Sweep::ours("cuts").unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
     let writes = u.writes.expect("our kernel prints its block-write count");
     assert!(
@@ -67,7 +74,8 @@ fn every_call_that_returned_survives_a_power_cut_at_50_points() {
 #[test]
 fn killing_qemu_mid_workload_loses_no_call_that_returned() {
     let _ = common::kernel_elf();
-    let sweep = Sweep::ours().unwrap_or_else(|e| panic!("{e}"));
+    let _one = one_at_a_time();
+    let sweep = Sweep::ours("kills").unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
     run(
         &sweep,
@@ -80,6 +88,7 @@ fn the_harness_passes_the_c_peer_killed_mid_workload() {
     let Some(p) = xtask::peer::available().unwrap_or_else(|e| panic!("{e}")) else {
         return;
     };
+    let _one = one_at_a_time();
     let sweep = Sweep::peer(p).unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
     assert_eq!(u.writes, None, "the peer prints no count");

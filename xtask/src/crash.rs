@@ -38,7 +38,7 @@ const INIT_MAKES: &str = "console";
 const COMMAND: &[u8] = b"crashload\n";
 
 /// One run of the sweep: a power cut after `N` block writes, or the
-/// emulator killed `delay` after the workload was typed (run `run` of
+/// emulator killed `delay` after the workload's first line (run `run` of
 /// the seeded ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Point {
@@ -84,7 +84,7 @@ pub fn report(failures: &[Failure]) -> String {
 pub struct Uncut {
     /// Block writes from boot to power-off (ours; the peer does not say).
     pub writes: Option<u32>,
-    /// From typing the command to its last line.
+    /// From the workload's first line to its last.
     pub workload: Duration,
 }
 
@@ -99,8 +99,9 @@ pub struct Sweep {
 
 impl Sweep {
     /// A sweep on our kernel: an image from our mkfs with README and the
-    /// user programs (crashload among them).
-    pub fn ours() -> Result<Sweep> {
+    /// user programs (crashload among them); its copies go to
+    /// `target/crash/LABEL/` (one label per sweep running at once).
+    pub fn ours(label: &str) -> Result<Sweep> {
         let mut files = vec![(
             "README".to_string(),
             read(&paths::at(crate::mkfs::DEFAULT_README))?,
@@ -108,7 +109,7 @@ impl Sweep {
         for (name, path) in crate::user::build()? {
             files.push((name, read(&path)?));
         }
-        Sweep::new(Kernel::Ours, "ours", crate::mkfs::mkfs(&files)?)
+        Sweep::new(Kernel::Ours, label, crate::mkfs::mkfs(&files)?)
     }
 
     /// A sweep on the C xv6 peer: an image from its own mkfs with its
@@ -167,8 +168,9 @@ impl Sweep {
         if !m.wait_for(PROMPT, BOOT_LIMIT) {
             return Err(vec![format!("no shell prompt:\n{}", m.kill().out)]);
         }
-        let start = Instant::now();
         m.send(COMMAND).map_err(one)?;
+        m.wait_for(&first_line(), BOOT_LIMIT);
+        let start = Instant::now();
         let finished = m.wait_for(DONE, BOOT_LIMIT);
         let workload = start.elapsed();
         let ended = match self.kernel.powers_off() {
@@ -313,6 +315,7 @@ impl Sweep {
                 m.wait(BOOT_LIMIT).map_err(one)
             }
             Point::Kill { delay, .. } => {
+                m.wait_for(&first_line(), BOOT_LIMIT);
                 std::thread::sleep(delay);
                 Ok(m.kill())
             }
@@ -402,6 +405,11 @@ impl Sweep {
     }
 }
 
+/// The workload's first call's line: it is under way.
+fn first_line() -> String {
+    workload::SCRIPT[0].to_string()
+}
+
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| io_error("read", path, e))
 }
@@ -445,7 +453,7 @@ pub const KILL_SEED: u64 = 0x5eed_c0de;
 /// `--crash-sweep`: our kernel, every cut point and some kill runs, two
 /// emulators at a time; a line per failure, exit status 1 if any.
 pub fn sweep_all() -> Result<i32> {
-    let sweep = Sweep::ours()?;
+    let sweep = Sweep::ours("sweep")?;
     let uncut = sweep.uncut().map_err(|lines| {
         Error::new(format!(
             "the run without a cut failed:\n{}",
