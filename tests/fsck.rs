@@ -92,3 +92,36 @@ fn images_the_c_kernel_and_ours_wrote_are_clean() {
     assert!(!run.has("panic: "), "{}", run.out);
     clean_with_results(&ours);
 }
+
+#[test]
+fn run_qemu_fsck_exits_0_on_a_clean_image_and_1_with_a_line_per_fault() {
+    let dir = xtask::paths::at("target/fsck-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = vec![("README".to_string(), b"hello\n".to_vec())];
+    let clean = dir.join("clean.img");
+    std::fs::write(&clean, xtask::mkfs::mkfs(&files).unwrap()).unwrap();
+    let run = common::run_script(&["--fsck", clean.to_str().unwrap()], "");
+    assert_eq!((run.status, run.out.as_str()), (Some(0), ""), "{}", run.err);
+
+    let mut ed = xtask::fsedit::Editor::new(std::fs::read(&clean).unwrap());
+    let leak = ed.sb.size - 1;
+    ed.mark(leak, true);
+    let readme = Image::new(&ed.bytes).unwrap().lookup("README").unwrap();
+    ed.edit_inode(readme, |d| d.nlink = 3);
+    let broken = dir.join("broken.img");
+    std::fs::write(&broken, &ed.bytes).unwrap();
+    let run = common::run_script(&["--fsck", broken.to_str().unwrap()], "");
+    assert_eq!(run.status, Some(xtask::status::FAILED), "{}", run.err);
+    let lines: Vec<&str> = run.out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "fsck: block {leak}: marked in use in the bitmap but owned by nothing (a leak)"
+            ),
+            format!("fsck: inode {readme}: nlink 3 but 1 directory entries name it"),
+        ],
+        "{}",
+        run.out
+    );
+}
