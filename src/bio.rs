@@ -32,6 +32,8 @@ struct Meta {
 struct Cache {
     meta: [Meta; NBUF],
     clock: u64,
+    /// Someone sleeps in `bget` for a free buffer.
+    waiting: bool,
 }
 
 static BCACHE: Spinlock<Cache> = Spinlock::new(
@@ -43,6 +45,7 @@ static BCACHE: Spinlock<Cache> = Spinlock::new(
             used: 0,
         }; NBUF],
         clock: 0,
+        waiting: false,
     },
 );
 
@@ -76,26 +79,39 @@ pub struct Buf {
 pub fn binit() {}
 
 /// The buffer for block `blockno`, referenced (xv6's `bget`): the cached
-/// one, or the least recently used free one relabelled. Panics when every
-/// buffer is held (a kernel bug: an operation holds at most a few).
+/// one, or the least recently used free one relabelled. When every buffer
+/// is held, waits for one to be let go (xv6 panics); before any process
+/// exists nobody could let one go, and that panics.
 fn bget(blockno: u32) -> usize {
     let mut c = BCACHE.lock();
-    if let Some(i) = c.meta.iter().position(|m| m.blockno == Some(blockno)) {
-        c.meta[i].refcnt += 1;
-        return i;
+    loop {
+        if let Some(i) = c.meta.iter().position(|m| m.blockno == Some(blockno)) {
+            c.meta[i].refcnt += 1;
+            return i;
+        }
+        if let Some(i) = (0..NBUF)
+            .filter(|&i| c.meta[i].refcnt == 0)
+            .min_by_key(|&i| c.meta[i].used)
+        {
+            c.meta[i] = Meta {
+                blockno: Some(blockno),
+                refcnt: 1,
+                used: c.meta[i].used,
+            };
+            return i;
+        }
+        assert!(
+            crate::proc::myproc().is_some(),
+            "bget: all {NBUF} buffers are held at boot (wanted block {blockno})"
+        );
+        c.waiting = true;
+        c = crate::proc::sleep(free_chan(), &BCACHE, c);
     }
-    let Some(i) = (0..NBUF)
-        .filter(|&i| c.meta[i].refcnt == 0)
-        .min_by_key(|&i| c.meta[i].used)
-    else {
-        panic!("bget: all {NBUF} buffers are held (wanted block {blockno})");
-    };
-    c.meta[i] = Meta {
-        blockno: Some(blockno),
-        refcnt: 1,
-        used: c.meta[i].used,
-    };
-    i
+}
+
+/// What `bget` sleeps on while every buffer is held.
+fn free_chan() -> usize {
+    &BCACHE as *const _ as usize
 }
 
 /// A locked buffer with block `blockno`'s contents (xv6's `bread`), read
@@ -179,6 +195,10 @@ impl Drop for Buf {
         m.refcnt -= 1;
         if m.refcnt == 0 {
             m.used = now;
+            if core::mem::take(&mut c.waiting) {
+                drop(c);
+                crate::proc::wakeup(free_chan());
+            }
         }
     }
 }

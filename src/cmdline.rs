@@ -22,9 +22,13 @@ pub const PHYSTOP: &str = "phystop";
 pub const MONITOR: &str = "monitor";
 /// How `fork` copies memory: `copy` or `cow` (the default).
 pub const FORK: &str = "fork";
+/// The root file system's disk (`ram` or `ide`), and the simulated power
+/// cut after N block writes.
+pub const ROOT: &str = crate::protocol::ROOT_OPTION;
+pub const POWERCUT: &str = crate::protocol::POWERCUT_OPTION;
 
 const FLAGS: [&str; 2] = [HALT, BENCH];
-const OPTIONS: [&str; 5] = [KTEST, KALLOC, PHYSTOP, MONITOR, FORK];
+const OPTIONS: [&str; 7] = [KTEST, KALLOC, PHYSTOP, MONITOR, FORK, ROOT, POWERCUT];
 
 /// The words of the command line; quoted spaces do not split a word.
 fn words(cmdline: &str) -> impl Iterator<Item = &str> {
@@ -192,6 +196,7 @@ mod tests {
     fn known_words_used_once_draw_no_remark() {
         assert!(all("").is_empty());
         assert!(all(r#"halt bench ktest=all kalloc=percpu phystop=64M "monitor=a; b""#).is_empty());
+        assert!(all("root=ide powercut=12").is_empty());
     }
 
     #[test]

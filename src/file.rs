@@ -165,17 +165,21 @@ pub fn fileread(f: usize, dst: &mut [u8]) -> Option<usize> {
     match h {
         Handle::Pipe(p) => crate::pipe::piperead(p, dst),
         Handle::Device(CONSOLE) => crate::console::consoleread(dst),
-        Handle::Inode(ip) => match device_of(ip)? {
-            Some(CONSOLE) => crate::console::consoleread(dst),
-            Some(_) => None,
-            None => {
-                let l = report(ip.ilock())?;
-                let off = FTABLE[f].lock().off;
-                let n = report(l.readi(dst, off))?;
-                FTABLE[f].lock().off = off + n as u32;
-                Some(n)
+        Handle::Inode(ip) => {
+            let l = report(ip.ilock())?;
+            if l.kind() == T_DEV {
+                let major = l.major();
+                drop(l);
+                return match major {
+                    CONSOLE => crate::console::consoleread(dst),
+                    _ => None,
+                };
             }
-        },
+            let off = FTABLE[f].lock().off;
+            let n = report(l.readi(dst, off))?;
+            FTABLE[f].lock().off = off + n as u32;
+            Some(n)
+        }
         _ => None,
     }
 }

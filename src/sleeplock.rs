@@ -93,11 +93,6 @@ impl<T> SleepLock<T> {
         let st = self.state.lock();
         st.locked && st.pid == mypid()
     }
-
-    /// Whether anyone holds it (a report; may change at once).
-    pub fn is_locked(&self) -> bool {
-        self.state.lock().locked
-    }
 }
 
 impl<T> SleepGuard<'_, T> {

@@ -132,10 +132,15 @@ fn create(path: &[u8], kind: u16, major: u16, minor: u16) -> Option<Inode> {
     il.d.minor = minor;
     il.d.nlink = 1;
     report(il.iupdate())?;
+    let mut bumped = false;
     let linked = (|| {
         if kind == T_DIR {
             // ".." names the parent: one more link to it.
-            dl.d.nlink += 1;
+            let Some(more) = dl.d.nlink.checked_add(1) else {
+                return Ok(false);
+            };
+            dl.d.nlink = more;
+            bumped = true;
             dl.iupdate()?;
             if !il.dirlink(b".", ip.inum())? || !il.dirlink(b"..", dp.inum())? {
                 return Ok(false);
@@ -145,12 +150,12 @@ fn create(path: &[u8], kind: u16, major: u16, minor: u16) -> Option<Inode> {
     })();
     if report(linked) != Some(true) {
         // Undo: the inode is freed when dropped with no links.
-        if kind == T_DIR {
+        if bumped {
             dl.d.nlink -= 1;
-            let _ = dl.iupdate();
+            let _ = report(dl.iupdate());
         }
         il.d.nlink = 0;
-        let _ = il.iupdate();
+        let _ = report(il.iupdate());
         return None;
     }
     drop(il);
@@ -243,7 +248,10 @@ pub fn sys_link() -> i32 {
         if il.kind() == T_DIR {
             return -1;
         }
-        il.d.nlink += 1;
+        let Some(more) = il.d.nlink.checked_add(1) else {
+            return -1;
+        };
+        il.d.nlink = more;
         if report(il.iupdate()).is_none() {
             return -1;
         }
@@ -285,6 +293,16 @@ pub fn sys_unlink() -> i32 {
     let Some(Some((ip, off))) = report(dl.dirlookup(name)) else {
         return -1;
     };
+    if ip.inum() == dp.inum() {
+        // Only a broken directory names itself under another name. Its
+        // lock goes first: dropping `ip` (iput) takes the same lock.
+        drop(dl);
+        crate::println!(
+            "fs: directory inode {} has an entry naming itself",
+            dp.inum()
+        );
+        return -1;
+    }
     let Some(mut il) = report(ip.ilock()) else {
         return -1;
     };
@@ -299,7 +317,7 @@ pub fn sys_unlink() -> i32 {
         return -1;
     }
     if il.kind() == T_DIR {
-        dl.d.nlink -= 1; // its ".." is gone
+        dl.d.nlink = dl.d.nlink.saturating_sub(1); // its ".." is gone
         let _ = report(dl.iupdate());
     }
     drop(dl);

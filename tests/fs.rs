@@ -1,13 +1,14 @@
-//! The read-only file system: images the runner's `mkfs` makes read back
-//! through the kernel's own reader (`src/fs.rs`, built on the host), the
-//! peer's image reads too, broken images are refused with a line naming
-//! the fault, and the kernel mounts the RAM disk `--fs` hands it.
+//! The file system's images: what the runner's `mkfs` makes reads back
+//! through the kernel's own algorithms (`src/fs.rs`, built on the host),
+//! the peer's image reads too, broken images are refused with a line
+//! naming the fault, and the kernel mounts the RAM disk `--fs` hands it
+//! and writes to it.
 
 mod common;
 
 use xtask::mkfs::mkfs;
 use xv6::fs::format::{
-    BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
+    BSIZE, DIRSIZ, FSSIZE, MAXFILE, MKFS_FREE_BLOCKS, NDIRECT, ROOTINO, SUPERBLOCK, T_DIR, T_FILE,
 };
 use xv6::fs::{DiskFs, Fs, FsError};
 
@@ -162,13 +163,23 @@ fn mkfs_refuses_bad_names_and_files_too_big_naming_them() {
 
 #[test]
 fn mkfs_grows_the_image_when_the_files_need_more_than_fssize() {
-    let files: Vec<(String, Vec<u8>)> = (0..12)
+    // Each file takes MAXFILE blocks and an indirect one: enough of them
+    // outgrow FSSIZE.
+    let n = FSSIZE as usize / (MAXFILE + 1) + 1;
+    let files: Vec<(String, Vec<u8>)> = (0..n)
         .map(|i| (format!("f{i}"), pattern(MAXFILE * BSIZE, i as u8)))
         .collect();
     let img = mkfs(&files).unwrap();
     assert!(img.len() > FSSIZE as usize * BSIZE);
     let fs = Fs::mount(&img).unwrap();
     assert_eq!(fs.superblock().size as usize * BSIZE, img.len());
+    let sb = fs.superblock();
+    let data = files.len() * (MAXFILE + 1);
+    assert!(
+        sb.nblocks as usize >= data + MKFS_FREE_BLOCKS as usize,
+        "{} data blocks for {data} of files: MKFS_FREE_BLOCKS ({MKFS_FREE_BLOCKS}) must stay free",
+        sb.nblocks
+    );
     for (name, data) in &files {
         assert!(read_all(&fs, name, 4096) == *data, "{name}");
     }
@@ -190,23 +201,32 @@ fn broken_images_are_refused_with_the_field_and_the_rule() {
         (
             0,
             FSSIZE + 1,
-            "superblock size = 1001: must be at least 1 and no more than the image's blocks",
+            format!(
+                "superblock size = {}: must be at least 1 and no more than the image's blocks",
+                FSSIZE + 1
+            ),
         ),
-        (2, 0, "superblock ninodes = 0"),
+        (2, 0, "superblock ninodes = 0".to_string()),
         (
             5,
             FSSIZE - 1,
-            "superblock inodestart = 999: the inode table must fit",
+            format!(
+                "superblock inodestart = {}: the inode table must fit",
+                FSSIZE - 1
+            ),
         ),
         (
             6,
             FSSIZE,
-            "superblock bmapstart = 1000: the bitmap must lie inside the image",
+            format!("superblock bmapstart = {FSSIZE}: the bitmap must lie inside the image"),
         ),
         (
             4,
             FSSIZE - 2,
-            "superblock logstart = 998: the log must lie inside the image",
+            format!(
+                "superblock logstart = {}: the log must lie inside the image",
+                FSSIZE - 2
+            ),
         ),
     ];
     for (index, value, want) in cases {
@@ -215,7 +235,7 @@ fn broken_images_are_refused_with_the_field_and_the_rule() {
             .err()
             .unwrap_or_else(|| panic!("word {index} = {value} must be refused"));
         assert!(
-            e.to_string().starts_with(want),
+            e.to_string().starts_with(&want),
             "word {index} = {value}: got {e}"
         );
     }
@@ -236,7 +256,7 @@ fn a_block_number_past_the_end_fails_the_read_naming_inode_and_block() {
     let e = fs.readi(&ip, &mut [0; 4], 0).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("inode {inum} names block 5000, past the image's end (1000 blocks)")
+        format!("inode {inum} names block 5000, past the image's end ({FSSIZE} blocks)")
     );
 }
 
@@ -298,7 +318,67 @@ fn the_kernel_mounts_the_image_fs_hands_it() {
     run.expect_status(0);
     assert_eq!(
         run.line("fs: "),
-        "fs: not mounted: superblock size = 1001: must be at least 1 and no more than the image's blocks"
+        format!(
+            "fs: not mounted: superblock size = {}: must be at least 1 and no more than the image's blocks",
+            FSSIZE + 1
+        )
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The peer's image with README's first block number past the end, a
+/// root directory entry ("ghost") naming an inode outside the table, and
+/// one ("loop") naming the root itself: each call that meets them fails
+/// with a line saying why, a path through the loop still ends, and the
+/// kernel runs on (xv6 would panic, read garbage or deadlock).
+#[test]
+fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
+    let Some(peer) = xtask::peer::available().unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let img = std::fs::read(&peer.fs_img).unwrap();
+    let fs = Fs::mount(&img).unwrap();
+    let mut readme = fs.namei(b"README", &fs.root()).unwrap().unwrap();
+    readme.d.addrs[0] = 5000;
+    fs.iupdate(&readme).unwrap();
+    let ninodes = fs.superblock().ninodes;
+    let mut root = fs.root();
+    assert!(fs.dirlink(&mut root, b"ghost", ninodes + 7).unwrap());
+    assert!(fs.dirlink(&mut root, b"loop", ROOTINO).unwrap());
+    let size = fs.superblock().size;
+    let dir = std::env::temp_dir().join(format!("xv6-fs-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.img");
+    std::fs::write(&path, fs.bytes()).unwrap();
+    let mut s = common::shell(
+        &["--fs", path.to_str().unwrap()],
+        std::time::Duration::from_secs(120),
+    );
+    let cat = common::sh(&mut s, "cat README");
+    assert!(
+        cat.contains(&format!(
+            "fs: inode {} names block 5000, past the image's end ({size} blocks)",
+            readme.inum()
+        )),
+        "{cat}"
+    );
+    let ghost = common::sh(&mut s, "cat ghost");
+    assert!(
+        ghost.contains(&format!(
+            "fs: inode {} is outside the inode table (1..{ninodes})",
+            ninodes + 7
+        )),
+        "{ghost}"
+    );
+    let rm = common::sh(&mut s, "rm loop");
+    assert!(
+        rm.contains("fs: directory inode 1 has an entry naming itself"),
+        "{rm}"
+    );
+    assert!(common::sh(&mut s, "cat loop/loop/loop/ghost").contains("outside the inode table"));
+    // The rest of the disk works, writes included.
+    common::sh(&mut s, "echo still > alive");
+    assert!(common::sh(&mut s, "cat alive").contains("still"));
+    assert!(!s.out_so_far().contains("panic"), "{}", s.out_so_far());
     std::fs::remove_dir_all(&dir).ok();
 }

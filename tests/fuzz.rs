@@ -251,7 +251,7 @@ fn cmdline_remarks(cmdline: &str) -> Vec<String> {
 fn unknown_empty_repeated_and_long_command_line_words_are_named() {
     let remarks = cmdline_remarks("halt foo kalloc= kalloc=percpu halt=1 phystop kalloc=global");
     let want = [
-        "cmdline: ignoring unknown word \"foo\" (known: halt bench ktest=... kalloc=... phystop=... monitor=... fork=...)",
+        "cmdline: ignoring unknown word \"foo\" (known: halt bench ktest=... kalloc=... phystop=... monitor=... fork=... root=... powercut=...)",
         "cmdline: ignoring \"kalloc=\": the option needs a value",
         "cmdline: kalloc given 2 times; the last one counts",
         "cmdline: ignoring \"halt=1\": the flag takes no value",

@@ -15,11 +15,22 @@
 pub const BSIZE: usize = 512;
 /// The block holding the superblock (block 0 is left for a boot sector).
 pub const SUPERBLOCK: u32 = 1;
-/// Blocks in an image `mkfs` makes (`param.h`'s FSSIZE).
+/// Blocks in an image the runner's `mkfs` makes, at least (`param.h`'s
+/// FSSIZE, as xv6's: the RAM disk is a GRUB module, and a larger one no
+/// longer loads in the least memory the runner boots with).
 pub const FSSIZE: u32 = 1000;
+/// Free blocks the runner's `mkfs` leaves at least, growing the image
+/// past FSSIZE if the files need it: room for what programs write (two
+/// files of MAXFILE blocks and more).
+pub const MKFS_FREE_BLOCKS: u32 = 300;
+const _: () = assert!(
+    FSSIZE as usize <= BPB,
+    "one bitmap block covers an FSSIZE image"
+);
 /// Blocks in the log (`param.h`'s LOGSIZE; kernel and mkfs must agree).
 pub const LOGSIZE: u32 = 30;
-/// Inodes in an image `mkfs` makes.
+
+/// Inodes in an image `mkfs` makes (as xv6's).
 pub const NINODES: u32 = 200;
 /// The root directory's inode number.
 pub const ROOTINO: u32 = 1;

@@ -187,8 +187,8 @@ pub struct InodeRef {
 }
 
 /// The inode `inum` of the root device, referenced but not locked or read
-/// (xv6's `iget`). Fails for a number outside the inode table; panics if
-/// all NINODE slots are referenced.
+/// (xv6's `iget`). Fails for a number outside the inode table, and when
+/// all NINODE slots are referenced (xv6 panics).
 pub fn iget(inum: u32) -> Result<Inode, FsError> {
     let ninodes = root_fs().sb.ninodes;
     if inum == 0 || inum >= ninodes {
@@ -204,7 +204,9 @@ pub fn iget(inum: u32) -> Result<Inode, FsError> {
         });
     }
     let Some(i) = c.iter().position(|s| s.refs == 0) else {
-        panic!("iget: all {NINODE} inode slots are in use (wanted inode {inum})");
+        return Err(FsError::Full {
+            what: "inode cache slot",
+        });
     };
     let taking = TAKINGS.fetch_add(1, Ordering::Relaxed);
     c[i] = Slot {

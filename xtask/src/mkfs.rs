@@ -12,8 +12,8 @@ use crate::{Error, Result};
 pub mod format;
 
 use format::{
-    BPB, BSIZE, DIRENT_SIZE, Dinode, Dirent, FSSIZE, IPB, LOGSIZE, MAXFILE, NDIRECT, NINODES,
-    ROOTINO, SUPERBLOCK, SuperBlock, T_DIR, T_FILE, put_word,
+    BPB, BSIZE, DIRENT_SIZE, Dinode, Dirent, FSSIZE, IPB, LOGSIZE, MAXFILE, MKFS_FREE_BLOCKS,
+    NDIRECT, NINODES, ROOTINO, SUPERBLOCK, SuperBlock, T_DIR, T_FILE, put_word,
 };
 
 /// An image being made: its blocks and the next free inode and block.
@@ -145,7 +145,8 @@ impl Image {
 
 /// An image holding `files` (name, contents) in its root directory.
 /// Names must be 1..=DIRSIZ bytes without '/', each file at most MAXFILE
-/// blocks; the image is FSSIZE blocks, or larger if the files need it.
+/// blocks; the image is FSSIZE blocks, or larger if the files need it
+/// and MKFS_FREE_BLOCKS free ones.
 pub fn mkfs(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     for (name, data) in files {
         if name.is_empty()
@@ -173,7 +174,7 @@ pub fn mkfs(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
         .sum();
     let dir_blocks = (files.len() + 2) * DIRENT_SIZE / BSIZE + 2;
     let meta = 2 + LOGSIZE as usize + NINODES as usize / IPB + 1 + 1;
-    let size = FSSIZE.max((meta + data_blocks + dir_blocks + 1) as u32);
+    let size = FSSIZE.max((meta + data_blocks + dir_blocks + 1) as u32 + MKFS_FREE_BLOCKS);
     let mut img = Image::new(size);
     let root = img.ialloc(T_DIR)?;
     assert_eq!(root, ROOTINO, "the first inode is the root");
