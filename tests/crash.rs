@@ -29,9 +29,14 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(sweep: &Sweep, points: &[Point]) {
+/// Run `points`; every failure reported together. How many calls had
+/// returned at each point's crash, in order.
+fn run(sweep: &Sweep, points: &[Point]) -> Vec<Option<usize>> {
     let started = Instant::now();
-    let failures = sweep.run_all(points, JOBS, &|_, _| {});
+    let returned = std::sync::Mutex::new(Vec::new());
+    let failures = sweep.run_all(points, JOBS, &|p, o| {
+        returned.lock().unwrap().push((p, o.returned));
+    });
     eprintln!("{} points in {:?}", points.len(), started.elapsed());
     assert!(
         failures.is_empty(),
@@ -39,6 +44,11 @@ fn run(sweep: &Sweep, points: &[Point]) {
         failures.len(),
         crash::report(&failures)
     );
+    let returned = returned.into_inner().unwrap();
+    points
+        .iter()
+        .map(|p| returned.iter().find(|(q, _)| q == p).and_then(|(_, n)| *n))
+        .collect()
 }
 
 fn uncut(sweep: &Sweep) -> crash::Uncut {
@@ -68,7 +78,19 @@ fn every_call_that_returned_survives_a_power_cut_at_50_points() {
         .into_iter()
         .map(Point::Cut)
         .collect();
-    run(&sweep, &points);
+    let returned = run(&sweep, &points);
+    // The cuts land all over the workload: none of it done at the first,
+    // all but its last call or two at the last, and never fewer calls at
+    // a later cut.
+    let returned: Vec<usize> = returned
+        .iter()
+        .map(|n| n.expect("each crash's call lines read"))
+        .collect();
+    eprintln!("calls returned at each cut: {returned:?}");
+    assert_eq!(returned[0], 0, "{returned:?}");
+    let all = xtask::crash::workload::SCRIPT.len();
+    assert!(returned[returned.len() - 1] + 2 >= all, "{returned:?}");
+    assert!(returned.windows(2).all(|w| w[0] <= w[1]), "{returned:?}");
 }
 
 #[test]
@@ -77,10 +99,11 @@ fn killing_qemu_mid_workload_loses_no_call_that_returned() {
     let _one = one_at_a_time();
     let sweep = Sweep::ours("kills").unwrap_or_else(|e| panic!("{e}"));
     let u = uncut(&sweep);
-    run(
+    let returned = run(
         &sweep,
         &crash::kills(crash::KILL_SEED, KILL_RUNS, u.workload),
     );
+    eprintln!("calls returned at each kill: {returned:?}");
 }
 
 #[test]

@@ -79,6 +79,15 @@ pub fn report(failures: &[Failure]) -> String {
     failures.iter().map(|f| format!("crash: {f}\n")).collect()
 }
 
+/// How one point went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub failures: Vec<Failure>,
+    /// The calls whose lines came before the crash (None if the run did
+    /// not get that far or its lines were out of order).
+    pub returned: Option<usize>,
+}
+
 /// What the run without a cut showed.
 #[derive(Clone, Copy, Debug)]
 pub struct Uncut {
@@ -212,41 +221,42 @@ impl Sweep {
     }
 
     /// Run `point` on a fresh copy: the cut or the kill, the recovery
-    /// boot, the checks. Its failures (empty: it passed); the copy is
-    /// removed when it passed and kept, named in the failure, otherwise.
-    pub fn run(&self, point: Point) -> Vec<Failure> {
+    /// boot, the checks. Its failures (empty: it passed) and how many
+    /// calls returned before the crash; the copy is removed when it
+    /// passed and kept, named in the failure, otherwise.
+    pub fn run(&self, point: Point) -> Outcome {
         let name = match point {
             Point::Cut(n) => format!("cut-{n}"),
             Point::Kill { run, .. } => format!("kill-{run}"),
         };
-        let rules = match self.copy(&name) {
+        let (rules, returned) = match self.copy(&name) {
             Ok(disk) => {
-                let rules = self.crash_and_check(point, &disk);
+                let (mut rules, returned) = self.crash_and_check(point, &disk);
                 match rules.is_empty() {
                     true => {
                         let _ = std::fs::remove_file(&disk);
-                        rules
                     }
-                    false => {
-                        let mut r = rules;
-                        r.push(format!("the image is kept at {}", disk.display()));
-                        r
-                    }
+                    false => rules.push(format!("the image is kept at {}", disk.display())),
                 }
+                (rules, returned)
             }
-            Err(e) => vec![e.message],
+            Err(e) => (vec![e.message], None),
         };
-        rules
-            .into_iter()
-            .map(|rule| Failure { point, rule })
-            .collect()
+        Outcome {
+            failures: rules
+                .into_iter()
+                .map(|rule| Failure { point, rule })
+                .collect(),
+            returned,
+        }
     }
 
-    fn crash_and_check(&self, point: Point, disk: &Path) -> Vec<String> {
+    fn crash_and_check(&self, point: Point, disk: &Path) -> (Vec<String>, Option<usize>) {
         let crashed = match self.crash(point, disk) {
             Ok(ended) => ended,
-            Err(rules) => return rules,
+            Err(rules) => return (rules, None),
         };
+        let returned = promise::returned(&crashed.out).ok().map(|r| r.len());
         let mut rules = Vec::new();
         if let Point::Cut(n) = point {
             if crashed.status != Some(crate::protocol::EXIT_POWERCUT.status()) {
@@ -281,7 +291,7 @@ impl Sweep {
             ),
             Err(why) => rules.push(why),
         }
-        rules
+        (rules, returned)
     }
 
     /// The crash itself: the workload typed, then the cut or the kill.
@@ -379,7 +389,7 @@ impl Sweep {
         &self,
         points: &[Point],
         jobs: usize,
-        each: &(dyn Fn(Point, &[Failure]) + Sync),
+        each: &(dyn Fn(Point, &Outcome) + Sync),
     ) -> Vec<Failure> {
         let next = AtomicUsize::new(0);
         let found: Mutex<Vec<(usize, Vec<Failure>)>> = Mutex::new(Vec::new());
@@ -389,12 +399,12 @@ impl Sweep {
                     loop {
                         let i = next.fetch_add(1, Ordering::SeqCst);
                         let Some(&point) = points.get(i) else { break };
-                        let failures = self.run(point);
-                        each(point, &failures);
+                        let outcome = self.run(point);
+                        each(point, &outcome);
                         found
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .push((i, failures));
+                            .push((i, outcome.failures));
                     }
                 });
             }
@@ -466,8 +476,14 @@ pub fn sweep_all() -> Result<i32> {
     let mut points: Vec<Point> = (0..writes).map(Point::Cut).collect();
     points.extend(kills(KILL_SEED, 10, uncut.workload));
     eprintln!("crash: {} cut points and 10 kill runs", writes);
-    let failures = sweep.run_all(&points, 2, &|p, f| {
-        eprintln!("crash: {p}: {}", if f.is_empty() { "ok" } else { "FAILED" });
+    let failures = sweep.run_all(&points, 2, &|p, o| {
+        let verdict = if o.failures.is_empty() {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        let calls = o.returned.map_or("?".to_string(), |n| n.to_string());
+        eprintln!("crash: {p}: {verdict} ({calls} calls had returned)");
     });
     print!("{}", report(&failures));
     let bad: BTreeSet<String> = failures.iter().map(|f| f.point.to_string()).collect();
