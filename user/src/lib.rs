@@ -17,6 +17,7 @@ pub mod parse;
 pub mod print;
 pub mod regex;
 pub mod syscall;
+pub mod workload;
 
 #[path = "../../src/fcntl.rs"]
 pub mod fcntl;

@@ -9,7 +9,12 @@
 
 pub mod bench;
 pub mod bounded;
+pub mod corrupt;
+pub mod crash;
 pub mod emulator;
+pub mod fsck;
+pub mod fsedit;
+pub mod fsimage;
 pub mod gate;
 pub mod iso;
 pub mod kernel;

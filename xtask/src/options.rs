@@ -243,6 +243,19 @@ struct Actions {
     /// start on this machine
     #[arg(long)]
     setup: bool,
+
+    // The file-system checker and the crash sweep (xtask::fsck, xtask::crash).
+    /// Check IMG, an xv6 file-system image: print one line per
+    /// inconsistency (bitmap, ownership, nlink, sizes, ".." and loops, the
+    /// log); exit 0 when it is clean, 1 otherwise
+    #[arg(long, value_name = "IMG", value_parser = a_file, allow_hyphen_values = true)]
+    fsck: Option<PathBuf>,
+
+    /// Cut the power at every block write of the crash workload
+    /// (crashload) on the IDE disk, recover, check each image with --fsck
+    /// and the workload's promise; minutes (tests/crash.rs runs a sample)
+    #[arg(long)]
+    crash_sweep: bool,
 }
 
 /// The environment's variables the runner reads, each behind a hidden
@@ -501,6 +514,10 @@ pub enum Action {
     },
     /// The labs' self-check (one lab, if `only`).
     LabCheck { only: Option<String>, factor: u32 },
+    /// Check an image (`--fsck`).
+    Fsck { image: PathBuf },
+    /// Every cut point of the crash workload (`--crash-sweep`).
+    CrashSweep,
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -608,6 +625,12 @@ fn parse_with(
         let factor = factor().map_err(refuse)?;
         let only = only.clone();
         return Ok(Action::LabCheck { only, factor });
+    }
+    if let Some(image) = cli.action.fsck {
+        return Ok(Action::Fsck { image });
+    }
+    if cli.action.crash_sweep {
+        return Ok(Action::CrashSweep);
     }
     let default_fs = boots_to_shell(&cli.boot);
     let mut cli = cli;
@@ -1205,5 +1228,22 @@ mod tests {
         ] {
             assert!(help.contains(&format!("{n} {what}")), "{n} {what}");
         }
+    }
+
+    #[test]
+    fn fsck_takes_an_image_and_crash_sweep_stands_alone() {
+        let img = std::env::current_exe().unwrap();
+        let path = img.to_str().unwrap();
+        assert_eq!(
+            parse(&["--fsck", path]).unwrap(),
+            Action::Fsck { image: img.clone() }
+        );
+        assert_eq!(parse(&["--crash-sweep"]).unwrap(), Action::CrashSweep);
+        let missing = refused(&["--fsck", "/no/such.img"]);
+        assert!(missing.contains("not a file"), "{missing}");
+        let both = refused(&["--fsck", path, "--smp", "2"]);
+        assert!(both.contains("cannot be used with"), "{both}");
+        let help = help();
+        assert!(help.contains("  --fsck <IMG>") && help.contains("  --crash-sweep"));
     }
 }

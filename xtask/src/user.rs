@@ -29,6 +29,7 @@ pub const PROGRAMS: &[&str] = &[
     "rm",
     "ln",
     "stressfs",
+    "crashload",
 ];
 
 /// cargo's target directory for the user crate, relative to the root.

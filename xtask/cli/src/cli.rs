@@ -77,6 +77,20 @@ fn act(action: Action) -> Result<i32> {
             prereqs::ensure()?;
             lab::check::run(only.as_deref(), factor)
         }
+        Action::Fsck { image } => {
+            let bytes =
+                std::fs::read(&image).map_err(|e| xtask::kernel::io_error("read", &image, e))?;
+            let problems = xtask::fsck::fsck(&bytes);
+            print!("{}", xtask::fsck::report(&problems));
+            Ok(match problems.is_empty() {
+                true => 0,
+                false => status::FAILED,
+            })
+        }
+        Action::CrashSweep => {
+            prereqs::ensure()?;
+            xtask::crash::sweep_all()
+        }
         Action::Boot(o) => {
             prereqs::ensure()?;
             boot(&o)
