@@ -14,7 +14,7 @@
 //! pinned (`bpin`). There is no `binit`: the cache is a static table
 //! built at compile time, every buffer free and holding no block.
 
-use crate::disk::{self, DiskError};
+use crate::disk::{self, error::DiskError};
 use crate::fs::format::BSIZE;
 use crate::param::NBUF;
 use crate::sleeplock::{SleepGuard, SleepLock};

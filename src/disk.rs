@@ -6,7 +6,7 @@
 //! `./run-qemu.sh --disk FILE` attaches). Every write of either passes the
 //! power-cut hook (`powercut`) first.
 
-use core::fmt;
+pub mod error;
 
 #[cfg(kernel)]
 use spin::Once;
@@ -14,34 +14,8 @@ use spin::Once;
 #[cfg(kernel)]
 use crate::fs::format::BSIZE;
 use crate::protocol::{ROOT_IDE, ROOT_RAM};
-
-/// Why a transfer failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DiskError {
-    /// No disk was found at boot.
-    NoDisk,
-    /// A block number at or past the disk's end.
-    PastEnd { blockno: u32, blocks: u32 },
-    /// The IDE disk failed the transfer.
-    #[cfg(kernel)]
-    Ide(crate::ide::IdeError),
-}
-
-impl fmt::Display for DiskError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            DiskError::NoDisk => write!(f, "no disk"),
-            DiskError::PastEnd { blockno, blocks } => {
-                write!(
-                    f,
-                    "block {blockno} is past the disk's end ({blocks} blocks)"
-                )
-            }
-            #[cfg(kernel)]
-            DiskError::Ide(e) => e.fmt(f),
-        }
-    }
-}
+#[cfg(kernel)]
+use error::DiskError;
 
 /// Which disk holds the root file system.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -61,7 +61,7 @@ pub enum FsError {
     Range { inum: u32, off: u32, len: usize },
     /// The disk refused a block (the device's own reason).
     #[cfg(kernel)]
-    Disk(crate::disk::DiskError),
+    Disk(crate::disk::error::DiskError),
 }
 
 impl fmt::Display for FsError {

@@ -11,12 +11,12 @@
 //! so that no stray IRQ 14 follows. Every wait is bounded: a disk that
 //! does not answer is an error, not a hang.
 
-use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use spin::Once;
 use x86::io::{inb, inl, outb, outl};
 
+use crate::disk::error::IdeError;
 use crate::fs::format::BSIZE;
 use crate::spinlock::Spinlock;
 use crate::traps::IRQ_IDE;
@@ -73,51 +73,6 @@ const WAIT_SPINS: u32 = 5_000_000;
 /// Status reads after selecting a drive before its status counts (the
 /// 400 ns ATA asks for).
 const SELECT_DELAY_READS: u32 = 4;
-
-/// What went wrong talking to the disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IdeError {
-    /// No drive answers as disk 1 of the primary channel.
-    NoDisk,
-    /// Disk 1 is a CD-ROM or another packet device, not a disk.
-    NotAta,
-    /// The drive stayed busy (or never offered data) for WAIT_SPINS reads.
-    Timeout { what: &'static str, status: u8 },
-    /// The drive reported an error (ERR or DF) for a block.
-    Device { blockno: u32, status: u8, error: u8 },
-    /// A block past the disk's end.
-    PastEnd { blockno: u32, blocks: u32 },
-}
-
-impl fmt::Display for IdeError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match *self {
-            IdeError::NoDisk => write!(
-                f,
-                "no disk 1 on the primary IDE channel (./run-qemu.sh --disk FILE attaches one)"
-            ),
-            IdeError::NotAta => write!(f, "disk 1 of the primary IDE channel is not an ATA disk"),
-            IdeError::Timeout { what, status } => write!(
-                f,
-                "the IDE disk did not answer while {what} (status {status:#04x})"
-            ),
-            IdeError::Device {
-                blockno,
-                status,
-                error,
-            } => write!(
-                f,
-                "the IDE disk failed block {blockno} (status {status:#04x}, error {error:#04x})"
-            ),
-            IdeError::PastEnd { blockno, blocks } => {
-                write!(
-                    f,
-                    "block {blockno} is past the IDE disk's end ({blocks} blocks)"
-                )
-            }
-        }
-    }
-}
 
 /// One request: a block, its data, and its outcome. It lives on the
 /// requesting process's stack while that process sleeps, so the queue

@@ -72,10 +72,22 @@ pub fn fail(code: QemuExit) -> ! {
     halt()
 }
 
+/// What a layer above has to say as the power goes (the disk's
+/// block-write count), set once by that layer: the machine stays below
+/// everything and names none of it.
+static POWEROFF_REPORT: spin::Once<fn()> = spin::Once::new();
+
+/// Have `report` run first thing in every power-off.
+pub fn at_poweroff(report: fn()) {
+    POWEROFF_REPORT.call_once(|| report);
+}
+
 /// Power the machine off (QEMU then exits with status 0). If the power-off
 /// request is ignored, say so and halt.
 pub fn poweroff() -> ! {
-    crate::powercut::report(); // the block-write count, if a file system is mounted
+    if let Some(report) = POWEROFF_REPORT.get() {
+        report();
+    }
     crate::println!("{}", crate::protocol::POWEROFF);
     // SAFETY: writing the ACPI sleep-control registers only asks the chipset
     // to turn the power off.

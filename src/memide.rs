@@ -7,7 +7,7 @@
 use spin::Once;
 
 use crate::bootinfo::BootInfo;
-use crate::disk::DiskError;
+use crate::disk::error::DiskError;
 use crate::fs::format::BSIZE;
 use crate::memlayout::{PAddr, p2v};
 use crate::println;

@@ -36,11 +36,11 @@ pub fn allowed(n: u32, limit: Option<u32>) -> bool {
 }
 
 #[cfg(kernel)]
-pub use kernel::{after_write, before_write, init, mounted, report};
+pub use kernel::{after_write, before_write, init, mounted};
 
 #[cfg(kernel)]
 mod kernel {
-    use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use core::sync::atomic::{AtomicU32, Ordering};
 
     use crate::protocol::{BlockWrites, EXIT_POWERCUT, POWERCUT_OPTION, Powercut};
 
@@ -54,7 +54,6 @@ mod kernel {
     /// Writes asked for, and writes that reached the disk.
     static STARTED: AtomicU32 = AtomicU32::new(0);
     static DONE: AtomicU32 = AtomicU32::new(0);
-    static MOUNTED: AtomicBool = AtomicBool::new(false);
 
     /// Read `powercut=N` from the kernel command line (at boot, before the
     /// first write).
@@ -102,18 +101,16 @@ mod kernel {
         DONE.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// A file system was mounted: the power-off path reports the count.
+    /// A file system was mounted: every power-off from now on reports
+    /// the count.
     pub fn mounted() {
-        MOUNTED.store(true, Ordering::SeqCst);
+        crate::machine::at_poweroff(report);
     }
 
-    /// At power-off: the block-write count line, if a file system was
-    /// mounted.
-    pub fn report() {
-        if MOUNTED.load(Ordering::SeqCst) {
-            let writes = DONE.load(Ordering::SeqCst);
-            crate::println!("{}", BlockWrites { writes });
-        }
+    /// At power-off: the block-write count line.
+    fn report() {
+        let writes = DONE.load(Ordering::SeqCst);
+        crate::println!("{}", BlockWrites { writes });
     }
 }
 

@@ -31,6 +31,7 @@ const KERNEL: &[Allowed] = &[
             "src/console.rs",
             "src/exec.rs",
             "src/file.rs",
+            "src/ide.rs",
             "src/kbd.rs",
             "src/pipe.rs",
             "src/proc.rs",
@@ -44,7 +45,8 @@ const KERNEL: &[Allowed] = &[
               pipe, exec and process code, which sleeps, wakes and exits processes (closing \
               their files); the console's interrupt hands each byte from the keyboard or \
               serial port to a reading process (Ctrl-P lists the processes), and the \
-              console writes to the serial port",
+              console writes to the serial port; the IDE disk's interrupt completes a \
+              request and wakes the process sleeping on it",
     },
 ];
 
