@@ -62,7 +62,7 @@ target/bochs.log), DISPLAY (set: QEMU may open a window).
 Exit status: 0 when the kernel powers off, 3 after a kernel panic, 5 when the
 kernel was not booted by a Multiboot2 loader, 7 when the CPU lacks a feature
 the kernel needs, 9 when it reached a lab exercise not written yet (a
-handout's lab_todo!), 1 when the runner fails (a build, a tool), 2 for a
+handout's lab_todo!), 11 at a simulated power cut (powercut=N), 1 when the runner fails (a build, a tool), 2 for a
 refused option, other values from QEMU itself. --grade exits 0 on full marks,
 4 when graded without full marks, 1 when it could not grade (a build
 failed: no score).";
@@ -1222,6 +1222,7 @@ mod tests {
             (status::BAD_BOOT, "when the kernel was not booted"),
             (status::NO_CPU_FEATURE, "when the CPU lacks a feature"),
             (status::LAB_TODO, "when it reached a lab exercise"),
+            (status::POWERCUT, "at a simulated power cut"),
             (status::FAILED, "when the runner fails"),
             (status::BAD_OPTION, "for a refused option"),
             (status::NOT_FULL_MARKS, "when graded without full marks"),

@@ -1,7 +1,9 @@
 //! The exit statuses of a run, in one place: what the kernel's exit codes
 //! (`crate::protocol`) become, what Bochs gives, and the runner's own.
 
-use crate::protocol::{EXIT_BAD_BOOT, EXIT_LAB_TODO, EXIT_NO_CPU_FEATURE, EXIT_PANIC};
+use crate::protocol::{
+    EXIT_BAD_BOOT, EXIT_LAB_TODO, EXIT_NO_CPU_FEATURE, EXIT_PANIC, EXIT_POWERCUT,
+};
 
 /// The kernel powered the machine off (ACPI), QEMU ended normally.
 pub const POWEROFF: i32 = 0;
@@ -13,6 +15,8 @@ pub const BAD_BOOT: i32 = EXIT_BAD_BOOT.status();
 pub const NO_CPU_FEATURE: i32 = EXIT_NO_CPU_FEATURE.status();
 /// The kernel reached a lab exercise not written yet (`lab_todo!`).
 pub const LAB_TODO: i32 = EXIT_LAB_TODO.status();
+/// The machine stopped at a simulated power cut (`powercut=N`).
+pub const POWERCUT: i32 = EXIT_POWERCUT.status();
 /// Bochs's status when the guest powers off through ACPI.
 pub const BOCHS_POWEROFF: i32 = 1;
 /// The runner failed (a build, a tool, a test step).
