@@ -100,7 +100,7 @@ struct Cli {
 #[derive(Args, Debug)]
 #[group(id = "boot", multiple = true)]
 struct Boot {
-    /// RAM for the guest, in MiB (at least 7; PHYSTOP is 240 MiB)
+    /// RAM for the guest, in MiB (at least 8; PHYSTOP is 240 MiB)
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MEM_MIB, value_parser = mem_mib,
           allow_hyphen_values = true)]
     mem: u32,
