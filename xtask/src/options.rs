@@ -93,6 +93,10 @@ struct Cli {
     /// the results are those of one job [default: 1]
     #[arg(long, value_name = "N", value_parser = job_count, help_heading = ACTION_HEADING)]
     jobs: Option<u32>,
+    /// With --lab-mutate: grade only the first N mutants (they come one
+    /// of each kind in turn, so any N samples every kind)
+    #[arg(long, value_name = "N", value_parser = mutant_count, help_heading = ACTION_HEADING)]
+    limit: Option<u32>,
 }
 
 /// The options that shape a boot.
@@ -231,6 +235,12 @@ struct Actions {
     #[arg(long, num_args = 0..=1, value_name = "LAB")]
     lab_check: Option<Option<String>>,
 
+    /// The teacher's mutation sweep of lab LAB: mutants of its solution
+    /// regions made mechanically, each graded; a report with each
+    /// survivor's diff in target/lab-mutate/LAB.md (not part of --test)
+    #[arg(long, value_name = "LAB")]
+    lab_mutate: Option<String>,
+
     /// Only install what is missing, then check that QEMU, Bochs and GDB
     /// start on this machine
     #[arg(long)]
@@ -311,6 +321,13 @@ fn job_count(s: &str) -> Result<u32, String> {
     whole_number(s)
         .filter(|&n| n >= 1 && !s.starts_with('0'))
         .ok_or_else(|| "not a number of jobs >= 1".into())
+}
+
+/// `--limit`: a whole number of mutants, at least 1.
+fn mutant_count(s: &str) -> Result<u32, String> {
+    whole_number(s)
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| "not a number of mutants >= 1".into())
 }
 
 /// `--time-boot`: a whole number of runs (0: a normal boot).
@@ -482,6 +499,8 @@ pub enum Action {
     },
     /// The labs' self-check (one lab, if `only`).
     LabCheck { only: Option<String>, factor: u32 },
+    /// The mutation sweep of a lab, its first `limit` mutants (all: None).
+    LabMutate { lab: String, limit: Option<u32> },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -540,6 +559,13 @@ fn parse_with(
     let two = |values: &[String]| (values[0].clone(), values[1].clone());
     if cli.jobs.is_some() && cli.action.grade_batch.is_none() {
         return Err(refuse("--jobs <N> goes with --grade-batch only".into()));
+    }
+    if let Some(lab) = &cli.action.lab_mutate {
+        let (lab, limit) = (lab.clone(), cli.limit);
+        return Ok(Action::LabMutate { lab, limit });
+    }
+    if cli.limit.is_some() {
+        return Err(refuse("--limit <N> goes with --lab-mutate only".into()));
     }
     if cli.action.setup {
         return Ok(Action::Setup {

@@ -77,6 +77,10 @@ fn act(action: Action) -> Result<i32> {
             prereqs::ensure()?;
             lab::check::run(only.as_deref(), factor)
         }
+        Action::LabMutate { lab, limit } => {
+            prereqs::ensure()?;
+            lab::mutate::run(&lab, limit)
+        }
         Action::Boot(o) => {
             prereqs::ensure()?;
             boot(&o)

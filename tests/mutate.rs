@@ -1,0 +1,219 @@
+//! The mutation sweep's generator (`./run-qemu.sh --lab-mutate`,
+//! xtask/lab/src/mutate.rs), on the host: the mutants of a small fixed
+//! region, exactly and in order, the same on every run; their diffs apply
+//! with `git apply`; and the survivors' explanations and the report. The
+//! sweep itself grades every mutant in QEMU, minutes per lab, and is not
+//! run here (docs/labs.md, "The mutation sweep").
+
+use lab::mutate::{self, Graded, Kind, Mutant, Outcome};
+
+/// A small file with one region of lab `example`, and a region of another
+/// lab that must not be touched.
+const FILE: &str = "src/example.rs";
+const TEXT: &str = "\
+fn pages(start: usize, end: usize, tlb: &mut Tlb) -> usize {
+    // LAB example/pages BEGIN
+    let mut n = 0;
+    for p in start..end {
+        if p % 4096 == 0 && !skip(p) {
+            n += 1;
+        }
+    }
+    tlb.invlpg(start);
+    count(n);
+    log(\"pages < 10 {:#010x}\");
+    n
+    // LAB example/pages END
+}
+
+fn other() {
+    // LAB later/other BEGIN
+    step(1);
+    // LAB later/other END
+}
+";
+
+fn mutants() -> Vec<Mutant> {
+    let regions = lab::markers::parse(FILE, TEXT, &["example", "later"]).expect("the markers");
+    mutate::generate("example", FILE, TEXT, &regions)
+}
+
+/// Each mutant as `kind line: what => the new lines`.
+fn listed(ms: &[Mutant]) -> Vec<String> {
+    ms.iter()
+        .map(|m| {
+            let new: Vec<&str> = m.new.iter().map(|l| l.trim()).collect();
+            format!(
+                "{:?} {}: {} => {}",
+                m.kind,
+                m.line + 1,
+                m.what,
+                new.join(" / ")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_generator_makes_each_kind_of_mutant_of_the_region_and_only_of_it() {
+    let got = listed(&mutants());
+    let want = [
+        // one of each kind in turn: drop call, flip, bound, delete, swap
+        "DropCall 9: delete the statement => ",
+        "Flip 5: flip == to != => if p % 4096 != 0 && !skip(p) {",
+        "Bound 3: bound 0 to 1 => let mut n = 1;",
+        "Delete 6: delete the statement => ",
+        "Swap 9: swap two statements => count(n); / tlb.invlpg(start);",
+        "Flip 5: drop ! => if p % 4096 == 0 && skip(p) {",
+        "Bound 4: make .. ..= => for p in start..=end {",
+        "Delete 10: delete the statement => ",
+        "Swap 10: swap two statements => log(\"pages < 10 {:#010x}\"); / count(n);",
+        "Bound 5: bound 4096 to 4097 => if p % 4097 == 0 && !skip(p) {",
+        "Delete 11: delete the statement => ",
+        "Bound 5: bound 4096 to 4095 => if p % 4095 == 0 && !skip(p) {",
+        "Bound 5: bound 0 to 1 => if p % 4096 == 1 && !skip(p) {",
+        "Bound 6: bound 1 to 2 => n += 2;",
+        "Bound 6: bound 1 to 0 => n += 0;",
+    ];
+    assert_eq!(got, want, "the mutants:\n{}", got.join("\n"));
+    // Nothing inside the string literal (its `<`, `10`, `010`), nothing of
+    // the other lab's region (`step(1)`), no `let` deleted.
+    assert!(mutants().iter().all(|m| m.line < 12), "{got:#?}");
+}
+
+#[test]
+fn the_generator_is_deterministic_and_gives_distinct_mutants() {
+    let (a, b) = (mutants(), mutants());
+    assert_eq!(a, b);
+    let texts: std::collections::BTreeSet<String> = a.iter().map(|m| m.apply(TEXT)).collect();
+    assert_eq!(texts.len(), a.len(), "two mutants give the same text");
+    assert!(!texts.contains(TEXT), "a mutant changes nothing");
+    let keys: std::collections::BTreeSet<String> = a.iter().map(Mutant::key).collect();
+    assert_eq!(keys.len(), a.len(), "two mutants share a key");
+}
+
+#[test]
+fn a_statement_spread_over_lines_is_not_cut_in_half() {
+    let text = "fn f() {\n    // LAB example/f BEGIN\n    let x = g(1,\n        2);\n    *p =\n        q(x);\n    x\n    // LAB example/f END\n}\n";
+    let regions = lab::markers::parse(FILE, text, &["example"]).unwrap();
+    let ms = mutate::generate("example", FILE, text, &regions);
+    assert!(
+        ms.iter()
+            .all(|m| m.kind != Kind::Delete && m.kind != Kind::Swap),
+        "{:#?}",
+        listed(&ms)
+    );
+}
+
+#[test]
+fn assembly_instructions_are_deleted_swapped_and_shifted() {
+    let text = "_start:\n    # LAB example/entry BEGIN\n    movl $1, (pgdir + 4 * 512) # entry 512\n    movl $2, pgdir\n    # LAB example/entry END\n";
+    let regions = lab::markers::parse("boot/x.S", text, &["example"]).unwrap();
+    let got = listed(&mutate::generate("example", "boot/x.S", text, &regions));
+    assert_eq!(
+        got,
+        [
+            "Bound 3: bound 1 to 2 => movl $2, (pgdir + 4 * 512) # entry 512",
+            "Delete 3: delete the statement => ",
+            "Swap 3: swap two statements => movl $2, pgdir / movl $1, (pgdir + 4 * 512) # entry 512",
+            "Bound 3: bound 1 to 0 => movl $0, (pgdir + 4 * 512) # entry 512",
+            "Delete 4: delete the statement => ",
+            "Bound 3: bound 4 to 5 => movl $1, (pgdir + 5 * 512) # entry 512",
+            "Bound 3: bound 4 to 3 => movl $1, (pgdir + 3 * 512) # entry 512",
+            "Bound 3: bound 512 to 513 => movl $1, (pgdir + 4 * 513) # entry 512",
+            "Bound 3: bound 512 to 511 => movl $1, (pgdir + 4 * 511) # entry 512",
+            "Bound 4: bound 2 to 3 => movl $3, pgdir",
+            "Bound 4: bound 2 to 1 => movl $1, pgdir",
+        ],
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn a_mutants_diff_applies_with_git_apply() {
+    let dir = std::env::temp_dir().join(format!("xv6-mutate-{}", std::process::id()));
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for m in mutants() {
+        std::fs::write(src.join("example.rs"), TEXT).unwrap();
+        let patch = dir.join("m.patch");
+        std::fs::write(&patch, m.diff(TEXT)).unwrap();
+        let applied = std::process::Command::new("git")
+            .args(["apply", "--unsafe-paths", "m.patch"])
+            .current_dir(&dir)
+            .output()
+            .expect("run git");
+        assert!(
+            applied.status.success(),
+            "{}\n{}",
+            m.diff(TEXT),
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let after = std::fs::read_to_string(src.join("example.rs")).unwrap();
+        assert_eq!(after, m.apply(TEXT), "{}", m.diff(TEXT));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
+    let ms = mutants();
+    let g = |i: usize, outcome: Outcome| Graded {
+        mutant: ms[i].clone(),
+        outcome,
+        seconds: 7,
+    };
+    let graded = [
+        g(
+            0,
+            Outcome::Killed {
+                test: "lifo".into(),
+                verdict: "FAIL wrong order".into(),
+            },
+        ),
+        g(1, Outcome::Build),
+        g(2, Outcome::Survived),
+        g(3, Outcome::Survived),
+    ];
+    let why = mutate::explanations(&format!(
+        "# Survivors\n\n- `{}`: equivalent, n starts at 1 in every test\n",
+        ms[2].key()
+    ));
+    let files = [(FILE.to_string(), TEXT.as_bytes().to_vec())]
+        .into_iter()
+        .collect();
+    let r = mutate::report(
+        "example",
+        ms.len(),
+        &graded,
+        &files,
+        &why,
+        std::time::Duration::from_secs(125),
+    );
+    let summary = r.lines().nth(2).unwrap();
+    assert_eq!(
+        summary,
+        format!(
+            "4 of {} mutants graded in 2 min 5 s: 1 killed by a test, 1 killed by the build, \
+             2 survived (1 explained, 1 unexplained).",
+            ms.len()
+        )
+    );
+    assert!(r.contains("killed by `lifo`: FAIL wrong order"), "{r}");
+    assert!(
+        r.contains("Explained: equivalent, n starts at 1 in every test"),
+        "{r}"
+    );
+    assert!(
+        r.contains(&format!(
+            "UNEXPLAINED: add a test that kills it, or a line `` - `{}`",
+            ms[3].key()
+        )),
+        "{r}"
+    );
+    assert!(r.contains(&ms[3].diff(TEXT)), "{r}");
+    assert!(
+        !r.contains(&ms[0].diff(TEXT)),
+        "a killed mutant's diff is not shown:\n{r}"
+    );
+}
