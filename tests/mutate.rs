@@ -8,11 +8,12 @@
 use lab::mutate::{self, Graded, Kind, Mutant, Outcome};
 
 /// A small file with one region of lab `example`, and a region of another
-/// lab that must not be touched.
+/// lab that must not be touched. Its markers are written `@LAB` here (the
+/// runner's tools scan this file too, and lab `example` does not exist).
 const FILE: &str = "src/example.rs";
-const TEXT: &str = "\
+const TEMPLATE: &str = "\
 fn pages(start: usize, end: usize, tlb: &mut Tlb) -> usize {
-    // LAB example/pages BEGIN
+    @LAB example/pages BEGIN
     let mut n = 0;
     for p in start..end {
         if p % 4096 == 0 && !skip(p) {
@@ -23,19 +24,25 @@ fn pages(start: usize, end: usize, tlb: &mut Tlb) -> usize {
     count(n);
     log(\"pages < 10 {:#010x}\");
     n
-    // LAB example/pages END
+    @LAB example/pages END
 }
 
 fn other() {
-    // LAB later/other BEGIN
+    @LAB later/other BEGIN
     step(1);
-    // LAB later/other END
+    @LAB later/other END
 }
 ";
 
+/// The file's text, its markers made real.
+fn text() -> String {
+    TEMPLATE.replace("@LAB", "// LAB")
+}
+
 fn mutants() -> Vec<Mutant> {
-    let regions = lab::markers::parse(FILE, TEXT, &["example", "later"]).expect("the markers");
-    mutate::generate("example", FILE, TEXT, &regions)
+    let text = text();
+    let regions = lab::markers::parse(FILE, &text, &["example", "later"]).expect("the markers");
+    mutate::generate("example", FILE, &text, &regions)
 }
 
 /// Each mutant as `kind line: what => the new lines`.
@@ -85,9 +92,9 @@ fn the_generator_makes_each_kind_of_mutant_of_the_region_and_only_of_it() {
 fn the_generator_is_deterministic_and_gives_distinct_mutants() {
     let (a, b) = (mutants(), mutants());
     assert_eq!(a, b);
-    let texts: std::collections::BTreeSet<String> = a.iter().map(|m| m.apply(TEXT)).collect();
+    let texts: std::collections::BTreeSet<String> = a.iter().map(|m| m.apply(&text())).collect();
     assert_eq!(texts.len(), a.len(), "two mutants give the same text");
-    assert!(!texts.contains(TEXT), "a mutant changes nothing");
+    assert!(!texts.contains(&text()), "a mutant changes nothing");
     let keys: std::collections::BTreeSet<String> = a.iter().map(Mutant::key).collect();
     assert_eq!(keys.len(), a.len(), "two mutants share a key");
 }
@@ -135,9 +142,9 @@ fn a_mutants_diff_applies_with_git_apply() {
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     for m in mutants() {
-        std::fs::write(src.join("example.rs"), TEXT).unwrap();
+        std::fs::write(src.join("example.rs"), text()).unwrap();
         let patch = dir.join("m.patch");
-        std::fs::write(&patch, m.diff(TEXT)).unwrap();
+        std::fs::write(&patch, m.diff(&text())).unwrap();
         let applied = std::process::Command::new("git")
             .args(["apply", "--unsafe-paths", "m.patch"])
             .current_dir(&dir)
@@ -146,11 +153,11 @@ fn a_mutants_diff_applies_with_git_apply() {
         assert!(
             applied.status.success(),
             "{}\n{}",
-            m.diff(TEXT),
+            m.diff(&text()),
             String::from_utf8_lossy(&applied.stderr)
         );
         let after = std::fs::read_to_string(src.join("example.rs")).unwrap();
-        assert_eq!(after, m.apply(TEXT), "{}", m.diff(TEXT));
+        assert_eq!(after, m.apply(&text()), "{}", m.diff(&text()));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -179,7 +186,7 @@ fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
         "# Survivors\n\n- `{}`: equivalent, n starts at 1 in every test\n",
         ms[2].key()
     ));
-    let files = [(FILE.to_string(), TEXT.as_bytes().to_vec())]
+    let files = [(FILE.to_string(), text().into_bytes())]
         .into_iter()
         .collect();
     let r = mutate::report(
@@ -211,9 +218,9 @@ fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
         )),
         "{r}"
     );
-    assert!(r.contains(&ms[3].diff(TEXT)), "{r}");
+    assert!(r.contains(&ms[3].diff(&text())), "{r}");
     assert!(
-        !r.contains(&ms[0].diff(TEXT)),
+        !r.contains(&ms[0].diff(&text())),
         "a killed mutant's diff is not shown:\n{r}"
     );
 }
