@@ -127,7 +127,7 @@ struct Boot {
     monitor: Option<String>,
 
     /// Start QEMU stopped before its first instruction, waiting for GDB on
-    /// localhost:$GDBPORT (default 1234); then run  gdb -x .gdbinit  in
+    /// localhost:$GDBPORT (default 1234); then run  gdb -nx -x .gdbinit  in
     /// another terminal
     #[arg(long)]
     gdb: bool,

@@ -105,7 +105,7 @@ fn boot(o: &Options) -> Result<i32> {
     }
     if o.gdb && !bochs {
         eprintln!(
-            "{NAME}: QEMU is stopped, waiting for GDB on localhost:{}; in another terminal:\n  gdb -x .gdbinit     (docs/debugging.md has recipes)",
+            "{NAME}: QEMU is stopped, waiting for GDB on localhost:{}; in another terminal:\n  gdb -nx -x .gdbinit     (docs/debugging.md has recipes)",
             o.gdb_port
         );
     }
