@@ -224,3 +224,54 @@ fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
         "a killed mutant's diff is not shown:\n{r}"
     );
 }
+
+/// The labs of this tree: each has mutants, of every exercise whose code
+/// has something to mutate (a region that is one call of no literal, like
+/// boot's `kinit`, has none: its hand-written mutant covers it), each key
+/// names one mutant, and the order is the same on every run.
+#[test]
+fn every_lab_has_mutants_of_each_code_exercise() {
+    let tracked = lab::export::tracked().expect("the tracked files");
+    for name in lab::labs_here() {
+        let m = lab::grade::manifest(&name).expect("the manifest");
+        let all = mutate::mutants_of(&m, &tracked).expect("the regions");
+        assert!(!all.is_empty(), "lab {name} has no mutant");
+        assert_eq!(all, mutate::mutants_of(&m, &tracked).unwrap(), "{name}");
+        let keys: std::collections::BTreeSet<String> = all.iter().map(Mutant::key).collect();
+        assert_eq!(keys.len(), all.len(), "lab {name}: two mutants share a key");
+        let labs = lab::export::labs(&tracked).unwrap();
+        let names: Vec<&str> = labs.keys().map(String::as_str).collect();
+        for f in m
+            .files
+            .iter()
+            .filter(|f| f.ends_with(".rs") || f.ends_with(".S"))
+        {
+            let text = String::from_utf8_lossy(&tracked[f]).into_owned();
+            let regions = lab::markers::parse(f, &text, &names).unwrap();
+            for r in regions.iter().filter(|r| r.lab == name) {
+                let code: Vec<&String> = r
+                    .solution
+                    .iter()
+                    .filter(|l| !l.trim().starts_with("use ") && !l.trim().starts_with("//"))
+                    .collect();
+                let mutable = code.iter().any(|l| {
+                    l.trim_end().ends_with(';')
+                        || l.contains(" < ")
+                        || l.contains(" == ")
+                        || l.contains('!')
+                        || l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                            .any(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                });
+                let inside = |x: &Mutant| x.line > r.begin && x.line < r.end;
+                let has = all.iter().any(|x| x.file == *f && inside(x));
+                assert_eq!(
+                    has,
+                    mutable,
+                    "lab {name}: exercise {} at {f}:{}: mutants {has}, something to mutate {mutable}",
+                    r.exercise,
+                    r.begin + 1
+                );
+            }
+        }
+    }
+}
