@@ -181,6 +181,10 @@ fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
         g(1, Outcome::Build),
         g(2, Outcome::Survived),
         g(3, Outcome::Survived),
+        g(
+            4,
+            Outcome::Host(vec!["kalloc::freelist::tests::lifo".into()]),
+        ),
     ];
     let why = mutate::explanations(&format!(
         "# Survivors\n\n- `{}`: equivalent, n starts at 1 in every test\n",
@@ -201,12 +205,17 @@ fn the_report_counts_each_outcome_and_shows_each_survivor_with_its_diff() {
     assert_eq!(
         summary,
         format!(
-            "4 of {} mutants graded in 2 min 5 s: 1 killed by a test, 1 killed by the build, \
-             2 survived (1 explained, 1 unexplained).",
+            "5 of {} mutants graded in 2 min 5 s: 1 killed by a test, 1 killed by the build, \
+             1 passed every test but failed the host's unit tests, 2 survived (1 explained, \
+             1 unexplained).",
             ms.len()
         )
     );
     assert!(r.contains("killed by `lifo`: FAIL wrong order"), "{r}");
+    assert!(
+        r.contains("passed every test; killed by the host's kalloc::freelist::tests::lifo"),
+        "{r}"
+    );
     assert!(
         r.contains("Explained: equivalent, n starts at 1 in every test"),
         "{r}"

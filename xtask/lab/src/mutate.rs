@@ -447,7 +447,10 @@ pub enum Outcome {
     Killed { test: String, verdict: String },
     /// The kernel did not build.
     Build,
-    /// Every test passed.
+    /// Every test passed, but the host's unit tests (`cargo test --lib`)
+    /// fail: these, by name.
+    Host(Vec<String>),
+    /// Every test passed, and the host's unit tests too.
     Survived,
     /// The grading itself failed (not the mutant's doing).
     Error(String),
@@ -488,6 +491,7 @@ pub fn report(
     let killed = count(&|o| matches!(o, Outcome::Killed { .. }));
     let build = count(&|o| *o == Outcome::Build);
     let errors = count(&|o| matches!(o, Outcome::Error(_)));
+    let host = count(&|o| matches!(o, Outcome::Host(_)));
     let survivors: Vec<&Graded> = graded
         .iter()
         .filter(|g| g.outcome == Outcome::Survived)
@@ -502,7 +506,8 @@ pub fn report(
     let _ = writeln!(
         s,
         "{} of {generated} mutants graded in {} min {} s: {killed} killed by a test, {build} \
-         killed by the build, {} survived ({} explained, {unexplained} unexplained){}.\n",
+         killed by the build, {host} passed every test but failed the host's unit tests, {} \
+         survived ({} explained, {unexplained} unexplained){}.\n",
         graded.len(),
         elapsed.as_secs() / 60,
         elapsed.as_secs() % 60,
@@ -519,6 +524,7 @@ pub fn report(
         let outcome = match &g.outcome {
             Outcome::Killed { test, verdict } => format!("killed by `{test}`: {verdict}"),
             Outcome::Build => "killed by the build".into(),
+            Outcome::Host(t) => format!("passed every test; killed by the host's {}", t.join(", ")),
             Outcome::Survived => "**survived**".into(),
             Outcome::Error(e) => format!("not graded: {e}"),
         };
@@ -598,6 +604,33 @@ fn grade_fail_fast(tree: &GradingTree, order: &[String]) -> Result<Outcome> {
     Ok(Outcome::Survived)
 }
 
+/// Longest the host's unit tests may take on a mutant (a build of the
+/// library's tests, then the tests).
+const HOST_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Run the host's unit tests (`cargo test --lib`) in `tree`: the names of
+/// those that fail (none: they pass).
+fn host_tests(tree: &GradingTree) -> Result<std::result::Result<(), Vec<String>>> {
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.args(["test", "--lib", "--", "--test-threads=2"])
+        .current_dir(&tree.dir);
+    let ran = xtask::bounded::capture(&mut cmd, b"", Some(HOST_LIMIT), true)
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    if ran.status == Some(0) {
+        return Ok(Ok(()));
+    }
+    let failed: Vec<String> = ran
+        .out
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.strip_suffix(" ... FAILED"))
+        .map(str::to_string)
+        .collect();
+    Ok(Err(match failed.is_empty() {
+        true => vec![format!("(cargo test --lib ended with {:?})", ran.status)],
+        false => failed,
+    }))
+}
+
 /// The lab's boot tests (the answers check has nothing to mutate), in the
 /// order a sweep tries them: those that killed most mutants so far first,
 /// then the manifest's order.
@@ -667,7 +700,13 @@ pub fn run(lab: &str, limit: Option<u32>) -> Result<i32> {
         let original = String::from_utf8_lossy(&files[&mutant.file]).into_owned();
         let path = tree.dir.join(&mutant.file);
         std::fs::write(&path, mutant.apply(&original)).map_err(|e| io_error("write", &path, e))?;
-        let outcome = grade_fail_fast(&tree, &test_order(&m, &kills));
+        let outcome = grade_fail_fast(&tree, &test_order(&m, &kills)).and_then(|o| match o {
+            // Passed the grader: do the host's unit tests see it?
+            Outcome::Survived => Ok(host_tests(&tree)?
+                .err()
+                .map_or(Outcome::Survived, Outcome::Host)),
+            o => Ok(o),
+        });
         std::fs::write(&path, &original).map_err(|e| io_error("write", &path, e))?;
         let outcome = outcome?;
         if let Outcome::Killed { test, .. } = &outcome {
