@@ -284,3 +284,28 @@ fn every_lab_has_mutants_of_each_code_exercise() {
         }
     }
 }
+
+/// Each explanation in a lab's `mutants/survivors.md` names a mutant the
+/// generator makes of the lab today: one whose code changed is stale.
+#[test]
+fn every_explained_survivor_is_a_mutant_of_its_lab() {
+    let tracked = lab::export::tracked().expect("the tracked files");
+    for name in lab::labs_here() {
+        let path = format!("labs/{name}/mutants/{}", mutate::SURVIVORS);
+        let Some(text) = tracked.get(&path) else {
+            continue;
+        };
+        let why = mutate::explanations(&String::from_utf8_lossy(text));
+        assert!(!why.is_empty(), "{path} explains nothing");
+        let m = lab::grade::manifest(&name).unwrap();
+        let keys: Vec<String> = mutate::mutants_of(&m, &tracked)
+            .unwrap()
+            .iter()
+            .map(Mutant::key)
+            .collect();
+        for (key, reason) in &why {
+            assert!(keys.contains(key), "{path}: no mutant {key:?} any more");
+            assert!(!reason.is_empty(), "{path}: {key:?} has no reason");
+        }
+    }
+}
