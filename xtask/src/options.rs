@@ -1025,6 +1025,20 @@ mod tests {
             }
         );
         assert_eq!(
+            parse(&["--lab-mutate", "kalloc", "--limit", "3"]).unwrap(),
+            Action::LabMutate {
+                lab: "kalloc".into(),
+                limit: Some(3)
+            }
+        );
+        assert_eq!(
+            parse(&["--lab-mutate", "cow"]).unwrap(),
+            Action::LabMutate {
+                lab: "cow".into(),
+                limit: None
+            }
+        );
+        assert_eq!(
             parse_with_env(&["--bench"], &[("BENCH_RUNS", "1")]).unwrap(),
             Action::Bench { runs: 1 }
         );
@@ -1079,6 +1093,16 @@ mod tests {
                 &["--grade", "kalloc", "--jobs", "2"],
                 &[],
                 "--jobs <N> goes with --grade-batch only",
+            ),
+            (
+                &["--grade", "kalloc", "--limit", "2"],
+                &[],
+                "--limit <N> goes with --lab-mutate only",
+            ),
+            (
+                &["--lab-mutate", "kalloc", "--limit", "0"],
+                &[],
+                "invalid value '0' for '--limit <N>': not a number of mutants >= 1",
             ),
             (
                 &["--grade", "kalloc", "lifo", "junk"],
