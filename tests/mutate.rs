@@ -113,6 +113,19 @@ fn a_statement_spread_over_lines_is_not_cut_in_half() {
 }
 
 #[test]
+fn a_patterns_rest_is_not_a_range() {
+    let text = "fn f(e: E) -> u8 {\n    // LAB example/f BEGIN\n    match e {\n        E::A { .. } => g(),\n        E::B => h(0..n),\n    }\n    // LAB example/f END\n}\n";
+    let regions = lab::markers::parse(FILE, text, &["example"]).unwrap();
+    let got = listed(&mutate::generate("example", FILE, text, &regions));
+    let ranges: Vec<&String> = got.iter().filter(|m| m.contains("..=")).collect();
+    assert_eq!(
+        ranges,
+        ["Bound 5: make .. ..= => E::B => h(0..=n),"],
+        "{got:#?}"
+    );
+}
+
+#[test]
 fn assembly_instructions_are_deleted_swapped_and_shifted() {
     let text = "_start:\n    # LAB example/entry BEGIN\n    movl $1, (pgdir + 4 * 512) # entry 512\n    movl $2, pgdir\n    # LAB example/entry END\n";
     let regions = lab::markers::parse("boot/x.S", text, &["example"]).unwrap();

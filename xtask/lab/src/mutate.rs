@@ -284,7 +284,11 @@ fn line_mutants(line: &str, c: &str, lang: Lang) -> Vec<(Kind, String, String)> 
         for (i, _) in c.match_indices("..").filter(|(i, _)| !mask[*i]) {
             let prev = i.checked_sub(1).map(|p| bytes[p]);
             let next = bytes.get(i + 2).copied();
-            if prev != Some(b'.') && !matches!(next, Some(b'.' | b'=') | None) {
+            // Not a struct pattern's rest (`{ .. }`): a range's end follows
+            // at once.
+            let end_follows =
+                next.is_some_and(|n| n.is_ascii_alphanumeric() || n == b'_' || n == b'(');
+            if prev != Some(b'.') && end_follows {
                 out.push((
                     Kind::Bound,
                     "make .. ..=".into(),
