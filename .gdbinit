@@ -1,9 +1,11 @@
 # GDB set-up for the kernel under QEMU. In one terminal:
 #     ./run-qemu.sh --gdb
 # and in another, from this directory:
-#     gdb -x .gdbinit
-# (GDB reads ./.gdbinit by itself only if you allow it: add
-#  "add-auto-load-safe-path /path/to/this/dir/.gdbinit" to ~/.gdbinit.)
+#     gdb -nx -x .gdbinit
+# -x names this file; -nx keeps GDB from reading any other start-up file,
+# among them this one as ./.gdbinit, which GDB's auto-load safe-path
+# would decline with a long warning. (To have plain `gdb` read it, add
+# "add-auto-load-safe-path /path/to/this/dir/.gdbinit" to ~/.gdbinit.)
 # docs/debugging.md has recipes and the traps students hit.
 
 set architecture i386

@@ -94,6 +94,10 @@ struct Cli {
     /// the results are those of one job [default: 1]
     #[arg(long, value_name = "N", value_parser = job_count, help_heading = ACTION_HEADING)]
     jobs: Option<u32>,
+    /// With --lab-mutate: grade only the first N mutants (they come one
+    /// of each kind in turn, so any N samples every kind)
+    #[arg(long, value_name = "N", value_parser = mutant_count, help_heading = ACTION_HEADING)]
+    limit: Option<u32>,
 }
 
 /// The options that shape a boot.
@@ -124,7 +128,7 @@ struct Boot {
     monitor: Option<String>,
 
     /// Start QEMU stopped before its first instruction, waiting for GDB on
-    /// localhost:$GDBPORT (default 1234); then run  gdb -x .gdbinit  in
+    /// localhost:$GDBPORT (default 1234); then run  gdb -nx -x .gdbinit  in
     /// another terminal
     #[arg(long)]
     gdb: bool,
@@ -239,6 +243,12 @@ struct Actions {
     #[arg(long, num_args = 0..=1, value_name = "LAB")]
     lab_check: Option<Option<String>>,
 
+    /// The teacher's mutation sweep of lab LAB: mutants of its solution
+    /// regions made mechanically, each graded; a report with each
+    /// survivor's diff in target/lab-mutate/LAB.md (not part of --test)
+    #[arg(long, value_name = "LAB")]
+    lab_mutate: Option<String>,
+
     /// Only install what is missing, then check that QEMU, Bochs and GDB
     /// start on this machine
     #[arg(long)]
@@ -332,6 +342,13 @@ fn job_count(s: &str) -> Result<u32, String> {
     whole_number(s)
         .filter(|&n| n >= 1 && !s.starts_with('0'))
         .ok_or_else(|| "not a number of jobs >= 1".into())
+}
+
+/// `--limit`: a whole number of mutants, at least 1.
+fn mutant_count(s: &str) -> Result<u32, String> {
+    whole_number(s)
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| "not a number of mutants >= 1".into())
 }
 
 /// `--time-boot`: a whole number of runs (0: a normal boot).
@@ -518,6 +535,8 @@ pub enum Action {
     Fsck { image: PathBuf },
     /// Every cut point of the crash workload (`--crash-sweep`).
     CrashSweep,
+    /// The mutation sweep of a lab, its first `limit` mutants (all: None).
+    LabMutate { lab: String, limit: Option<u32> },
     /// Build (and boot, unless `--iso`).
     Boot(Box<Options>),
 }
@@ -576,6 +595,13 @@ fn parse_with(
     let two = |values: &[String]| (values[0].clone(), values[1].clone());
     if cli.jobs.is_some() && cli.action.grade_batch.is_none() {
         return Err(refuse("--jobs <N> goes with --grade-batch only".into()));
+    }
+    if let Some(lab) = &cli.action.lab_mutate {
+        let (lab, limit) = (lab.clone(), cli.limit);
+        return Ok(Action::LabMutate { lab, limit });
+    }
+    if cli.limit.is_some() {
+        return Err(refuse("--limit <N> goes with --lab-mutate only".into()));
     }
     if cli.action.setup {
         return Ok(Action::Setup {
@@ -1074,6 +1100,20 @@ mod tests {
             }
         );
         assert_eq!(
+            parse(&["--lab-mutate", "kalloc", "--limit", "3"]).unwrap(),
+            Action::LabMutate {
+                lab: "kalloc".into(),
+                limit: Some(3)
+            }
+        );
+        assert_eq!(
+            parse(&["--lab-mutate", "cow"]).unwrap(),
+            Action::LabMutate {
+                lab: "cow".into(),
+                limit: None
+            }
+        );
+        assert_eq!(
             parse_with_env(&["--bench"], &[("BENCH_RUNS", "1")]).unwrap(),
             Action::Bench { runs: 1 }
         );
@@ -1128,6 +1168,16 @@ mod tests {
                 &["--grade", "kalloc", "--jobs", "2"],
                 &[],
                 "--jobs <N> goes with --grade-batch only",
+            ),
+            (
+                &["--grade", "kalloc", "--limit", "2"],
+                &[],
+                "--limit <N> goes with --lab-mutate only",
+            ),
+            (
+                &["--lab-mutate", "kalloc", "--limit", "0"],
+                &[],
+                "invalid value '0' for '--limit <N>': not a number of mutants >= 1",
             ),
             (
                 &["--grade", "kalloc", "lifo", "junk"],

@@ -91,6 +91,10 @@ fn act(action: Action) -> Result<i32> {
             prereqs::ensure()?;
             xtask::crash::sweep_all()
         }
+        Action::LabMutate { lab, limit } => {
+            prereqs::ensure()?;
+            lab::mutate::run(&lab, limit)
+        }
         Action::Boot(o) => {
             prereqs::ensure()?;
             boot(&o)
@@ -115,7 +119,7 @@ fn boot(o: &Options) -> Result<i32> {
     }
     if o.gdb && !bochs {
         eprintln!(
-            "{NAME}: QEMU is stopped, waiting for GDB on localhost:{}; in another terminal:\n  gdb -x .gdbinit     (docs/debugging.md has recipes)",
+            "{NAME}: QEMU is stopped, waiting for GDB on localhost:{}; in another terminal:\n  gdb -nx -x .gdbinit     (docs/debugging.md has recipes)",
             o.gdb_port
         );
     }

@@ -10,6 +10,7 @@ pub mod grade;
 pub mod gradescope;
 pub mod manifest;
 pub mod markers;
+pub mod mutate;
 pub mod verdict;
 
 /// The labs of this tree: the directories `labs/<lab>/` with a manifest,
