@@ -523,7 +523,10 @@ mod tests {
         };
         let both = report(&[
             ("junk", fail("no junk byte 0x05")),
-            ("host", fail("1 of 2 host tests failed:\nk::junk_fill_marks: 0x00")),
+            (
+                "host",
+                fail("1 of 2 host tests failed:\nk::junk_fill_marks: 0x00"),
+            ),
         ]);
         assert_eq!(
             judge_mutant(&lab, &m, &both),

@@ -135,7 +135,13 @@ fn counts(out: &str) -> Option<(usize, usize)> {
         let number = |word: &str| {
             rest.split(';')
                 .map(str::trim)
-                .find_map(|part| part.strip_suffix(word)?.split_whitespace().last()?.parse().ok())
+                .find_map(|part| {
+                    part.strip_suffix(word)?
+                        .split_whitespace()
+                        .last()?
+                        .parse()
+                        .ok()
+                })
                 .unwrap_or(0)
         };
         passed += number(" passed");
@@ -245,12 +251,16 @@ mod tests {
 
     #[test]
     fn all_passing_is_a_pass_and_none_at_all_is_a_fail() {
-        assert_eq!(judge("kalloc::freelist::", &ended(0, PASSED)), Verdict::Pass);
+        assert_eq!(
+            judge("kalloc::freelist::", &ended(0, PASSED)),
+            Verdict::Pass
+        );
         let none = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 \
                     measured; 189 filtered out; finished in 0.00s\n";
         let v = judge("nosuch::", &ended(0, none));
         assert!(
-            v.reason().starts_with("no host test's name contains \"nosuch::\""),
+            v.reason()
+                .starts_with("no host test's name contains \"nosuch::\""),
             "{v:?}"
         );
     }

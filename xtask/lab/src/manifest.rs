@@ -203,7 +203,9 @@ fn test(t: RawTest) -> Result<Test, String> {
     };
     let limit = match t.limit {
         Some(l) if l > 0 => Ok(l),
-        _ => Err(bad("a boot or a host test needs limit, its seconds (at least 1)")),
+        _ => Err(bad(
+            "a boot or a host test needs limit, its seconds (at least 1)",
+        )),
     };
     let check = if let Some(ktest) = t.ktest {
         Check::Boot {
@@ -217,7 +219,9 @@ fn test(t: RawTest) -> Result<Test, String> {
             return Err(bad("a host test takes no panic or boot"));
         }
         if filter.trim().is_empty() || filter.contains(char::is_whitespace) {
-            return Err(bad("host is one filter of test names, e.g. \"kalloc::freelist::\""));
+            return Err(bad(
+                "host is one filter of test names, e.g. \"kalloc::freelist::\"",
+            ));
         }
         if t.exercises.is_empty() {
             return Err(bad(
@@ -234,7 +238,9 @@ fn test(t: RawTest) -> Result<Test, String> {
             file: t.answers.unwrap_or_default(),
         }
     } else {
-        return Err(bad("an answers check takes no panic, boot, limit or exercises"));
+        return Err(bad(
+            "an answers check takes no panic, boot, limit or exercises",
+        ));
     };
     Ok(Test {
         name: t.name,
