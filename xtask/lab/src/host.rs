@@ -208,7 +208,8 @@ pub fn judge(filter: &str, run: &HostRun) -> Verdict {
                 r.push_str(&f.said());
             }
             if failures.len() > QUOTED {
-                r.push_str(&format!("\n... and {} more", failures.len() - QUOTED));
+                let rest: Vec<&str> = failures[QUOTED..].iter().map(|f| f.name.as_str()).collect();
+                r.push_str(&format!("\nand {} more: {}", rest.len(), rest.join(", ")));
             }
             if failures.is_empty() {
                 r.push_str(&format!(" cargo ended with status {status}; see the log"));
