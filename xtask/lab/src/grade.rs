@@ -494,6 +494,58 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_test_names_the_host_tests_of_its_exercises() {
+        let m = manifest::parse(
+            "cow",
+            "labs/cow/lab.toml",
+            "title = \"t\"\ndepends = []\nfiles = []\n\
+             [[test]]\nname = \"check_cow\"\nktest = \"check_cow\"\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"decref\"\nktest = \"d\"\nexercises = [\"counts\"]\n\
+             points = 1\nlimit = 1\n\
+             [[test]]\nname = \"host_memory\"\nhost = \"linux::memory::\"\n\
+             exercises = [\"un_wp_page\"]\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"host_counts\"\nhost = \"jos::pageinfo::\"\n\
+             exercises = [\"counts\"]\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"questions\"\nanswers = \"a\"\n",
+        )
+        .unwrap();
+        let hint = |t: &str| host_hint(&m, m.test(t).unwrap());
+        assert_eq!(
+            hint("check_cow").unwrap(),
+            "host tests of the same exercises, quicker to debug: cargo test --lib \
+             linux::memory:: (graded as host_memory); cargo test --lib jos::pageinfo:: \
+             (graded as host_counts)"
+        );
+        assert_eq!(
+            hint("decref").unwrap(),
+            "host tests of the same exercises, quicker to debug: cargo test --lib \
+             jos::pageinfo:: (graded as host_counts)"
+        );
+        assert_eq!(
+            hint("host_memory").unwrap(),
+            "run them yourself: cargo test --lib linux::memory:: (the first run builds \
+             them, a minute or two)"
+        );
+        assert_eq!(hint("questions"), None);
+        // The grader prints it after the other lines of a failed test.
+        let mut g = report().tests[1].clone();
+        g.hint = hint("decref");
+        let t = m.test("decref").unwrap();
+        let lines = test_lines(&g, t, 6);
+        assert!(
+            lines.ends_with(
+                "      full log: target/grade/kalloc/junk.log\n      host tests of \
+                             the same exercises, quicker to debug: cargo test --lib \
+                             jos::pageinfo:: (graded as host_counts)\n"
+            ),
+            "{lines}"
+        );
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains("\"hint\":\"host tests of"), "{json}");
+        assert_eq!(serde_json::from_str::<Graded>(&json).unwrap(), g);
+    }
+
+    #[test]
     fn counts_are_singular_or_plural_and_marks_are_explained() {
         assert_eq!(tests_count(1), "1 test");
         assert_eq!(tests_count(12), "12 tests");
