@@ -69,6 +69,7 @@ pub mod vm;
 // the host's protocol, the monitor, guarded stacks, the machine.
 #[cfg(kernel)]
 pub mod bootinfo;
+pub mod checks; // how the kernel's checks fail: expected and seen values
 pub mod cmdline;
 #[cfg(kernel)]
 pub mod image;

@@ -328,9 +328,93 @@ impl core::fmt::Display for Ktest<'_> {
     }
 }
 
+/// A failed check's message (an in-kernel test or a lab's self-check):
+/// what was checked, then the value it expected and the value it saw, as
+/// `<what>: expected <expected>, saw <seen>`. The kernel's checks fail
+/// through `check!`, `check_eq!` and `check_ne!` (src/checks.rs), which
+/// panic with this line, so that a student reads both values.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckFailed<W, E, S> {
+    pub what: W,
+    pub expected: E,
+    pub seen: S,
+}
+
+const CHECK_EXPECTED: &str = ": expected ";
+const CHECK_SEEN: &str = ", saw ";
+
+impl<W, E, S> core::fmt::Display for CheckFailed<W, E, S>
+where
+    W: core::fmt::Display,
+    E: core::fmt::Display,
+    S: core::fmt::Display,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        write!(
+            f,
+            "{}{CHECK_EXPECTED}{}{CHECK_SEEN}{}",
+            self.what, self.expected, self.seen
+        )
+    }
+}
+
+impl<'a> CheckFailed<&'a str, &'a str, &'a str> {
+    /// Read a failed check's message back: what, expected and seen (the
+    /// first `: expected ` and the last `, saw ` split it). None if the
+    /// text is not one, or a part is empty.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let (what, rest) = text.split_once(CHECK_EXPECTED)?;
+        let (expected, seen) = rest.rsplit_once(CHECK_SEEN)?;
+        let parts = [what, expected, seen];
+        (!parts.iter().any(|p| p.trim().is_empty())).then_some(CheckFailed {
+            what,
+            expected,
+            seen,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_check_says_what_it_expected_and_what_it_saw() {
+        let f = CheckFailed {
+            what: "check_page: new perm (page_insert of a mapped page sets the new ones)",
+            expected: "P | RW | US",
+            seen: "P | RW",
+        };
+        let line = format!("{f}");
+        assert_eq!(
+            line,
+            "check_page: new perm (page_insert of a mapped page sets the new ones): \
+             expected P | RW | US, saw P | RW"
+        );
+        let back = CheckFailed::parse(&line).unwrap();
+        assert_eq!(
+            (back.what, back.expected, back.seen),
+            (f.what, f.expected, f.seen)
+        );
+        // A value with a comma of its own stays whole.
+        let pair = format!(
+            "{}",
+            CheckFailed {
+                what: "counts",
+                expected: "(1, 2)",
+                seen: "(1, 1)"
+            }
+        );
+        let back = CheckFailed::parse(&pair).unwrap();
+        assert_eq!((back.expected, back.seen), ("(1, 2)", "(1, 1)"));
+        for not in [
+            "kfree: 0x80402004 is not page-aligned",
+            "x: expected , saw 1",
+            "x: expected 1",
+        ] {
+            assert!(CheckFailed::parse(not).is_none(), "{not}");
+        }
+    }
 
     #[test]
     fn exit_statuses_follow_isa_debug_exit() {

@@ -452,3 +452,75 @@ fn run_autograder_grades_a_submission_in_gradescopes_layout() {
     assert!(r.tests.iter().all(|t| t.status == "passed"), "{text}");
     assert!(!r.output.contains("Not in your submission"), "{text}");
 }
+
+#[test]
+fn each_lab_maps_its_own_exercises_to_host_tests_and_keeps_100_points() {
+    let tree = lab::export::tracked().expect("the tracked files");
+    let labs = lab::labs_here();
+    let names: Vec<&str> = labs.iter().map(String::as_str).collect();
+    let mut exercises: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (path, bytes) in tree.iter().filter(|(p, _)| {
+        !p.ends_with(".md") && !lab::markers::is_stub_file(p) && !lab::manifest::is_mutant(p)
+    }) {
+        let text = String::from_utf8_lossy(bytes);
+        for r in lab::markers::parse(path, &text, &names).unwrap_or_default() {
+            exercises.entry(r.lab).or_default().push(r.exercise);
+        }
+    }
+    for name in &labs {
+        let m = lab::grade::manifest(name).expect("the lab's manifest");
+        assert_eq!(m.total(), 100, "{name}: the points add up to 100");
+        let own = exercises.get(name).cloned().unwrap_or_default();
+        for t in &m.tests {
+            for e in &t.exercises {
+                assert!(
+                    own.contains(e),
+                    "{name}: test {} names exercise {e:?}, which is not one of the lab's ({own:?})",
+                    t.name
+                );
+            }
+        }
+        // Every mutant the host tests catch says which host test did.
+        for mutant in &m.mutants {
+            for f in &mutant.fails {
+                let t = m.test(f).expect("a test of the lab");
+                if matches!(t.check, lab::manifest::Check::Host { .. }) {
+                    assert!(
+                        mutant.host_says.is_some(),
+                        "{name}: mutant {} fails host test {f} without host_says",
+                        mutant.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn grade_runs_the_host_tests_as_a_graded_test_of_their_own() {
+    let m = lab::grade::manifest("kalloc").unwrap();
+    let host = m
+        .tests
+        .iter()
+        .find(|t| matches!(t.check, lab::manifest::Check::Host { .. }))
+        .expect("kalloc grades its host tests");
+    let run = run_script(&["--grade", "kalloc", &host.name], "");
+    run.expect_status(0);
+    assert!(
+        run.out
+            .contains(&format!("Score: {}/{}", host.points, host.points)),
+        "{}",
+        run.out
+    );
+    let log = std::fs::read_to_string(xtask::paths::at(format!(
+        "{}/{}.log",
+        lab::grade::results_dir("kalloc"),
+        host.name
+    )))
+    .expect("the host run's log");
+    assert!(
+        log.starts_with("# cargo test --lib kalloc::freelist::"),
+        "{log}"
+    );
+    assert!(log.contains("test result: ok."), "{log}");
+}

@@ -3,6 +3,7 @@
 //! by each side. The monitor's `cow` prints each step; `check_cow` runs them
 //! silently. Every step asserts what it shows.
 
+use crate::checks::Checked;
 use crate::jos::pageinfo::ALLOC_ZERO;
 use crate::jos::pageinfo::{count, page_alloc};
 use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup, read, write};
@@ -57,11 +58,12 @@ fn write_and_watch(va: VAddr, value: u32) -> Option<CowStep> {
     match after - before {
         0 => None,
         1 => {
-            let (at, step) = last.expect("a fault was recorded");
-            assert_eq!(at, va, "cow: the fault was at {:#010x}", at.0);
+            let (at, step) = last.checked("a fault was recorded");
+            crate::check_eq!(at, va, "cow: the fault was at {:#010x}", at.0);
             Some(step)
         }
-        n => panic!("cow: one write took {n} copy-on-write faults"),
+        n => crate::check!(fail "cow: the copy-on-write faults of one write";
+            expected "0 or 1"; seen "{n}"),
     }
 }
 
@@ -77,19 +79,19 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     let before = kalloc::nfree();
     let data = SCRATCH;
     let text = SCRATCH.add_pages(1);
-    let (parent, _) = vm::setupkvm_kalloc(phystop).expect("cow: a parent directory");
-    let (child, _) = vm::setupkvm_kalloc(phystop).expect("cow: a child directory");
-    let a = page_alloc(ALLOC_ZERO).expect("cow: page A");
-    let b = page_alloc(ALLOC_ZERO).expect("cow: page B");
+    let (parent, _) = vm::setupkvm_kalloc(phystop).checked("cow: a parent directory");
+    let (child, _) = vm::setupkvm_kalloc(phystop).checked("cow: a child directory");
+    let a = page_alloc(ALLOC_ZERO).checked("cow: page A");
+    let b = page_alloc(ALLOC_ZERO).checked("cow: page B");
     write(p2v(a), PARENT_DATA);
     write(p2v(b), SHARED_TEXT);
     let user = PTFlags::US;
     // SAFETY: the demonstration owns both pages; the parent is not in use.
     unsafe {
-        page_insert(mem, parent, a, data, user | PTFlags::RW).expect("cow: memory for a table");
-        page_insert(mem, parent, b, text, user).expect("the table exists");
+        page_insert(mem, parent, a, data, user | PTFlags::RW).checked("cow: memory for a table");
+        page_insert(mem, parent, b, text, user).checked("the table exists");
     }
-    assert_eq!((count(a), count(b)), (1, 1), "cow: one mapping each");
+    crate::check_eq!((count(a), count(b)), (1, 1), "cow: one mapping each");
     say(format_args!(
         "parent maps page A {:#010x} at {:#010x} writable, page B {:#010x} at {:#010x} read-only: counts A {}, B {}",
         a.0,
@@ -101,20 +103,19 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     ));
 
     mem.copy_page_tables(parent, child, SCRATCH, PTSIZE)
-        .expect("cow: memory for the child's table");
-    assert_eq!((count(a), count(b)), (2, 2), "cow: both pages shared");
+        .checked("cow: memory for the child's table");
+    crate::check_eq!((count(a), count(b)), (2, 2), "cow: both pages shared");
     for side in [parent, child] {
-        let (pa, flags) = page_lookup(mem, side, data).expect("cow: A is mapped on both sides");
-        assert!(
-            pa == a && !flags.contains(PTFlags::RW),
-            "cow: A is read-only on both sides"
-        );
-        assert_ne!(
+        let (pa, flags) = page_lookup(mem, side, data).checked("cow: A is mapped on both sides");
+        crate::check!(pa == a && !flags.contains(PTFlags::RW),
+            "cow: A is read-only on both sides";
+            expected "{:#010x} without RW", a.0; seen "{:#010x} {flags:?}", pa.0);
+        crate::check_ne!(
             pte(side, data) & PTE_COW,
             0,
             "cow: A is marked copy-on-write"
         );
-        assert_eq!(
+        crate::check_eq!(
             pte(side, text) & (PTE_COW | PTFlags::RW.bits()),
             0,
             "cow: B stays read-only"
@@ -127,20 +128,21 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     ));
 
     let on_child = Installed::new(child);
-    let step = write_and_watch(data, CHILD_WRITE).expect("cow: the child's write faulted");
+    let step = write_and_watch(data, CHILD_WRITE).checked("cow: the child's write faulted");
     let CowStep::Copied { old, new: a2 } = step else {
-        panic!("cow: the child's write on a shared page: {step}");
+        crate::check!(fail "cow: the child's write on a shared page";
+            expected "a copy (Copied)"; seen "{step}");
     };
-    assert_eq!(old, a, "cow: the child copied A");
-    assert_eq!(read(data), CHILD_WRITE, "cow: the child sees its write");
-    assert_eq!(read(text), SHARED_TEXT, "cow: the child reads B");
+    crate::check_eq!(old, a, "cow: the child copied A");
+    crate::check_eq!(read(data), CHILD_WRITE, "cow: the child sees its write");
+    crate::check_eq!(read(text), SHARED_TEXT, "cow: the child reads B");
     drop(on_child);
-    assert_eq!(
+    crate::check_eq!(
         read(p2v(a)),
         PARENT_DATA,
         "cow: the child's write reached A"
     );
-    assert_eq!((count(a), count(a2)), (1, 1), "cow: A and the child's copy");
+    crate::check_eq!((count(a), count(a2)), (1, 1), "cow: A and the child's copy");
     say(format_args!(
         "child writes {:#010x}: page fault, un_wp_page: {step}: counts A {}, A' {}",
         data.0,
@@ -149,27 +151,27 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     ));
 
     let on_parent = Installed::new(parent);
-    let step = write_and_watch(data, PARENT_WRITE).expect("cow: the parent's write faulted");
-    assert_eq!(
+    let step = write_and_watch(data, PARENT_WRITE).checked("cow: the parent's write faulted");
+    crate::check_eq!(
         step,
         CowStep::MadeWritable { pa: a },
         "cow: A has one mapping left"
     );
-    assert_eq!(count(a), 1, "cow: making A writable changed its count");
+    crate::check_eq!(count(a), 1, "cow: making A writable changed its count");
     say(format_args!(
         "parent writes {:#010x}: page fault, un_wp_page: {step}: count A {}",
         data.0,
         count(a)
     ));
-    assert_eq!(
+    crate::check_eq!(
         write_and_watch(data, PARENT_WRITE + 1),
         None,
         "cow: A is writable now"
     );
-    assert_eq!(read(data), PARENT_WRITE + 1);
-    assert_eq!(read(text), SHARED_TEXT, "cow: the parent reads B");
+    crate::check_eq!(read(data), PARENT_WRITE + 1, "cow: read(data)");
+    crate::check_eq!(read(text), SHARED_TEXT, "cow: the parent reads B");
     drop(on_parent);
-    assert_eq!(
+    crate::check_eq!(
         read(p2v(a2)),
         CHILD_WRITE,
         "cow: the parent's writes reached A'"
@@ -183,7 +185,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     // SAFETY: neither directory is in CR3 any more, and nothing else uses
     // the pages they map.
     unsafe { mem.free_page_tables(child, SCRATCH, PTSIZE) };
-    assert_eq!(
+    crate::check_eq!(
         (count(a2), count(b)),
         (0, 1),
         "cow: the child's pages let go"
@@ -195,7 +197,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     ));
     // SAFETY: as above.
     unsafe { mem.free_page_tables(parent, SCRATCH, PTSIZE) };
-    assert_eq!(
+    crate::check_eq!(
         (count(a), count(b)),
         (0, 0),
         "cow: the parent's pages let go"
@@ -206,8 +208,9 @@ pub fn cow(phystop: PAddr, narrate: bool) {
         vm::freekvm(parent);
     }
     let after = kalloc::nfree();
-    assert_eq!(
-        after, before,
+    crate::check_eq!(
+        after,
+        before,
         "cow: the free count is back where it started"
     );
     say(format_args!(
@@ -230,30 +233,30 @@ fn stale_translation(phystop: PAddr) {
     let mem = &mut KernelPages;
     let before = kalloc::nfree();
     let data = SCRATCH;
-    let (parent, _) = vm::setupkvm_kalloc(phystop).expect("cow: a parent directory");
-    let (child, _) = vm::setupkvm_kalloc(phystop).expect("cow: a child directory");
-    let c = page_alloc(ALLOC_ZERO).expect("cow: page C");
+    let (parent, _) = vm::setupkvm_kalloc(phystop).checked("cow: a parent directory");
+    let (child, _) = vm::setupkvm_kalloc(phystop).checked("cow: a child directory");
+    let c = page_alloc(ALLOC_ZERO).checked("cow: page C");
     write(p2v(c), PARENT_DATA);
     // SAFETY: the check owns the page; the parent is not in use.
     unsafe { page_insert(mem, parent, c, data, PTFlags::US | PTFlags::RW) }
-        .expect("cow: memory for a table");
+        .checked("cow: memory for a table");
     mem.copy_page_tables(parent, child, SCRATCH, PTSIZE)
-        .expect("cow: memory for the child's table");
+        .checked("cow: memory for the child's table");
     let on_child = Installed::new(child);
-    assert_eq!(read(data), PARENT_DATA, "{NAME}: the child reads C"); // cached now
-    let step = un_wp_page(mem, child, data).expect("cow: C is copy-on-write in the child");
+    crate::check_eq!(read(data), PARENT_DATA, "{NAME}: the child reads C"); // cached now
+    let step = un_wp_page(mem, child, data).checked("cow: C is copy-on-write in the child");
     let CowStep::Copied { new: c2, .. } = step else {
-        panic!("{NAME}: un_wp_page on a page with two mappings: {step}");
+        crate::check!(fail "{NAME}: un_wp_page on a page with two mappings";
+            expected "a copy (Copied)"; seen "{step}");
     };
     write(p2v(c2), CHILD_WRITE); // through the direct map, not through `data`
     let seen = read(data);
-    assert!(
+    crate::check!(
         seen == CHILD_WRITE,
-        "{NAME}: after un_wp_page gave the child its copy {:#010x}, a read through {:#010x} \
-         saw {seen:#x}, page C's data: expected {CHILD_WRITE:#x}, the copy's; the TLB kept \
-         the old translation (un_wp_page must invlpg the address it remaps)",
-        c2.0,
-        data.0
+        "{NAME}: a read through {:#010x} after un_wp_page gave the child its copy {:#010x} \
+         (if it is page C's data, the TLB kept the old translation: un_wp_page must invlpg \
+         the address it remaps)", data.0, c2.0;
+        expected "{CHILD_WRITE:#x}, the copy's"; seen "{seen:#x}"
     );
     drop(on_child);
     // SAFETY: neither directory is in CR3; nothing else uses their pages.
@@ -263,5 +266,5 @@ fn stale_translation(phystop: PAddr) {
         vm::freekvm(child);
         vm::freekvm(parent);
     }
-    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
+    crate::check_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
 }

@@ -4,6 +4,7 @@
 //! host-side tests in `tests/` boot the kernel and read them.
 
 use crate::bootinfo::BootInfo;
+use crate::checks::Checked;
 use crate::cpu::interrupts_enabled;
 use crate::debug::hoard::{chain, drain_to, refill};
 use crate::entry::ENTRYPGDIR;
@@ -46,7 +47,11 @@ impl BootReport {
         kinit2: Freed,
         nfree: usize,
     ) -> Self {
-        assert_eq!((kinit1.stage, kinit2.stage), ("kinit1", "kinit2"));
+        crate::check_eq!(
+            (kinit1.stage, kinit2.stage),
+            ("kinit1", "kinit2"),
+            "(kinit1.stage, kinit2.stage)"
+        );
         BootReport {
             phystop,
             kinit1,
@@ -124,18 +129,19 @@ static TESTS: &[KTest] = &[
         let (start, _) = boot
             .modules()
             .next()
-            .expect("boot with a GRUB module (--module FILE)");
-        free_bad(p2v(PAddr(crate::mmu::pgroundup(start).unwrap())).0)
+            .checked("boot with a GRUB module (--module FILE)");
+        let first = crate::mmu::pgroundup(start).checked("the module's first whole page");
+        free_bad(p2v(PAddr(first)).0)
     }),
     must_panic("kfree_double", |_, _| {
-        let page = kalloc().expect("a page");
+        let page = kalloc().checked("a page");
         let va = page.va();
         kfree(page);
         free_bad(va.0)
     }),
     // A page dropped instead of given back is lost: the drop panics, naming it.
     must_panic("page_dropped", |_, _| {
-        let page = kalloc().expect("a page");
+        let page = kalloc().checked("a page");
         drop(page);
     }),
     // GRUB's boot information block (left where it was; the kernel reads
@@ -272,7 +278,7 @@ fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
         println!("{}", Ktest::Passed(t.name));
         passed += 1;
     }
-    assert!(passed > 0, "ktest: no test is called {spec:?}");
+    crate::check!(passed > 0, "ktest: the tests called {spec:?}"; expected "at least 1"; seen "none");
     println!("ktest: {passed} passed, 0 failed");
 }
 
@@ -281,7 +287,7 @@ fn self_check(name: &str, r: &BootReport) {
     let (_, check) = crate::jos::pmap::check::CHECKS
         .iter()
         .find(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("ktest: no self-check is called {name:?}"));
+        .checked("ktest: the self-check called by that name (pmap::check::CHECKS)");
     check(r.phystop);
 }
 
@@ -308,24 +314,38 @@ fn pushcli_nests(_: &BootReport, _: &BootInfo) {
     sti();
     {
         let _outer = KTEST_LOCK.lock();
-        assert!(!interrupts_enabled(), "a held lock keeps interrupts off");
+        crate::check_eq!(interrupts_enabled(), false, "interrupts with a lock held");
         {
             let _inner = KTEST_INNER.lock();
-            assert!(KTEST_LOCK.holding() && KTEST_INNER.holding());
+            crate::check_eq!(
+                (KTEST_LOCK.holding(), KTEST_INNER.holding()),
+                (true, true),
+                "holding (outer, inner)"
+            );
         }
-        assert!(!KTEST_INNER.holding());
-        assert!(
-            !interrupts_enabled(),
-            "releasing the inner lock leaves them off"
+        crate::check_eq!(
+            KTEST_INNER.holding(),
+            false,
+            "holding the released inner lock"
+        );
+        crate::check_eq!(
+            interrupts_enabled(),
+            false,
+            "interrupts after releasing the inner lock"
         );
     }
-    assert!(
+    crate::check_eq!(
         interrupts_enabled(),
-        "releasing the outermost lock turns them back on"
+        true,
+        "interrupts after releasing the outermost lock"
     );
     cli();
     drop(KTEST_LOCK.lock());
-    assert!(!interrupts_enabled(), "off before the lock, off after it");
+    crate::check_eq!(
+        interrupts_enabled(),
+        false,
+        "interrupts off before a lock, after it"
+    );
 }
 
 /// Most `hlt`s `timer_ticks` waits through (any interrupt ends one).
@@ -343,10 +363,8 @@ fn timer_ticks(_: &BootReport, _: &BootInfo) {
         unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
     }
     cli();
-    assert!(
-        ticks() > before,
-        "no timer tick after {TICK_WAIT_HLTS} hlts"
-    );
+    crate::check!(ticks() > before, "the ticks after {TICK_WAIT_HLTS} hlts with interrupts on";
+        expected "more than {before}"; seen "{}", ticks());
 }
 
 /// The panicking function of `panic_backtrace`: the boot test looks for its
@@ -354,7 +372,7 @@ fn timer_ticks(_: &BootReport, _: &BootInfo) {
 #[inline(never)]
 fn backtrace_victim(n: u32) -> u32 {
     if core::hint::black_box(n) == 1 {
-        panic!("ktest: panicking on purpose to show a backtrace");
+        panic!("ktest: panicking on purpose to show a backtrace"); // not a check: the test's point
     }
     n
 }
@@ -370,7 +388,7 @@ fn free_bad(va: u32) {
     // SAFETY: kfree refuses (panics on) every address this test passes it,
     // before touching memory.
     unsafe { kfree_addr(VAddr(va)) };
-    unreachable!("kfree accepted {va:#010x}");
+    crate::check!(fail "kfree accepted {va:#010x}"; expected "a panic naming the rule it breaks"; seen "kfree returned");
 }
 
 fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
@@ -378,35 +396,25 @@ fn entrypgdir_maps_two_large_pages(_: &BootReport, _: &BootInfo) {
     for i in 0..crate::mmu::NPDENTRIES {
         let e = ENTRYPGDIR.entry(i);
         if i == 0 || i == high {
-            assert!(
-                e.is_present() && e.is_writeable() && e.is_page(),
-                "entrypgdir[{i}] = {:#x}",
-                e.0
-            );
-            assert!(
-                !e.is_user_mode_allowed(),
-                "entrypgdir[{i}] has the user bit"
-            );
-            assert_eq!(e.address(), PAddr(0), "entrypgdir[{i}] maps PA 0");
+            crate::check!(e.is_present() && e.is_writeable() && e.is_page(), "entrypgdir[{i}]";
+                expected "present, writable, a 4 MiB page"; seen "{:#x}", e.0);
+            crate::check!(!e.is_user_mode_allowed(), "entrypgdir[{i}]";
+                expected "no user bit"; seen "{:#x}, with the user bit", e.0);
+            crate::check_eq!(e.address(), PAddr(0), "entrypgdir[{i}] maps PA 0");
         } else {
-            assert!(
-                !e.is_present(),
-                "entrypgdir[{i}] = {:#x} should not be present",
-                e.0
-            );
+            crate::check!(!e.is_present(), "entrypgdir[{i}]"; expected "not present"; seen "{:#x}", e.0);
         }
     }
     // The CPU set the Accessed bit of the entry it ran on: the table really
     // is in writable memory.
-    assert!(
-        ENTRYPGDIR.entry(high).flags().contains(PDFlags::A),
-        "entrypgdir[{high}] was never accessed"
-    );
+    crate::check!(ENTRYPGDIR.entry(high).flags().contains(PDFlags::A),
+        "entrypgdir[{high}]'s flags (the CPU sets A on the entry it runs through)";
+        expected "A set"; seen "{:?}", ENTRYPGDIR.entry(high).flags());
 }
 
 /// Where boot_alloc put the page counts.
 fn counts_area() -> crate::jos::pageinfo::CountsArea {
-    crate::jos::pageinfo::area().expect("pageinit ran at boot")
+    crate::jos::pageinfo::area().checked("pageinit ran at boot")
 }
 
 /// RAM pages (per the map and the reservations) in `[start, end)`.
@@ -424,40 +432,23 @@ fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
         (&r.kinit1, image::end_page(), boot_top),
         (&r.kinit2, boot_top, top),
     ] {
-        assert!(
-            (f.start, f.end) == (start, end),
-            "{} reported the range [{:#010x}, {:#010x}), not the whole pages of \
-             its range [{:#010x}, {:#010x})",
-            f.stage,
-            f.start.0,
-            f.end.0,
-            start.0,
-            end.0
-        );
+        crate::check!((f.start, f.end) == (start, end),
+            "{}'s reported range (the whole pages of its range)", f.stage;
+            expected "[{:#010x}, {:#010x})", start.0, end.0;
+            seen "[{:#010x}, {:#010x})", f.start.0, f.end.0);
         let want = ram_pages(start, end);
-        assert!(
-            f.pages == want,
-            "{} freed {} pages; [{:#010x}, {:#010x}) holds {want} pages of RAM \
-             the kernel may use",
-            f.stage,
-            f.pages,
-            start.0,
-            end.0
-        );
+        crate::check!(f.pages == want,
+            "{}'s freed pages (the pages of RAM the kernel may use in [{:#010x}, {:#010x}))",
+            f.stage, start.0, end.0;
+            expected "{want}"; seen "{}", f.pages);
     }
     let kinit1_left = r.kinit1.pages - r.kvm.pages - r.stacks;
-    assert!(
-        r.nfree == kinit1_left + r.kinit2.pages,
-        "kalloc: {} pages free after boot; kinit1 + kinit2 - kvmalloc - startothers \
-         = {} + {} - {} - {} = {}",
-        r.nfree,
-        r.kinit1.pages,
-        r.kinit2.pages,
-        r.kvm.pages,
-        r.stacks,
-        kinit1_left + r.kinit2.pages
-    );
-    assert_eq!(
+    crate::check!(r.nfree == kinit1_left + r.kinit2.pages,
+        "kalloc: the pages free after boot (kinit1 + kinit2 - kvmalloc - startothers)";
+        expected "{} + {} - {} - {} = {}", r.kinit1.pages, r.kinit2.pages, r.kvm.pages,
+            r.stacks, kinit1_left + r.kinit2.pages;
+        seen "{}", r.nfree);
+    crate::check_eq!(
         kalloc::nfree(),
         r.nfree,
         "nothing allocated since the report"
@@ -468,31 +459,35 @@ fn boot_report_matches_free_list(r: &BootReport, _: &BootInfo) {
     kalloc::first_free(usize::MAX, |list, _, i, va| {
         in_low &= i != 0;
         if va >= boot_top && va < p2v_end(r.phystop) {
-            assert!(!in_low, "{list}: kinit2 page {:#010x} below kinit1's", va.0);
+            crate::check!(!in_low, "{list}: kinit2 page {:#010x}", va.0;
+                expected "above kinit1's pages on the list"; seen "below one");
         } else {
-            assert!(
-                va >= r.kinit1.start && va < boot_top,
-                "{list}: page {:#010x} outside kinit1's and kinit2's ranges",
-                va.0
-            );
+            crate::check!(va >= r.kinit1.start && va < boot_top, "{list}: a free page";
+                expected "in kinit1's [{:#010x}, {:#010x}) or kinit2's [{:#010x}, {:#010x})",
+                    r.kinit1.start.0, boot_top.0, boot_top.0, p2v_end(r.phystop).0;
+                seen "{:#010x}", va.0);
             in_low = true;
             low += 1;
         }
         seen += 1;
     });
-    assert_eq!(seen, r.nfree, "walk of the free lists");
-    assert_eq!(low, kinit1_left);
+    crate::check_eq!(seen, r.nfree, "walk of the free lists");
+    crate::check_eq!(low, kinit1_left, "low");
 }
 
 fn page_tables_come_from_below_4mib(r: &BootReport, _: &BootInfo) {
     let below = |pa: PAddr| pa >= v2p(r.kinit1.start) && pa < BOOT_MAPPED;
-    assert!(below(r.kvm.pgdir), "kpgdir at {:#x}", r.kvm.pgdir.0);
+    crate::check!(below(r.kvm.pgdir), "kpgdir's page";
+        expected "in kinit1's range below 4 MiB"; seen "{:#x}", r.kvm.pgdir.0);
     let tables: usize = vm::kpgdir_entries()
         .iter()
         .filter(|e| e.is_present())
-        .inspect(|e| assert!(below(e.address()), "page table at {:#x}", e.address().0))
+        .inspect(|e| {
+            crate::check!(below(e.address()), "a kernel page table's page";
+                expected "in kinit1's range below 4 MiB"; seen "{:#x}", e.address().0)
+        })
         .count();
-    assert_eq!(
+    crate::check_eq!(
         tables + 1,
         r.kvm.pages,
         "directory + tables = the report's count"
@@ -524,18 +519,11 @@ fn kpgdir_maps_every_kmap_region(r: &BootReport, _: &BootInfo) {
         let (region, want) = layout(r, va);
         let want = want.map(|(pa, perm)| (pa, perm | PTFlags::P));
         let got = translate(va);
-        assert!(
-            got == want,
-            "kpgdir maps {:#010x} ({region}) to {}; the memory layout wants {}",
-            va.0,
-            Mapping(got),
-            Mapping(want)
-        );
+        crate::check!(got == want, "kpgdir's mapping of {:#010x} ({region})", va.0;
+            expected "{}", Mapping(want); seen "{}", Mapping(got));
     }
-    assert!(
-        pd.iter().all(|e| !e.is_user_mode_allowed()),
-        "a user bit in kpgdir"
-    );
+    let user = pd.iter().position(|e| e.is_user_mode_allowed());
+    crate::check_eq!(user, None, "the kpgdir entry with a user bit");
 }
 
 /// Where the kernel's map must send `va`, by the memory layout
@@ -602,12 +590,16 @@ fn kernel_mapping(va: VAddr) -> Option<PAddr> {
 }
 
 fn lock_is_on_after_kinit2(_: &BootReport, _: &BootInfo) {
-    assert!(kalloc::uses_lock());
+    crate::check_eq!(
+        kalloc::uses_lock(),
+        true,
+        "kalloc uses its lock after kinit2"
+    );
 }
 
 fn junk_fill(_: &BootReport, _: &BootInfo) {
     let scan = kalloc::mode() == Mode::Scan;
-    let mut page = kalloc().expect("a page");
+    let mut page = kalloc().checked("a page");
     let va = page.va();
     // Without junk, the scan clears the page as Linux does; a list leaves it.
     let alloc_fill = match (cfg!(feature = "junk"), scan) {
@@ -618,11 +610,10 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
     if let Some((fill, what)) = alloc_fill
         && let Some((i, b)) = first_other(page.bytes(), fill)
     {
-        panic!(
-            "kalloc did not fill the page with {what} {fill:#04x}: \
-             byte {i} of {:#010x} is {b:#04x}",
-            va.0
-        );
+        crate::check!(fail
+            "byte {i} of {:#010x} from kalloc (kalloc must fill the page with {what} {fill:#04x})",
+            va.0;
+            expected "{fill:#04x}"; seen "{b:#04x}");
     }
     page.bytes().fill(0xAB);
     kfree(page);
@@ -643,14 +634,11 @@ fn junk_fill(_: &BootReport, _: &BootInfo) {
         ),
     };
     if let Some((i, b)) = first_other(&bytes[kept..], junk) {
-        panic!(
-            "{what} {junk:#04x}: byte {} of {:#010x} is {b:#04x}",
-            i + kept,
-            va.0
-        );
+        crate::check!(fail "{what} {junk:#04x}: byte {} of {:#010x}", i + kept, va.0;
+            expected "{junk:#04x}"; seen "{b:#04x}");
     }
-    let again = kalloc().expect("the same page");
-    assert_eq!(
+    let again = kalloc().checked("the same page");
+    crate::check_eq!(
         again.va(),
         va,
         "kalloc gives back the page freed last (for the scan: the highest, the same one)"
@@ -670,13 +658,12 @@ fn kalloc_order(r: &BootReport, _: &BootInfo) {
     const N: usize = 4;
     let scan = kalloc::mode() == Mode::Scan;
     let before = kalloc::nfree();
-    let pages: [Page; N] = core::array::from_fn(|_| kalloc().expect("a page"));
+    let pages: [Page; N] = core::array::from_fn(|_| kalloc().checked("a page"));
     let freed: [VAddr; N] = core::array::from_fn(|i| pages[i].va());
     if scan {
-        assert!(
-            freed.is_sorted_by(|a, b| a > b),
-            "kalloc=scan takes the highest free page first: it gave {freed:#x?}"
-        );
+        crate::check!(freed.is_sorted_by(|a, b| a > b),
+            "kalloc=scan's pages (it takes the highest free page first)";
+            expected "falling addresses"; seen "{freed:#x?}");
         // Asked of kfree's own rules, not of the scan: no page above the
         // lowest one handed out is free.
         let top = p2v_end(r.phystop);
@@ -684,29 +671,22 @@ fn kalloc_order(r: &BootReport, _: &BootInfo) {
             .pages_until(top)
             .find(|&va| matches!(kalloc::check_free(va), Err(KfreeError::DoubleFree { .. })))
         {
-            panic!(
-                "kalloc=scan gave {:#010x}, but {:#010x} above it is free",
-                freed[N - 1].0,
-                free.0
-            );
+            crate::check!(fail "kalloc=scan's last page {:#010x}", freed[N - 1].0;
+                expected "no free page above it"; seen "{:#010x} free", free.0);
         }
     }
     pages.into_iter().for_each(kfree);
-    let again: [Page; N] = core::array::from_fn(|_| kalloc().expect("the pages just freed"));
+    let again: [Page; N] = core::array::from_fn(|_| kalloc().checked("the pages just freed"));
     for (k, got) in again.iter().enumerate() {
         let (want, rule) = match scan {
             true => (freed[k], "the scan gives the highest free page"),
             false => (freed[N - 1 - k], "the list is last in, first out"),
         };
-        assert!(
-            got.va() == want,
-            "kalloc after kfree of {N} pages: {rule}, so it gives {:#010x}, not {:#010x}",
-            want.0,
-            got.va().0
-        );
+        crate::check!(got.va() == want, "kalloc after kfree of {N} pages ({rule})";
+            expected "{:#010x}", want.0; seen "{:#010x}", got.va().0);
     }
     again.into_iter().for_each(kfree);
-    assert_eq!(kalloc::nfree(), before, "the free count is back");
+    crate::check_eq!(kalloc::nfree(), before, "the free count is back");
 }
 
 /// How many pages `three_adjacent_pages` looks through.
@@ -722,7 +702,7 @@ fn three_adjacent_pages() -> VAddr {
         .flatten()
         .map(Page::va)
         .find(|&va| has(&taken, va.add_pages(1)) && has(&taken, va.add_pages(2)))
-        .expect("three adjacent pages among the first free ones");
+        .checked("three adjacent pages among the first free ones");
     for slot in &mut taken {
         match slot.take() {
             Some(p) if (first..first.add_pages(3)).contains(&p.va()) => {
@@ -747,29 +727,22 @@ fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
     );
     let middle = first.add_pages(1);
     let freed = kalloc::freerange(0, start, end);
-    assert!(
+    crate::check!(
         (freed.pages, freed.start, freed.end) == (1, middle, middle.add_pages(1)),
-        "freerange({:#010x}, {:#010x}) freed {} pages [{:#010x}, {:#010x}): \
-         only the page {:#010x} lies wholly inside the range",
-        start.0,
-        end.0,
-        freed.pages,
-        freed.start.0,
-        freed.end.0,
-        middle.0
+        "the pages freerange({:#010x}, {:#010x}) freed (only the page {:#010x} lies wholly \
+         inside the range)", start.0, end.0, middle.0;
+        expected "1 page [{:#010x}, {:#010x})", middle.0, middle.add_pages(1).0;
+        seen "{} pages [{:#010x}, {:#010x})", freed.pages, freed.start.0, freed.end.0
     );
     let after = kalloc::nfree();
-    assert!(
+    crate::check!(
         after == before + 1,
-        "freerange({:#010x}, {:#010x}) freed the page {:#010x}, but the free count \
-         went from {before} to {after}, not {}: each page freed must count once",
-        start.0,
-        end.0,
-        middle.0,
-        before + 1
+        "the free count after freerange({:#010x}, {:#010x}) freed the page {:#010x} (each \
+         page freed must count once)", start.0, end.0, middle.0;
+        expected "{before} + 1 = {}", before + 1; seen "{after}"
     );
-    let got = kalloc().expect("the page freerange freed");
-    assert_eq!(
+    let got = kalloc().checked("the page freerange freed");
+    crate::check_eq!(
         got.va(),
         middle,
         "freerange put the middle page on the list"
@@ -779,7 +752,7 @@ fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
         // SAFETY: three_adjacent_pages took these pages; the test owns them.
         unsafe { kfree_addr(va) };
     }
-    assert_eq!(
+    crate::check_eq!(
         kalloc::nfree(),
         before + 3,
         "all three pages are free again"
@@ -791,12 +764,13 @@ fn freerange_whole_pages(_: &BootReport, _: &BootInfo) {
 /// count on it.
 fn audit_after_boot(r: &BootReport, _: &BootInfo) {
     match kalloc::try_audit() {
-        Ok(n) => assert!(
-            n == r.nfree,
-            "the audit walked {n} free pages; the boot report said {}",
-            r.nfree
+        Ok(n) => crate::check_eq!(
+            n,
+            r.nfree,
+            "the free pages the audit walked (the boot report's count)"
         ),
-        Err(e) => panic!("{e}"),
+        Err(e) => crate::check!(fail "the audit of the free list after boot";
+            expected "{} pages, each aligned, in range and marked free", r.nfree; seen "{e}"),
     }
 }
 
@@ -808,14 +782,16 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
     let npages = r.phystop.0 as usize / PGSIZE;
     let map_pages = npages.div_ceil(8 * PGSIZE);
     let mut maps: [Option<Page>; 16] = Default::default();
-    assert!(map_pages <= maps.len());
+    crate::check!(map_pages <= maps.len(), "the bitmap's pages for {npages} pages";
+        expected "at most {}", maps.len(); seen "{map_pages}");
     for m in maps.iter_mut().take(map_pages) {
-        let mut p = kalloc().expect("bitmap page");
+        let mut p = kalloc().checked("bitmap page");
         p.zero();
         *m = Some(p);
     }
     let bit = |maps: &mut [Option<Page>; 16], n: usize| -> bool {
-        let byte = &mut maps[n / (8 * PGSIZE)].as_mut().unwrap().bytes()[n / 8 % PGSIZE];
+        let map = maps[n / (8 * PGSIZE)].as_mut().checked("the bitmap's page");
+        let byte = &mut map.bytes()[n / 8 % PGSIZE];
         let was = *byte & (1 << (n % 8)) != 0;
         *byte |= 1 << (n % 8);
         was
@@ -825,47 +801,41 @@ fn drain_and_refill(r: &BootReport, boot: &BootInfo) {
     let mut got = 0;
     while let Some(p) = kalloc() {
         let va = p.va();
-        assert!(
-            crate::mmu::is_page_aligned(va.0),
-            "kalloc returned unaligned {:#010x}",
-            va.0
-        );
-        assert!(
-            va >= r.kinit1.start && va < p2v_end(r.phystop),
-            "kalloc returned {:#010x}, outside the pool",
-            va.0
-        );
+        crate::check!(crate::mmu::is_page_aligned(va.0), "a page from kalloc";
+            expected "page-aligned"; seen "{:#010x}", va.0);
+        crate::check!(va >= r.kinit1.start && va < p2v_end(r.phystop), "a page from kalloc";
+            expected "in the pool [{:#010x}, {:#010x})", r.kinit1.start.0, p2v_end(r.phystop).0;
+            seen "{:#010x}", va.0);
         let pa = u64::from(v2p(va).0);
         let ram = kalloc::ram();
-        ram.check_page(pa)
-            .unwrap_or_else(|why| panic!("kalloc returned {:#010x}, {why}", va.0));
-        assert!(
-            va >= image::end_addr(),
-            "{:#010x} overlaps the kernel image (and the boot info copy)",
-            va.0
-        );
-        assert!(
-            !bit(&mut maps, v2p(va).0 as usize / PGSIZE),
-            "kalloc returned {:#010x} twice",
-            va.0
-        );
+        if let Err(why) = ram.check_page(pa) {
+            crate::check!(fail "the page {:#010x} from kalloc", va.0;
+                expected "a page of RAM the kernel may use"; seen "{why}");
+        }
+        crate::check!(va >= image::end_addr(), "a page from kalloc";
+            expected "above the kernel image (and the boot info copy), {:#010x} on",
+                image::end_addr().0;
+            seen "{:#010x}", va.0);
+        crate::check!(!bit(&mut maps, v2p(va).0 as usize / PGSIZE),
+            "page {:#010x} from kalloc, while draining", va.0;
+            expected "handed out once"; seen "handed out twice");
         head = chain(p, head);
         got += 1;
     }
-    assert_eq!(
+    crate::check_eq!(
         got + map_pages,
         before,
         "kalloc until None returns every free page"
     );
-    assert_eq!(kalloc::nfree(), 0);
-    assert_eq!(
+    crate::check_eq!(kalloc::nfree(), 0, "kalloc::nfree()");
+    crate::check_eq!(
         boot.cmdline(),
         cmdline_before,
         "the boot information survived"
     );
     refill(head);
     maps.into_iter().flatten().for_each(kfree);
-    assert_eq!(
+    crate::check_eq!(
         kalloc::nfree(),
         before,
         "freeing them all restores the count"
@@ -879,21 +849,22 @@ fn setupkvm_out_of_memory_leaks_nothing(r: &BootReport, _: &BootInfo) {
     for keep in [0, 1, 2, 10, r.kvm.pages - 1] {
         let head = drain_to(keep);
         let got = vm::setupkvm_kalloc(r.phystop);
-        assert!(got.is_err(), "a build with {keep} pages free succeeded");
-        assert_eq!(
+        crate::check!(got.is_err(), "setupkvm with {keep} pages free";
+            expected "out of memory"; seen "a directory built");
+        crate::check_eq!(
             kalloc::nfree(),
             keep,
             "the failed build with {keep} pages leaked"
         );
         refill(head);
-        assert_eq!(kalloc::audit(), before);
+        crate::check_eq!(kalloc::audit(), before, "kalloc::audit()");
     }
     // with enough pages it succeeds, and freeing it restores the count
-    let (pgdir, pages) = vm::setupkvm_kalloc(r.phystop).expect("a full build");
-    assert_eq!(pages, r.kvm.pages);
+    let (pgdir, pages) = vm::setupkvm_kalloc(r.phystop).checked("a full build");
+    crate::check_eq!(pages, r.kvm.pages, "pages");
     // SAFETY: the copy was never installed.
     unsafe { vm::freekvm(pgdir) };
-    assert_eq!(kalloc::audit(), before);
+    crate::check_eq!(kalloc::audit(), before, "kalloc::audit()");
 }
 
 /// Turn paging off, as it is before boot/entry.S turns it on, and jump to
@@ -945,5 +916,6 @@ fn write_to_text(_: &BootReport, _: &BootInfo) {
     // SAFETY: deliberately writes to read-only kernel text; the page fault
     // handler panics before anything is changed.
     unsafe { text.write_volatile(0x90) };
-    unreachable!("the write to kernel text did not fault: text must be mapped read-only");
+    crate::check!(fail "a write to kernel text (text must be mapped read-only)";
+        expected "a page fault"; seen "the write done");
 }

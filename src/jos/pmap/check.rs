@@ -70,7 +70,7 @@ impl Hoard {
             hoard.head = Some(pa);
             hoard.pages += 1;
         }
-        assert_eq!(kalloc::nfree(), 0, "page_alloc said None with pages free");
+        crate::check_eq!(kalloc::nfree(), 0, "page_alloc said None: the free count");
         hoard
     }
 }
@@ -89,8 +89,12 @@ impl Drop for Hoard {
 /// `N` pages from `page_alloc`.
 fn pages<const N: usize>(check: &str) -> [PAddr; N] {
     core::array::from_fn(|i| {
-        page_alloc(AllocFlags::default())
-            .unwrap_or_else(|| panic!("{check}: no page for pp{i} (memory exhausted)"))
+        let page = page_alloc(AllocFlags::default());
+        match page {
+            Some(pa) => pa,
+            None => crate::check!(fail "{check}: a page for pp{i}";
+                expected "a page"; seen "None ({} pages free)", kalloc::nfree()),
+        }
     })
 }
 
@@ -98,39 +102,39 @@ fn pages<const N: usize>(check: &str) -> [PAddr; N] {
 /// lies above the kernel image and outside the page counts (kinit1 frees
 /// around them); the counts' pages are never free.
 fn check_page_free_list() {
-    let counts = area().expect("check_page_free_list: no page counts (pageinit did not run)");
+    let Some(counts) = area() else {
+        crate::check!(fail "check_page_free_list: the page counts";
+            expected "an area (pageinit runs at boot)"; seen "none");
+    };
     let n = kalloc::audit();
-    assert!(n > 0, "check_page_free_list: the free lists are empty");
+    crate::check!(n > 0, "check_page_free_list: the free lists' pages";
+        expected "at least 1"; seen "{n}");
     let mut seen = 0;
     kalloc::first_free(usize::MAX, |list, _, _, va| {
-        assert!(
-            va >= image::end_page(),
-            "check_page_free_list: {list}: free page {:#010x} is below the end of the kernel image {:#010x}",
-            va.0,
-            image::end_page().0
-        );
-        assert!(
-            !(counts.start..counts.end).contains(&va),
-            "check_page_free_list: {list}: free page {:#010x} is one of the page counts [{:#010x}, {:#010x})",
-            va.0,
-            counts.start.0,
-            counts.end.0
-        );
-        let c = count(v2p(va));
-        assert_eq!(
-            c, 0,
-            "check_page_free_list: {list}: free page {:#010x} has count {c}",
+        crate::check!(va >= image::end_page(), "check_page_free_list: {list}: a free page";
+            expected "at or above the end of the kernel image {:#010x}", image::end_page().0;
+            seen "{:#010x}", va.0);
+        crate::check!(!(counts.start..counts.end).contains(&va),
+            "check_page_free_list: {list}: a free page";
+            expected "outside the page counts [{:#010x}, {:#010x})", counts.start.0, counts.end.0;
+            seen "{:#010x}, one of them", va.0);
+        crate::check_eq!(
+            count(v2p(va)),
+            0,
+            "check_page_free_list: {list}: the count of free page {:#010x}",
             va.0
         );
         seen += 1;
     });
-    assert_eq!(seen, n, "check_page_free_list: the walk and the audit");
+    crate::check_eq!(
+        seen,
+        n,
+        "check_page_free_list: the pages a walk of the lists finds (the audit's count)"
+    );
     for va in counts.start.pages_until(counts.end) {
-        assert!(
-            kalloc::check_free(va).is_err(),
-            "check_page_free_list: kfree would take {:#010x}, a page of the counts",
-            va.0
-        );
+        crate::check!(kalloc::check_free(va).is_err(),
+            "check_page_free_list: kfree of {:#010x}, a page of the counts", va.0;
+            expected "refused"; seen "accepted");
     }
 }
 
@@ -141,18 +145,26 @@ fn check_page_alloc() {
     const NAME: &str = "check_page_alloc";
     let before = kalloc::nfree();
     let pp: [PAddr; 3] = pages(NAME);
-    assert!(
-        pp[0] != pp[1] && pp[1] != pp[2] && pp[0] != pp[2],
-        "{NAME}: page_alloc handed out one page twice: {pp:x?}"
-    );
+    crate::check!(pp[0] != pp[1] && pp[1] != pp[2] && pp[0] != pp[2],
+        "{NAME}: three pages from page_alloc";
+        expected "three distinct pages"; seen "{pp:x?}");
     for pa in pp {
-        assert_eq!(count(pa), 0, "{NAME}: new page {:#010x} has a count", pa.0);
-        assert!(!is_free(pa), "{NAME}: page {:#010x} is out and free", pa.0);
+        crate::check_eq!(count(pa), 0, "{NAME}: the count of new page {:#010x}", pa.0);
+        crate::check!(!is_free(pa), "{NAME}: page {:#010x}, handed out", pa.0;
+            expected "not free"; seen "marked free");
     }
-    assert_eq!(kalloc::nfree(), before - 3, "{NAME}: three pages taken");
+    crate::check_eq!(
+        kalloc::nfree(),
+        before - 3,
+        "{NAME}: the free count after three pages taken"
+    );
 
     let hoard = Hoard::take_all();
-    assert_eq!(page_alloc(ALLOC_ZERO), None, "{NAME}: a page from nowhere");
+    crate::check_eq!(
+        page_alloc(ALLOC_ZERO),
+        None,
+        "{NAME}: page_alloc with every page taken"
+    );
     for pa in pp {
         // SAFETY: the check owns the page and keeps no pointer into it.
         unsafe { page_free(pa) };
@@ -161,8 +173,16 @@ fn check_page_alloc() {
     again.sort_unstable_by_key(|p| p.0);
     let mut pp_sorted = pp;
     pp_sorted.sort_unstable_by_key(|p| p.0);
-    assert_eq!(again, pp_sorted, "{NAME}: the freed pages come back");
-    assert_eq!(page_alloc(ALLOC_ZERO), None, "{NAME}: only those three");
+    crate::check_eq!(
+        again,
+        pp_sorted,
+        "{NAME}: the pages after freeing three and taking three"
+    );
+    crate::check_eq!(
+        page_alloc(ALLOC_ZERO),
+        None,
+        "{NAME}: page_alloc with those three taken again"
+    );
 
     // ALLOC_ZERO: dirty a page, free it, and get it back zeroed.
     let dirty = pp[0];
@@ -170,25 +190,27 @@ fn check_page_alloc() {
     unsafe { core::ptr::write_bytes(p2v(dirty).0 as *mut u8, 0xA5, PGSIZE) };
     // SAFETY: as above.
     unsafe { page_free(dirty) };
-    assert_eq!(
+    crate::check_eq!(
         page_alloc(ALLOC_ZERO),
         Some(dirty),
-        "{NAME}: the only free page"
+        "{NAME}: page_alloc with one page free"
     );
     // SAFETY: the check owns the page.
     let words = unsafe { &*(p2v(dirty).0 as *const [u32; PGSIZE / 4]) };
     if let Some(i) = words.iter().position(|&w| w != 0) {
-        panic!(
-            "{NAME}: ALLOC_ZERO left word {i} of {:#010x} as {:#x}",
-            dirty.0, words[i]
-        );
+        crate::check!(fail "{NAME}: word {i} of {:#010x} after page_alloc(ALLOC_ZERO)", dirty.0;
+            expected "0"; seen "{:#x}", words[i]);
     }
     for pa in pp {
         // SAFETY: as above.
         unsafe { page_free(pa) };
     }
     drop(hoard);
-    assert_eq!(kalloc::nfree(), before, "{NAME}: every page is back");
+    crate::check_eq!(
+        kalloc::nfree(),
+        before,
+        "{NAME}: the free count with every page back"
+    );
 }
 
 /// The kernel page directory maps exactly this kernel's layout: below
@@ -227,38 +249,32 @@ fn check_kern_pgdir(phystop: PAddr) {
         let base = pgaddr(i, 0, 0).0;
         if !pde.is_present() {
             let want = (0..NPDENTRIES).find_map(|j| expected(pgaddr(i, j, 0).0));
-            assert!(
-                want.is_none(),
-                "{NAME}: no page table for {base:#010x}, which must be mapped"
-            );
+            crate::check!(want.is_none(), "{NAME}: PDE {i} ({base:#010x})";
+                expected "a page table (the layout maps that range)"; seen "not present");
             continue;
         }
-        assert!(
-            base >= KERNBASE.0 || base == KSTACKS.0,
-            "{NAME}: PDE {i} maps {base:#010x}, below KERNBASE and not the kernel-stacks window"
-        );
-        assert!(
-            !pde.flags().intersects(PDFlags::US | PDFlags::PS),
-            "{NAME}: PDE {i} ({base:#010x}) has flags {:?}",
-            pde.flags()
-        );
+        crate::check!(base >= KERNBASE.0 || base == KSTACKS.0, "{NAME}: PDE {i} ({base:#010x})";
+            expected "not present (below KERNBASE, not the kernel-stacks window)"; seen "present");
+        crate::check!(!pde.flags().intersects(PDFlags::US | PDFlags::PS),
+            "{NAME}: PDE {i} ({base:#010x})'s flags";
+            expected "neither US nor PS"; seen "{:?}", pde.flags());
         for (j, pte) in vm::page_table(pde.address()).iter().enumerate() {
             let va = pgaddr(i, j, 0).0;
             match (expected(va), pte.is_present()) {
                 (None, false) => {}
-                (None, true) => panic!("{NAME}: {va:#010x} is mapped, outside the layout"),
-                (Some(_), false) => panic!("{NAME}: {va:#010x} is not mapped"),
+                (None, true) => crate::check!(fail "{NAME}: {va:#010x}, outside the layout";
+                    expected "not mapped"; seen "mapped to {:#010x}", pte.address().0),
+                (Some((pa, _)), false) => crate::check!(fail "{NAME}: {va:#010x}";
+                    expected "mapped to {:#010x}", pa.0; seen "not mapped"),
                 (Some((pa, writable)), true) => {
-                    assert_eq!(pte.address(), pa, "{NAME}: {va:#010x} maps the wrong page");
-                    assert_eq!(
+                    crate::check_eq!(pte.address(), pa, "{NAME}: the page {va:#010x} maps");
+                    crate::check_eq!(
                         pte.flags().contains(PTFlags::RW),
                         writable,
                         "{NAME}: {va:#010x}'s write bit"
                     );
-                    assert!(
-                        !pte.flags().contains(PTFlags::US),
-                        "{NAME}: {va:#010x} is user"
-                    );
+                    crate::check!(!pte.flags().contains(PTFlags::US), "{NAME}: {va:#010x}'s flags";
+                        expected "no US"; seen "{:?}", pte.flags());
                     mapped += 1;
                 }
             }
@@ -268,10 +284,10 @@ fn check_kern_pgdir(phystop: PAddr) {
     let devspace = (NPDENTRIES - pdx(DEVSPACE)) * NPDENTRIES;
     // Less the boot stack's guard, plus the other CPUs' stacks.
     let want = KERNBASE.pages_to(top) + devspace - 1 + window_stacks;
-    assert_eq!(mapped, want, "{NAME}: pages mapped");
-    assert_eq!(
-        rcr3(),
-        vm::kpgdir().expect("kvmalloc ran"),
-        "{NAME}: CR3 does not hold the kernel page directory"
+    crate::check_eq!(mapped, want, "{NAME}: the pages mapped");
+    crate::check_eq!(
+        Some(rcr3()),
+        vm::kpgdir(),
+        "{NAME}: CR3 (the kernel page directory, kvmalloc's)"
     );
 }

@@ -464,6 +464,7 @@ mod tests {
         let t = |name: &str| Test {
             name: name.into(),
             points: 5,
+            exercises: vec![],
             check: Check::Answers { file: "a".into() },
         };
         Manifest {
@@ -484,6 +485,7 @@ mod tests {
             verdict,
             rerun: String::new(),
             log: None,
+            hint: None,
         };
         vec![
             Row {

@@ -42,7 +42,7 @@ pub fn first_boot(m: &Manifest) -> Vec<String> {
         .iter()
         .find_map(|t| match &t.check {
             Check::Boot { ktest, boot, .. } => Some(grade::boot_args(ktest, boot)),
-            Check::Answers { .. } => None,
+            Check::Answers { .. } | Check::Host { .. } => None,
         })
         .unwrap_or_else(|| vec!["--cmdline".into(), "halt".into()])
 }
@@ -198,18 +198,19 @@ pub fn judge_broken(
 }
 
 /// A mutant's grade: it fails exactly its tests, each with a reason that
-/// contains what it `says`, and passes every other.
-pub fn judge_mutant(m: &Mutant, r: &Report) -> std::result::Result<String, String> {
+/// contains what it says (`Mutant::says_for` the test: a host test's may
+/// differ), and passes every other.
+pub fn judge_mutant(lab: &Manifest, m: &Mutant, r: &Report) -> std::result::Result<String, String> {
     let mut wrong = Vec::new();
     for g in &r.tests {
         let named = m.fails.contains(&g.name);
         let reason = g.verdict.reason();
+        let says = lab.test(&g.name).map_or(m.says.as_str(), |t| m.says_for(t));
         match (named, &g.verdict) {
             (true, Verdict::Pass) => wrong.push(format!("{} passed", g.name)),
-            (true, _) if !reason.contains(&m.says) => wrong.push(format!(
-                "{}'s reason does not say {:?}: {} {reason}",
+            (true, _) if !reason.contains(says) => wrong.push(format!(
+                "{}'s reason does not say {says:?}: {} {reason}",
                 g.name,
-                m.says,
                 g.verdict.word()
             )),
             (false, v) if *v != Verdict::Pass => wrong.push(format!(
@@ -223,9 +224,12 @@ pub fn judge_mutant(m: &Mutant, r: &Report) -> std::result::Result<String, Strin
     let lost = r.total - r.score;
     match wrong.is_empty() {
         true => Ok(format!(
-            "loses {lost} points on {}, saying {:?}",
+            "loses {lost} points on {}, saying {:?}{}",
             m.fails.join(", "),
-            m.says
+            m.says,
+            m.host_says
+                .as_ref()
+                .map_or(String::new(), |h| format!(" (host tests: {h:?})"))
         )),
         false => Err(wrong.join("; ")),
     }
@@ -358,7 +362,7 @@ fn check_lab(lab: &str, factor: u32, problems: &mut Problems) -> Result<()> {
                 let mutant = mutant.expect("every other student is a mutant");
                 (
                     format!("mutant {name}"),
-                    graded.and_then(|r| judge_mutant(mutant, &r)),
+                    graded.and_then(|r| judge_mutant(&tree.lab, mutant, &r)),
                 )
             }
         };
@@ -437,6 +441,7 @@ mod tests {
                 verdict: v.clone(),
                 rerun: String::new(),
                 log: None,
+                hint: None,
             })
             .collect();
         Report {
@@ -479,27 +484,58 @@ mod tests {
 
     #[test]
     fn a_mutant_must_fail_exactly_its_tests_saying_what_is_wrong() {
+        let lab = crate::manifest::parse(
+            "kalloc",
+            "labs/kalloc/lab.toml",
+            "title = \"t\"\ndepends = []\nfiles = []\n\
+             [[test]]\nname = \"host\"\nhost = \"kalloc::\"\nexercises = [\"e\"]\n\
+             points = 10\nlimit = 1\n",
+        )
+        .unwrap();
         let m = Mutant {
             name: "no_junk".into(),
             fails: vec!["junk".into()],
             says: "junk byte".into(),
+            host_says: None,
         };
         let good = report(&[("lifo", Verdict::Pass), ("junk", fail("no junk byte 0x05"))]);
         assert_eq!(
-            judge_mutant(&m, &good),
+            judge_mutant(&lab, &m, &good),
             Ok("loses 10 points on junk, saying \"junk byte\"".into())
         );
         let missed = report(&[("lifo", Verdict::Pass), ("junk", Verdict::Pass)]);
-        assert_eq!(judge_mutant(&m, &missed).unwrap_err(), "junk passed");
+        assert_eq!(judge_mutant(&lab, &m, &missed).unwrap_err(), "junk passed");
         let vague = report(&[("lifo", Verdict::Pass), ("junk", fail("wrong"))]);
         assert_eq!(
-            judge_mutant(&m, &vague).unwrap_err(),
+            judge_mutant(&lab, &m, &vague).unwrap_err(),
             "junk's reason does not say \"junk byte\": FAIL wrong"
         );
         let more = report(&[("lifo", fail("order")), ("junk", fail("junk byte"))]);
         assert_eq!(
-            judge_mutant(&m, &more).unwrap_err(),
+            judge_mutant(&lab, &m, &more).unwrap_err(),
             "lifo (not one of its tests) is FAIL order"
+        );
+        // A host test's reason quotes the host tests: it says host_says.
+        let m = Mutant {
+            fails: vec!["junk".into(), "host".into()],
+            host_says: Some("junk_fill_marks".into()),
+            ..m
+        };
+        let both = report(&[
+            ("junk", fail("no junk byte 0x05")),
+            (
+                "host",
+                fail("1 of 2 host tests failed:\nk::junk_fill_marks: 0x00"),
+            ),
+        ]);
+        assert_eq!(
+            judge_mutant(&lab, &m, &both),
+            Ok("loses 20 points on junk, host, saying \"junk byte\" (host tests: \"junk_fill_marks\")".into())
+        );
+        let host_vague = report(&[("junk", fail("junk byte")), ("host", fail("junk byte"))]);
+        assert_eq!(
+            judge_mutant(&lab, &m, &host_vague).unwrap_err(),
+            "host's reason does not say \"junk_fill_marks\": FAIL junk byte"
         );
     }
 
@@ -521,6 +557,7 @@ mod tests {
         let boot = |name: &str, ktest: &str| crate::manifest::Test {
             name: name.into(),
             points: 1,
+            exercises: vec![],
             check: Check::Boot {
                 ktest: ktest.into(),
                 panic: None,
@@ -531,6 +568,7 @@ mod tests {
         let answers = crate::manifest::Test {
             name: "q".into(),
             points: 1,
+            exercises: vec![],
             check: Check::Answers { file: "a".into() },
         };
         let mut m = Manifest {

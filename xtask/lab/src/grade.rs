@@ -37,8 +37,13 @@ pub struct Graded {
     pub verdict: Verdict,
     /// The command that grades it alone.
     pub rerun: String,
-    /// Its run's full log, relative to the root (a boot's only).
+    /// Its run's full log, relative to the root (a boot's or a host
+    /// run's).
     pub log: Option<String>,
+    /// For a test that did not pass: the host tests that cover the same
+    /// exercises and the command that runs them ([`host_hint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// What `--grade` found: the JSON results file.
@@ -181,8 +186,40 @@ pub const NOT_SCORED: &str = "(not scored: the teacher reads the answers)";
 /// `GRADE_TIME_FACTOR`'s default (the runner's options read the variable).
 pub use xtask::options::DEFAULT_TIME_FACTOR;
 
-/// Grade test `t` of lab `lab`, its time limit multiplied by `factor`.
-fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
+/// What a test of `m` that did not pass says about the host tests of its
+/// exercises: for a boot test, those the manifest maps its exercises to,
+/// each with the command that runs it; for a host test, the command that
+/// runs it. None for the answers, or a lab without host tests.
+pub fn host_hint(m: &Manifest, t: &Test) -> Option<String> {
+    if let Check::Host { filter, .. } = &t.check {
+        return Some(format!(
+            "run them yourself: {} (the first run builds them, a minute or two)",
+            manifest::host_command(filter)
+        ));
+    }
+    let hosts = m.host_tests_for(t);
+    let commands: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| match &h.check {
+            Check::Host { filter, .. } => Some(format!(
+                "{} (graded as {})",
+                manifest::host_command(filter),
+                h.name
+            )),
+            _ => None,
+        })
+        .collect();
+    (!commands.is_empty()).then(|| {
+        format!(
+            "host tests of the same exercises, quicker to debug: {}",
+            commands.join("; ")
+        )
+    })
+}
+
+/// Grade test `t` of lab `m`, its time limit multiplied by `factor`.
+fn grade_one(m: &Manifest, t: &Test, factor: u32) -> Result<Graded> {
+    let lab = m.name.as_str();
     let rerun = format!("./{NAME} --grade {lab} {}", t.name);
     let (verdict, log) = match &t.check {
         Check::Answers { file } => {
@@ -202,6 +239,17 @@ fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
             xtask::kernel::replace(&paths::at(&log), text.as_bytes())?;
             (verdict::judge(ktest, panic.as_deref(), &outcome), Some(log))
         }
+        Check::Host { filter, limit } => {
+            let limit = Duration::from_secs(u64::from(*limit) * u64::from(factor));
+            let (run, text) = super::host::run(filter, limit)?;
+            let log = format!("{}/{}.log", results_dir(lab), t.name);
+            xtask::kernel::replace(&paths::at(&log), text.as_bytes())?;
+            (super::host::judge(filter, &run), Some(log))
+        }
+    };
+    let hint = match verdict {
+        Verdict::Pass => None,
+        _ => host_hint(m, t),
     };
     Ok(Graded {
         name: t.name.clone(),
@@ -214,6 +262,7 @@ fn grade_one(lab: &str, t: &Test, factor: u32) -> Result<Graded> {
         verdict,
         rerun,
         log,
+        hint,
     })
 }
 
@@ -256,6 +305,9 @@ pub fn test_lines(g: &Graded, t: &Test, width: usize) -> String {
     }
     if let Some(log) = &g.log {
         let _ = writeln!(s, "      full log: {log}");
+    }
+    if let Some(hint) = &g.hint {
+        let _ = writeln!(s, "      {hint}");
     }
     s
 }
@@ -318,7 +370,7 @@ pub fn grade(lab: &str, only: Option<&str>, factor: u32) -> Result<Report> {
     );
     let mut graded = Vec::new();
     for t in tests {
-        let g = grade_one(lab, t, factor)?;
+        let g = grade_one(&m, t, factor)?;
         print!("{}", test_lines(&g, t, width));
         graded.push(g);
     }
@@ -400,6 +452,7 @@ mod tests {
                     verdict: Verdict::Pass,
                     rerun: "./run-qemu.sh --grade kalloc lifo".into(),
                     log: Some("target/grade/kalloc/lifo.log".into()),
+                    hint: None,
                 },
                 Graded {
                     name: "junk".into(),
@@ -410,6 +463,7 @@ mod tests {
                     },
                     rerun: "./run-qemu.sh --grade kalloc junk".into(),
                     log: Some("target/grade/kalloc/junk.log".into()),
+                    hint: None,
                 },
             ],
         }
@@ -421,6 +475,7 @@ mod tests {
         let t = Test {
             name: "junk".into(),
             points: 5,
+            exercises: vec![],
             check: Check::Boot {
                 ktest: "junk_fill".into(),
                 panic: None,
@@ -436,6 +491,58 @@ mod tests {
              \x20     full log: target/grade/kalloc/junk.log\n"
         );
         assert_eq!(test_lines(&r.tests[0], &t, 6), "lifo    10/10  PASS\n");
+    }
+
+    #[test]
+    fn a_failed_test_names_the_host_tests_of_its_exercises() {
+        let m = manifest::parse(
+            "cow",
+            "labs/cow/lab.toml",
+            "title = \"t\"\ndepends = []\nfiles = []\n\
+             [[test]]\nname = \"check_cow\"\nktest = \"check_cow\"\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"decref\"\nktest = \"d\"\nexercises = [\"counts\"]\n\
+             points = 1\nlimit = 1\n\
+             [[test]]\nname = \"host_memory\"\nhost = \"linux::memory::\"\n\
+             exercises = [\"un_wp_page\"]\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"host_counts\"\nhost = \"jos::pageinfo::\"\n\
+             exercises = [\"counts\"]\npoints = 1\nlimit = 1\n\
+             [[test]]\nname = \"questions\"\nanswers = \"a\"\n",
+        )
+        .unwrap();
+        let hint = |t: &str| host_hint(&m, m.test(t).unwrap());
+        assert_eq!(
+            hint("check_cow").unwrap(),
+            "host tests of the same exercises, quicker to debug: cargo test --lib \
+             linux::memory:: (graded as host_memory); cargo test --lib jos::pageinfo:: \
+             (graded as host_counts)"
+        );
+        assert_eq!(
+            hint("decref").unwrap(),
+            "host tests of the same exercises, quicker to debug: cargo test --lib \
+             jos::pageinfo:: (graded as host_counts)"
+        );
+        assert_eq!(
+            hint("host_memory").unwrap(),
+            "run them yourself: cargo test --lib linux::memory:: (the first run builds \
+             them, a minute or two)"
+        );
+        assert_eq!(hint("questions"), None);
+        // The grader prints it after the other lines of a failed test.
+        let mut g = report().tests[1].clone();
+        g.hint = hint("decref");
+        let t = m.test("decref").unwrap();
+        let lines = test_lines(&g, t, 6);
+        assert!(
+            lines.ends_with(
+                "      full log: target/grade/kalloc/junk.log\n      host tests of \
+                             the same exercises, quicker to debug: cargo test --lib \
+                             jos::pageinfo:: (graded as host_counts)\n"
+            ),
+            "{lines}"
+        );
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains("\"hint\":\"host tests of"), "{json}");
+        assert_eq!(serde_json::from_str::<Graded>(&json).unwrap(), g);
     }
 
     #[test]
@@ -464,10 +571,12 @@ mod tests {
             verdict: Verdict::Pass,
             rerun: String::new(),
             log: None,
+            hint: None,
         };
         let t = Test {
             name: "questions".into(),
             points: 0,
+            exercises: vec![],
             check: Check::Answers { file: "a".into() },
         };
         assert!(test_lines(&g, &t, 9).ends_with(&format!("PASS {NOT_SCORED}\n")));

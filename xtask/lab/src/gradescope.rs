@@ -66,6 +66,9 @@ fn test_output(lab: &str, g: &Graded, check: Option<&Check>) -> String {
             super::grade::boot_command(ktest, boot)
         ));
     }
+    if let Some(hint) = &g.hint {
+        s.push_str(&format!("\n{hint}"));
+    }
     s
 }
 
@@ -138,6 +141,7 @@ mod tests {
                 Test {
                     name: "kalloc_order".into(),
                     points: 10,
+                    exercises: vec![],
                     check: Check::Boot {
                         ktest: "kalloc_order".into(),
                         panic: None,
@@ -148,6 +152,7 @@ mod tests {
                 Test {
                     name: "questions".into(),
                     points: 0,
+                    exercises: vec![],
                     check: Check::Answers {
                         file: "a.txt".into(),
                     },
@@ -165,6 +170,7 @@ mod tests {
             verdict,
             rerun: String::new(),
             log: None,
+            hint: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod check;
 pub mod export;
 pub mod grade;
 pub mod gradescope;
+pub mod host;
 pub mod manifest;
 pub mod markers;
 pub mod mutate;

@@ -28,14 +28,19 @@ pub struct Manifest {
     pub mutants: Vec<Mutant>,
 }
 
-/// One graded test: a boot that runs an in-kernel test, or the check that
-/// the answers file is filled in.
+/// One graded test: a boot that runs an in-kernel test, a run of the
+/// host's unit tests, or the check that the answers file is filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Test {
     /// The grader's name for it (`--grade <lab> <name>` runs it alone).
     pub name: String,
     pub points: u32,
     pub check: Check,
+    /// The lab's exercises it covers (empty: every exercise the lab's
+    /// host tests cover). For a host test, this is the one map from an
+    /// exercise to the host tests that cover it: a failed boot test names
+    /// the host tests of its exercises ([`Manifest::host_tests_for`]).
+    pub exercises: Vec<String>,
 }
 
 /// What a graded test looks at.
@@ -52,16 +57,39 @@ pub enum Check {
     },
     /// Every question in the file (relative to the root) has an answer.
     Answers { file: String },
+    /// The host's unit tests whose names contain `filter` (`cargo test
+    /// --lib <filter>`, at most `limit` seconds, the first build included)
+    /// all pass, and there is at least one.
+    Host { filter: String, limit: u32 },
+}
+
+/// The command that runs the host's unit tests named by `filter`, as a
+/// student types it in the handout.
+pub fn host_command(filter: &str) -> String {
+    format!("cargo test --lib {filter}")
 }
 
 /// A mistake students make, as a patch of the solution, and the tests the
-/// grader must fail it on, each with a reason that contains `says`.
+/// grader must fail it on, each with a reason that contains `says` (a host
+/// test's: `host_says`, if given, since it quotes the host tests' own
+/// assertions).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mutant {
     /// `labs/<lab>/mutants/<name>.patch`.
     pub name: String,
     pub fails: Vec<String>,
     pub says: String,
+    pub host_says: Option<String>,
+}
+
+impl Mutant {
+    /// What the reason of failed test `t` must contain.
+    pub fn says_for(&self, t: &Test) -> &str {
+        match (&t.check, &self.host_says) {
+            (Check::Host { .. }, Some(s)) => s,
+            _ => &self.says,
+        }
+    }
 }
 
 impl Manifest {
@@ -73,6 +101,23 @@ impl Manifest {
     /// The points of every test.
     pub fn total(&self) -> u32 {
         self.tests.iter().map(|t| t.points).sum()
+    }
+
+    /// The host tests (graded tests of kind [`Check::Host`]) that cover an
+    /// exercise of test `t`: those sharing one of its exercises, or all of
+    /// them if `t` lists none. None for a host test itself and for the
+    /// answers.
+    pub fn host_tests_for(&self, t: &Test) -> Vec<&Test> {
+        if !matches!(t.check, Check::Boot { .. }) {
+            return Vec::new();
+        }
+        self.tests
+            .iter()
+            .filter(|h| matches!(h.check, Check::Host { .. }))
+            .filter(|h| {
+                t.exercises.is_empty() || h.exercises.iter().any(|e| t.exercises.contains(e))
+            })
+            .collect()
     }
 
     /// Where mutant `m`'s patch is, relative to the root.
@@ -119,6 +164,9 @@ struct RawTest {
     boot: Vec<String>,
     limit: Option<u32>,
     answers: Option<String>,
+    host: Option<String>,
+    #[serde(default)]
+    exercises: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,44 +175,78 @@ struct RawMutant {
     name: String,
     fails: Vec<String>,
     says: String,
+    host_says: Option<String>,
 }
 
 /// One `[[test]]`, checked: a boot (`ktest` and `limit`, at least 1
-/// point) or an answers file (no points: the answers are collected for
-/// the teacher, never scored), never both.
+/// point), a run of host tests (`host` and `limit`, at least 1 point) or
+/// an answers file (no points: the answers are collected for the teacher,
+/// never scored), exactly one of the three.
 fn test(t: RawTest) -> Result<Test, String> {
     let bad = |why: &str| format!("test {:?}: {why}", t.name);
-    let points = match (&t.ktest, &t.answers, t.points) {
-        (None, Some(_), Some(_)) => {
+    let kinds = [t.ktest.is_some(), t.host.is_some(), t.answers.is_some()];
+    if kinds.iter().filter(|&&k| k).count() != 1 {
+        return Err(bad(
+            "give one of ktest (a boot), host (host tests) or answers (a file)",
+        ));
+    }
+    let points = match (&t.answers, t.points) {
+        (Some(_), Some(_)) => {
             return Err(bad(
                 "an answers check takes no points (the answers are read by the teacher, \
                  not scored): remove points",
             ));
         }
-        (_, _, Some(0)) | (Some(_), _, None) => return Err(bad("points must be at least 1")),
-        (_, _, Some(p)) => p,
-        (None, _, None) => 0,
+        (Some(_), None) => 0,
+        (None, Some(p)) if p > 0 => p,
+        (None, _) => return Err(bad("points must be at least 1")),
     };
-    let check = match (t.ktest, t.answers) {
-        (Some(ktest), None) => Check::Boot {
+    let limit = match t.limit {
+        Some(l) if l > 0 => Ok(l),
+        _ => Err(bad(
+            "a boot or a host test needs limit, its seconds (at least 1)",
+        )),
+    };
+    let check = if let Some(ktest) = t.ktest {
+        Check::Boot {
             ktest,
             panic: t.panic,
             boot: t.boot,
-            limit: match t.limit {
-                Some(l) if l > 0 => l,
-                _ => return Err(bad("a boot needs limit, its seconds (at least 1)")),
-            },
-        },
-        (None, Some(file)) if t.panic.is_none() && t.boot.is_empty() && t.limit.is_none() => {
-            Check::Answers { file }
+            limit: limit?,
         }
-        (None, Some(_)) => return Err(bad("an answers check takes no panic, boot or limit")),
-        _ => return Err(bad("give either ktest (a boot) or answers (a file)")),
+    } else if let Some(filter) = t.host {
+        if t.panic.is_some() || !t.boot.is_empty() {
+            return Err(bad("a host test takes no panic or boot"));
+        }
+        if filter.trim().is_empty() || filter.contains(char::is_whitespace) {
+            return Err(bad(
+                "host is one filter of test names, e.g. \"kalloc::freelist::\"",
+            ));
+        }
+        if t.exercises.is_empty() {
+            return Err(bad(
+                "a host test names the exercises its tests cover (exercises = [...])",
+            ));
+        }
+        Check::Host {
+            filter,
+            limit: limit?,
+        }
+    } else if t.panic.is_none() && t.boot.is_empty() && t.limit.is_none() && t.exercises.is_empty()
+    {
+        Check::Answers {
+            file: t.answers.unwrap_or_default(),
+        }
+    } else {
+        return Err(bad(
+            "an answers check takes no panic, boot, limit or exercises",
+        ));
     };
     Ok(Test {
         name: t.name,
         points,
         check,
+        exercises: t.exercises,
     })
 }
 
@@ -190,6 +272,7 @@ pub fn parse(name: &str, path: &str, text: &str) -> Result<Manifest, String> {
             name: m.name,
             fails: m.fails,
             says: m.says,
+            host_says: m.host_says,
         })
         .collect();
     for m in &mutants {
@@ -244,20 +327,28 @@ points = 5
 limit = 30
 
 [[test]]
+name = "host_freelist"
+host = "kalloc::freelist::"
+exercises = ["kfree", "kalloc"]
+points = 5
+limit = 600
+
+[[test]]
 name = "questions"
 answers = "labs/x/answers.txt"
 
 [[mutant]]
 name = "no_check"
-fails = ["misaligned"]
+fails = ["misaligned", "host_freelist"]
 says = "page-aligned"
+host_says = "every_kfree_rule"
 "#;
         let m = parse("x", P, text).unwrap();
         assert_eq!(m.title, "Pages");
         assert!(m.depends.is_empty());
         assert_eq!(m.files, ["src/kalloc.rs", "src/vm.rs"]);
-        assert_eq!(m.tests.len(), 3);
-        assert_eq!(m.total(), 15, "the questions are not scored");
+        assert_eq!(m.tests.len(), 4);
+        assert_eq!(m.total(), 20, "the questions are not scored");
         assert_eq!(
             m.test("misaligned").unwrap().check,
             Check::Boot {
@@ -273,7 +364,70 @@ says = "page-aligned"
                 file: "labs/x/answers.txt".into()
             }
         );
+        let host = m.test("host_freelist").unwrap();
+        assert_eq!(
+            host.check,
+            Check::Host {
+                filter: "kalloc::freelist::".into(),
+                limit: 600
+            }
+        );
+        assert_eq!(host.exercises, ["kfree", "kalloc"]);
         assert_eq!(m.patch(&m.mutants[0]), "labs/x/mutants/no_check.patch");
+        let no_check = &m.mutants[0];
+        assert_eq!(no_check.says_for(host), "every_kfree_rule");
+        assert_eq!(no_check.says_for(m.test("lifo").unwrap()), "page-aligned");
+    }
+
+    #[test]
+    fn a_boot_test_names_the_host_tests_of_its_exercises() {
+        let text = r#"title = "t"
+depends = []
+files = []
+
+[[test]]
+name = "all"
+ktest = "a"
+points = 1
+limit = 1
+
+[[test]]
+name = "kfree_only"
+ktest = "b"
+exercises = ["kfree"]
+points = 1
+limit = 1
+
+[[test]]
+name = "host_kfree"
+host = "kfree::"
+exercises = ["kfree"]
+points = 1
+limit = 1
+
+[[test]]
+name = "host_kalloc"
+host = "kalloc::"
+exercises = ["kalloc"]
+points = 1
+limit = 1
+
+[[test]]
+name = "questions"
+answers = "a.txt"
+"#;
+        let m = parse("x", P, text).unwrap();
+        let names = |t: &str| -> Vec<&str> {
+            m.host_tests_for(m.test(t).unwrap())
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect()
+        };
+        assert_eq!(names("all"), ["host_kfree", "host_kalloc"]);
+        assert_eq!(names("kfree_only"), ["host_kfree"]);
+        assert!(names("host_kfree").is_empty());
+        assert!(names("questions").is_empty());
+        assert_eq!(host_command("kfree::"), "cargo test --lib kfree::");
     }
 
     #[test]
@@ -291,19 +445,39 @@ says = "page-aligned"
         for (tail, want) in [
             (
                 "[[test]]\nname = \"a\"\nktest = \"k\"\npoints = 1\n",
-                "test \"a\": a boot needs limit, its seconds (at least 1)",
+                "test \"a\": a boot or a host test needs limit, its seconds (at least 1)",
             ),
             (
                 "[[test]]\nname = \"a\"\npoints = 1\n",
-                "test \"a\": give either ktest (a boot) or answers (a file)",
+                "test \"a\": give one of ktest (a boot), host (host tests) or answers (a file)",
             ),
             (
                 "[[test]]\nname = \"a\"\nktest = \"k\"\nanswers = \"f\"\npoints = 1\nlimit = 1\n",
-                "test \"a\": give either ktest (a boot) or answers (a file)",
+                "test \"a\": give one of ktest (a boot), host (host tests) or answers (a file)",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nktest = \"k\"\nhost = \"f\"\npoints = 1\nlimit = 1\n",
+                "test \"a\": give one of ktest (a boot), host (host tests) or answers (a file)",
             ),
             (
                 "[[test]]\nname = \"a\"\nanswers = \"f\"\nlimit = 3\n",
-                "test \"a\": an answers check takes no panic, boot or limit",
+                "test \"a\": an answers check takes no panic, boot, limit or exercises",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nhost = \"k::\"\npoints = 1\nlimit = 1\n",
+                "test \"a\": a host test names the exercises its tests cover (exercises = [...])",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nhost = \"k:: j::\"\nexercises = [\"e\"]\npoints = 1\nlimit = 1\n",
+                "test \"a\": host is one filter of test names, e.g. \"kalloc::freelist::\"",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nhost = \"k::\"\npanic = \"p\"\nexercises = [\"e\"]\npoints = 1\nlimit = 1\n",
+                "test \"a\": a host test takes no panic or boot",
+            ),
+            (
+                "[[test]]\nname = \"a\"\nhost = \"k::\"\nexercises = [\"e\"]\nlimit = 1\n",
+                "test \"a\": points must be at least 1",
             ),
             (
                 "[[test]]\nname = \"a\"\nanswers = \"f\"\npoints = 5\n",
