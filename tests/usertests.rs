@@ -31,16 +31,7 @@ const PF_U: u32 = 4;
 const T_GPFLT: u32 = 13;
 const GP_IDT: u32 = 2;
 
-/// usertests' file-system tests.
-const FS_TESTS: [&str; 7] = [
-    "fs_files",
-    "fs_open_modes",
-    "fs_dirs",
-    "fs_links",
-    "fs_big_file",
-    "fs_open_after_unlink",
-    "fs_full_disk",
-];
+use xtask::user::USERTESTS_FS as FS_TESTS;
 
 /// The system call number usertests makes up (its NO_SUCH_CALL).
 const NO_SUCH_CALL: u32 = 999;

@@ -32,6 +32,21 @@ pub const PROGRAMS: &[&str] = &[
     "crashload",
 ];
 
+/// Our usertests' file-system tests, each printing `NAME: ok` when it
+/// passes (user/src/bin/usertests/fs.rs), for the tests that read them.
+pub const USERTESTS_FS: [&str; 7] = [
+    "fs_files",
+    "fs_open_modes",
+    "fs_dirs",
+    "fs_links",
+    "fs_big_file",
+    "fs_open_after_unlink",
+    "fs_full_disk",
+];
+/// The one of them that runs on our kernel only (the C xv6 panics when
+/// its disk is full), so on xv6 it says it was skipped.
+pub const USERTESTS_FS_OURS_ONLY: &str = "fs_full_disk";
+
 /// cargo's target directory for the user crate, relative to the root.
 pub const TARGET_DIR: &str = "target/user";
 
