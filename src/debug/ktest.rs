@@ -278,7 +278,9 @@ fn run(spec: &str, report: &BootReport, boot: &BootInfo) {
         println!("{}", Ktest::Passed(t.name));
         passed += 1;
     }
-    crate::check!(passed > 0, "ktest: the tests called {spec:?}"; expected "at least 1"; seen "none");
+    if passed == 0 {
+        panic!("ktest: no test is called {spec:?}"); // not a check: a bad option, named
+    }
     println!("ktest: {passed} passed, 0 failed");
 }
 

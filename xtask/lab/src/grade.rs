@@ -543,6 +543,15 @@ mod tests {
         let json = serde_json::to_string(&g).unwrap();
         assert!(json.contains("\"hint\":\"host tests of"), "{json}");
         assert_eq!(serde_json::from_str::<Graded>(&json).unwrap(), g);
+        // A crash carries its boot stage's hint too: both survive the file.
+        g.verdict = Verdict::Crash {
+            last_line: "main started".into(),
+            stage: "main".into(),
+            hint: "look at kinit2".into(),
+        };
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains("\"stage_hint\":\"look at kinit2\""), "{json}");
+        assert_eq!(serde_json::from_str::<Graded>(&json).unwrap(), g);
     }
 
     #[test]

@@ -43,11 +43,13 @@ pub enum Verdict {
     },
     /// The machine reset (a triple fault) instead of ending: the last line
     /// it printed, the last boot stage it reached (protocol::BOOT_STAGES;
-    /// empty if it passed no mark) and that stage's hint (may be empty).
+    /// empty if it passed no mark) and that stage's hint (may be empty;
+    /// `stage_hint` in the results file, whose `hint` is the test's own).
     #[serde(rename = "CRASH")]
     Crash {
         last_line: String,
         stage: String,
+        #[serde(rename = "stage_hint")]
         hint: String,
     },
     /// Still running at the limit: quiet (a hang) or still printing.
