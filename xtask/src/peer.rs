@@ -251,18 +251,29 @@ impl Peer {
     /// file system (as its Makefile's qemu-nox, one CPU). Both disks are
     /// snapshots: nothing is written back, and several runs may share them.
     pub fn qemu(&self, fs_img: &Path) -> Command {
-        let drive = |file: &Path, index: u32| {
+        self.qemu_on(fs_img, true)
+    }
+
+    /// The same, but what the kernel writes to `fs_img` stays in it (the
+    /// crash sweep's disk, booted again after a kill).
+    pub fn qemu_keeping_writes(&self, fs_img: &Path) -> Command {
+        self.qemu_on(fs_img, false)
+    }
+
+    fn qemu_on(&self, fs_img: &Path, fs_snapshot: bool) -> Command {
+        let drive = |file: &Path, index: u32, snapshot: bool| {
+            let snapshot = if snapshot { ",snapshot=on" } else { "" };
             format!(
-                "file={},index={index},media=disk,format=raw,snapshot=on",
+                "file={},index={index},media=disk,format=raw{snapshot}",
                 file.display()
             )
         };
         let mut cmd = Command::new("qemu-system-i386");
         cmd.args(["-nographic", "-no-reboot", "-smp", "1", "-m", "512"])
             .arg("-drive")
-            .arg(drive(fs_img, 1))
+            .arg(drive(fs_img, 1, fs_snapshot))
             .arg("-drive")
-            .arg(drive(&self.xv6_img, 0));
+            .arg(drive(&self.xv6_img, 0, true));
         cmd
     }
 

@@ -98,7 +98,7 @@ impl Kernel {
                 Purpose::Workload { cut: Some(_) } => {
                     Err(Error::new("the C xv6 peer has no power-cut option"))
                 }
-                _ => Live::spawn(&mut peer_command(p, disk)),
+                _ => Live::spawn(&mut p.qemu_keeping_writes(disk)),
             },
         }
     }
@@ -107,24 +107,6 @@ impl Kernel {
     pub fn powers_off(&self) -> bool {
         matches!(self, Kernel::Ours)
     }
-}
-
-/// The peer's QEMU command with `disk` as its file-system disk, written
-/// in place (its boot disk stays a snapshot).
-fn peer_command(p: &Peer, disk: &Path) -> Command {
-    let mut cmd = Command::new("qemu-system-i386");
-    cmd.args(["-nographic", "-no-reboot", "-smp", "1", "-m", "512"])
-        .arg("-drive")
-        .arg(format!(
-            "file={},index=1,media=disk,format=raw",
-            disk.display()
-        ))
-        .arg("-drive")
-        .arg(format!(
-            "file={},index=0,media=disk,format=raw,snapshot=on",
-            p.xv6_img.display()
-        ));
-    cmd
 }
 
 impl Live {
