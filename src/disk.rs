@@ -13,6 +13,8 @@ use spin::Once;
 
 #[cfg(kernel)]
 use crate::fs::format::BSIZE;
+#[cfg(kernel)]
+use crate::ide::Transfer;
 use crate::protocol::{ROOT_IDE, ROOT_RAM};
 #[cfg(kernel)]
 use error::DiskError;
@@ -88,7 +90,7 @@ pub fn blocks() -> u32 {
 pub fn read(blockno: u32, data: &mut [u8; BSIZE]) -> Result<(), DiskError> {
     match ROOT.get() {
         Some(Root::Ram) => crate::memide::read(blockno, data),
-        Some(Root::Ide) => crate::ide::iderw(blockno, data, false).map_err(DiskError::Ide),
+        Some(Root::Ide) => crate::ide::iderw(blockno, Transfer::Read(data)).map_err(DiskError::Ide),
         None => Err(DiskError::NoDisk),
     }
 }
@@ -101,10 +103,7 @@ pub fn write(blockno: u32, data: &[u8; BSIZE]) -> Result<(), DiskError> {
     crate::powercut::before_write();
     match root {
         Root::Ram => crate::memide::write(blockno, data),
-        Root::Ide => {
-            let mut block = *data;
-            crate::ide::iderw(blockno, &mut block, true).map_err(DiskError::Ide)
-        }
+        Root::Ide => crate::ide::iderw(blockno, Transfer::Write(data)).map_err(DiskError::Ide),
     }?;
     crate::powercut::after_write();
     Ok(())

@@ -74,12 +74,22 @@ const WAIT_SPINS: u32 = 5_000_000;
 /// 400 ns ATA asks for).
 const SELECT_DELAY_READS: u32 = 4;
 
+/// Which way a block goes, with its bytes.
+pub enum Transfer<'a> {
+    /// From the disk into these bytes.
+    Read(&'a mut [u8; BSIZE]),
+    /// These bytes to the disk.
+    Write(&'a [u8; BSIZE]),
+}
+
 /// One request: a block, its data, and its outcome. It lives on the
 /// requesting process's stack while that process sleeps, so the queue
 /// holds pointers to it.
 struct Request {
     blockno: u32,
     write: bool,
+    /// The caller's bytes: written through only for a read, whose
+    /// caller lent them mutably (`Transfer::Read`).
     data: *mut [u8; BSIZE],
     /// Set by `ideintr` under the IDE lock.
     done: AtomicBool,
@@ -222,7 +232,8 @@ fn idefinish(r: &mut Request) -> Result<(), IdeError> {
     let s = wait_for(want, "finishing a block")?;
     check(s, r.blockno)?;
     if !r.write {
-        // SAFETY: `data` is the request's block, alive while it is queued.
+        // SAFETY: `data` is the request's block, alive while it is queued
+        // and, for a read, lent mutably by its caller (`Transfer::Read`).
         let data = unsafe { &mut *r.data };
         for chunk in data.chunks_exact_mut(4) {
             // SAFETY: the drive offers the sector's dwords (DRQ).
@@ -232,13 +243,17 @@ fn idefinish(r: &mut Request) -> Result<(), IdeError> {
     Ok(())
 }
 
-/// Read (`write` false) or write block `blockno` of disk 1 (xv6's `iderw`).
-/// Sleeps until the disk is done when a process runs, polls otherwise.
-pub fn iderw(blockno: u32, data: &mut [u8; BSIZE], write: bool) -> Result<(), IdeError> {
+/// Read or write block `blockno` of disk 1 (xv6's `iderw`). Sleeps until
+/// the disk is done when a process runs, polls otherwise.
+pub fn iderw(blockno: u32, transfer: Transfer) -> Result<(), IdeError> {
     let blocks = blocks().ok_or(IdeError::NoDisk)?;
     if blockno >= blocks {
         return Err(IdeError::PastEnd { blockno, blocks });
     }
+    let (write, data) = match transfer {
+        Transfer::Read(d) => (false, d as *mut [u8; BSIZE]),
+        Transfer::Write(d) => (true, (d as *const [u8; BSIZE]).cast_mut()),
+    };
     let mut r = Request {
         blockno,
         write,
