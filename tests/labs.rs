@@ -350,6 +350,24 @@ fn class_results(lab: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The lines of `one` and `two` that differ, paired by position (the
+/// results files have the same shape whatever their verdicts' words).
+fn line_diff(one: &str, two: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (one.lines().collect(), two.lines().collect());
+    let mut out = String::new();
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (a.get(i).copied(), b.get(i).copied());
+        if x != y {
+            out.push_str(&format!(
+                "{i}: - {}\n{i}: + {}\n",
+                x.unwrap_or(""),
+                y.unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
 #[test]
 fn grade_batch_with_two_jobs_gives_the_results_of_one() {
     let lab = "cow";
@@ -367,9 +385,17 @@ fn grade_batch_with_two_jobs_gives_the_results_of_one() {
     let serial = grade("1");
     let parallel = grade("2");
     std::fs::remove_dir_all(&dir).unwrap();
-    for ((file, one), (_, two)) in serial.iter().zip(&parallel) {
-        assert_eq!(one, two, "{file} differs between --jobs 1 and --jobs 2");
-    }
+    let differing: Vec<String> = serial
+        .iter()
+        .zip(&parallel)
+        .filter(|((_, one), (_, two))| one != two)
+        .map(|((file, one), (_, two))| format!("{file}:\n{}", line_diff(one, two)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "results differ between --jobs 1 (-) and --jobs 2 (+):\n{}",
+        differing.join("\n")
+    );
     let gradescope = |student: &str| -> lab::gradescope::Results {
         let text = &serial
             .iter()
