@@ -73,7 +73,9 @@ const QUOTED: usize = 4;
 
 /// The failed tests of a libtest output, from its `---- <name> stdout
 /// ----` sections: each one's panic message (the lines after `thread
-/// '...' panicked at <place>:`), or the section's text.
+/// '...' panicked at <place>:`), or the section's text. Sorted by name:
+/// libtest lists them in the order its threads finished them, and the
+/// same tree must get the same verdict on every run.
 pub fn failures(out: &str) -> Vec<Failure> {
     let mut found = Vec::new();
     let mut lines = out.lines().peekable();
@@ -119,6 +121,7 @@ pub fn failures(out: &str) -> Vec<Failure> {
             at: place,
         });
     }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
     found
 }
 
@@ -292,6 +295,26 @@ mod tests {
              k::tests::b: assertion `left == right` failed: the count after a push\n    \
              left: 3\n   right: 4 (at src/kalloc/freelist/tests.rs:40)\n\
              k::tests::c: note: test did not panic as expected at src/vm/tests.rs:9:4"
+        );
+    }
+
+    #[test]
+    fn the_verdict_does_not_depend_on_the_order_libtest_finished_the_tests() {
+        let b = FAILED.find("---- k::tests::b").unwrap();
+        let c = FAILED.find("---- k::tests::c").unwrap();
+        let end = FAILED[c..].find("\n\nfailures:").unwrap() + c + 2;
+        let swapped = format!(
+            "{}{}\n{}{}",
+            &FAILED[..b],
+            &FAILED[c..end - 1],
+            &FAILED[b..c],
+            &FAILED[end..]
+        );
+        assert_ne!(swapped, FAILED);
+        assert_eq!(failures(&swapped), failures(FAILED));
+        assert_eq!(
+            judge("k::", &ended(101, &swapped)),
+            judge("k::", &ended(101, FAILED))
         );
     }
 
