@@ -2,8 +2,9 @@
 //! panic with one line, [`CheckFailed`](crate::protocol::CheckFailed)'s
 //! `<what>: expected <expected>, saw <seen>`, so that every failed check a
 //! student meets names both values. The in-kernel tests and the labs'
-//! self-checks (the files `CHECKED` lists) fail only through them; a host
-//! test below keeps it so.
+//! self-checks (every `.rs` file under `protocol::TEST_SOURCES`, less those
+//! `NOT_CHECKED` names) fail only through them; a host test below keeps it
+//! so.
 
 /// Check `seen == expected`; otherwise panic with what was checked (a
 /// format string and its arguments) and both values (`{:?}`).
@@ -101,10 +102,11 @@ impl<T, E: core::fmt::Debug> Checked<T> for Result<T, E> {
     }
 }
 
-/// The files whose every failure goes through the macros above: the
-/// self-checks and in-kernel tests the labs grade (`protocol::
-/// TEST_SOURCES`), file by file as they are converted.
-pub const CHECKED: &[&str] = &["src/jos/pmap/check.rs", "src/jos/pmap/check/page.rs"];
+/// Files under `protocol::TEST_SOURCES` (the self-checks and in-kernel
+/// tests the grader calls a test's own) whose failures need not go through
+/// the macros above, each with the reason. Every other `.rs` file there is
+/// checked, a new one as soon as it exists.
+pub const NOT_CHECKED: &[(&str, &str)] = &[];
 
 /// What a failure may not be written with in a checked file: each would
 /// print a message without the expected and seen values' shape.
@@ -112,6 +114,9 @@ pub const BYPASSES: &[&str] = &[
     "assert!(",
     "assert_eq!(",
     "assert_ne!(",
+    "debug_assert!(",
+    "debug_assert_eq!(",
+    "debug_assert_ne!(",
     "panic!(",
     "unreachable!(",
     "todo!(",
@@ -134,9 +139,21 @@ pub fn bypasses(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .enumerate()
         .filter(|(_, l)| {
             let (code, comment) = l.split_once("//").unwrap_or((l, ""));
-            !comment.contains(NOT_A_CHECK) && BYPASSES.iter().any(|b| code.contains(b))
+            !comment.contains(NOT_A_CHECK) && BYPASSES.iter().any(|b| calls(code, b))
         })
         .map(|(i, l)| (i + 1, l))
+}
+
+/// Whether `code` calls `bypass` itself: a macro's name must start a word
+/// (`lab_todo!(` is a stub, not `todo!(`).
+fn calls(code: &str, bypass: &str) -> bool {
+    code.match_indices(bypass).any(|(at, _)| {
+        bypass.starts_with('.')
+            || !code[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 #[cfg(test)]
@@ -183,25 +200,78 @@ mod tests {
         assert_eq!(m, "the insert: expected Ok, saw Err(\"out of memory\")");
     }
 
+    /// The `.rs` files under `root`'s `src/` whose path (from `root`, with
+    /// `/`) starts with one of `prefixes`, sorted.
+    fn sources_under(root: &std::path::Path, prefixes: &[&str]) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut dirs = vec![root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a source directory") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(root).expect("under the root");
+                let rel = rel.to_str().expect("a UTF-8 path").replace('\\', "/");
+                if rel.ends_with(".rs") && prefixes.iter().any(|p| rel.starts_with(p)) {
+                    found.push(rel);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
     #[test]
     fn no_failure_in_a_checked_file_bypasses_the_formatter() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut found = Vec::new();
-        for file in CHECKED {
+        let files = sources_under(root, &crate::protocol::TEST_SOURCES);
+        for prefix in crate::protocol::TEST_SOURCES {
             assert!(
-                crate::protocol::TEST_SOURCES
-                    .iter()
-                    .any(|s| file.starts_with(s)),
-                "{file} is not among the grader's TEST_SOURCES"
+                files.iter().any(|f| f.starts_with(prefix)),
+                "no .rs file under the TEST_SOURCES entry {prefix:?}: {files:?}"
             );
+        }
+        for (file, why) in NOT_CHECKED {
+            assert!(
+                files.iter().any(|f| f == file),
+                "NOT_CHECKED names {file} ({why}), which is not a .rs file under TEST_SOURCES"
+            );
+        }
+        let mut found = Vec::new();
+        for file in files
+            .iter()
+            .filter(|f| !NOT_CHECKED.iter().any(|(n, _)| n == f))
+        {
             let text = std::fs::read_to_string(root.join(file)).expect(file);
             found.extend(bypasses(&text).map(|(n, l)| format!("{file}:{n}: {}", l.trim())));
         }
         assert!(
             found.is_empty(),
             "these failures do not go through check!/check_eq!/check_ne! (src/checks.rs), so \
-             they would not say what they expected and saw:\n{}",
+             they would not say what they expected and saw (a panic that is the test's \
+             point takes a `// {NOT_A_CHECK} <why>` comment):\n{}",
             found.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_test_source_file_is_found() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = sources_under(root, &crate::protocol::TEST_SOURCES);
+        for known in [
+            "src/debug/ktest.rs",
+            "src/debug/ktest/smp.rs",
+            "src/jos/pmap/check.rs",
+            "src/jos/pmap/check/page.rs",
+            "src/debug/cow_demo.rs",
+        ] {
+            assert!(files.iter().any(|f| f == known), "{known} not in {files:?}");
+        }
+        assert!(
+            !files.iter().any(|f| f == "src/debug/kalloctest.rs"),
+            "a prefix is a path's start, not any file's: {files:?}"
         );
     }
 
@@ -213,5 +283,13 @@ mod tests {
                     #[cfg(test)]\nmod tests { fn t() { assert!(true); } }\n";
         let lines: Vec<usize> = bypasses(text).map(|(n, _)| n).collect();
         assert_eq!(lines, [2, 5]);
+    }
+
+    #[test]
+    fn the_grep_finds_a_macro_only_by_its_own_name() {
+        let text = "crate::lab_todo!(\"ktest\", \"x\");\ndebug_assert!(x);\ntodo!();\n\
+                    x.unwrap_or(0);\nlet v = checked_panic!(y);\n(todo!(\"z\"));\n";
+        let lines: Vec<usize> = bypasses(text).map(|(n, _)| n).collect();
+        assert_eq!(lines, [2, 3, 6]);
     }
 }

@@ -210,7 +210,10 @@ fn one_cpu_steals_the_whole_machine_and_gives_it_back() {
 fn the_steal_test_refuses_global_mode_by_name() {
     let run = boot(2, &["--cmdline", "ktest=steal"]);
     run.expect_status(EXIT_PANIC);
-    run.line("panic: ktest steal needs kalloc=percpu and 2 or more CPUs (has global mode, 2 CPUs)");
+    run.line(
+        "panic: ktest steal needs kalloc=percpu and 2 or more CPUs: expected percpu mode, 2 or \
+         more CPUs, saw global mode, 2 CPUs",
+    );
 }
 
 #[test]

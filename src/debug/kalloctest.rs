@@ -21,6 +21,28 @@ pub const MAX_ROUNDS: u32 = 10_000_000;
 /// `NONE` in a result word: nothing to report.
 const NONE: u32 = u32::MAX;
 
+/// The first thing a failed `kalloctest` found wrong, with its values (a
+/// test turns it into a check that names them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// `cpu` found `other`'s id in the page at `va`: the page was given to
+    /// two CPUs at once.
+    Clash { cpu: usize, other: u32, va: u32 },
+    /// `cpu`'s kalloc gave None at `round`, with `before` pages free at the
+    /// start.
+    OutOfMemory {
+        cpu: usize,
+        round: u32,
+        before: usize,
+    },
+    /// `cpu` did `done` of `rounds` rounds.
+    Short { cpu: usize, done: u32, rounds: u32 },
+    /// The free count was `before` at the start, `after` at the end.
+    Lost { before: usize, after: usize },
+    /// The audit walked `audited` free pages, the count says `nfree`.
+    Audit { audited: usize, nfree: usize },
+}
+
 /// What one CPU's loop found.
 struct CpuResult {
     /// Rounds it completed.
@@ -75,8 +97,8 @@ fn run_on_this_cpu(rounds: u32) {
 /// Run the test on every CPU and print the lock statistics, the free
 /// counts before and after, and `kalloctest: OK` or why it failed.
 /// Returns `tot=` (the failed spins on the allocator's locks) if it
-/// passed, `None` if it failed.
-pub fn kalloctest(rounds: u32) -> Option<u32> {
+/// passed, the first failure it printed if not.
+pub fn kalloctest(rounds: u32) -> Result<u32, Failure> {
     let n = ncpu();
     println!(
         "kalloctest: {rounds} rounds of kalloc, write, check, kfree on each of {n} CPUs ({} mode)",
@@ -104,27 +126,38 @@ pub fn kalloctest(rounds: u32) -> Option<u32> {
     let after = kalloc::nfree();
     println!("kalloctest: free pages before {before}, after {after}");
 
-    let mut ok = true;
+    let mut first = None;
+    let mut fail = |f: Failure| {
+        first.get_or_insert(f);
+    };
     for (i, r) in RESULTS.iter().enumerate().take(n) {
         let va = r.clash_va.load(Ordering::Relaxed);
         if va != NONE {
+            let other = r.clash_id.load(Ordering::Relaxed);
             println!(
-                "kalloctest: FAIL: cpu{i} found cpu{}'s id in page {va:#010x}: the page was given to two CPUs at once",
-                r.clash_id.load(Ordering::Relaxed)
+                "kalloctest: FAIL: cpu{i} found cpu{other}'s id in page {va:#010x}: the page was given to two CPUs at once"
             );
-            ok = false;
+            fail(Failure::Clash { cpu: i, other, va });
         }
         let oom = r.out_of_memory.load(Ordering::Relaxed);
         if oom != NONE {
             println!(
                 "kalloctest: FAIL: cpu{i} got no page at round {oom}, with {before} free before"
             );
-            ok = false;
+            fail(Failure::OutOfMemory {
+                cpu: i,
+                round: oom,
+                before,
+            });
         }
         let done = r.rounds.load(Ordering::Relaxed);
         if done != rounds && oom == NONE {
             println!("kalloctest: FAIL: cpu{i} did {done} of {rounds} rounds");
-            ok = false;
+            fail(Failure::Short {
+                cpu: i,
+                done,
+                rounds,
+            });
         }
     }
     if after != before {
@@ -132,16 +165,22 @@ pub fn kalloctest(rounds: u32) -> Option<u32> {
             "kalloctest: FAIL: {} pages lost",
             before as isize - after as isize
         );
-        ok = false;
+        fail(Failure::Lost { before, after });
     }
     // The audit panics, naming the damage, if the lists are inconsistent.
     let audited = kalloc::audit();
     if audited != after {
         println!("kalloctest: FAIL: the audit counts {audited} free pages, nfree says {after}");
-        ok = false;
+        fail(Failure::Audit {
+            audited,
+            nfree: after,
+        });
     }
-    if ok {
-        println!("{}", crate::protocol::KALLOCTEST_OK);
+    match first {
+        None => {
+            println!("{}", crate::protocol::KALLOCTEST_OK);
+            Ok(tot)
+        }
+        Some(f) => Err(f),
     }
-    ok.then_some(tot)
 }

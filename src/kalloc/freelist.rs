@@ -242,7 +242,11 @@ impl fmt::Display for AuditError {
                 )
             }
             AuditError::LongerThanCount { count } => {
-                write!(f, "audit: the free list is longer than its count {count}")
+                write!(
+                    f,
+                    "audit: the free list is longer than its count {count}: expected {count} \
+                     pages, saw more"
+                )
             }
             AuditError::ShorterThanCount { walked, count } => {
                 write!(
@@ -403,9 +407,10 @@ impl<M: PageMemory> FreeList<M> {
 
     /// Set the pages the list accepts; only while it is empty (kinit1).
     pub fn set_pool(&mut self, pool: Pool) {
-        assert_eq!(
-            self.nfree, 0,
-            "kalloc: the pool changes only while the list is empty"
+        crate::check_eq!(
+            self.nfree,
+            0,
+            "kalloc: the pages on the list when its pool changes (only while it is empty)"
         );
         self.pool = pool;
     }
@@ -527,10 +532,16 @@ impl<M: PageMemory> FreeList<M> {
         let n = steal_batch(victim.nfree);
         // The batch is `first` and the n - 1 pages after it.
         let mut last = first;
-        for _ in 1..n {
+        for k in 1..n {
             // SAFETY: `last` is on the victim's list, so its link was set by
             // `free`; the count says n pages are there.
-            last = unsafe { victim.mem.link(last) }.expect("the list holds its count of pages");
+            last = unsafe { victim.mem.link(last) }.unwrap_or_else(|| {
+                panic!(
+                    "kalloc: steal: the victim's list ends after {k} pages: expected at least \
+                     the batch of {n}, as its count {} says",
+                    victim.nfree
+                )
+            });
         }
         // SAFETY: `last` is on the victim's list; relinking it onto this
         // list's head moves the batch without touching another page.
@@ -614,7 +625,8 @@ pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usiz
     // (on one list or two), or never marked, shows up as unmarked. Each
     // list's walk is bounded by its counter, so a cycle cannot hang it.
     let mut walked = [0; crate::param::NCPU + 1];
-    assert!(lists.len() <= walked.len(), "audit_lists: too many lists");
+    crate::check!(lists.len() <= walked.len(), "audit_lists: the lists";
+        expected "at most {}", walked.len(); seen "{}", lists.len());
     let mut failure = None;
     'lists: for (l, walked) in lists.iter_mut().zip(walked.iter_mut()) {
         let mut next = l.head;
@@ -639,8 +651,10 @@ pub fn audit_lists<M: PageMemory>(lists: &mut [&mut FreeList<M>]) -> Result<usiz
     // Second walk: set the bits back on the pages the first one cleared.
     for (l, &walked) in lists.iter_mut().zip(walked.iter()) {
         let mut restore = l.head;
-        for _ in 0..walked {
-            let va = restore.expect("the first walk went this far");
+        for k in 0..walked {
+            let va = restore.unwrap_or_else(|| {
+                panic!("audit: the list ends after {k} pages: expected {walked}, as the first walk")
+            });
             l.mem.mark_free(va, true);
             // SAFETY: as above.
             restore = unsafe { l.mem.link(va) };

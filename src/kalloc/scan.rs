@@ -87,9 +87,10 @@ impl<M: PageMemory> Scan<M> {
 
     /// Set the pages it accepts; only while none is free (kinit1).
     pub fn set_pool(&mut self, pool: Pool) {
-        assert_eq!(
-            self.nfree, 0,
-            "kalloc: the pool changes only while no page is free"
+        crate::check_eq!(
+            self.nfree,
+            0,
+            "kalloc: the free pages when the pool changes (only while none is)"
         );
         self.pool = pool;
         self.high = pool.end;

@@ -3,6 +3,7 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::bootinfo::BootInfo;
+use crate::checks::Checked;
 use crate::cpu::{cpu, ncpu};
 use crate::kalloc::{self, Mode, kalloc, steal_batch};
 use crate::memlayout::{BOOT_MAPPED, PAddr, VAddr, kstack};
@@ -11,39 +12,48 @@ use crate::println;
 
 use super::{BootReport, kernel_mapping};
 use crate::debug::hoard::{chain, refill};
+use crate::debug::kalloctest::Failure;
+use crate::{check, check_eq};
 
 /// Every CPU of the MP table said it started, each on a stack of its own
 /// below 4 MiB (where entrypgdir maps), and the boot report counted them.
 pub fn every_cpu_started(r: &BootReport, _: &BootInfo) {
     let n = ncpu();
-    assert_eq!(r.stacks, n - 1, "one stack page per other CPU");
+    check_eq!(
+        r.stacks,
+        n - 1,
+        "the boot report's stack pages (one per other CPU, of {n})"
+    );
     for i in 0..n {
         let c = cpu(i);
-        assert!(c.started.load(Ordering::Acquire), "cpu{i} did not start");
+        check_eq!(c.started.load(Ordering::Acquire), true, "cpu{i} started");
         let stack = c.stack();
-        assert!(!stack.is_empty(), "cpu{i} has no stack");
+        check!(!stack.is_empty(), "cpu{i}'s stack";
+            expected "some bytes"; seen "[{:#010x}, {:#010x}), empty", stack.start, stack.end);
         if i > 0 {
-            assert_eq!(stack.len(), APSTACKSIZE);
+            check_eq!(stack.len(), APSTACKSIZE, "cpu{i}'s stack's size");
             // It runs on the alias of its page, in the kernel-stacks window.
-            assert_eq!(VAddr(stack.start), kstack(i).stack, "cpu{i}'s stack");
+            check_eq!(
+                VAddr(stack.start),
+                kstack(i).stack,
+                "cpu{i}'s stack (its alias in the kernel-stacks window)"
+            );
             let page = PAddr(c.stack_pa.load(Ordering::Relaxed));
             let top = page + (APSTACKSIZE - 1);
-            assert!(
-                top < BOOT_MAPPED,
-                "cpu{i}'s stack at {top:#x} is above 4 MiB"
-            );
-            assert_eq!(
+            check!(top < BOOT_MAPPED, "cpu{i}'s stack page's last byte (entrypgdir maps 4 MiB)";
+                expected "below {BOOT_MAPPED:#x}"; seen "{top:#x}");
+            check_eq!(
                 kernel_mapping(VAddr(stack.start)),
                 Some(page),
-                "cpu{i}'s alias maps its page"
+                "what cpu{i}'s alias maps (its stack page)"
             );
         }
         for j in 0..i {
             let other = cpu(j).stack();
-            assert!(
-                stack.end <= other.start || other.end <= stack.start,
-                "cpu{i} and cpu{j} share stack memory"
-            );
+            check!(stack.end <= other.start || other.end <= stack.start,
+                "cpu{i}'s stack [{:#010x}, {:#010x})", stack.start, stack.end;
+                expected "apart from cpu{j}'s"; seen "overlapping cpu{j}'s [{:#010x}, {:#010x})",
+                    other.start, other.end);
         }
     }
 }
@@ -59,39 +69,56 @@ pub fn cpuid_reads_own_segment(_: &BootReport, _: &BootInfo) {
         |_| {
             let _pinned = crate::spinlock::NoInterrupts::new();
             let (fast, slow) = (crate::cpu::cpuid(), crate::cpu::cpuid_by_apic());
-            assert_eq!(fast, slow, "%gs says cpu{fast}, the APIC id says cpu{slow}");
+            check_eq!(fast, slow, "cpuid() through %gs (the APIC id's CPU)");
             let before = SEEN.fetch_or(1 << fast, Ordering::Relaxed);
-            assert_eq!(before & (1 << fast), 0, "cpu{fast} answered twice");
+            check!(before & (1 << fast) == 0, "cpu{fast}'s answers";
+                expected "one"; seen "two");
         },
         0,
     );
     let all = (1u32 << ncpu()) - 1;
-    assert_eq!(
-        SEEN.load(Ordering::Relaxed),
-        all,
-        "every CPU answered with its own index"
-    );
+    let seen = SEEN.load(Ordering::Relaxed);
+    check!(seen == all, "the CPUs that answered with their own index (a bit each)";
+        expected "{all:#b}"; seen "{seen:#b}");
 }
 
 /// kalloctest passes: no double allocation, no page lost.
 pub fn kalloctest(_: &BootReport, _: &BootInfo) {
     /// Enough rounds to overlap the CPUs many times, few enough to be quick.
     const ROUNDS: u32 = 10_000;
-    assert!(
-        crate::debug::kalloctest::kalloctest(ROUNDS).is_some(),
-        "kalloctest failed"
-    );
+    kalloctest_passes(ROUNDS);
+}
+
+/// Run kalloctest: its `tot=` if it passed, a failed check naming what it
+/// found first if not (its lines above say the rest).
+fn kalloctest_passes(rounds: u32) -> u32 {
+    match crate::debug::kalloctest::kalloctest(rounds) {
+        Ok(tot) => tot,
+        Err(Failure::Clash { cpu, other, va }) => check!(fail
+            "kalloctest: the id in page {va:#010x}, held by cpu{cpu} (a page given to two \
+             CPUs at once)";
+            expected "cpu{cpu}'s"; seen "cpu{other}'s"),
+        Err(Failure::OutOfMemory { cpu, round, before }) => check!(fail
+            "kalloctest: cpu{cpu}'s kalloc at round {round}, with {before} pages free before";
+            expected "a page"; seen "None"),
+        Err(Failure::Short { cpu, done, rounds }) => check!(fail
+            "kalloctest: the rounds cpu{cpu} did"; expected "{rounds}"; seen "{done}"),
+        Err(Failure::Lost { before, after }) => check!(fail
+            "kalloctest: the free pages after the test (no page lost)";
+            expected "{before}, as before"; seen "{after}"),
+        Err(Failure::Audit { audited, nfree }) => check!(fail
+            "kalloctest: the free pages the audit walked";
+            expected "{nfree}, kalloc::nfree()"; seen "{audited}"),
+    }
 }
 
 /// The CPU count, for a test that needs percpu mode and 2 or more CPUs;
 /// a panic naming what it has otherwise.
 fn needs_percpu(test: &str) -> usize {
     let n = ncpu();
-    assert!(
-        kalloc::mode() == Mode::PerCpu && n >= 2,
-        "ktest {test} needs kalloc=percpu and 2 or more CPUs (has {} mode, {n} CPUs)",
-        kalloc::mode().name()
-    );
+    check!(kalloc::mode() == Mode::PerCpu && n >= 2,
+        "ktest {test} needs kalloc=percpu and 2 or more CPUs";
+        expected "percpu mode, 2 or more CPUs"; seen "{} mode, {n} CPUs", kalloc::mode().name());
     n
 }
 
@@ -105,21 +132,19 @@ pub fn kalloctest_percpu(_: &BootReport, _: &BootInfo) {
     /// Enough rounds that CPUs sharing one list would collide many times.
     const ROUNDS: u32 = 20_000;
     needs_percpu("kalloctest_percpu");
-    let tot = crate::debug::kalloctest::kalloctest(ROUNDS)
-        .unwrap_or_else(|| panic!("kalloctest failed (its lines above say why)"));
-    assert!(
-        tot < PERCPU_TOT_MAX,
-        "kalloctest: tot= {tot}, not below {PERCPU_TOT_MAX}: the CPUs waited for each \
-         other's locks (does each CPU free to and allocate from its own list?)"
-    );
+    let tot = kalloctest_passes(ROUNDS);
+    check!(tot < PERCPU_TOT_MAX,
+        "kalloctest: tot=, the failed spins on the allocator's locks (the CPUs waited for \
+         each other's locks: does each CPU free to and allocate from its own list?)";
+        expected "below {PERCPU_TOT_MAX}"; seen "{tot}");
 }
 
 /// Every page on cpu0's own list, taken (cpu0 runs the tests), on a chain
 /// for `refill`.
 fn take_own_pages() -> u32 {
-    let own = kalloc::cpu_nfree(0).expect("percpu mode");
+    let own = kalloc::cpu_nfree(0).checked("cpu0's free count (kalloc=percpu)");
     (0..own).fold(0, |head, _| {
-        chain(kalloc().expect("cpu0's own pages"), head)
+        chain(kalloc().checked("one of cpu0's own pages"), head)
     })
 }
 
@@ -136,18 +161,18 @@ fn steal_once_under_the_victims_lock(head: u32, others: usize) -> u32 {
             .sum()
     };
     let before = crate::debug::lockstat::kmem_snapshot();
-    let page = kalloc().unwrap_or_else(|| {
-        panic!(
-            "kalloc gave None with {others} pages free on the other CPUs' lists: a CPU \
-             whose list is empty must steal from them"
-        )
-    });
+    let Some(page) = kalloc() else {
+        check!(fail
+            "kalloc on cpu0, whose list is empty, with {others} pages free on the other CPUs' \
+             lists (a CPU whose list is empty must steal from them)";
+            expected "a page"; seen "None");
+    };
     let after = crate::debug::lockstat::kmem_snapshot();
-    assert!(
-        held(&after) > held(&before),
-        "cpu0 took a page from another CPU's list without taking that list's lock \
-         (no other kmem lock was acquired): a thief must hold its victim's lock"
-    );
+    let (held_before, held_after) = (held(&before), held(&after));
+    check!(held_after > held_before,
+        "the other CPUs' kmem lock acquires while cpu0 stole a page (a thief must hold its \
+         victim's lock)";
+        expected "more than {held_before}"; seen "{held_after}");
     chain(page, head)
 }
 
@@ -156,24 +181,30 @@ fn steal_once_under_the_victims_lock(head: u32, others: usize) -> u32 {
 /// memory; freeing everything brings the count back.
 pub fn steal(_: &BootReport, _: &BootInfo) {
     let n = needs_percpu("steal");
-    let list = |i| kalloc::cpu_nfree(i).expect("percpu mode");
+    let list = |i| kalloc::cpu_nfree(i).checked("a CPU's free count (kalloc=percpu)");
     let before = kalloc::nfree();
     let own = list(0);
     let others: usize = (1..n).map(list).sum();
-    assert!(others > 0, "the other CPUs' lists are empty at the start");
+    check!(others > 0, "the other CPUs' free pages at the start";
+        expected "some"; seen "{others}");
 
     // Use up cpu0's own pages: nothing is stolen yet.
     let mut head = take_own_pages();
-    assert_eq!(list(0), 0);
-    assert_eq!((1..n).map(list).sum::<usize>(), others, "no steal yet");
+    check_eq!(list(0), 0, "cpu0's list after it took its own pages");
+    check_eq!(
+        (1..n).map(list).sum::<usize>(),
+        others,
+        "the other CPUs' free pages before any steal"
+    );
 
     // The next kalloc steals one batch from the fullest other list.
-    let richest = (1..n).map(list).max().unwrap();
+    let richest = (1..n).map(list).max().checked("the fullest other list");
     head = steal_once_under_the_victims_lock(head, others);
-    assert_eq!(
+    check_eq!(
         list(0),
         steal_batch(richest) - 1,
-        "a batch of {} pages came over, one was handed out",
+        "cpu0's list after its first steal (a batch of {} pages from the fullest list, of \
+         {richest}, less the one handed out)",
         steal_batch(richest)
     );
 
@@ -183,9 +214,13 @@ pub fn steal(_: &BootReport, _: &BootInfo) {
         head = chain(p, head);
         got += 1;
     }
-    assert_eq!(got, before, "cpu0 got every free page of the machine");
+    check_eq!(
+        got,
+        before,
+        "the pages cpu0 got before kalloc gave None (every free page of the machine)"
+    );
     for i in 0..n {
-        assert_eq!(list(i), 0, "cpu{i}'s list is empty");
+        check_eq!(list(i), 0, "cpu{i}'s list with the machine out of memory");
     }
     println!(
         "ktest: steal: cpu0 allocated {got} pages: {own} its own, {} stolen from {} CPUs",
@@ -193,12 +228,16 @@ pub fn steal(_: &BootReport, _: &BootInfo) {
         n - 1
     );
     refill(head);
-    assert_eq!(
+    check_eq!(
         kalloc::audit(),
         before,
-        "freeing them all restores the count"
+        "the free pages after freeing them all"
     );
-    assert_eq!(list(0), before, "cpu0 freed them, onto its own list");
+    check_eq!(
+        list(0),
+        before,
+        "cpu0's list after it freed them all (onto its own list)"
+    );
 }
 
 /// What `steal_pairs` hands the CPUs: the thief and the victim of the
@@ -225,9 +264,9 @@ fn pair_empty_own_list(_: u32) {
     if me == PAIR_VICTIM.load(Ordering::Relaxed) as usize {
         return;
     }
-    let own = kalloc::cpu_nfree(me).expect("percpu mode");
+    let own = kalloc::cpu_nfree(me).checked("a CPU's free count (kalloc=percpu)");
     let head = (0..own).fold(0, |head, _| {
-        chain(kalloc().expect("a CPU's own pages"), head)
+        chain(kalloc().checked("one of a CPU's own pages"), head)
     });
     PAIR_HOARD[me].store(head, Ordering::Relaxed);
     PAIR_HELD[me].store(own as u32, Ordering::Relaxed);
@@ -258,11 +297,10 @@ fn pair_give_back(_: u32) {
         let _pinned = crate::spinlock::NoInterrupts::new();
         crate::lockorder::held_here()
     };
-    assert!(
-        held == 0,
-        "steal_pairs: cpu{me} still holds locks of ranks {held:#x} (a bit a rank) after \
-         the steal: a lock was not let go"
-    );
+    check!(held == 0,
+        "steal_pairs: the lock ranks cpu{me} holds after the steal (a bit a rank; a lock \
+         was not let go)";
+        expected "none"; seen "{held:#x}");
 }
 
 /// In percpu mode, every CPU steals from every other, one ordered pair at
@@ -275,7 +313,7 @@ fn pair_give_back(_: u32) {
 /// needed. Each steal must also take the victim's lock and move a batch.
 pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
     let n = needs_percpu("steal_pairs");
-    let list = |i| kalloc::cpu_nfree(i).expect("percpu mode");
+    let list = |i| kalloc::cpu_nfree(i).checked("a CPU's free count (kalloc=percpu)");
     let before = kalloc::nfree();
     let mut pairs = 0;
     for thief in 0..n {
@@ -285,9 +323,14 @@ pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
             PAIR_HELD.iter().for_each(|h| h.store(0, Ordering::Relaxed));
             crate::smp::on_every_cpu(pair_empty_own_list, 0);
             let has = list(victim);
-            assert!(has > 0, "steal_pairs: cpu{victim}'s list is empty");
+            check!(has > 0, "steal_pairs: cpu{victim}'s list, the only one left with pages";
+                expected "some pages"; seen "{has}");
             for i in (0..n).filter(|&i| i != victim) {
-                assert_eq!(list(i), 0, "steal_pairs: cpu{i} emptied its own list");
+                check_eq!(
+                    list(i),
+                    0,
+                    "steal_pairs: cpu{i}'s list after it took its own pages"
+                );
             }
             let locks = crate::debug::lockstat::kmem_snapshot();
             crate::smp::on_every_cpu(pair_steal, 0);
@@ -295,18 +338,17 @@ pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
             let acquires = |s: &[Option<crate::spinlock::LockStats>; NCPU]| {
                 s[victim].map_or(0, |s| s.acquires)
             };
-            assert!(
-                PAIR_GOT.load(Ordering::Relaxed),
-                "steal_pairs: cpu{thief}, whose list is empty, got no page from kalloc with \
-                 {has} pages on cpu{victim}'s list: a CPU whose list is empty must steal"
-            );
-            assert!(
-                acquires(&after) > acquires(&locks),
-                "steal_pairs: cpu{thief} took pages from cpu{victim}'s list without taking \
-                 its lock kmem.{victim}: a thief must hold its victim's lock"
-            );
+            check!(PAIR_GOT.load(Ordering::Relaxed),
+                "steal_pairs: kalloc on cpu{thief}, whose list is empty, with {has} pages on \
+                 cpu{victim}'s list (a CPU whose list is empty must steal)";
+                expected "a page"; seen "None");
+            let (took_before, took_after) = (acquires(&locks), acquires(&after));
+            check!(took_after > took_before,
+                "steal_pairs: acquires of kmem.{victim} while cpu{thief} stole from \
+                 cpu{victim}'s list (a thief must hold its victim's lock)";
+                expected "more than {took_before}"; seen "{took_after}");
             let batch = steal_batch(has);
-            assert_eq!(
+            check_eq!(
                 (list(victim), list(thief)),
                 (has - batch, batch - 1),
                 "steal_pairs: cpu{thief} stealing from cpu{victim} ({has} pages) moves a \
@@ -316,20 +358,21 @@ pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
             let held: [u32; NCPU] = core::array::from_fn(|i| PAIR_HELD[i].load(Ordering::Relaxed));
             crate::smp::on_every_cpu(pair_give_back, 0);
             for i in 0..n {
-                assert_eq!(
+                check_eq!(
                     list(i),
                     lists[i] + held[i] as usize,
-                    "steal_pairs: cpu{i} freed {} pages: they go on its own list",
+                    "steal_pairs: cpu{i}'s list after it freed its {} pages (they go on its own \
+                     list)",
                     held[i]
                 );
             }
             pairs += 1;
         }
     }
-    assert_eq!(
+    check_eq!(
         kalloc::audit(),
         before,
-        "steal_pairs: the free count is back"
+        "steal_pairs: the free count at the end"
     );
     println!("ktest: steal_pairs: {pairs} steals, each CPU from each other one");
 }
@@ -339,13 +382,15 @@ pub fn steal_pairs(_: &BootReport, _: &BootInfo) {
 pub fn lock_order_percpu(_: &BootReport, _: &BootInfo) {
     needs_percpu("lock_order_percpu");
     crate::kalloc::percpu::PERCPU.hold_both(1, 0);
-    unreachable!("lock_order_percpu: list 0's lock was taken under list 1's");
+    check!(fail "lock_order_percpu: list 0's lock taken under list 1's";
+        expected "the lock-order checker's panic"; seen "none");
 }
 
 /// A panic on another CPU is reported with that CPU's number, and stops
 /// the machine.
 pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
-    assert!(ncpu() >= 2, "ktest panic_on_other_cpu needs 2 or more CPUs");
+    check!(ncpu() >= 2, "the CPUs ktest panic_on_other_cpu needs";
+        expected "2 or more"; seen "{}", ncpu());
     crate::smp::on_every_cpu(
         |last| {
             let me = {
@@ -353,12 +398,13 @@ pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
                 crate::cpu::cpuid()
             };
             if me as u32 == last {
-                panic!("ktest: a panic on the last CPU");
+                panic!("ktest: a panic on the last CPU"); // not a check: the test's point
             }
         },
         ncpu() as u32 - 1,
     );
-    unreachable!("the panic on the last CPU stopped the machine");
+    check!(fail "a panic on the last CPU";
+        expected "the machine stopped"; seen "cpu0 went on");
 }
 
 /// Rounds of `steal_race`'s contest: enough for thousands of steals while
@@ -454,7 +500,7 @@ pub fn steal_race(_: &BootReport, _: &BootInfo) {
     let n = needs_percpu("steal_race");
     // First one steal alone, under its victim's lock.
     let others: usize = (1..n)
-        .map(|i| kalloc::cpu_nfree(i).expect("percpu mode"))
+        .map(|i| kalloc::cpu_nfree(i).checked("a CPU's free count (kalloc=percpu)"))
         .sum();
     refill(steal_once_under_the_victims_lock(take_own_pages(), others));
 
@@ -466,26 +512,24 @@ pub fn steal_race(_: &BootReport, _: &BootInfo) {
     RACE_OUT_OF_MEMORY.store(u32::MAX, Ordering::Relaxed);
     crate::smp::on_every_cpu(race_on_this_cpu, RACE_ROUNDS);
     let va = RACE_CLASH_VA.load(Ordering::Relaxed);
-    assert!(
-        va == 0,
-        "steal_race: page {va:#010x} held cpu{}'s mark: a page was handed to two CPUs \
-         at once (does a steal hold its victim's lock?)",
-        RACE_CLASH_ID.load(Ordering::Relaxed)
-    );
+    check!(va == 0,
+        "steal_race: the mark in page {va:#010x} (a page handed to two CPUs at once: does a \
+         steal hold its victim's lock?)";
+        expected "its holder's own"; seen "cpu{}'s", RACE_CLASH_ID.load(Ordering::Relaxed));
     let oom = RACE_OUT_OF_MEMORY.load(Ordering::Relaxed);
-    assert!(
-        oom == u32::MAX,
-        "steal_race: cpu{oom} got no page with {before} free at the start, most of them \
-         on other CPUs' lists: a CPU whose list is empty must steal from them"
-    );
+    check!(oom == u32::MAX,
+        "steal_race: kalloc on cpu{oom} with {before} pages free at the start, most of them \
+         on other CPUs' lists (a CPU whose list is empty must steal from them)";
+        expected "a page"; seen "None");
     let after = kalloc::nfree();
-    assert!(
-        after == before,
-        "steal_race: {before} pages free before, {after} after (does a steal hold its \
-         victim's lock?)"
+    check_eq!(
+        after,
+        before,
+        "steal_race: the free count after the race (does a steal hold its victim's lock?)"
     );
-    match kalloc::try_audit() {
-        Ok(_) => {}
-        Err(e) => panic!("steal_race: {e} (does a steal hold its victim's lock?)"),
+    if let Err(e) = kalloc::try_audit() {
+        check!(fail "steal_race: the audit of the lists (does a steal hold its victim's lock?)";
+            expected "{after} pages, each aligned, in range, marked free and on one list";
+            seen "{e}");
     }
 }

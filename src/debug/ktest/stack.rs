@@ -29,26 +29,25 @@ const SELECTOR_SHIFT: u32 = 16;
 pub fn kernel_stacks_are_guarded(_: &BootReport, _: &BootInfo) {
     for i in 0..ncpu() {
         let guard = guard_page(i);
-        assert_eq!(
+        crate::check_eq!(
             translate(guard),
             None,
-            "cpu{i}'s guard page {:#010x} is mapped",
+            "cpu{i}'s guard page {:#010x}'s mapping",
             guard.0
         );
         let stack = cpu(i).stack();
-        assert_eq!(
+        crate::check_eq!(
             VAddr(stack.start),
             guard.add_pages(1),
-            "cpu{i}'s stack starts above its guard"
+            "cpu{i}'s stack's start (the page above its guard)"
         );
         for page in VAddr(stack.start).pages_until(VAddr(stack.end)) {
-            let (_, flags) = translate(page)
-                .unwrap_or_else(|| panic!("cpu{i}'s stack page {:#010x} is not mapped", page.0));
-            assert!(
-                flags.contains(PTFlags::RW),
-                "cpu{i}'s stack page {:#010x} is read-only",
-                page.0
-            );
+            let Some((_, flags)) = translate(page) else {
+                crate::check!(fail "cpu{i}'s stack page {:#010x}", page.0;
+                    expected "mapped"; seen "not mapped");
+            };
+            crate::check!(flags.contains(PTFlags::RW), "cpu{i}'s stack page {:#010x}", page.0;
+                expected "writable"; seen "{flags:?}");
         }
     }
     /// Bit i: cpu i runs on its own stack, in its own task.
@@ -61,23 +60,21 @@ pub fn kernel_stacks_are_guarded(_: &BootReport, _: &BootInfo) {
             let esp: u32;
             // SAFETY: copying ESP into a register has no effect.
             unsafe { core::arch::asm!("mov {}, esp", out(reg) esp, options(nomem, nostack)) };
-            assert!(
-                cpu(me).stack().contains(&esp),
-                "cpu{me} runs at esp {esp:#010x}, off its stack"
-            );
+            let stack = cpu(me).stack();
+            crate::check!(stack.contains(&esp), "cpu{me}'s esp";
+                expected "on its stack [{:#010x}, {:#010x})", stack.start, stack.end;
+                seen "{esp:#010x}");
             // SAFETY: reading the task register has no effect.
             let tr = unsafe { x86::task::tr() };
-            assert_eq!(tr.bits(), TSS.bits(), "cpu{me}'s task register");
+            crate::check_eq!(tr.bits(), TSS.bits(), "cpu{me}'s task register");
             ON_OWN_STACK.fetch_or(1 << me, Ordering::Relaxed);
         },
         0,
     );
     let all = (1u32 << ncpu()) - 1;
-    assert_eq!(
-        ON_OWN_STACK.load(Ordering::Relaxed),
-        all,
-        "every CPU checked"
-    );
+    let checked = ON_OWN_STACK.load(Ordering::Relaxed);
+    crate::check!(checked == all, "the CPUs that checked their stack and task (a bit each)";
+        expected "{all:#b}"; seen "{checked:#b}");
 
     let mut idtr = x86::dtables::DescriptorTablePointer::<u64> {
         limit: 0,
@@ -88,16 +85,16 @@ pub fn kernel_stacks_are_guarded(_: &BootReport, _: &BootInfo) {
     // SAFETY: the IDT is 'static, loaded by idtinit, and has 256 entries.
     let gate = unsafe { idtr.base.add(T_DBLFLT as usize).read() };
     let (lower, upper) = (gate as u32, (gate >> 32) as u32);
-    assert_eq!(
+    crate::check_eq!(
         (upper >> TYPE_SHIFT) & TYPE_MASK,
         TASK_GATE,
-        "vector 8 is a task gate"
+        "vector 8's gate type (a task gate)"
     );
     let selector = SegmentSelector::from_raw((lower >> SELECTOR_SHIFT) as u16);
-    assert_eq!(
+    crate::check_eq!(
         selector.bits(),
         DFTSS.bits(),
-        "vector 8 names the double-fault TSS"
+        "vector 8's selector (the double-fault TSS)"
     );
 }
 
@@ -114,16 +111,15 @@ pub fn overflow_the_stack(depth: u32) -> u32 {
 
 /// Overflow the boot CPU's stack: the double-fault task must report it.
 pub fn stack_overflow(_: &BootReport, _: &BootInfo) {
-    overflow_the_stack(0);
-    unreachable!("the stack overflow did not fault");
+    let depth = overflow_the_stack(0);
+    crate::check!(fail "a recursion until the boot CPU's stack runs out";
+        expected "a fault on its guard page"; seen "it returned ({depth:#x})");
 }
 
 /// Overflow cpu1's stack (its guarded alias in the kernel-stacks window).
 pub fn stack_overflow_on_cpu1(_: &BootReport, _: &BootInfo) {
-    assert!(
-        ncpu() >= 2,
-        "ktest stack_overflow_on_cpu1 needs 2 or more CPUs"
-    );
+    crate::check!(ncpu() >= 2, "the CPUs ktest stack_overflow_on_cpu1 needs";
+        expected "2 or more"; seen "{}", ncpu());
     crate::smp::on_every_cpu(
         |victim| {
             let me = NoInterrupts::new().cpu();
@@ -133,8 +129,9 @@ pub fn stack_overflow_on_cpu1(_: &BootReport, _: &BootInfo) {
         },
         1,
     );
-    unreachable!("the stack overflow on cpu1 stopped the machine");
+    crate::check!(fail "a recursion until cpu1's stack runs out";
+        expected "a fault on its guard page, which stops the machine"; seen "cpu0 went on");
 }
 
 // A stack is whole pages, so that the guard below it is a page of its own.
-const _: () = assert!(crate::param::KSTACKSIZE.is_multiple_of(PGSIZE));
+const _: () = assert!(crate::param::KSTACKSIZE.is_multiple_of(PGSIZE)); // not a check: at compile time
