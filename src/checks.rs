@@ -2,9 +2,8 @@
 //! panic with one line, [`CheckFailed`](crate::protocol::CheckFailed)'s
 //! `<what>: expected <expected>, saw <seen>`, so that every failed check a
 //! student meets names both values. The in-kernel tests and the labs'
-//! self-checks (every `.rs` file under `protocol::TEST_SOURCES`, less those
-//! `NOT_CHECKED` names) fail only through them; a host test below keeps it
-//! so.
+//! self-checks (every `.rs` file under `protocol::TEST_SOURCES`) fail only
+//! through them; a host test below keeps it so.
 
 /// Check `seen == expected`; otherwise panic with what was checked (a
 /// format string and its arguments) and both values (`{:?}`).
@@ -101,12 +100,6 @@ impl<T, E: core::fmt::Debug> Checked<T> for Result<T, E> {
         }
     }
 }
-
-/// Files under `protocol::TEST_SOURCES` (the self-checks and in-kernel
-/// tests the grader calls a test's own) whose failures need not go through
-/// the macros above, each with the reason. Every other `.rs` file there is
-/// checked, a new one as soon as it exists.
-pub const NOT_CHECKED: &[(&str, &str)] = &[];
 
 /// What a failure may not be written with in a checked file: each would
 /// print a message without the expected and seen values' shape.
@@ -233,17 +226,8 @@ mod tests {
                 "no .rs file under the TEST_SOURCES entry {prefix:?}: {files:?}"
             );
         }
-        for (file, why) in NOT_CHECKED {
-            assert!(
-                files.iter().any(|f| f == file),
-                "NOT_CHECKED names {file} ({why}), which is not a .rs file under TEST_SOURCES"
-            );
-        }
         let mut found = Vec::new();
-        for file in files
-            .iter()
-            .filter(|f| !NOT_CHECKED.iter().any(|(n, _)| n == f))
-        {
+        for file in &files {
             let text = std::fs::read_to_string(root.join(file)).expect(file);
             found.extend(bypasses(&text).map(|(n, l)| format!("{file}:{n}: {}", l.trim())));
         }
