@@ -108,7 +108,8 @@ pub fn steal_twice(_: &BootReport, _: &BootInfo) {
         (GOT.load(Ordering::Relaxed) & (1 << THIEF) != 0, list(THIEF)),
         (true, batch - 1),
         "steal_twice: cpu{THIEF}, whose list is empty, allocating with {has} pages on \
-         cpu{VICTIM}'s list (whether it got a page, its list after: a batch of {batch} less one)"
+         cpu{VICTIM}'s list (whether it got a page, its list after: a batch of {batch} less \
+         one; a CPU whose list is empty must steal)"
     );
 
     crate::smp::on_every_cpu(empty_own_list, 1 << VICTIM);
