@@ -207,6 +207,15 @@ fn one_cpu_steals_the_whole_machine_and_gives_it_back() {
 }
 
 #[test]
+fn a_thiefs_stolen_pages_can_be_stolen_back() {
+    for cpus in [2, 4] {
+        let run = boot(cpus, &["--cmdline", "kalloc=percpu ktest=steal_twice"]);
+        run.expect_status(0);
+        run.line("ktest: steal_twice ok");
+    }
+}
+
+#[test]
 fn the_steal_test_refuses_global_mode_by_name() {
     let run = boot(2, &["--cmdline", "ktest=steal"]);
     run.expect_status(EXIT_PANIC);

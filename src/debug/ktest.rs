@@ -24,6 +24,7 @@ use crate::{bochs_break, machine, println};
 mod pages;
 mod smp;
 mod stack;
+mod steal_twice;
 
 /// What the boot report said, for the tests to check.
 pub struct BootReport {
@@ -186,6 +187,7 @@ static TESTS: &[KTest] = &[
     alone("kalloctest_percpu", smp::kalloctest_percpu),
     alone("steal_race", smp::steal_race),
     alone("steal_pairs", smp::steal_pairs),
+    alone("steal_twice", steal_twice::steal_twice),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
     t(
         "kernel_stacks_are_guarded",

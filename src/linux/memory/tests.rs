@@ -2,7 +2,9 @@
 //! counted pages.
 
 use super::*;
-use crate::debug::sim::pmap::{NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page};
+use crate::debug::sim::pmap::{
+    NPAGES, Sim, Tlb, USER_RW, VA, assert_user_table, insert, one_page, word,
+};
 use crate::jos::pmap::page_lookup;
 use crate::mmu::{PTE_COW, PTFlags, PageStep};
 use crate::vm::PageTableMemory;
@@ -295,4 +297,32 @@ fn un_wp_page_panics_on_a_mapped_page_nobody_counts() {
             .as_str()
         )
     );
+}
+
+#[test]
+fn un_wp_page_copies_the_whole_page_before_the_write() {
+    use crate::debug::sim::WORDS;
+    let (mut m, parent, pa) = one_page(0);
+    // a different value in every word, so that a word left out shows
+    let original: [u32; WORDS] = core::array::from_fn(|i| 0xC0DE_0000 + i as u32);
+    *m.list.mem_mut().words(pa) = original;
+    let child = m.pgdir();
+    copy_page_tables(&mut m, parent, child, VAddr(0), 2 * PTSIZE).unwrap();
+    let written = VAddr(VA.0 + 4 * 7);
+    let Some(CowStep::Copied { new, .. }) = m.write(child, written, 0xFEED) else {
+        panic!("the child's write on a shared page must copy it");
+    };
+    let copy = *m.list.mem_mut().words(new);
+    for (i, (&saw, &expected)) in copy.iter().zip(&original).enumerate() {
+        if i != word(written) {
+            assert_eq!(
+                saw, expected,
+                "word {i} of the child's copy {:#010x}: expected the shared page's {expected:#010x}, \
+                 saw {saw:#010x} (un_wp_page copies the page before the write)",
+                new.0
+            );
+        }
+    }
+    assert_eq!(copy[word(written)], 0xFEED, "the child's write");
+    assert_eq!(*m.list.mem_mut().words(pa), original, "the parent's page");
 }
