@@ -13,14 +13,7 @@ macro_rules! check_eq {
         match (&$seen, &$expected) {
             (seen, expected) => {
                 if *seen != *expected {
-                    panic!(
-                        "{}",
-                        $crate::protocol::CheckFailed {
-                            what: format_args!($($what)+),
-                            expected: format_args!("{:?}", expected),
-                            seen: format_args!("{:?}", seen),
-                        }
-                    );
+                    $crate::check!(fail $($what)+; expected "{:?}", expected; seen "{:?}", seen)
                 }
             }
         }
@@ -35,14 +28,8 @@ macro_rules! check_ne {
         match (&$seen, &$unwanted) {
             (seen, unwanted) => {
                 if *seen == *unwanted {
-                    panic!(
-                        "{}",
-                        $crate::protocol::CheckFailed {
-                            what: format_args!($($what)+),
-                            expected: format_args!("anything but {:?}", unwanted),
-                            seen: format_args!("{:?}", seen),
-                        }
-                    );
+                    $crate::check!(fail $($what)+;
+                        expected "anything but {:?}", unwanted; seen "{:?}", seen)
                 }
             }
         }
