@@ -34,6 +34,7 @@ pub mod protocol;
 pub mod session;
 pub mod smoke;
 pub mod soak;
+pub mod space;
 pub mod status;
 pub mod steps;
 pub mod user;

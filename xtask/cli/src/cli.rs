@@ -6,7 +6,9 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use xtask::options::{Action, Emulator, Options, parse};
-use xtask::{Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, status, steps};
+use xtask::{
+    Error, NAME, Result, bench, gate, iso, launch, prereqs, smoke, soak, space, status, steps,
+};
 
 /// Run with `args` (the program name left out); the exit status.
 pub fn main(args: &[String]) -> i32 {
@@ -43,8 +45,17 @@ fn act(action: Action) -> Result<i32> {
         }
         Action::Test => {
             prereqs::ensure()?;
+            space::before(&space::places())
+                .iter()
+                .for_each(|l| eprintln!("{l}"));
             let failed = steps::run_all(&steps::STEPS, steps::run_command, &mut std::io::stderr());
-            Ok(if failed.is_empty() { 0 } else { status::FAILED })
+            if failed.is_empty() {
+                return Ok(0);
+            }
+            space::after_failure(&space::places())
+                .iter()
+                .for_each(|l| eprintln!("{l}"));
+            Ok(status::FAILED)
         }
         Action::Bench { runs } => {
             prereqs::ensure()?;
