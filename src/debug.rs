@@ -12,6 +12,7 @@ pub mod cow_demo;
 pub mod hoard;
 #[cfg(kernel)]
 pub mod kalloctest;
+pub mod kalloctest_failure;
 pub mod ksyms;
 #[cfg(kernel)]
 pub mod ktest;

@@ -10,6 +10,8 @@ use crate::debug::lockstat::{kmem_snapshot, print_kmem_since};
 use crate::kalloc::{self, kalloc, kfree};
 use crate::param::NCPU;
 use crate::println;
+
+pub use super::kalloctest_failure::Failure;
 use crate::spinlock::NoInterrupts;
 
 /// Rounds per CPU when the command gives none.
@@ -20,28 +22,6 @@ pub const MAX_ROUNDS: u32 = 10_000_000;
 
 /// `NONE` in a result word: nothing to report.
 const NONE: u32 = u32::MAX;
-
-/// The first thing a failed `kalloctest` found wrong, with its values (a
-/// test turns it into a check that names them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// `cpu` found `other`'s id in the page at `va`: the page was given to
-    /// two CPUs at once.
-    Clash { cpu: usize, other: u32, va: u32 },
-    /// `cpu`'s kalloc gave None at `round`, with `before` pages free at the
-    /// start.
-    OutOfMemory {
-        cpu: usize,
-        round: u32,
-        before: usize,
-    },
-    /// `cpu` did `done` of `rounds` rounds.
-    Short { cpu: usize, done: u32, rounds: u32 },
-    /// The free count was `before` at the start, `after` at the end.
-    Lost { before: usize, after: usize },
-    /// The audit walked `audited` free pages, the count says `nfree`.
-    Audit { audited: usize, nfree: usize },
-}
 
 /// What one CPU's loop found.
 struct CpuResult {
@@ -128,22 +108,17 @@ pub fn kalloctest(rounds: u32) -> Result<u32, Failure> {
 
     let mut first = None;
     let mut fail = |f: Failure| {
+        println!("kalloctest: FAIL: {f}");
         first.get_or_insert(f);
     };
     for (i, r) in RESULTS.iter().enumerate().take(n) {
         let va = r.clash_va.load(Ordering::Relaxed);
         if va != NONE {
             let other = r.clash_id.load(Ordering::Relaxed);
-            println!(
-                "kalloctest: FAIL: cpu{i} found cpu{other}'s id in page {va:#010x}: the page was given to two CPUs at once"
-            );
             fail(Failure::Clash { cpu: i, other, va });
         }
         let oom = r.out_of_memory.load(Ordering::Relaxed);
         if oom != NONE {
-            println!(
-                "kalloctest: FAIL: cpu{i} got no page at round {oom}, with {before} free before"
-            );
             fail(Failure::OutOfMemory {
                 cpu: i,
                 round: oom,
@@ -152,7 +127,6 @@ pub fn kalloctest(rounds: u32) -> Result<u32, Failure> {
         }
         let done = r.rounds.load(Ordering::Relaxed);
         if done != rounds && oom == NONE {
-            println!("kalloctest: FAIL: cpu{i} did {done} of {rounds} rounds");
             fail(Failure::Short {
                 cpu: i,
                 done,
@@ -161,16 +135,11 @@ pub fn kalloctest(rounds: u32) -> Result<u32, Failure> {
         }
     }
     if after != before {
-        println!(
-            "kalloctest: FAIL: {} pages lost",
-            before as isize - after as isize
-        );
         fail(Failure::Lost { before, after });
     }
     // The audit panics, naming the damage, if the lists are inconsistent.
     let audited = kalloc::audit();
     if audited != after {
-        println!("kalloctest: FAIL: the audit counts {audited} free pages, nfree says {after}");
         fail(Failure::Audit {
             audited,
             nfree: after,

@@ -295,8 +295,13 @@ mod tests {
             None
         );
         assert_eq!(
-            kalloctest_failure("kalloctest: FAIL: the audit counts 4 free pages, nfree says 5\n"),
-            Some("kalloctest: FAIL: the audit counts 4 free pages, nfree says 5".into())
+            kalloctest_failure(
+                "kalloctest: FAIL: the free pages the audit walked: expected 5, kalloc::nfree(), saw 4\n"
+            ),
+            Some(
+                "kalloctest: FAIL: the free pages the audit walked: expected 5, kalloc::nfree(), saw 4"
+                    .into()
+            )
         );
         assert!(kalloctest_failure("kalloctest: 10 pairs\n").is_some());
     }

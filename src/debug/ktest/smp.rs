@@ -12,7 +12,6 @@ use crate::println;
 
 use super::{BootReport, kernel_mapping};
 use crate::debug::hoard::{chain, refill};
-use crate::debug::kalloctest::Failure;
 use crate::{check, check_eq};
 
 /// Every CPU of the MP table said it started, each on a stack of its own
@@ -94,21 +93,9 @@ pub fn kalloctest(_: &BootReport, _: &BootInfo) {
 fn kalloctest_passes(rounds: u32) -> u32 {
     match crate::debug::kalloctest::kalloctest(rounds) {
         Ok(tot) => tot,
-        Err(Failure::Clash { cpu, other, va }) => check!(fail
-            "kalloctest: the id in page {va:#010x}, held by cpu{cpu} (a page given to two \
-             CPUs at once)";
-            expected "cpu{cpu}'s"; seen "cpu{other}'s"),
-        Err(Failure::OutOfMemory { cpu, round, before }) => check!(fail
-            "kalloctest: cpu{cpu}'s kalloc at round {round}, with {before} pages free before";
-            expected "a page"; seen "None"),
-        Err(Failure::Short { cpu, done, rounds }) => check!(fail
-            "kalloctest: the rounds cpu{cpu} did"; expected "{rounds}"; seen "{done}"),
-        Err(Failure::Lost { before, after }) => check!(fail
-            "kalloctest: the free pages after the test (no page lost)";
-            expected "{before}, as before"; seen "{after}"),
-        Err(Failure::Audit { audited, nfree }) => check!(fail
-            "kalloctest: the free pages the audit walked";
-            expected "{nfree}, kalloc::nfree()"; seen "{audited}"),
+        Err(f) => f.words(|what, expected, seen| -> u32 {
+            check!(fail "kalloctest: {what}"; expected "{expected}"; seen "{seen}")
+        }),
     }
 }
 
