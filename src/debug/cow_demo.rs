@@ -10,7 +10,7 @@ use crate::jos::pmap::{KernelPages, PTSIZE, page_insert, page_lookup, read, writ
 use crate::kalloc;
 use crate::linux::memory::{CowStep, cow_faults, un_wp_page};
 use crate::memlayout::{PAddr, SCRATCH, VAddr, p2v};
-use crate::mmu::{PTE_COW, PTFlags, PageStep};
+use crate::mmu::{PGSIZE, PTE_COW, PTFlags, PageStep};
 use crate::println;
 use crate::vm::{self, walkpgdir};
 
@@ -20,6 +20,31 @@ const PARENT_DATA: u32 = 0x0000_0AAA;
 const CHILD_WRITE: u32 = 0x0000_0CCC;
 const PARENT_WRITE: u32 = 0x0000_0BBB;
 const SHARED_TEXT: u32 = 0x0000_0777;
+
+/// Word `i` (from 1) of page A: a pattern that the child's copy must carry
+/// whole, since the writes and reads below touch only word 0.
+fn pattern(i: usize) -> u32 {
+    PARENT_DATA ^ (i as u32).wrapping_mul(0x9E37_79B9)
+}
+
+/// The address of word `i` of the page at `page`.
+fn word(page: VAddr, i: usize) -> VAddr {
+    VAddr(page.0 + (i * size_of::<u32>()) as u32)
+}
+
+/// Words 1.. of the page at `page` hold [`pattern`].
+fn fill_pattern(page: VAddr) {
+    (1..PGSIZE / size_of::<u32>()).for_each(|i| write(word(page, i), pattern(i)));
+}
+
+/// Check that words 1.. of the page at `page` hold [`pattern`].
+fn check_pattern(page: VAddr, what: &str) {
+    for i in 1..PGSIZE / size_of::<u32>() {
+        let seen = read(word(page, i));
+        crate::check!(seen == pattern(i), "cow: word {i} of {what}";
+            expected "{:#010x}", pattern(i); seen "{seen:#010x}");
+    }
+}
 
 /// A directory of the demonstration in CR3 while this lives; the kernel's
 /// directory again when it goes.
@@ -84,6 +109,7 @@ pub fn cow(phystop: PAddr, narrate: bool) {
     let a = page_alloc(ALLOC_ZERO).checked("cow: page A");
     let b = page_alloc(ALLOC_ZERO).checked("cow: page B");
     write(p2v(a), PARENT_DATA);
+    fill_pattern(p2v(a));
     write(p2v(b), SHARED_TEXT);
     let user = PTFlags::US;
     // SAFETY: the demonstration owns both pages; the parent is not in use.
@@ -142,6 +168,11 @@ pub fn cow(phystop: PAddr, narrate: bool) {
         PARENT_DATA,
         "cow: the child's write reached A"
     );
+    check_pattern(
+        p2v(a2),
+        "the child's copy A' (un_wp_page copies the whole page before the write)",
+    );
+    check_pattern(p2v(a), "A (the child's write goes to its copy only)");
     crate::check_eq!((count(a), count(a2)), (1, 1), "cow: A and the child's copy");
     say(format_args!(
         "child writes {:#010x}: page fault, un_wp_page: {step}: counts A {}, A' {}",
