@@ -382,3 +382,30 @@ fn the_kernel_fails_only_the_call_that_meets_a_broken_block_or_entry() {
     assert!(!s.out_so_far().contains("panic"), "{}", s.out_so_far());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Before any process exists nobody can wait: a sleep lock taken twice at
+/// boot, and a `bread` with all NBUF buffers held, each panic naming what
+/// was held (a process would sleep instead; xv6 spins or panics "no
+/// buffers").
+#[test]
+fn at_boot_a_held_sleep_lock_and_a_full_buffer_cache_panic_by_name() {
+    common::expect_panic(
+        "sleeplock_twice_at_boot",
+        "acquiresleep: ktest held by pid 0 and no process to sleep for it",
+    );
+    let img = xtask::mkfs::default_image().unwrap();
+    let run = common::launch(&[
+        "--fs",
+        img.to_str().unwrap(),
+        "--cmdline",
+        "ktest=bget_all_held_at_boot",
+    ]);
+    run.expect_status(common::EXIT_PANIC);
+    let nbuf = xv6::param::NBUF;
+    assert_eq!(
+        run.line("panic: "),
+        format!("panic: bget: all {nbuf} buffers are held at boot (wanted block {nbuf})"),
+        "{}",
+        run.out
+    );
+}

@@ -3,6 +3,7 @@
 //! including those that must panic). Results go to the serial port; the
 //! host-side tests in `tests/` boot the kernel and read them.
 
+use crate::bio;
 use crate::bootinfo::BootInfo;
 use crate::checks::Checked;
 use crate::cpu::interrupts_enabled;
@@ -14,7 +15,9 @@ use crate::kalloc::{
 };
 use crate::memlayout::{BOOT_MAPPED, KERNBASE, KERNLINK, PAddr, VAddr, p2v, p2v_end, v2p};
 use crate::mmu::{LARGE_PGSIZE, PDFlags, PGSIZE, PTFlags, PageStep, pgaddr};
+use crate::param::NBUF;
 use crate::protocol::Ktest;
+use crate::sleeplock::SleepLock;
 use crate::smp::Started;
 use crate::spinlock::Spinlock;
 use crate::timer::ticks;
@@ -217,6 +220,14 @@ static TESTS: &[KTest] = &[
         let _outer = KTEST_LOCK.lock();
     }),
     must_panic("lock_order_percpu", smp::lock_order_percpu),
+    // Before any process exists nobody can wait: a sleep lock taken twice
+    // at boot, and a bread with every buffer held, each panic by name
+    // (a process would sleep instead).
+    must_panic("sleeplock_twice_at_boot", |_, _| {
+        let _held = KTEST_SLEEPLOCK.acquiresleep();
+        let _again = KTEST_SLEEPLOCK.acquiresleep();
+    }),
+    must_panic("bget_all_held_at_boot", |_, _| hold_every_buffer()),
     must_panic("panic_backtrace", |_, _| {
         backtrace_caller();
     }),
@@ -298,6 +309,16 @@ fn self_check(name: &str, r: &BootReport) {
 /// Locks for the spin-lock tests.
 static KTEST_LOCK: Spinlock<u32> = Spinlock::new(crate::lockorder::KTEST, 0);
 static KTEST_INNER: Spinlock<u32> = Spinlock::new(crate::lockorder::KTEST_INNER, 0);
+static KTEST_SLEEPLOCK: SleepLock<()> = SleepLock::new("ktest", ());
+
+/// Hold a buffer of each of blocks 0..NBUF of the boot's file system,
+/// then read one more block.
+fn hold_every_buffer() {
+    let _ = crate::fs::root().checked("a file system at boot (the default image)");
+    let _held: [bio::Buf; NBUF] =
+        core::array::from_fn(|b| bio::bread(b as u32).checked("a block of the image"));
+    let _one_more = bio::bread(NBUF as u32);
+}
 
 /// Interrupts on, for a test that needs them; main has set up the PICs.
 fn sti() {
