@@ -114,17 +114,17 @@ const PROC_FIGURES: [&str; 6] = [
 const FS_FIGURES: [&str; 3] = ["create4k_unlink", "write1m_read1m", "ls_dir100"];
 
 #[test]
-fn the_process_bench_gives_every_figure_on_both_kernels_and_both_fork_modes() {
+fn the_process_bench_gives_every_figure_on_both_kernels_both_fork_modes_and_the_ide_disk() {
     // The peer or a skip (a failure under CI=true), as the peer tests do.
     let have_peer = xtask::peer::available()
         .unwrap_or_else(|e| panic!("{e}"))
         .is_some();
-    let (ours, peer) = xtask::bench::proc_runs(&["copy", "cow"])
+    let (ours, peer) = xtask::bench::proc_runs(&xtask::bench::PROC_SETUPS)
         .unwrap_or_else(|e| panic!("--bench's process runs: {e}"));
     assert_eq!(peer.is_some(), have_peer, "the C xv6 runs when it is there");
     let runs: Vec<_> = ours.iter().chain(peer.as_ref()).collect();
     let kernels: Vec<&str> = runs.iter().map(|r| r.kernel.as_str()).collect();
-    let mut want = vec!["xv6-rs fork=copy", "xv6-rs fork=cow"];
+    let mut want = vec!["xv6-rs fork=copy", "xv6-rs fork=cow", "xv6-rs cow, IDE"];
     want.extend(have_peer.then_some("xv6"));
     assert_eq!(kernels, want);
     let all: Vec<&str> = PROC_FIGURES.iter().chain(&FS_FIGURES).copied().collect();

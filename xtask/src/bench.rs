@@ -104,27 +104,66 @@ pub struct ProcRun {
     pub figures: Vec<(String, u64)>,
 }
 
-/// `bench` on this kernel with `fork=MODE` for each of `modes`, then on the
-/// C xv6 if the peer is there (`None` and a line saying why if not), each
-/// under `-icount shift=0` on one CPU: the same binary everywhere.
-pub fn proc_runs(modes: &[&str]) -> Result<(Vec<ProcRun>, Option<ProcRun>)> {
+/// Where a run of `bench` has its root file system.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Root {
+    /// The RAM disk from the GRUB module: this kernel's default root.
+    RamDisk,
+    /// The IDE disk (`--disk`, a fresh copy of the default image), where
+    /// the C xv6 always has its root: the same disk on both kernels.
+    Ide,
+}
+
+/// The runs of `bench` on this kernel that `--bench` makes: each fork mode
+/// on the RAM disk, then copy-on-write on the IDE disk.
+pub const PROC_SETUPS: [(&str, Root); 3] = [
+    ("copy", Root::RamDisk),
+    ("cow", Root::RamDisk),
+    ("cow", Root::Ide),
+];
+
+/// The IDE disk image a run of `bench` writes to, relative to the root.
+const BENCH_DISK: &str = "target/bench-disk.img";
+
+/// A column's name for a run of ours with `fork` on `root`.
+pub fn kernel_label(fork: &str, root: Root) -> String {
+    match root {
+        Root::RamDisk => format!("xv6-rs fork={fork}"),
+        Root::Ide => format!("xv6-rs {fork}, IDE"),
+    }
+}
+
+/// `bench` on this kernel for each of `setups` (fork mode, root), then on
+/// the C xv6 if the peer is there (`None` and a line saying why if not),
+/// each under `-icount shift=0` on one CPU: the same binary everywhere.
+pub fn proc_runs(setups: &[(&str, Root)]) -> Result<(Vec<ProcRun>, Option<ProcRun>)> {
     let mut ours = Vec::new();
-    for mode in modes {
+    for &(mode, root) in setups {
+        let label = kernel_label(mode, root);
         let cmdline = format!("fork={mode}");
-        let o = launch::options(&["--cmdline", &cmdline, "--", "-icount", "shift=0"], &[]);
+        let disk = paths::at(BENCH_DISK);
+        let disk_arg = disk.display().to_string();
+        let mut args = vec!["--cmdline", &cmdline];
+        if root == Root::Ide {
+            let image = crate::mkfs::default_image()?;
+            std::fs::copy(&image, &disk).map_err(|e| crate::kernel::io_error("copy", &image, e))?;
+            args.extend(["--disk", &disk_arg]);
+        }
+        args.extend(["--", "-icount", "shift=0"]);
+        let o = launch::options(&args, &[]);
         let input = format!("{BENCH_PROGRAM}\n");
         let run = launch::run(&o, input.as_bytes(), Some(BENCH_PROGRAM_LIMIT))?;
         for skipped in lines_after(&run.out, BENCH_SKIP) {
-            println!("bench: fork={mode}: not measured: {skipped}");
+            println!("bench: {label}: not measured: {skipped}");
         }
         let figures = crate::user::bench_figures(&run.out).map_err(|e| {
             Error::new(format!(
-                "bench on this kernel (fork={mode}): {e}; output:\n{}",
+                "bench on this kernel ({label}): {e}; output:\n{}",
                 run.out
             ))
         })?;
         ours.push(ProcRun {
-            kernel: format!("xv6-rs fork={mode}"),
+            kernel: label,
             figures,
         });
     }
@@ -297,9 +336,10 @@ pub fn run(runs: u32) -> Result<()> {
     println!("bench: {}", version.lines().next().unwrap_or(""));
     println!(
         "bench: processes: user program bench, guest instructions per operation \
-         (-icount shift=0, one CPU), this kernel and the C xv6"
+         (-icount shift=0, one CPU), this kernel (root on the RAM disk, then on the \
+         IDE disk) and the C xv6 (root on the IDE disk)"
     );
-    let (ours, peer) = proc_runs(&["copy", "cow"])?;
+    let (ours, peer) = proc_runs(&PROC_SETUPS)?;
     for row in proc_table(&ours, peer.as_ref()) {
         println!("bench:   {row}");
     }
