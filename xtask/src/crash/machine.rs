@@ -88,7 +88,7 @@ impl Kernel {
                 let iso = crate::iso::build(&o)?;
                 let mut live = Live::spawn(&mut crate::emulator::command(&o, &iso))?;
                 // Each cut point's command line makes an ISO of its own
-                // (about 10 MB): removed once the run is over.
+                // (about 2 MB): removed once the run is over.
                 if cut_iso {
                     live.remove_at_end = Some(iso);
                 }
