@@ -43,7 +43,8 @@ fn boot(img: &Path, cmdline: &str, extra: &[&str]) -> Session {
 fn the_peers_shell_runs_a_pipe_ls_wc_and_grep() {
     let Some(p) = peer() else { return };
     let mut s = boot(&p.fs_img, "", &[]);
-    assert!(sh(&mut s, "echo hello | cat").contains("\nhello\n"));
+    let piped = sh(&mut s, "echo hello | cat");
+    assert!(piped.contains("\nhello\n"), "echo hello | cat:\n{piped}");
     let ls = sh(&mut s, "ls");
     for name in ["README", "cat", "sh", "forktest", "usertests"] {
         assert!(
