@@ -109,21 +109,20 @@ pub fn panic_print(args: fmt::Arguments) {
 pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
     let mut dump = false;
     let more = loop {
-        let echo = {
-            let mut input = INPUT.lock();
-            if !input.accepts_more() {
-                break false;
-            }
-            let Some(c) = getc() else {
-                break true;
-            };
-            if c == CTRL_P && crate::proc::started() {
-                dump = true;
-                continue;
-            }
-            input.push(c)
+        let mut input = INPUT.lock();
+        if !input.accepts_more() {
+            break false;
+        }
+        let Some(c) = getc() else {
+            break true;
         };
-        match echo {
+        if c == CTRL_P && crate::proc::started() {
+            dump = true;
+            continue;
+        }
+        // Echoed under the line editor's lock, so that the screen shows
+        // the bytes in the order the editor took them.
+        match input.push(c) {
             Echo::Nothing => {}
             Echo::Byte(b) => self::echo(&[b]),
             Echo::Erase(n) => (0..n).for_each(|_| self::echo(b"\x08 \x08")),
@@ -224,12 +223,10 @@ pub fn consoleread(dst: &mut [u8]) -> Option<usize> {
         }
         let mut ahead = [0u8; INPUT_BUF];
         let n = input.listen(&mut ahead);
-        if n > 0 {
-            drop(input);
-            echo(&ahead[..n]);
-            input = INPUT.lock();
-            continue;
-        }
+        // Shown before the line editor is unlocked: from now on the
+        // interrupt echoes each new byte at once, and it must come after
+        // these (else `echo hel` + `lo\n` shows as `lo` + newline + `echo hel`).
+        echo(&ahead[..n]);
         input = crate::proc::sleep(input_chan(), &INPUT, input);
     }
 }
@@ -293,8 +290,9 @@ pub fn readline(buf: &mut [u8]) -> Option<Result<usize, LineTooLong>> {
         }
         let mut ahead = [0u8; INPUT_BUF];
         let n = input.listen(&mut ahead);
-        drop(input);
+        // Shown before unlocking, as in `consoleread`.
         echo(&ahead[..n]);
+        drop(input);
         // `sti` takes effect after the next instruction, so no interrupt
         // comes between it and `hlt`: one that arrives wakes `hlt` up.
         // SAFETY: waiting for an interrupt with interrupts on.
