@@ -31,7 +31,31 @@ pub struct GradingTree {
     pub lab: Manifest,
     pub dir: PathBuf,
     pub handout: Tree,
+    /// The work directory's lock, held while the tree lives: two runs
+    /// grading in one directory would overwrite each other's files.
+    _lock: std::fs::File,
 }
+
+/// Take `work`'s lock, waiting (and saying so) while another run holds it.
+fn lock_work(work: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(work).map_err(|e| io_error("create", work, e))?;
+    let path = work.join(WORK_LOCK);
+    let file = std::fs::File::create(&path).map_err(|e| io_error("create", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => eprintln!(
+            "{NAME}: another run is grading in {}; waiting for it to end \
+             (set XV6_SCRATCH to another directory to grade beside it)",
+            work.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path, e)),
+    }
+    file.lock().map_err(|e| io_error("lock", &path, e))?;
+    Ok(file)
+}
+
+/// The lock file in a grading tree's work directory.
+const WORK_LOCK: &str = "run-qemu.lock";
 
 /// How a command run in the grading tree ended.
 pub struct Ran {
@@ -50,6 +74,7 @@ impl GradingTree {
         let manifest = grade::manifest(lab)?;
         let handout = export::handout(tracked, lab)
             .map_err(|e| Error::new(format!("the handout of {lab}: {e}")))?;
+        let lock = lock_work(work)?;
         let dir = work.join("tree");
         sync_tree(&handout, &dir)?;
         let (target, link) = (work.join("target"), dir.join("target"));
@@ -61,6 +86,7 @@ impl GradingTree {
             lab: manifest,
             dir,
             handout,
+            _lock: lock,
         })
     }
 
@@ -459,6 +485,30 @@ mod tests {
     use crate::grade::Graded;
     use crate::manifest::{Check, Test};
     use crate::verdict::Verdict;
+
+    /// A second run grading in the same directory waits for the first
+    /// (it would overwrite the tree under it), then goes on.
+    #[test]
+    fn a_second_run_in_one_work_directory_waits_for_the_first() {
+        let work = std::env::temp_dir().join(format!("xv6-work-lock-{}", std::process::id()));
+        let first = lock_work(&work).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let w = work.clone();
+        let second = std::thread::spawn(move || {
+            let held = lock_work(&w).unwrap();
+            tx.send(()).unwrap();
+            held
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the second run took the lock while the first held it"
+        );
+        drop(first);
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the second run goes on once the first let go");
+        drop(second.join().unwrap());
+        std::fs::remove_dir_all(&work).unwrap();
+    }
 
     fn manifest() -> Manifest {
         let t = |name: &str| Test {
