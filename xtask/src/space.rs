@@ -17,22 +17,24 @@ pub const FULL_BYTES: u64 = GIB / 2;
 
 const GIB: u64 = 1 << 30;
 
-/// One place the run writes to: its path, its file system's free bytes
-/// and identity, and what a fresh run needs there.
+/// One place the run writes to: its path, the free bytes and identity
+/// (`st_dev`) of the disk holding it, and what a fresh run needs there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Place {
     pub path: PathBuf,
     pub free: u64,
-    pub fs: u64,
+    pub disk: u64,
     pub need: u64,
 }
 
-/// The free bytes of the file system holding `path` (or its nearest
-/// existing ancestor) and that file system's id.
+/// The free bytes of the disk holding `path` (or its nearest existing
+/// ancestor) and that disk's device number.
 fn free_bytes(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
     let existing = path.ancestors().find(|p| p.exists())?;
     let st = rustix::fs::statvfs(existing).ok()?;
-    Some((st.f_bavail.saturating_mul(st.f_frsize), st.f_fsid))
+    let disk = existing.metadata().ok()?.dev();
+    Some((st.f_bavail.saturating_mul(st.f_frsize), disk))
 }
 
 /// `target/` and the scratch directory, as they are now.
@@ -43,60 +45,72 @@ pub fn places() -> Vec<Place> {
     ]
     .into_iter()
     .filter_map(|(path, need)| {
-        let (free, fs) = free_bytes(&path)?;
+        let (free, disk) = free_bytes(&path)?;
         Some(Place {
             path,
             free,
-            fs,
+            disk,
             need,
         })
     })
     .collect()
 }
 
+/// One disk's free bytes, the places on it (their paths, joined) and what
+/// they need together; a disk once, in the order its first place comes.
+fn by_disk(places: &[Place]) -> Vec<(u64, String, u64)> {
+    let mut disks: Vec<&Place> = Vec::new();
+    for p in places {
+        if !disks.iter().any(|d| d.disk == p.disk) {
+            disks.push(p);
+        }
+    }
+    disks
+        .into_iter()
+        .map(|d| {
+            let on_it = places.iter().filter(|q| q.disk == d.disk);
+            let names: Vec<String> = on_it
+                .clone()
+                .map(|q| q.path.display().to_string())
+                .collect();
+            (d.free, names.join(" and "), on_it.map(|q| q.need).sum())
+        })
+        .collect()
+}
+
 fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / GIB as f64)
 }
 
-/// Before the run: a warning for each file system with less free room
-/// than the places on it need from a fresh clone (a warning only: what is
-/// built already is not written again).
+/// Before the run: a warning for each disk with less free room than the
+/// places on it need from a fresh clone (a warning only: what is built
+/// already is not written again).
 pub fn before(places: &[Place]) -> Vec<String> {
-    let mut said = Vec::new();
-    let mut lines = Vec::new();
-    for p in places {
-        if said.contains(&p.fs) {
-            continue;
-        }
-        said.push(p.fs);
-        let on_it: Vec<&Place> = places.iter().filter(|q| q.fs == p.fs).collect();
-        let need: u64 = on_it.iter().map(|q| q.need).sum();
-        if p.free < need {
-            let names: Vec<String> = on_it.iter().map(|q| q.path.display().to_string()).collect();
-            lines.push(format!(
-                "{NAME} --test: warning: {} free for {}; a run from a fresh clone writes \
+    by_disk(places)
+        .into_iter()
+        .filter(|&(free, _, need)| free < need)
+        .map(|(free, names, need)| {
+            format!(
+                "{NAME} --test: warning: {} free for {names}; a run from a fresh clone writes \
                  about {} there. If steps fail with \"No space left on device\", free some \
                  room, or set XV6_SCRATCH to a directory on a roomier disk.",
-                gib(p.free),
-                names.join(" and "),
+                gib(free),
                 gib(need)
-            ));
-        }
-    }
-    lines
+            )
+        })
+        .collect()
 }
 
-/// After a failed run: a line for each place whose disk is (nearly) full.
+/// After a failed run: a line for each disk that is (nearly) full.
 pub fn after_failure(places: &[Place]) -> Vec<String> {
-    places
-        .iter()
-        .filter(|p| p.free < FULL_BYTES)
-        .map(|p| {
+    by_disk(places)
+        .into_iter()
+        .filter(|&(free, _, _)| free < FULL_BYTES)
+        .map(|(free, names, _)| {
             format!(
-                "{NAME} --test: the disk holding {} is full ({} free): the failures above \
+                "{NAME} --test: the disk holding {names} is full ({} free): the failures above \
                  may come from that, not from the code; free some room and run again.",
-                p.path.display(),
-                gib(p.free)
+                gib(free)
             )
         })
         .collect()
@@ -106,13 +120,19 @@ pub fn after_failure(places: &[Place]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn place(path: &str, free: u64, fs: u64, need: u64) -> Place {
+    fn place(path: &str, free: u64, disk: u64, need: u64) -> Place {
         Place {
             path: PathBuf::from(path),
             free,
-            fs,
+            disk,
             need,
         }
+    }
+
+    /// `lines` is one line that contains `part`.
+    fn one_line_with(lines: &[String], part: &str) {
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains(part), "{part:?} not in {}", lines[0]);
     }
 
     #[test]
@@ -131,13 +151,10 @@ mod tests {
             place("/a/target", 10 * GIB, 1, 6 * GIB),
             place("/tmp/s", 10 * GIB, 1, 6 * GIB),
         ];
-        let lines = before(&ps);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].contains("10.0 GiB free for /a/target and /tmp/s")
-                && lines[0].contains("about 12.0 GiB there"),
-            "{}",
-            lines[0]
+        one_line_with(
+            &before(&ps),
+            "10.0 GiB free for /a/target and /tmp/s; a run from a fresh clone writes about \
+             12.0 GiB there",
         );
     }
 
@@ -147,27 +164,26 @@ mod tests {
             place("/a/target", 10 * GIB, 1, 6 * GIB),
             place("/big/s", 5 * GIB, 2, 6 * GIB),
         ];
-        let lines = before(&ps);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].contains("5.0 GiB free for /big/s;"),
-            "{}",
-            lines[0]
-        );
+        one_line_with(&before(&ps), "5.0 GiB free for /big/s;");
     }
 
     #[test]
-    fn a_full_disk_after_a_failed_run_is_named() {
-        let ps = [
+    fn a_full_disk_after_a_failed_run_is_named_once() {
+        let apart = [
             place("/a/target", GIB / 10, 1, 6 * GIB),
             place("/big/s", 5 * GIB, 2, 6 * GIB),
         ];
-        let lines = after_failure(&ps);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].contains("the disk holding /a/target is full (0.1 GiB free)"),
-            "{}",
-            lines[0]
+        one_line_with(
+            &after_failure(&apart),
+            "the disk holding /a/target is full (0.1 GiB free)",
+        );
+        let together = [
+            place("/a/target", GIB / 10, 1, 6 * GIB),
+            place("/tmp/s", GIB / 10, 1, 6 * GIB),
+        ];
+        one_line_with(
+            &after_failure(&together),
+            "the disk holding /a/target and /tmp/s is full",
         );
     }
 
