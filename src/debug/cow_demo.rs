@@ -21,10 +21,15 @@ const CHILD_WRITE: u32 = 0x0000_0CCC;
 const PARENT_WRITE: u32 = 0x0000_0BBB;
 const SHARED_TEXT: u32 = 0x0000_0777;
 
+/// An odd multiplier that spreads consecutive word numbers over all 32
+/// bits (2^32 divided by the golden ratio), so that no two words of the
+/// pattern are alike and none is a junk fill.
+const SPREAD: u32 = 0x9E37_79B9;
+
 /// Word `i` (from 1) of page A: a pattern that the child's copy must carry
 /// whole, since the writes and reads below touch only word 0.
 fn pattern(i: usize) -> u32 {
-    PARENT_DATA ^ (i as u32).wrapping_mul(0x9E37_79B9)
+    PARENT_DATA ^ (i as u32).wrapping_mul(SPREAD)
 }
 
 /// The address of word `i` of the page at `page`.

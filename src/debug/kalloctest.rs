@@ -10,9 +10,9 @@ use crate::debug::lockstat::{kmem_snapshot, print_kmem_since};
 use crate::kalloc::{self, kalloc, kfree};
 use crate::param::NCPU;
 use crate::println;
+use crate::spinlock::NoInterrupts;
 
 pub use super::kalloctest_failure::Failure;
-use crate::spinlock::NoInterrupts;
 
 /// Rounds per CPU when the command gives none.
 pub const DEFAULT_ROUNDS: u32 = 100_000;

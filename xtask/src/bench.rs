@@ -126,7 +126,7 @@ pub const PROC_SETUPS: [(&str, Root); 3] = [
 const BENCH_DISK: &str = "target/bench-disk.img";
 
 /// A column's name for a run of ours with `fork` on `root`.
-pub fn kernel_label(fork: &str, root: Root) -> String {
+fn kernel_label(fork: &str, root: Root) -> String {
     match root {
         Root::RamDisk => format!("xv6-rs fork={fork}"),
         Root::Ide => format!("xv6-rs {fork}, IDE"),
