@@ -58,12 +58,7 @@ impl Kernel {
 
     /// Take the build lock (released when the file is dropped).
     pub fn lock(&self) -> Result<File> {
-        fs::create_dir_all(&self.target_dir)
-            .map_err(|e| io_error("create", &self.target_dir, e))?;
-        let path = self.target_dir.join("run-qemu.lock");
-        let file = File::create(&path).map_err(|e| io_error("create", &path, e))?;
-        file.lock().map_err(|e| io_error("lock", &path, e))?;
-        Ok(file)
+        lock_file(&self.target_dir.join("run-qemu.lock"), || {})
     }
 
     /// Build the kernel and fill its symbol table, once per process for
@@ -129,6 +124,23 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = PathBuf::from(tmp);
     fs::write(&tmp, bytes).map_err(|e| io_error("write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| io_error("rename", &tmp, e))
+}
+
+/// Hold the lock file `path` (made, with its directory, if missing),
+/// calling `waiting` first if another process holds it; the lock goes
+/// when the file is dropped.
+pub fn lock_file(path: &Path, waiting: impl FnOnce()) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    }
+    let file = File::create(path).map_err(|e| io_error("create", path, e))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(fs::TryLockError::WouldBlock) => waiting(),
+        Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", path, e)),
+    }
+    file.lock().map_err(|e| io_error("lock", path, e))?;
+    Ok(file)
 }
 
 /// An I/O failure on `path`.

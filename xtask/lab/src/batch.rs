@@ -17,7 +17,8 @@ use super::export::{self, Tree};
 use super::grade::{self, Report};
 use super::gradescope;
 use super::manifest::{Check, Manifest};
-use xtask::{Error, NAME, Result, bounded, kernel::io_error, paths, status};
+use xtask::kernel::{self, io_error};
+use xtask::{Error, NAME, Result, bounded, paths, status};
 
 /// Longest one grading may take: a first build of the kernel and the
 /// runner from scratch (minutes on a busy 2-core machine), then the tests.
@@ -38,20 +39,13 @@ pub struct GradingTree {
 
 /// Take `work`'s lock, waiting (and saying so) while another run holds it.
 fn lock_work(work: &Path) -> Result<std::fs::File> {
-    std::fs::create_dir_all(work).map_err(|e| io_error("create", work, e))?;
-    let path = work.join(WORK_LOCK);
-    let file = std::fs::File::create(&path).map_err(|e| io_error("create", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => return Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => eprintln!(
+    kernel::lock_file(&work.join(WORK_LOCK), || {
+        eprintln!(
             "{NAME}: another run is grading in {}; waiting for it to end \
              (set XV6_SCRATCH to another directory to grade beside it)",
             work.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", &path, e)),
-    }
-    file.lock().map_err(|e| io_error("lock", &path, e))?;
-    Ok(file)
+        )
+    })
 }
 
 /// The lock file in a grading tree's work directory.
