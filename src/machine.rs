@@ -1,6 +1,6 @@
 //! Stopping the machine: halt, power off, and the exit port QEMU's tests use.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use x86::io::{outb, outw};
 
@@ -40,7 +40,21 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 /// Record that this CPU is panicking; whether one was already (a panic
 /// while reporting one must not recurse until the stack overflows).
 pub fn begin_panic() -> bool {
-    PANICKING.swap(true, Ordering::SeqCst)
+    let already = PANICKING.swap(true, Ordering::SeqCst);
+    if !already {
+        PANIC_CPU.store(crate::cpu::cpuid() as u32, Ordering::SeqCst);
+    }
+    already
+}
+
+/// The CPU whose panic is being reported (`NO_CPU` until one is).
+static PANIC_CPU: AtomicU32 = AtomicU32::new(NO_CPU);
+const NO_CPU: u32 = u32::MAX;
+
+/// Which CPU is reporting its panic, once it has said so.
+pub fn panicking_cpu() -> Option<usize> {
+    let c = PANIC_CPU.load(Ordering::SeqCst);
+    (c != NO_CPU).then_some(c as usize)
 }
 
 /// Whether some CPU has panicked (the others then stop when told to).

@@ -113,6 +113,12 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     // SAFETY: no interrupt may run on a kernel that has given up.
     unsafe { x86::irq::disable() };
     if machine::begin_panic() {
+        // A panic is being reported already. On another CPU: stop here and
+        // let it finish its report (it ends the machine). On this one (a
+        // panic while reporting): end the machine now.
+        if machine::panicking_cpu() != Some(cpu::cpuid()) {
+            machine::halt();
+        }
         machine::fail(machine::EXIT_PANIC);
     }
     if lapic::lapic_ready() {
