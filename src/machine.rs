@@ -1,6 +1,6 @@
 //! Stopping the machine: halt, power off, and the exit port QEMU's tests use.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use x86::io::{outb, outw};
 
@@ -34,32 +34,35 @@ pub fn reboot() -> ! {
     halt()
 }
 
-/// Set by the first panic, on any CPU.
-static PANICKING: AtomicBool = AtomicBool::new(false);
+/// The CPU whose panic is being reported (`NO_CPU` until one panics).
+static PANIC_CPU: AtomicUsize = AtomicUsize::new(NO_CPU);
+const NO_CPU: usize = usize::MAX;
 
-/// Record that this CPU is panicking; whether one was already (a panic
-/// while reporting one must not recurse until the stack overflows).
-pub fn begin_panic() -> bool {
-    let already = PANICKING.swap(true, Ordering::SeqCst);
-    if !already {
-        PANIC_CPU.store(crate::cpu::cpuid() as u32, Ordering::SeqCst);
-    }
-    already
+/// What a panic on one CPU finds when it starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PanicStart {
+    /// No panic was under way: this CPU reports it.
+    First,
+    /// This CPU panicked while reporting its own panic (it must not recurse
+    /// until the stack overflows: end the machine).
+    Nested,
+    /// Another CPU is reporting its panic: stop and let it finish.
+    OnAnotherCpu,
 }
 
-/// The CPU whose panic is being reported (`NO_CPU` until one is).
-static PANIC_CPU: AtomicU32 = AtomicU32::new(NO_CPU);
-const NO_CPU: u32 = u32::MAX;
-
-/// Which CPU is reporting its panic, once it has said so.
-pub fn panicking_cpu() -> Option<usize> {
-    let c = PANIC_CPU.load(Ordering::SeqCst);
-    (c != NO_CPU).then_some(c as usize)
+/// Record that CPU `cpu` is panicking and say who reports it. The caller
+/// passes its CPU number (this file stays below `cpu.rs`).
+pub fn begin_panic(cpu: usize) -> PanicStart {
+    match PANIC_CPU.compare_exchange(NO_CPU, cpu, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => PanicStart::First,
+        Err(reporter) if reporter == cpu => PanicStart::Nested,
+        Err(_) => PanicStart::OnAnotherCpu,
+    }
 }
 
 /// Whether some CPU has panicked (the others then stop when told to).
 pub fn panicking() -> bool {
-    PANICKING.load(Ordering::SeqCst)
+    PANIC_CPU.load(Ordering::SeqCst) != NO_CPU
 }
 
 /// Stop this CPU for good: interrupts off, then `hlt` forever.

@@ -112,14 +112,13 @@ fn start_processes(cmdline_text: &str, root: xv6::fs::Inode) -> ! {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     // SAFETY: no interrupt may run on a kernel that has given up.
     unsafe { x86::irq::disable() };
-    if machine::begin_panic() {
-        // A panic is being reported already. On another CPU: stop here and
-        // let it finish its report (it ends the machine). On this one (a
-        // panic while reporting): end the machine now.
-        if machine::panicking_cpu() != Some(cpu::cpuid()) {
-            machine::halt();
-        }
-        machine::fail(machine::EXIT_PANIC);
+    match machine::begin_panic(cpu::cpuid()) {
+        machine::PanicStart::First => {}
+        // Another CPU is reporting its panic: let it finish (it ends the
+        // machine), or this CPU's report could end it before it is printed.
+        machine::PanicStart::OnAnotherCpu => machine::halt(),
+        // A panic while reporting one on this CPU: end the machine now.
+        machine::PanicStart::Nested => machine::fail(machine::EXIT_PANIC),
     }
     if lapic::lapic_ready() {
         // Stop the other CPUs (their NMI handler halts once a panic is

@@ -192,6 +192,7 @@ static TESTS: &[KTest] = &[
     alone("steal_pairs", smp::steal_pairs),
     alone("steal_twice", steal_twice::steal_twice),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
+    must_panic("panic_on_every_cpu", smp::panic_on_every_cpu),
     t(
         "kernel_stacks_are_guarded",
         stack::kernel_stacks_are_guarded,

@@ -394,6 +394,27 @@ pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
         expected "the machine stopped"; seen "cpu0 went on");
 }
 
+/// CPUs that have reached `panic_on_every_cpu`'s start line.
+static EVERY_PANIC_ARRIVED: AtomicU32 = AtomicU32::new(0);
+
+/// Every CPU panics at once (they wait for each other first): one report
+/// is printed whole, and the others stop without ending the machine
+/// before it is (each would otherwise cut the report off).
+pub fn panic_on_every_cpu(_: &BootReport, _: &BootInfo) {
+    check!(ncpu() >= 2, "the CPUs ktest panic_on_every_cpu needs";
+        expected "2 or more"; seen "{}", ncpu());
+    crate::smp::on_every_cpu(
+        |cpus| {
+            EVERY_PANIC_ARRIVED.fetch_add(1, Ordering::SeqCst);
+            while EVERY_PANIC_ARRIVED.load(Ordering::SeqCst) < cpus {
+                core::hint::spin_loop();
+            }
+            panic!("ktest: a panic on every CPU at once"); // not a check: the test's point
+        },
+        ncpu() as u32,
+    );
+}
+
 /// Rounds of `steal_race`'s contest: enough for thousands of steals while
 /// the victims' lists change under them (a steal without the victim's lock
 /// broke the lists in 9 of 14 runs of 40 or 150 rounds here; the single
