@@ -6,6 +6,7 @@
 use core::fmt::{self, Write};
 
 use crate::input::{Echo, INPUT_BUF, Input, Line};
+use crate::protocol::CTRL_P; // print the process table (xv6's procdump)
 use crate::spinlock::Spinlock;
 // console, uart and kbd import each other, as in xv6: the console drives
 // the devices, and their interrupts hand each byte back to `consoleintr`.
@@ -135,9 +136,6 @@ pub fn consoleintr(mut getc: impl FnMut() -> Option<u8>) -> bool {
     }
     more
 }
-
-/// Ctrl-P: print the process table (xv6's procdump) while processes run.
-const CTRL_P: u8 = 0x10;
 
 /// What a process waiting for console input sleeps on.
 fn input_chan() -> usize {

@@ -688,7 +688,11 @@ pub fn procdump() {
     if ps() == 0 {
         println!("{}", crate::protocol::NO_PROCESSES);
     }
-    println!("free pages {}", crate::kalloc::nfree());
+    println!(
+        "{}{}",
+        crate::protocol::PROCDUMP_FREE,
+        crate::kalloc::nfree()
+    );
 }
 
 /// Print procdump's line of each process in use (a running one's ends

@@ -107,6 +107,11 @@ pub const PROCESSES_READY: &str = "main: processes run; the console is theirs";
 /// no process exists: the monitor runs instead of init.
 pub const NO_PROCESSES: &str = "ps: no processes (the monitor runs instead of init)";
 
+/// Ctrl-P: the console prints the process table (xv6's procdump), then
+/// its last line, the free page count: `PROCDUMP_FREE` and the number.
+pub const CTRL_P: u8 = 0x10;
+pub const PROCDUMP_FREE: &str = "free pages ";
+
 /// Lines that say how a monitor command went, which the tests and the
 /// runner's soak read: kalloctest's pass, the start of `checks`' pass, and
 /// the starts of two refusals.

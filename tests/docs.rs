@@ -40,6 +40,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use xv6::protocol::{CTRL_P, PROCDUMP_FREE};
+
 /// The files whose samples are checked: README.md and docs/*.md.
 fn documents() -> Vec<PathBuf> {
     let root = root();
@@ -195,17 +197,11 @@ const SH_PROMPT: &str = xtask::peer::SH_PROMPT;
 /// A sample's line that types Ctrl-P (the process table) at the prompt.
 const CTRL_P_LINE: &str = "$ ^P";
 
-/// Ctrl-P, which the console answers with the process table at once.
-const CTRL_P: u8 = 0x10;
-
 /// How long a shell sample waits after a prompt before it types Ctrl-P:
 /// the shell, which has just printed the prompt, must reach its `read`
 /// and sleep there first, so that the table shows the same state each
 /// time (the key wakes the reader: `runble`).
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// The start of the process table's last line.
-const FREE_PAGES: &str = "free pages ";
 
 /// What a shell sample types, one step after each prompt.
 #[derive(Debug, PartialEq, Eq)]
@@ -504,7 +500,7 @@ fn type_into_the_shell(args: &[&str], steps: &[Step]) -> common::Run {
             Step::CtrlP => {
                 std::thread::sleep(SETTLE);
                 s.send_raw(&[CTRL_P])
-                    .and_then(|()| s.expect(FREE_PAGES))
+                    .and_then(|()| s.expect(PROCDUMP_FREE))
                     .and_then(|_| s.expect("\n"))
                     .and_then(|_| s.send_bytes(b""))
             }

@@ -31,8 +31,7 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
         &["--fs", img, "--cmdline", cmdline, "--smp", cpus],
         ANSWER_LIMIT,
     );
-    let (table0, free0) = ctrl_p(&mut s);
-    let before = free0 + common::user_pages(&table0);
+    let before = ctrl_p(&mut s);
     let out = sh(&mut s, "usertests");
     assert!(out.contains(PASSED), "{out}");
     assert!(!out.contains("panic"), "{out}");
@@ -41,11 +40,10 @@ fn usertests_pass(cmdline: &str, cpus: &str) {
         "the file system reported a fault:\n{out}"
     );
     assert!(sh(&mut s, "echo alive").contains("alive"));
-    let (table, free1) = ctrl_p(&mut s);
-    let after = free1 + common::user_pages(&table);
-    assert_eq!(
-        before, after,
-        "pages lost by usertests ({cmdline}, {cpus} CPUs):\n{table0}\n{table}"
+    common::assert_pages_back(
+        &mut s,
+        &before,
+        &format!("usertests ({cmdline}, {cpus} CPUs)"),
     );
 }
 

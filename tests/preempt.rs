@@ -10,7 +10,7 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{PGSIZE, Session};
+use common::{Procdump, Session, ctrl_p};
 
 /// The shell's prompt.
 const SH: &str = "$ ";
@@ -34,59 +34,19 @@ fn shell(cpus: usize) -> Session {
     s
 }
 
-/// Ctrl-P's report (the process table, then `free pages N`); the prompt
-/// the newline after it brings is consumed too.
-fn procdump(s: &mut Session) -> String {
-    s.send_bytes(b"\x10");
-    let table = s.expect("free pages ");
-    let count = s.expect("\n");
-    // The shell's prompt for the newline may come before the report ends
-    // (the shell runs on another CPU): wait for it only if it has not.
-    if !table.contains(SH) {
-        s.expect(SH);
-    }
-    format!("{table}{count}")
-}
-
-/// The free count in a Ctrl-P report.
-fn free_pages(report: &str) -> u32 {
-    let line = report
-        .lines()
-        .find(|l| l.starts_with("free pages "))
-        .unwrap_or_else(|| panic!("no free count in:\n{report}"));
-    line["free pages ".len()..]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("not a count: {line}"))
-}
-
-/// The free count plus the pages of the processes' memories (the `sz`
-/// column): constant unless pages leak, however the shell's heap grows.
-fn free_and_user_pages(report: &str) -> u32 {
-    let user: u32 = report
-        .lines()
-        .filter_map(|l| l.split_once(" sz ")?.1.split_whitespace().next())
-        .map(|sz| {
-            sz.parse::<u32>()
-                .expect("sz is a byte count")
-                .div_ceil(PGSIZE)
-        })
-        .sum();
-    free_pages(report) + user
-}
-
 /// Whether a Ctrl-P report shows a spinner running on a CPU other than 0
 /// (a running process's line ends with ` cpu N`).
-fn spinner_elsewhere(report: &str) -> bool {
-    report.lines().any(|l| {
+fn spinner_elsewhere(report: &Procdump) -> bool {
+    report.table.lines().any(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
         w.get(2) == Some(&"spin") && w.len() == 7 && w[5] == "cpu" && w[6] != "0"
     })
 }
 
 /// Processes named spin in a Ctrl-P report.
-fn spinners(report: &str) -> usize {
+fn spinners(report: &Procdump) -> usize {
     report
+        .table
         .lines()
         .filter(|l| l.split_whitespace().nth(2) == Some("spin"))
         .count()
@@ -94,7 +54,7 @@ fn spinners(report: &str) -> usize {
 
 fn spinners_are_preempted_and_killed(cpus: usize) {
     let mut s = shell(cpus);
-    let pages = free_and_user_pages(&procdump(&mut s));
+    let first = ctrl_p(&mut s);
     let n = cpus + 1;
     for _ in 0..n {
         s.send("spin &");
@@ -109,12 +69,12 @@ fn spinners_are_preempted_and_killed(cpus: usize) {
     s.send("echo alive");
     s.expect("echo alive"); // the typed line, echoed
     s.expect("alive");
-    let report = procdump(&mut s);
-    assert_eq!(spinners(&report), n, "{n} spinners in:\n{report}");
+    let report = ctrl_p(&mut s);
+    assert_eq!(spinners(&report), n, "{n} spinners in:\n{}", report.table);
     // Spinners run on the other CPUs too (a CPU that is never woken once
     // idle would leave them all to cpu 0).
     let start = Instant::now();
-    while !spinner_elsewhere(&procdump(&mut s)) {
+    while !spinner_elsewhere(&ctrl_p(&mut s)) {
         assert!(
             start.elapsed() < KILL_LIMIT,
             "{cpus} CPUs: no spinner seen running on a CPU other than 0"
@@ -124,18 +84,21 @@ fn spinners_are_preempted_and_killed(cpus: usize) {
     s.send(&format!("kill {}", pids.join(" ")));
     let start = Instant::now();
     loop {
-        let report = procdump(&mut s);
-        if spinners(&report) == 0 {
+        let report = ctrl_p(&mut s);
+        // Gone: the spinners, and kill itself (the first table's processes
+        // are all there is again).
+        if spinners(&report) == 0 && report.pids() == first.pids() {
             assert_eq!(
-                free_and_user_pages(&report),
-                pages,
-                "every page back once the spinners are gone:\n{report}"
+                report.pages(),
+                first.pages(),
+                "every page back once the spinners are gone:\n{report:?}"
             );
             break;
         }
         assert!(
             start.elapsed() < KILL_LIMIT,
-            "{cpus} CPUs: spinners still there {KILL_LIMIT:?} after kill {pids:?} (a CPU without timer ticks?):\n{report}"
+            "{cpus} CPUs: spinners (or kill) still there {KILL_LIMIT:?} after kill {pids:?} (a CPU without timer ticks?):\n{}",
+            report.table
         );
         std::thread::sleep(Duration::from_millis(200));
     }

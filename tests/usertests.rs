@@ -111,17 +111,15 @@ fn kill_line(line: &str) -> Option<Kill> {
 /// shell runs) and every page came back.
 fn run_usertests(cmdline: &str, cpus: &str, extra: &[&str]) -> String {
     let mut s = boot(cmdline, cpus, extra);
-    let (table0, free0) = ctrl_p(&mut s);
-    let before = free0 + common::user_pages(&table0);
+    let before = ctrl_p(&mut s);
     let out = sh(&mut s, "usertests");
     assert!(!out.contains("panic"), "{out}");
     assert!(out.contains("\nusertests: "), "no summary line:\n{out}");
     assert!(sh(&mut s, "echo alive").contains("alive"));
-    let (table, free1) = ctrl_p(&mut s);
-    let after = free1 + common::user_pages(&table);
-    assert_eq!(
-        before, after,
-        "pages lost by usertests ({cmdline}, {cpus} CPUs, {extra:?}):\n{table0}\n{table}"
+    common::assert_pages_back(
+        &mut s,
+        &before,
+        &format!("usertests ({cmdline}, {cpus} CPUs, {extra:?})"),
     );
     out
 }
@@ -237,15 +235,4 @@ fn a_kill_line_is_parsed_and_others_are_not() {
     );
     assert!(kill_line("7 usertests: unknown sys call 999").is_none());
     assert!(kill_line("pid 7 usertests: trap 14 err 5--kill proc").is_none());
-}
-
-#[test]
-fn user_pages_counts_each_process_size_in_whole_pages() {
-    let pg = common::PGSIZE;
-    let table = format!(
-        "1 sleep  init sz {}\n2 run    sh sz {}\nfree pages 10\n",
-        4 * pg,
-        2 * pg + 1
-    );
-    assert_eq!(common::user_pages(&table), 4 + 3);
 }

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub use xtask::launch::Run;
+pub use xtask::procdump::Procdump;
 pub use xtask::status::{BAD_BOOT as EXIT_BAD_BOOT, BOCHS_POWEROFF, PANIC as EXIT_PANIC};
 pub use xv6::protocol::PROMPT;
 
@@ -284,40 +285,36 @@ pub fn sh(s: &mut Session, line: &str) -> String {
     s.expect(SH_PROMPT)
 }
 
-/// Ctrl-P in a shell session: the process table and the free page count
-/// the kernel prints after it.
-///
-/// The kernel prints the table from the interrupt, while the shell answers
-/// the line end with its prompt, on another CPU maybe: the prompt may come
-/// before or after the count, so both are waited for, in either order.
-pub fn ctrl_p(s: &mut Session) -> (String, u32) {
-    s.send_bytes(b"\x10");
-    let mut out = s.expect("free pages ");
-    let count = s.expect("\n");
-    out.push_str(&count);
-    let free = count
-        .trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("free pages {count:?}: {e}; output:\n{out}"));
-    if !out.contains(SH_PROMPT) {
-        out.push_str(&s.expect(SH_PROMPT));
-    }
-    (out, free)
+/// Ctrl-P at a shell's prompt: the kernel's process table and free page
+/// count (`pages()`: both together, constant unless pages leak).
+pub fn ctrl_p(s: &mut Session) -> Procdump {
+    let r = xtask::procdump::ctrl_p(&mut s.0);
+    s.ok(r)
 }
 
-/// The pages a Ctrl-P process table's processes hold as user memory:
-/// their sizes (`sz N`), in pages. A shell that grew its heap running a
-/// program holds pages that are not lost: `free + user_pages` is what
-/// must come back. A running process's line goes on after the size
-/// (`cpu N`): only the word after `sz` counts.
-pub fn user_pages(table: &str) -> u32 {
-    table
-        .lines()
-        .filter_map(|l| l.rsplit_once(" sz "))
-        .map(|(_, rest)| {
-            let sz = rest.split_whitespace().next().unwrap_or("");
-            let sz: u32 = sz.parse().unwrap_or_else(|e| panic!("sz {sz:?}: {e}"));
-            sz.div_ceil(PGSIZE)
-        })
-        .sum()
+/// Ctrl-P again: every page counted in `before` must have come back
+/// (`what` names the run in the failure, with both tables). Processes
+/// that are still going (an orphan init has not reaped yet) are waited
+/// for, up to `SETTLE_LIMIT`: only the same processes hold the same pages.
+pub fn assert_pages_back(s: &mut Session, before: &Procdump, what: &str) {
+    let start = Instant::now();
+    let mut after = ctrl_p(s);
+    while after.pids() != before.pids() && start.elapsed() < SETTLE_LIMIT {
+        std::thread::sleep(SETTLE_PAUSE);
+        after = ctrl_p(s);
+    }
+    assert_eq!(
+        before.pages(),
+        after.pages(),
+        "pages lost by {what}:\n{}{}\n{}{}",
+        before.table,
+        before.free,
+        after.table,
+        after.free
+    );
 }
+
+/// How long `assert_pages_back` waits for the processes of its first
+/// table, and how long between its looks.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
+const SETTLE_PAUSE: Duration = Duration::from_millis(200);

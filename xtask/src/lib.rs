@@ -25,6 +25,7 @@ pub mod options;
 pub mod paths;
 pub mod peer;
 pub mod prereqs;
+pub mod procdump;
 /// What the host reads from the kernel: the kernel's own `src/protocol.rs`,
 /// compiled into the runner rather than taken from the kernel's crate, so
 /// that a student's kernel code that does not compile leaves the runner

@@ -11,7 +11,7 @@ use crate::protocol::{CHECKS_PASSED, HOST_INPUT_END, KALLOC_MODES, KALLOCTEST_OK
 
 use crate::options::Options;
 use crate::session::Session;
-use crate::{Error, Result, launch};
+use crate::{Error, Result, launch, procdump};
 
 /// CPUs the soak runs on.
 const CPUS: &str = "4";
@@ -119,36 +119,6 @@ fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
 /// The shell's prompt, and what usertests prints when every test passed.
 const SH_PROMPT: &str = "$ ";
 const USERTESTS_PASSED: &str = "usertests: ALL TESTS PASSED";
-/// Ctrl-P: the kernel prints its process table, then `free pages N`.
-const CTRL_P: u8 = 0x10;
-const FREE_PAGES: &str = "free pages ";
-
-/// The free count in the answer to Ctrl-P (its `free pages N` line).
-pub fn procdump_free(answer: &str) -> Option<u64> {
-    let line = answer.lines().rev().find(|l| l.starts_with(FREE_PAGES))?;
-    line[FREE_PAGES.len()..].trim().parse().ok()
-}
-
-/// The pages of the processes' memories in a Ctrl-P report (its `sz`
-/// column): the shell's heap may grow, which is no leak.
-pub fn user_pages(report: &str) -> u64 {
-    report
-        .lines()
-        .filter_map(|l| {
-            l.split_once(" sz ")?
-                .1
-                .split_whitespace()
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|sz| sz.div_ceil(PGSIZE))
-        .sum()
-}
-
-/// Bytes in a page (the kernel's mmu.rs).
-const PGSIZE: u64 = 4096;
-
 /// Why a usertests answer is not a pass, if it is not.
 pub fn usertests_failure(answer: &str) -> Option<String> {
     if let Some(l) = answer
@@ -162,20 +132,9 @@ pub fn usertests_failure(answer: &str) -> Option<String> {
 }
 
 /// The free count plus the processes' pages, read at the shell's prompt
-/// with Ctrl-P (the newline after it gives a fresh prompt, consumed too):
-/// constant unless pages leak.
+/// with Ctrl-P: constant unless pages leak.
 fn shell_free(s: &mut Session) -> Result<u64> {
-    s.send_bytes(&[CTRL_P])?;
-    let table = s.expect(FREE_PAGES)?;
-    let rest = s.expect("\n")?;
-    // The prompt may come before the report ends (the shell runs on
-    // another CPU): wait for it only if it has not.
-    if !table.contains(SH_PROMPT) {
-        s.expect(SH_PROMPT)?;
-    }
-    let pages = procdump_free(&format!("{FREE_PAGES}{rest}"))
-        .ok_or_else(|| Error::new(format!("Ctrl-P printed no free count: {rest:?}")))?;
-    Ok(pages + user_pages(&table))
+    Ok(procdump::ctrl_p(s)?.pages())
 }
 
 /// usertests on the shell, again and again until `until` or a failure,
@@ -304,16 +263,6 @@ mod tests {
             )
         );
         assert!(kalloctest_failure("kalloctest: 10 pairs\n").is_some());
-    }
-
-    #[test]
-    fn the_free_count_is_read_from_ctrl_p() {
-        let dump = "1 sleep init sz 12288\n2 sleep sh sz 16384\nfree pages 57000\n";
-        assert_eq!(procdump_free(dump), Some(57000));
-        assert_eq!(procdump_free("1 sleep init sz 12288\n"), None);
-        assert_eq!(procdump_free("free pages many\n"), None);
-        assert_eq!(user_pages(dump), 3 + 4);
-        assert_eq!(user_pages("3 run sh sz 4097 cpu 1\n"), 2);
     }
 
     #[test]
