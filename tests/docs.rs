@@ -40,8 +40,6 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use xv6::protocol::{CTRL_P, PROCDUMP_FREE};
-
 /// The files whose samples are checked: README.md and docs/*.md.
 fn documents() -> Vec<PathBuf> {
     let root = root();
@@ -499,10 +497,7 @@ fn type_into_the_shell(args: &[&str], steps: &[Step]) -> common::Run {
             // the table, up to its last line; then Enter for a new prompt
             Step::CtrlP => {
                 std::thread::sleep(SETTLE);
-                s.send_raw(&[CTRL_P])
-                    .and_then(|()| s.expect(PROCDUMP_FREE))
-                    .and_then(|_| s.expect("\n"))
-                    .and_then(|_| s.send_bytes(b""))
+                xtask::procdump::ctrl_p(&mut s).and_then(|_| s.send_bytes(b""))
             }
         };
         if let Err(e) = sent.and_then(|()| s.expect(SH_PROMPT)) {

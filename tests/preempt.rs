@@ -10,10 +10,8 @@ mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{Procdump, Session, ctrl_p};
+use common::{Procdump, SH_PROMPT, Session, ctrl_p};
 
-/// The shell's prompt.
-const SH: &str = "$ ";
 /// How long the spinners may take to go once killed: a few ticks each with
 /// a timer on every CPU (0.2 s seen); without one on CPU 1, a spinner there
 /// stayed for 15 s, until some other interrupt reached that CPU.
@@ -30,7 +28,7 @@ fn shell(cpus: usize) -> Session {
     let n = cpus.to_string();
     let mut s = Session::launch(&["--smp", &n, "--fs", img], &[]);
     s.expect(xv6::protocol::PROCESSES_READY);
-    s.expect(SH);
+    s.expect(SH_PROMPT);
     s
 }
 

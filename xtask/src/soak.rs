@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::protocol::{CHECKS_PASSED, HOST_INPUT_END, KALLOC_MODES, KALLOCTEST_OK};
 
 use crate::options::Options;
+use crate::peer::SH_PROMPT;
 use crate::session::Session;
 use crate::{Error, Result, launch, procdump};
 
@@ -116,8 +117,7 @@ fn rounds(s: &mut Session, t: &mut Tally, until: Instant) -> Result<()> {
     }
 }
 
-/// The shell's prompt, and what usertests prints when every test passed.
-const SH_PROMPT: &str = "$ ";
+/// What usertests prints when every test passed.
 const USERTESTS_PASSED: &str = "usertests: ALL TESTS PASSED";
 /// Why a usertests answer is not a pass, if it is not.
 pub fn usertests_failure(answer: &str) -> Option<String> {

@@ -56,24 +56,33 @@ pub fn places() -> Vec<Place> {
     .collect()
 }
 
-/// One disk's free bytes, the places on it (their paths, joined) and what
-/// they need together; a disk once, in the order its first place comes.
-fn by_disk(places: &[Place]) -> Vec<(u64, String, u64)> {
-    let mut disks: Vec<&Place> = Vec::new();
+/// One disk the run writes to: its free bytes, the places on it (their
+/// paths, joined) and what they need together.
+struct Disk {
+    free: u64,
+    names: String,
+    need: u64,
+}
+
+/// The disks holding `places`, each once, in the order its first place
+/// comes.
+fn by_disk(places: &[Place]) -> Vec<Disk> {
+    let mut firsts: Vec<&Place> = Vec::new();
     for p in places {
-        if !disks.iter().any(|d| d.disk == p.disk) {
-            disks.push(p);
+        if !firsts.iter().any(|d| d.disk == p.disk) {
+            firsts.push(p);
         }
     }
-    disks
+    firsts
         .into_iter()
-        .map(|d| {
-            let on_it = places.iter().filter(|q| q.disk == d.disk);
-            let names: Vec<String> = on_it
-                .clone()
-                .map(|q| q.path.display().to_string())
-                .collect();
-            (d.free, names.join(" and "), on_it.map(|q| q.need).sum())
+        .map(|first| {
+            let on_it: Vec<&Place> = places.iter().filter(|q| q.disk == first.disk).collect();
+            let names: Vec<String> = on_it.iter().map(|q| q.path.display().to_string()).collect();
+            Disk {
+                free: first.free,
+                names: names.join(" and "),
+                need: on_it.iter().map(|q| q.need).sum(),
+            }
         })
         .collect()
 }
@@ -88,8 +97,8 @@ fn gib(bytes: u64) -> String {
 pub fn before(places: &[Place]) -> Vec<String> {
     by_disk(places)
         .into_iter()
-        .filter(|&(free, _, need)| free < need)
-        .map(|(free, names, need)| {
+        .filter(|d| d.free < d.need)
+        .map(|Disk { free, names, need }| {
             format!(
                 "{NAME} --test: warning: {} free for {names}; a run from a fresh clone writes \
                  about {} there. If steps fail with \"No space left on device\", free some \
@@ -105,8 +114,8 @@ pub fn before(places: &[Place]) -> Vec<String> {
 pub fn after_failure(places: &[Place]) -> Vec<String> {
     by_disk(places)
         .into_iter()
-        .filter(|&(free, _, _)| free < FULL_BYTES)
-        .map(|(free, names, _)| {
+        .filter(|d| d.free < FULL_BYTES)
+        .map(|Disk { free, names, .. }| {
             format!(
                 "{NAME} --test: the disk holding {names} is full ({} free): the failures above \
                  may come from that, not from the code; free some room and run again.",
