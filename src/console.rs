@@ -20,6 +20,9 @@ use crate::vga::Vga;
 pub struct Console {
     uart: Uart,
     vga: Vga,
+    /// Whether the last byte written ended a line (`print_lines` starts
+    /// on a line of its own).
+    at_line_start: bool,
 }
 
 impl Console {
@@ -27,6 +30,7 @@ impl Console {
         Console {
             uart: Uart::init(),
             vga: Vga::init(),
+            at_line_start: true,
         }
     }
 
@@ -36,6 +40,7 @@ impl Console {
         }
         self.uart.putc(b);
         self.vga.putc(b);
+        self.at_line_start = b == b'\n';
     }
 }
 
@@ -65,6 +70,19 @@ pub fn consoleinit() {
 pub fn _print(args: fmt::Arguments) {
     if let Some(c) = CONSOLE.lock().as_mut() {
         let _ = c.write_fmt(args);
+    }
+}
+
+/// Print lines that belong together (Ctrl-P's table) under one hold of
+/// the console, so that no other output comes between them, starting on
+/// a line of their own if the console is in the middle of one (the
+/// shell's `$ `, a process's unfinished line).
+pub fn print_lines(lines: impl FnOnce(&mut dyn Write) -> fmt::Result) {
+    if let Some(c) = CONSOLE.lock().as_mut() {
+        if !c.at_line_start {
+            c.putc(b'\n');
+        }
+        let _ = lines(c);
     }
 }
 

@@ -14,6 +14,7 @@ mod kstack;
 mod raw;
 
 use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 pub use raw::RawLock;
@@ -24,7 +25,7 @@ use crate::mmu::{FL_IF, PGSIZE_U32, UCODE, UDATA};
 use crate::param::{NCPU, NOFILE, NPROC};
 use crate::spinlock::{Spinlock, SpinlockGuard};
 use crate::trap::TrapFrame;
-use crate::{file, println, vm};
+use crate::{file, vm};
 
 /// What a process is doing (xv6's `enum procstate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -682,22 +683,23 @@ pub fn kill_me() {
 }
 
 /// One line per process: pid, state, name, size (xv6's `procdump`, which
-/// Ctrl-P prints; the monitor's `ps`). Takes no lock, as xv6's does not,
-/// so that it works even when the table is stuck; then the free count.
+/// Ctrl-P prints; the monitor's `ps`), then the free count. Takes no lock
+/// on the table, as xv6's does not, so that it works even when the table
+/// is stuck; the lines are printed whole, on lines of their own, even
+/// while processes print (`console::print_lines`).
 pub fn procdump() {
-    if ps() == 0 {
-        println!("{}", crate::protocol::NO_PROCESSES);
-    }
-    println!(
-        "{}{}",
-        crate::protocol::PROCDUMP_FREE,
-        crate::kalloc::nfree()
-    );
+    let free = crate::kalloc::nfree();
+    crate::console::print_lines(|out| {
+        if ps(out)? == 0 {
+            writeln!(out, "{}", crate::protocol::NO_PROCESSES)?;
+        }
+        writeln!(out, "{}{free}", crate::protocol::PROCDUMP_FREE)
+    });
 }
 
-/// Print procdump's line of each process in use (a running one's ends
+/// Write procdump's line of each process in use (a running one's ends
 /// with its CPU: ` cpu N`); how many there were.
-fn ps() -> usize {
+fn ps(out: &mut dyn Write) -> Result<usize, fmt::Error> {
     let mut n = 0;
     for (i, cell) in PTABLE.iter().enumerate() {
         // SAFETY: a report that may read a field mid-change: every field
@@ -711,13 +713,13 @@ fn ps() -> usize {
         let cpu = (0..crate::cpu::ncpu()).find(|&c| CPU_PROC[c].load(Ordering::Relaxed) == i);
         match cpu {
             Some(c) if p.state == ProcState::Running => {
-                println!("{pid} {state} {name} sz {sz} cpu {c}")
+                writeln!(out, "{pid} {state} {name} sz {sz} cpu {c}")?
             }
-            _ => println!("{pid} {state} {name} sz {sz}"),
+            _ => writeln!(out, "{pid} {state} {name} sz {sz}")?,
         }
         n += 1;
     }
-    n
+    Ok(n)
 }
 
 /// The running process's pid and name, and its kernel stack's guard page,

@@ -30,9 +30,9 @@
 //! A sample with a shell prompt (`$ `) boots to the shell instead (no
 //! `--monitor` added) and types its commands one at a time, each after the
 //! shell's prompt; a line `$ ^P` types Ctrl-P at the prompt, which the
-//! console does not echo, so the sample's next line is matched as the
-//! prompt's line (`$ ` and that line), then Enter, whose empty line the
-//! shell answers with a prompt. At the end comes Ctrl-\
+//! console does not echo, so it is matched as the prompt alone (the table
+//! starts on a line of its own), then Enter, whose empty line the shell
+//! answers with a prompt. At the end comes Ctrl-\
 //! (`HOST_INPUT_END`), which powers off.
 
 mod common;
@@ -511,21 +511,17 @@ fn type_into_the_shell(args: &[&str], steps: &[Step]) -> common::Run {
 }
 
 /// A sample's non-blank lines, each with its index among the document's
-/// lines, as they are matched: in a shell sample `$ ^P` and the line after
-/// it become one (the console does not echo Ctrl-P), and are not refreshed
-/// (None).
+/// lines, as they are matched: in a shell sample `$ ^P` is the prompt's
+/// line alone (the console does not echo Ctrl-P, and the table starts on
+/// a line of its own), and is not refreshed (None).
 fn wanted(block: &Block) -> Vec<(Option<usize>, String)> {
     let mut want: Vec<(Option<usize>, String)> = Vec::new();
-    let mut after_ctrl_p = false;
     for (i, l) in block.lines.iter().enumerate() {
         if l.trim().is_empty() {
             continue;
         }
-        if after_ctrl_p {
-            want.push((None, format!("{SH_PROMPT}{l}")));
-            after_ctrl_p = false;
-        } else if block.is_shell() && l == CTRL_P_LINE {
-            after_ctrl_p = true;
+        if block.is_shell() && l == CTRL_P_LINE {
+            want.push((None, SH_PROMPT.to_string()));
         } else {
             want.push((Some(block.fence_line + i), l.clone()));
         }
@@ -629,7 +625,7 @@ fn normalising_keeps_words_and_drops_numbers() {
 }
 
 #[test]
-fn a_shell_sample_types_its_lines_and_ctrl_p_joins_the_prompt() {
+fn a_shell_sample_types_its_lines_and_ctrl_p_is_the_prompt_alone() {
     let block = Block {
         file: PathBuf::from("x.md"),
         fence_line: 10,
@@ -652,7 +648,8 @@ fn a_shell_sample_types_its_lines_and_ctrl_p_joins_the_prompt() {
         [
             (Some(10), "$ echo hi".to_string()),
             (Some(11), "hi".to_string()),
-            (None, "$ 1 sleep init sz 4096".to_string()),
+            (None, "$ ".to_string()),
+            (Some(14), "1 sleep init sz 4096".to_string()),
             (Some(15), "free pages 7".to_string()),
         ]
     );

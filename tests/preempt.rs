@@ -67,6 +67,8 @@ fn spinners_are_preempted_and_killed(cpus: usize) {
     s.send("echo alive");
     s.expect("echo alive"); // the typed line, echoed
     s.expect("alive");
+    // Ctrl-P at the prompt (the shell back in `read`, printing nothing).
+    s.expect(SH_PROMPT);
     let report = ctrl_p(&mut s);
     assert_eq!(spinners(&report), n, "{n} spinners in:\n{}", report.table);
     // Spinners run on the other CPUs too (a CPU that is never woken once

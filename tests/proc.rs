@@ -75,6 +75,13 @@ fn ctrl_p_lists_the_processes() {
     let Some(p) = peer() else { return };
     let mut s = boot(&p.fs_img, "", &[]);
     let d = ctrl_p(&mut s);
+    // Typed after the prompt `$ `: the table starts on a line of its own.
+    assert_eq!(
+        d.table.lines().next().map(str::trim),
+        Some(""),
+        "the table's first line is the prompt's:\n{}",
+        d.table
+    );
     assert!(d.table.contains(" init "), "no init in:\n{}", d.table);
     assert!(d.table.contains(" sh "), "no sh in:\n{}", d.table);
     // Ctrl-P alone gives the shell no line: no child is forked for it.

@@ -1,12 +1,12 @@
 //! SMP tests: boots with 1, 2 and 4 CPUs in every allocator mode,
-//! kalloctest, stealing, the SMP monitor commands and a panic on another
-//! CPU. QEMU is given `-smp cpus=N,sockets=N` (run-qemu.sh --smp N): with a
+//! kalloctest, stealing, the SMP monitor commands, a panic on another
+//! CPU, and Ctrl-P's report while other CPUs print. QEMU is given `-smp cpus=N,sockets=N` (run-qemu.sh --smp N): with a
 //! plain `-smp N` QEMU 7.2 puts the CPUs in one socket, which its MP table
 //! shows as a single CPU.
 
 mod common;
 
-use xv6::protocol::{BACKTRACE, KALLOC_MODES as MODES, KALLOCTEST_OK};
+use xv6::protocol::{BACKTRACE, KALLOC_MODES as MODES, KALLOCTEST_OK, NO_PROCESSES, PROCDUMP_FREE};
 
 use common::{BOCHS_POWEROFF, EXIT_PANIC, Run, allocated, hex, launch, words};
 
@@ -316,6 +316,34 @@ fn when_every_cpu_panics_at_once_one_report_is_printed_whole() {
         run.line(BACKTRACE);
         run.line("xv6::debug::ktest::smp::panic_on_every_cpu::{closure");
     }
+}
+
+#[test]
+fn ctrl_p_prints_its_report_whole_on_lines_of_its_own_while_other_cpus_print() {
+    // Before, procdump printed line by line: another CPU's output came
+    // between its lines and before its first, and the host's reading of
+    // the table (xtask::procdump) missed the processes on those lines.
+    let run = boot(4, &["--cmdline", "ktest=procdump_while_printing"]);
+    run.expect_status(0);
+    let reports: usize = words(run.line("ktest: procdump_while_printing: "))[2]
+        .parse()
+        .expect("a number of reports");
+    assert!(reports > 0, "{}", run.out);
+    let lines: Vec<&str> = run.out.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut seen = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if !line.contains(PROCDUMP_FREE) {
+            continue;
+        }
+        seen += 1;
+        assert!(
+            line.starts_with(PROCDUMP_FREE) && lines[i - 1] == NO_PROCESSES,
+            "report {seen}: {:?} then {line:?}, wanted {NO_PROCESSES:?} then {PROCDUMP_FREE:?}..., \
+             each a whole line",
+            lines[i - 1]
+        );
+    }
+    assert_eq!(seen, reports, "reports in:\n{}", run.out);
 }
 
 /// Boots of `when_every_cpu_panics_at_once_one_report_is_printed_whole`:

@@ -193,6 +193,8 @@ static TESTS: &[KTest] = &[
     alone("steal_twice", steal_twice::steal_twice),
     must_panic("panic_on_other_cpu", smp::panic_on_other_cpu),
     must_panic("panic_on_every_cpu", smp::panic_on_every_cpu),
+    // Its verdict is the host's (tests/smp.rs): the output's shape.
+    alone("procdump_while_printing", smp::procdump_while_printing),
     t(
         "kernel_stacks_are_guarded",
         stack::kernel_stacks_are_guarded,

@@ -415,6 +415,42 @@ pub fn panic_on_every_cpu(_: &BootReport, _: &BootInfo) {
     );
 }
 
+/// Ctrl-P's reports `procdump_while_printing` makes.
+const PROCDUMP_ROUNDS: u32 = 20;
+/// The CPU that reports; the other CPUs print until it is done.
+static PROCDUMP_REPORTER: AtomicU32 = AtomicU32::new(0);
+static CHATTER_STARTED: AtomicBool = AtomicBool::new(false);
+static PROCDUMP_DONE: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-P's report (procdump) while the other CPUs print words without
+/// ever ending a line: the host test (tests/smp.rs) checks that each
+/// report starts on a line of its own and that nothing comes between its
+/// lines.
+pub fn procdump_while_printing(_: &BootReport, _: &BootInfo) {
+    check!(ncpu() >= 2, "the CPUs ktest procdump_while_printing needs";
+        expected "2 or more"; seen "{}", ncpu());
+    PROCDUMP_REPORTER.store(this_cpu() as u32, Ordering::SeqCst);
+    crate::smp::on_every_cpu(
+        |rounds| {
+            if this_cpu() as u32 == PROCDUMP_REPORTER.load(Ordering::SeqCst) {
+                while !CHATTER_STARTED.load(Ordering::SeqCst) {
+                    core::hint::spin_loop();
+                }
+                (0..rounds).for_each(|_| crate::proc::procdump());
+                PROCDUMP_DONE.store(true, Ordering::SeqCst);
+            } else {
+                while !PROCDUMP_DONE.load(Ordering::SeqCst) {
+                    crate::print!("chatter ");
+                    CHATTER_STARTED.store(true, Ordering::SeqCst);
+                }
+            }
+        },
+        PROCDUMP_ROUNDS,
+    );
+    println!();
+    println!("ktest: procdump_while_printing: {PROCDUMP_ROUNDS} reports");
+}
+
 /// Rounds of `steal_race`'s contest: enough for thousands of steals while
 /// the victims' lists change under them (a steal without the victim's lock
 /// broke the lists in 9 of 14 runs of 40 or 150 rounds here; the single
