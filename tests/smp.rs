@@ -1,8 +1,9 @@
 //! SMP tests: boots with 1, 2 and 4 CPUs in every allocator mode,
 //! kalloctest, stealing, the SMP monitor commands, a panic on another
-//! CPU, and Ctrl-P's report while other CPUs print. QEMU is given `-smp cpus=N,sockets=N` (run-qemu.sh --smp N): with a
-//! plain `-smp N` QEMU 7.2 puts the CPUs in one socket, which its MP table
-//! shows as a single CPU.
+//! CPU, and Ctrl-P's report while other CPUs print. QEMU is given
+//! `-smp cpus=N,sockets=N` (run-qemu.sh --smp N): with a plain `-smp N`
+//! QEMU 7.2 puts the CPUs in one socket, which its MP table shows as a
+//! single CPU.
 
 mod common;
 
@@ -331,16 +332,15 @@ fn ctrl_p_prints_its_report_whole_on_lines_of_its_own_while_other_cpus_print() {
     assert!(reports > 0, "{}", run.out);
     let lines: Vec<&str> = run.out.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut seen = 0;
-    for (i, line) in lines.iter().enumerate() {
+    for (before, line) in lines.iter().zip(&lines[1..]) {
         if !line.contains(PROCDUMP_FREE) {
             continue;
         }
         seen += 1;
         assert!(
-            line.starts_with(PROCDUMP_FREE) && lines[i - 1] == NO_PROCESSES,
-            "report {seen}: {:?} then {line:?}, wanted {NO_PROCESSES:?} then {PROCDUMP_FREE:?}..., \
-             each a whole line",
-            lines[i - 1]
+            line.starts_with(PROCDUMP_FREE) && *before == NO_PROCESSES,
+            "report {seen}: {before:?} then {line:?}, wanted {NO_PROCESSES:?} then \
+             {PROCDUMP_FREE:?}..., each a whole line"
         );
     }
     assert_eq!(seen, reports, "reports in:\n{}", run.out);

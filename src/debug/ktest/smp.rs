@@ -239,8 +239,13 @@ static PAIR_GOT: AtomicBool = AtomicBool::new(false);
 
 /// The running CPU's index.
 fn this_cpu() -> usize {
-    let _pinned = crate::spinlock::NoInterrupts::new();
-    crate::cpu::cpuid()
+    crate::spinlock::NoInterrupts::new().cpu()
+}
+
+/// Refuse to run ktest `test` on a machine with one CPU.
+pub(super) fn needs_other_cpus(test: &str) {
+    check!(ncpu() >= 2, "the CPUs ktest {test} needs";
+        expected "2 or more"; seen "{}", ncpu());
 }
 
 /// `steal_pairs`, first step, on every CPU but the victim: take every
@@ -376,15 +381,10 @@ pub fn lock_order_percpu(_: &BootReport, _: &BootInfo) {
 /// A panic on another CPU is reported with that CPU's number, and stops
 /// the machine.
 pub fn panic_on_other_cpu(_: &BootReport, _: &BootInfo) {
-    check!(ncpu() >= 2, "the CPUs ktest panic_on_other_cpu needs";
-        expected "2 or more"; seen "{}", ncpu());
+    needs_other_cpus("panic_on_other_cpu");
     crate::smp::on_every_cpu(
         |last| {
-            let me = {
-                let _pinned = crate::spinlock::NoInterrupts::new();
-                crate::cpu::cpuid()
-            };
-            if me as u32 == last {
+            if this_cpu() as u32 == last {
                 panic!("ktest: a panic on the last CPU"); // not a check: the test's point
             }
         },
@@ -401,8 +401,7 @@ static EVERY_PANIC_ARRIVED: AtomicU32 = AtomicU32::new(0);
 /// is printed whole, and the others stop without ending the machine
 /// before it is (each would otherwise cut the report off).
 pub fn panic_on_every_cpu(_: &BootReport, _: &BootInfo) {
-    check!(ncpu() >= 2, "the CPUs ktest panic_on_every_cpu needs";
-        expected "2 or more"; seen "{}", ncpu());
+    needs_other_cpus("panic_on_every_cpu");
     crate::smp::on_every_cpu(
         |cpus| {
             EVERY_PANIC_ARRIVED.fetch_add(1, Ordering::SeqCst);
@@ -417,8 +416,6 @@ pub fn panic_on_every_cpu(_: &BootReport, _: &BootInfo) {
 
 /// Ctrl-P's reports `procdump_while_printing` makes.
 const PROCDUMP_ROUNDS: u32 = 20;
-/// The CPU that reports; the other CPUs print until it is done.
-static PROCDUMP_REPORTER: AtomicU32 = AtomicU32::new(0);
 static CHATTER_STARTED: AtomicBool = AtomicBool::new(false);
 static PROCDUMP_DONE: AtomicBool = AtomicBool::new(false);
 
@@ -427,16 +424,14 @@ static PROCDUMP_DONE: AtomicBool = AtomicBool::new(false);
 /// report starts on a line of its own and that nothing comes between its
 /// lines.
 pub fn procdump_while_printing(_: &BootReport, _: &BootInfo) {
-    check!(ncpu() >= 2, "the CPUs ktest procdump_while_printing needs";
-        expected "2 or more"; seen "{}", ncpu());
-    PROCDUMP_REPORTER.store(this_cpu() as u32, Ordering::SeqCst);
+    needs_other_cpus("procdump_while_printing");
     crate::smp::on_every_cpu(
-        |rounds| {
-            if this_cpu() as u32 == PROCDUMP_REPORTER.load(Ordering::SeqCst) {
+        |reporter| {
+            if this_cpu() as u32 == reporter {
                 while !CHATTER_STARTED.load(Ordering::SeqCst) {
                     core::hint::spin_loop();
                 }
-                (0..rounds).for_each(|_| crate::proc::procdump());
+                (0..PROCDUMP_ROUNDS).for_each(|_| crate::proc::procdump());
                 PROCDUMP_DONE.store(true, Ordering::SeqCst);
             } else {
                 while !PROCDUMP_DONE.load(Ordering::SeqCst) {
@@ -445,7 +440,7 @@ pub fn procdump_while_printing(_: &BootReport, _: &BootInfo) {
                 }
             }
         },
-        PROCDUMP_ROUNDS,
+        this_cpu() as u32,
     );
     println!();
     println!("ktest: procdump_while_printing: {PROCDUMP_ROUNDS} reports");
@@ -477,10 +472,7 @@ fn race_mark(cpu: usize) -> u32 {
 
 /// One CPU's part of `steal_race`.
 fn race_on_this_cpu(rounds: u32) {
-    let me = {
-        let _pinned = crate::spinlock::NoInterrupts::new();
-        crate::cpu::cpuid()
-    };
+    let me = this_cpu();
     let clash = |va: u32, found: u32| {
         let _ = RACE_CLASH_VA.compare_exchange(0, va, Ordering::Relaxed, Ordering::Relaxed);
         RACE_CLASH_ID.store(found & RACE_CPU_BITS, Ordering::Relaxed);

@@ -118,8 +118,7 @@ pub fn stack_overflow(_: &BootReport, _: &BootInfo) {
 
 /// Overflow cpu1's stack (its guarded alias in the kernel-stacks window).
 pub fn stack_overflow_on_cpu1(_: &BootReport, _: &BootInfo) {
-    crate::check!(ncpu() >= 2, "the CPUs ktest stack_overflow_on_cpu1 needs";
-        expected "2 or more"; seen "{}", ncpu());
+    super::smp::needs_other_cpus("stack_overflow_on_cpu1");
     crate::smp::on_every_cpu(
         |victim| {
             let me = NoInterrupts::new().cpu();
